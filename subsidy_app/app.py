@@ -1,0 +1,113 @@
+"""Composition root: create_app(config=None) wires configuration, database, jobs, API and every package."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Flask
+
+from subsidy_app import access, http
+from subsidy_app.config import Settings, load_settings
+from subsidy_app.core.personal_data import PersonalDataLogFilter
+from subsidy_app.runtime import Runtime, build_runtime
+
+
+def register_jobs() -> None:
+    """Import every package's job handlers so the registry knows them."""
+    import subsidy_app.audit.tasks  # noqa: F401
+
+
+def _settings_from(config: Settings | dict[str, Any] | None) -> tuple[Settings, dict[str, Any]]:
+    if isinstance(config, Settings):
+        return config, {}
+    overrides = dict(config or {})
+    runtime_overrides = {k: overrides.pop(k) for k in ("session_factory", "dispatcher_factory") if k in overrides}
+    settings = load_settings()
+    if overrides:
+        settings = settings.with_overrides(**overrides)
+    return settings, runtime_overrides
+
+
+def _dispatcher_factory(settings: Settings) -> Any:
+    if settings.jobs_in_process:
+        return None
+    from subsidy_app.broker import CeleryDispatcher
+    from subsidy_app.worker import get_celery
+
+    return lambda rt: CeleryDispatcher(get_celery(settings), rt.session_factory)
+
+
+def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
+    """Create the Flask application; `config` overrides environment settings (tests pass a dict)."""
+    settings, runtime_overrides = _settings_from(config)
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
+        RATELIMIT_ENABLED=settings.extra.get("rate_limits", True),
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    dispatcher_factory = runtime_overrides.get("dispatcher_factory") or _dispatcher_factory(settings)
+    runtime: Runtime = build_runtime(
+        settings, session_factory=runtime_overrides.get("session_factory"), dispatcher_factory=dispatcher_factory
+    )
+    app.extensions["subsidy"] = runtime
+    _install_log_masking()
+    register_jobs()
+    access.init_app(app)
+    api = http.init_app(app)
+    app.before_request(http.check_idempotent_replay)
+    _register_blueprints(app, api)
+    _declare_framework_endpoints(app)
+    from subsidy_app.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_blueprints(app: Flask, api: http.Api) -> None:
+    from subsidy_app.audit.api import blp as audit_api
+    from subsidy_app.identity.api import blp as identity_api
+    from subsidy_app.identity.views import bp as identity_views
+    from subsidy_app.jobs_api import blp as jobs_api
+    from subsidy_app.views import bp as home_views
+
+    for blueprint in (identity_api, audit_api, jobs_api):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(identity_views)
+    app.register_blueprint(home_views)
+
+
+def _declare_framework_endpoints(app: Flask) -> None:
+    """Mark the endpoints Flask and flask-smorest add themselves (static files, OpenAPI docs) as public."""
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static" or endpoint.startswith("api-docs."):
+            app.view_functions[endpoint] = access.access(public=True)(_wrap(view))
+
+
+def _wrap(view: Any) -> Any:
+    def public_view(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    public_view.__name__ = getattr(view, "__name__", "public_view")
+    public_view.__doc__ = getattr(view, "__doc__", None)
+    return public_view
+
+
+def _install_log_masking() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, PersonalDataLogFilter) for h in root.handlers for f in h.filters):
+        for handler in root.handlers or []:
+            handler.addFilter(PersonalDataLogFilter())
+    if not any(isinstance(f, PersonalDataLogFilter) for f in root.filters):
+        root.addFilter(PersonalDataLogFilter())

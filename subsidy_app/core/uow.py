@@ -1,0 +1,122 @@
+"""Unit of work: owns the session, collects audit and outbox writes, dispatches jobs after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from subsidy_app.core.outbox import OutboxMessage
+from subsidy_app.core.personal_data import PersonalDataCipher
+
+
+class JobDispatcher(Protocol):
+    """Hands committed outbox messages to whatever runs them."""
+
+    def dispatch(self, message_ids: list[int]) -> None:
+        """Send the messages; failures leave them pending for the relay."""
+
+
+class NullDispatcher:
+    """Dispatcher that sends nothing: messages wait for the relay (used by bulk loads and tests)."""
+
+    def dispatch(self, message_ids: list[int]) -> None:
+        """Leave the messages pending."""
+
+
+Hook = Callable[["UnitOfWork"], None]
+
+
+class UnitOfWork:
+    """One business transaction; services mutate through `session` and finish with `commit()`."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        dispatcher: JobDispatcher | None = None,
+        cipher: PersonalDataCipher | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._dispatcher: JobDispatcher = dispatcher or NullDispatcher()
+        self._cipher = cipher
+        self._session: Session | None = None
+        self._before_commit: dict[str, Hook] = {}
+        self._pending_jobs: list[OutboxMessage] = []
+        self.context: dict[str, Any] = {}
+
+    @property
+    def session(self) -> Session:
+        """Return the open session."""
+        if self._session is None:
+            raise RuntimeError("unit of work is not open; use it as a context manager")
+        return self._session
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        """Return the factory, for jobs that open their own units of work."""
+        return self._session_factory
+
+    @property
+    def cipher(self) -> PersonalDataCipher:
+        """Return the cipher for personal data."""
+        if self._cipher is None:
+            raise RuntimeError("this unit of work was built without a personal-data cipher")
+        return self._cipher
+
+    @property
+    def dispatcher(self) -> JobDispatcher:
+        """Return the dispatcher jobs go to after commit."""
+        return self._dispatcher
+
+    def __enter__(self) -> UnitOfWork:
+        self._session = self._session_factory()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.session.close()
+            self._session = None
+
+    def enqueue(self, job: str, **payload: Any) -> OutboxMessage:
+        """Write a job to the outbox in this transaction; it is sent only if the transaction commits."""
+        message = OutboxMessage(job=job, payload=payload)
+        self.session.add(message)
+        self._pending_jobs.append(message)
+        return message
+
+    def before_commit(self, key: str, hook: Hook) -> None:
+        """Run `hook` once just before the next commit (e.g. to seal audit events)."""
+        self._before_commit.setdefault(key, hook)
+
+    def flush(self) -> None:
+        """Flush pending writes so constraints are checked now."""
+        self.session.flush()
+
+    def commit(self) -> None:
+        """Commit the transaction, then hand its outbox jobs to the dispatcher."""
+        hooks = list(self._before_commit.values())
+        self._before_commit.clear()
+        for hook in hooks:
+            hook(self)
+        self.session.flush()
+        jobs = [m.id for m in self._pending_jobs]
+        self._pending_jobs.clear()
+        self.session.commit()
+        if jobs:
+            self._dispatcher.dispatch(jobs)
+
+    def rollback(self) -> None:
+        """Discard uncommitted work, its hooks and its jobs."""
+        self._before_commit.clear()
+        self._pending_jobs.clear()
+        if self._session is not None:
+            self._session.rollback()
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

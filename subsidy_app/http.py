@@ -1,0 +1,155 @@
+"""Flask glue: the runtime container, the API object, uow() for views and the one error envelope."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http import HTTPStatus
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_smorest import Api as SmorestApi
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from subsidy_app import idempotency
+from subsidy_app.access import current_principal
+from subsidy_app.core.errors import Conflict, DomainError
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def runtime() -> Runtime:
+    """Return the current app's runtime."""
+    value: Runtime = current_app.extensions["subsidy"]
+    return value
+
+
+@contextmanager
+def uow() -> Iterator[UnitOfWork]:
+    """Open a unit of work for a view; the request's Idempotency-Key commits with its writes."""
+    with runtime().unit_of_work() as unit:
+        idempotency.attach(unit)
+        try:
+            yield unit
+        except IntegrityError as exc:
+            # A unique constraint lost a race: the client should retry or has a duplicate.
+            log.info("integrity error in view: %s", exc.orig)
+            raise Conflict("与已有记录冲突,请重试 / conflicts with an existing record, retry",
+                           reason="conflict.integrity") from None
+
+
+class ErrorEnvelope(ma.Schema):
+    """The one error shape every endpoint answers with."""
+
+    code = ma.fields.Integer(metadata={"description": "HTTP status code"})
+    status = ma.fields.String(metadata={"description": "HTTP status name"})
+    message = ma.fields.String(metadata={"description": "Human message (Chinese / English)"})
+    reason = ma.fields.String(metadata={"description": "Stable machine reason, e.g. quota.exhausted"})
+    errors = ma.fields.Dict(metadata={"description": "Per-field messages"})
+
+
+def envelope(code: int, message: str, reason: str, errors: dict[str, Any] | None = None) -> ResponseReturnValue:
+    """Build the error response."""
+    body = {"code": code, "status": HTTPStatus(code).phrase, "message": message, "reason": reason,
+            "errors": errors or {}}
+    return jsonify(body), code
+
+
+def _flatten(messages: Any) -> dict[str, Any]:
+    """Turn webargs' {location: {field: [...]}} into {field: [...]}."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages}
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if location in ("json", "form", "query", "files", "headers", "view_args") and isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+_DEFAULT_MESSAGES = {
+    400: ("请求格式错误 / malformed request", "request.malformed"),
+    401: ("请先登录 / please log in", "auth.required"),
+    403: ("无权访问 / forbidden", "auth.forbidden"),
+    404: ("不存在 / not found", "not_found"),
+    405: ("不支持该方法 / method not allowed", "method_not_allowed"),
+    409: ("冲突 / conflict", "conflict"),
+    413: ("上传文件过大 / upload too large", "upload.too_large"),
+    415: ("不支持的内容类型 / unsupported media type", "request.media_type"),
+    422: ("输入有误 / invalid input", "validation.failed"),
+    429: ("请求过于频繁,请稍后再试 / too many requests, try later", "rate_limited"),
+}
+
+
+class Api(SmorestApi):
+    """flask-smorest API answering every HTTP error with the envelope."""
+
+    ERROR_SCHEMA = ErrorEnvelope
+
+    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:  # type: ignore[override]
+        """Render an HTTP error raised by Flask, webargs or abort() as the envelope."""
+        return handle_http_error(error)
+
+
+def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    """Render an HTTP error as the envelope."""
+    code = error.code or 500
+    message, reason = _DEFAULT_MESSAGES.get(code, (error.description or HTTPStatus(code).phrase, "http.error"))
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or _flatten(data.get("messages", {}))
+    if code == 429:
+        return envelope(code, message, reason)
+    return envelope(code, data.get("message", message), data.get("reason", reason), errors)
+
+
+def handle_domain_error(error: DomainError) -> ResponseReturnValue:
+    """Render a domain error as the envelope."""
+    message = error.message if not error.message_en else f"{error.message} / {error.message_en}"
+    return envelope(error.status, message, error.reason, error.errors)
+
+
+def handle_unexpected(error: Exception) -> ResponseReturnValue:
+    """Log an unexpected error and answer 500 without internals."""
+    if isinstance(error, HTTPException):
+        return handle_http_error(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return envelope(500, "服务器内部错误,请稍后重试 / internal error, please retry later", "server.error")
+
+
+def init_app(app: Flask) -> Api:
+    """Create the API object and install error handlers."""
+    app.config.setdefault("API_TITLE", "吕梁市以旧换新与回收交易平台 API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/")
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+    }}})
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)
+    limiter.init_app(app)
+    idempotency.init_app(app)
+    return api
+
+
+def check_idempotent_replay() -> ResponseReturnValue | None:
+    """Before a view runs (after access checks): answer a replayed Idempotency-Key from storage."""
+    if request.endpoint is None:
+        return None
+    return idempotency.check_replay(current_principal().actor if current_principal().kind != "anonymous"
+                                    else f"anon:{get_remote_address()}")

@@ -1,0 +1,109 @@
+"""Flask glue for Idempotency-Key: replay the first response, refuse a reused key with another body."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import select, update
+
+from subsidy_app.core.errors import Conflict, ValidationFailed
+from subsidy_app.core.idempotency import IdempotencyRecord
+from subsidy_app.core.uow import UnitOfWork
+
+HEADER = "Idempotency-Key"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class PendingKey:
+    """The key of the request being handled, and whether it was stored with its writes."""
+
+    scope: str
+    key: str
+    request_hash: str
+    stored: bool = False
+
+
+def _request_hash() -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def check_replay(scope: str) -> Response | None:
+    """Before a state-changing view: return the stored response for a replayed key, or note the key."""
+    key = request.headers.get(HEADER)
+    if request.method not in UNSAFE or not key:
+        return None
+    if len(key) > 120 or not key.isprintable():
+        raise ValidationFailed.field(HEADER, "幂等键过长或含非法字符 / key too long or not printable")
+    request_hash = _request_hash()
+    session_factory = current_app.extensions["subsidy"].session_factory
+    with session_factory() as session:
+        record = session.scalar(
+            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        )
+        if record is None:
+            g.idempotency = PendingKey(scope, key, request_hash)
+            return None
+        if record.request_hash != request_hash:
+            raise ValidationFailed(
+                "同一幂等键用于不同的请求 / Idempotency-Key reused with a different request",
+                reason="idempotency.key_reused", errors={HEADER: ["used before with a different request"]},
+            )
+        if record.status_code is None:
+            raise Conflict("相同请求正在处理 / the first request with this key is still in progress",
+                           reason="idempotency.in_progress")
+        response = Response(record.response_body or "", status=record.status_code,
+                            content_type=record.content_type or "application/json")
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+
+def attach(uow: UnitOfWork) -> None:
+    """Store the request's key in the same transaction as its writes, so both commit or neither."""
+    pending: PendingKey | None = g.get("idempotency")
+    if pending is None or pending.stored:
+        return
+
+    def store(tx: UnitOfWork) -> None:
+        tx.session.add(IdempotencyRecord(scope=pending.scope, key=pending.key, request_hash=pending.request_hash))
+        pending.stored = True
+
+    uow.before_commit("idempotency.store", store)
+
+
+def remember_response(response: Response) -> Response:
+    """After the view: save the response beside the key committed with the request's writes."""
+    pending: PendingKey | None = g.get("idempotency")
+    if pending is None or not pending.stored or response.direct_passthrough:
+        return response
+    body = response.get_data(as_text=True)
+    secret_fields: set[str] = g.get("idempotency_secret_fields", set())
+    if secret_fields and response.is_json:
+        # Secrets (a new API token) are shown once and never stored, not even for a replay.
+        data = json.loads(body)
+        body = json.dumps({k: ("(已隐藏 / shown once)" if k in secret_fields else v) for k, v in data.items()},
+                          ensure_ascii=False)
+    session_factory = current_app.extensions["subsidy"].session_factory
+    with session_factory() as session, session.begin():
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.scope == pending.scope, IdempotencyRecord.key == pending.key)
+            .values(status_code=response.status_code, response_body=body, content_type=response.content_type)
+        )
+    return response
+
+
+def keep_secret(*fields: str) -> None:
+    """Never store these response fields with the idempotency record."""
+    g.idempotency_secret_fields = set(fields)
+
+
+def init_app(app: Flask) -> None:
+    """Install the after-request hook."""
+    app.after_request(remember_response)

@@ -1,0 +1,107 @@
+"""Identity tables: counties, organisations, staff accounts, API tokens, persons and bank cards."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from subsidy_app.core.db import Base, BigId, utcnow
+
+
+class County(Base):
+    """A county-level area of the city."""
+
+    __tablename__ = "county"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(20), unique=True)
+
+
+class Organisation(Base):
+    """A dealer, recycler, bureau or finance office, with its credit code and county."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    credit_code_warning: Mapped[str | None] = mapped_column(String(200))
+    county_code: Mapped[str] = mapped_column(ForeignKey("county.code"), index=True)
+    city_level: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Account(Base):
+    """A staff login, scoped to its organisation and counties."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    roles: Mapped[str] = mapped_column(String(200))  # comma-separated Role values
+    counties: Mapped[str] = mapped_column(String(200), default="")  # comma-separated county codes
+    all_counties: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_login_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A token for a dealer's or recycler's system; only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+    account: Mapped[Account] = relationship(lazy="joined")
+
+
+class Person(Base):
+    """A resident or scrap seller: ID number encrypted, matched by keyed hash, shown masked."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_masked: Mapped[str] = mapped_column(String(60))
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_masked: Mapped[str | None] = mapped_column(String(11))
+    birth_date: Mapped[dt.date]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BankCard(Base):
+    """A person's own bank card, stored like an ID number."""
+
+    __tablename__ = "bank_card"
+    __table_args__ = (UniqueConstraint("person_id", "card_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    card_hash: Mapped[str] = mapped_column(String(64))
+    card_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    card_masked: Mapped[str] = mapped_column(String(24))
+    bank_name: Mapped[str] = mapped_column(String(60), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,114 @@
+"""Person use cases: register residents and sellers, their bank cards, and show them masked or revealed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from subsidy_app.audit import services as audit
+from subsidy_app.core.errors import NotFound, ValidationFailed
+from subsidy_app.core.identifiers import normalise_resident_id, resident_id_birth_date
+from subsidy_app.core.identifiers_trade import normalise_bank_card, normalise_phone
+from subsidy_app.core.personal_data import mask_bank_card, mask_name, mask_phone, mask_resident_id
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import Principal, Role
+from subsidy_app.identity.models import BankCard, Person
+
+# Roles that may see a person's full ID number and card (to check documents and pay).
+REVEAL_ROLES = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER})
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """A person as a caller may see them: masked unless their role needs the clear values."""
+
+    id: int
+    name: str
+    id_number: str
+    phone: str | None
+    revealed: bool
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not 2 <= len(cleaned) <= 40:
+        raise ValidationFailed.field("name", "姓名应为 2–40 个字符 / name must be 2–40 characters")
+    return cleaned
+
+
+def register_person(uow: UnitOfWork, *, actor: str, name: str, id_number: str, phone: str | None = None) -> int:
+    """Find a person by ID number (keyed hash) or create them; the name must match an existing record."""
+    id_value = normalise_resident_id(id_number, field="id_number")
+    clean = _clean_name(name)
+    cipher = uow.cipher
+    digest = cipher.match_hash(id_value)
+    person = uow.session.scalar(select(Person).where(Person.id_number_hash == digest))
+    phone_value = normalise_phone(phone, field="phone") if phone else None
+    if person is not None:
+        if cipher.decrypt(person.name_enc) != clean:
+            raise ValidationFailed.field("name", "姓名与身份证号不符 / name does not match the ID number",
+                                         reason="person.name_mismatch")
+        if phone_value and person.phone_hash != cipher.match_hash(phone_value):
+            person.phone_hash = cipher.match_hash(phone_value)
+            person.phone_enc = cipher.encrypt(phone_value)
+            person.phone_masked = mask_phone(phone_value)
+            audit.record(uow, actor=actor, action="person.phone_changed", entity_type="person", entity_id=person.id,
+                         after={"phone": person.phone_masked})
+        return person.id
+    person = Person(
+        id_number_hash=digest, id_number_enc=cipher.encrypt(id_value), id_number_masked=mask_resident_id(id_value),
+        name_enc=cipher.encrypt(clean), name_masked=mask_name(clean),
+        phone_hash=cipher.match_hash(phone_value) if phone_value else None,
+        phone_enc=cipher.encrypt(phone_value) if phone_value else None,
+        phone_masked=mask_phone(phone_value) if phone_value else None,
+        birth_date=resident_id_birth_date(id_value),
+    )
+    uow.session.add(person)
+    uow.flush()
+    audit.record(uow, actor=actor, action="person.registered", entity_type="person", entity_id=person.id,
+                 after={"id_number": person.id_number_masked, "name": person.name_masked})
+    return person.id
+
+
+def find_person_id(uow: UnitOfWork, *, id_number: str) -> int | None:
+    """Return the id of the person with this ID number, matched by keyed hash."""
+    id_value = normalise_resident_id(id_number, field="id_number")
+    return uow.session.scalar(select(Person.id).where(Person.id_number_hash == uow.cipher.match_hash(id_value)))
+
+
+def add_bank_card(uow: UnitOfWork, *, actor: str, person_id: int, card_number: str, bank_name: str = "") -> int:
+    """Record a person's bank card (Luhn-checked), or return the existing one."""
+    card = normalise_bank_card(card_number, field="bank_card")
+    digest = uow.cipher.match_hash(card)
+    existing = uow.session.scalar(select(BankCard).where(BankCard.person_id == person_id, BankCard.card_hash == digest))
+    if existing is not None:
+        return existing.id
+    row = BankCard(person_id=person_id, card_hash=digest, card_enc=uow.cipher.encrypt(card),
+                   card_masked=mask_bank_card(card), bank_name=bank_name.strip())
+    uow.session.add(row)
+    uow.flush()
+    audit.record(uow, actor=actor, action="bank_card.added", entity_type="person", entity_id=person_id,
+                 after={"card": row.card_masked})
+    return row.id
+
+
+def bank_card_number(uow: UnitOfWork, *, card_id: int) -> str:
+    """Return a card's clear number, for the bank payment file only."""
+    row = uow.session.get(BankCard, card_id)
+    if row is None:
+        raise NotFound("银行卡不存在 / bank card not found", reason="bank_card.not_found")
+    return uow.cipher.decrypt(row.card_enc)
+
+
+def view_person(uow: UnitOfWork, *, person_id: int, principal: Principal) -> PersonView:
+    """Show a person masked, or in clear to the roles that check documents and pay."""
+    person = uow.session.get(Person, person_id)
+    if person is None:
+        raise NotFound("人员不存在 / person not found", reason="person.not_found")
+    reveal = principal.kind == "resident" and principal.person_id == person_id or principal.has_any(REVEAL_ROLES)
+    if not reveal:
+        return PersonView(person.id, person.name_masked, person.id_number_masked, person.phone_masked, False)
+    cipher = uow.cipher
+    phone = cipher.decrypt(person.phone_enc) if person.phone_enc else None
+    return PersonView(person.id, cipher.decrypt(person.name_enc), cipher.decrypt(person.id_number_enc), phone, True)

@@ -1,0 +1,220 @@
+"""Identity use cases: organisations, staff accounts, password login with lockout, API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from subsidy_app.core.identifiers import check_credit_code
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import COUNTIES, ROLES_BY_ORG_KIND, OrgKind, Principal, Role
+from subsidy_app.identity.models import Account, ApiToken, County, Organisation
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "lvt"
+MIN_PASSWORD_LENGTH = 10
+
+
+@dataclass(frozen=True)
+class OrganisationRef:
+    """The id of a registered organisation and any warning about its credit code."""
+
+    id: int
+    warning: str | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new API token; `secret` is shown once and never stored."""
+
+    id: int
+    secret: str
+
+
+def ensure_counties(uow: UnitOfWork) -> int:
+    """Create the 13 counties if missing; return how many were added."""
+    existing = set(uow.session.scalars(select(County.code)))
+    added = [County(code=code, name=name) for code, name in COUNTIES.items() if code not in existing]
+    uow.session.add_all(added)
+    return len(added)
+
+
+def register_organisation(
+    uow: UnitOfWork, *, actor: str, kind: OrgKind, name: str, credit_code: str, county_code: str,
+    city_level: bool = False,
+) -> OrganisationRef:
+    """Register an organisation; a credit code failing its check character is kept with a warning."""
+    checked = check_credit_code(credit_code, field="credit_code")
+    if county_code not in COUNTIES:
+        raise ValidationFailed.field("county_code", f"不是吕梁市的区县代码 / not a Lüliang county code: {county_code}")
+    existing = uow.session.scalar(select(Organisation).where(Organisation.credit_code == checked.value))
+    if existing is not None:
+        raise Conflict("该统一社会信用代码已登记 / credit code already registered", reason="organisation.duplicate")
+    org = Organisation(
+        kind=kind.value, name=name.strip(), credit_code=checked.value, credit_code_warning=checked.warning,
+        county_code=county_code, city_level=city_level,
+    )
+    uow.session.add(org)
+    uow.flush()
+    audit.record(uow, actor=actor, action="organisation.registered", entity_type="organisation", entity_id=org.id,
+                 after={"kind": kind.value, "name": org.name, "county": county_code, "warning": checked.warning})
+    return OrganisationRef(org.id, checked.warning)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed.field("password", f"密码至少 {MIN_PASSWORD_LENGTH} 位 / at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_account(
+    uow: UnitOfWork, *, actor: str, organisation_id: int, username: str, display_name: str, password: str,
+    roles: list[Role], counties: list[str] | None = None, all_counties: bool = False,
+) -> int:
+    """Create a staff account whose roles fit its organisation's kind."""
+    org = uow.session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound("机构不存在 / organisation not found", reason="organisation.not_found")
+    allowed = ROLES_BY_ORG_KIND[OrgKind(org.kind)]
+    wrong = [r.value for r in roles if r not in allowed]
+    if not roles or wrong:
+        raise ValidationFailed.field("roles", f"角色与机构类型不符 / roles not allowed for a {org.kind}: {wrong}")
+    _check_password(password)
+    scope = sorted(set(counties or [org.county_code]))
+    if any(c not in COUNTIES for c in scope):
+        raise ValidationFailed.field("counties", "含未知区县代码 / unknown county code")
+    if uow.session.scalar(select(Account.id).where(Account.username == username)) is not None:
+        raise Conflict("用户名已存在 / username taken", reason="account.duplicate")
+    account = Account(
+        username=username, display_name=display_name, password_hash=_hasher.hash(password),
+        organisation_id=org.id, roles=",".join(sorted(r.value for r in roles)), counties=",".join(scope),
+        all_counties=all_counties or org.city_level,
+    )
+    uow.session.add(account)
+    uow.flush()
+    audit.record(uow, actor=actor, action="account.created", entity_type="account", entity_id=account.id,
+                 after={"username": username, "roles": account.roles, "counties": account.counties})
+    return account.id
+
+
+def principal_of(account: Account, *, via: str = "session") -> Principal:
+    """Build the principal an account acts as."""
+    return Principal(
+        kind="staff", account_id=account.id, username=account.username, organisation_id=account.organisation_id,
+        organisation_kind=OrgKind(account.organisation.kind),
+        roles=frozenset(Role(r) for r in account.roles.split(",") if r),
+        counties=frozenset(c for c in account.counties.split(",") if c),
+        all_counties=account.all_counties or account.organisation.city_level, via=via,
+    )
+
+
+def authenticate(uow: UnitOfWork, *, username: str, password: str, max_failures: int, lock_minutes: int) -> Principal:
+    """Check a password; lock the account after repeated failures. Commits the attempt either way."""
+    account = uow.session.scalar(select(Account).where(Account.username == username).with_for_update())
+    invalid = NotAuthenticated("用户名或密码错误 / wrong username or password", reason="auth.invalid_credentials")
+    if account is None or not account.active:
+        _hasher.hash(password)  # spend the same time as a real check so usernames can't be probed
+        raise invalid
+    now = utcnow()
+    locked_until = account.locked_until
+    if locked_until is not None and locked_until.tzinfo is None:
+        locked_until = locked_until.replace(tzinfo=dt.UTC)
+    if locked_until is not None and locked_until > now:
+        raise NotAuthenticated(
+            f"账号已锁定至 {locked_until:%H:%M} (UTC) / account locked until {locked_until:%H:%M} UTC",
+            reason="auth.locked",
+        )
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        account.failed_logins += 1
+        action = "account.login_failed"
+        if account.failed_logins >= max_failures:
+            account.locked_until = now + dt.timedelta(minutes=lock_minutes)
+            account.failed_logins = 0
+            action = "account.locked"
+        audit.record(uow, actor=f"account:{account.id}:{account.username}", action=action,
+                     entity_type="account", entity_id=account.id, after={"failed": account.failed_logins})
+        uow.commit()
+        raise invalid from None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    account.failed_logins = 0
+    account.locked_until = None
+    account.last_login_at = now
+    principal = principal_of(account)
+    audit.record(uow, actor=principal.actor, action="account.login", entity_type="account", entity_id=account.id)
+    uow.commit()
+    return principal
+
+
+def load_principal(uow: UnitOfWork, *, account_id: int) -> Principal | None:
+    """Return the principal of an active account, or None."""
+    account = uow.session.get(Account, account_id)
+    if account is None or not account.active:
+        return None
+    return principal_of(account)
+
+
+def _token_digest(secret: str) -> str:
+    # Tokens are 256-bit random strings, so a fast hash is enough; argon2 is for human passwords.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_api_token(uow: UnitOfWork, *, principal: Principal, account_id: int, name: str) -> IssuedToken:
+    """Issue a token for an account the caller owns (or any account, for an admin)."""
+    account = uow.session.get(Account, account_id)
+    if account is None:
+        raise NotFound("账号不存在 / account not found", reason="account.not_found")
+    if account.id != principal.account_id and Role.ADMIN not in principal.roles:
+        raise Forbidden("只能为自己的账号签发令牌 / you may only issue tokens for your own account")
+    prefix = secrets.token_hex(6)
+    secret = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(account_id=account.id, name=name.strip() or "token", prefix=prefix, token_hash=_token_digest(secret))
+    uow.session.add(token)
+    uow.flush()
+    audit.record(uow, actor=principal.actor, action="api_token.issued", entity_type="api_token", entity_id=token.id,
+                 after={"account": account.id, "name": token.name, "prefix": prefix})
+    return IssuedToken(token.id, secret)
+
+
+def revoke_api_token(uow: UnitOfWork, *, principal: Principal, token_id: int) -> None:
+    """Revoke a token; revoking twice is harmless."""
+    token = uow.session.get(ApiToken, token_id)
+    if token is None or (token.account_id != principal.account_id and Role.ADMIN not in principal.roles):
+        raise NotFound("令牌不存在 / token not found", reason="api_token.not_found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(uow, actor=principal.actor, action="api_token.revoked", entity_type="api_token", entity_id=token.id)
+
+
+def principal_for_token(uow: UnitOfWork, *, secret: str) -> Principal | None:
+    """Resolve a bearer token to its account's principal, or None if unknown or revoked."""
+    parts = secret.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    token = uow.session.scalar(select(ApiToken).where(ApiToken.prefix == parts[1]))
+    if token is None or token.revoked_at is not None:
+        return None
+    if not secrets.compare_digest(token.token_hash, _token_digest(secret)):
+        return None
+    if not token.account.active:
+        return None
+    return principal_of(token.account, via="token")
+
+
+def list_api_tokens(uow: UnitOfWork, *, principal: Principal) -> list[dict[str, object]]:
+    """List the caller's tokens (never their secrets)."""
+    rows = uow.session.scalars(select(ApiToken).where(ApiToken.account_id == principal.account_id).order_by(ApiToken.id))
+    return [
+        {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at, "revoked_at": t.revoked_at}
+        for t in rows
+    ]

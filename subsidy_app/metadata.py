@@ -1,0 +1,11 @@
+"""Import every model module so Base.metadata knows all tables (for Alembic and test setup)."""
+
+from __future__ import annotations
+
+import subsidy_app.audit.models
+import subsidy_app.core.idempotency
+import subsidy_app.core.outbox
+import subsidy_app.identity.models  # noqa: F401
+from subsidy_app.core.db import Base
+
+target_metadata = Base.metadata

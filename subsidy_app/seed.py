@@ -1,0 +1,101 @@
+"""Demo data: counties, bureaus, dealers, recyclers and one account per role (idempotent)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from subsidy_app.core.identifiers import credit_code_check_char
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import services as identity
+from subsidy_app.identity.domain import COUNTIES, OrgKind, Role
+from subsidy_app.identity.models import Account, Organisation
+from subsidy_app.runtime import Runtime
+
+DEMO_PASSWORD = "Demo-2026-lvliang"  # noqa: S105 - printed for newcomers; production has no demo data
+SEED_ACTOR = "system:seed"
+
+
+def demo_credit_code(serial: int, kind_digit: str = "9") -> str:
+    """Build a valid unified social credit code for demo organisations."""
+    body = f"{kind_digit}1141100MA{serial:07d}"[:17]
+    return body + credit_code_check_char(body)
+
+
+# (username, display name, organisation key, roles, all counties)
+DEMO_ACCOUNTS: list[tuple[str, str, str, list[Role], bool]] = [
+    ("admin", "系统管理员", "city_bureau", [Role.ADMIN], True),
+    ("auditor.lishi", "离石区审核员", "bureau:141102", [Role.AUDITOR], False),
+    ("auditor.xiaoyi", "孝义市审核员", "bureau:141181", [Role.AUDITOR], False),
+    ("senior.city", "市商务局复核员", "city_bureau", [Role.SENIOR_AUDITOR], True),
+    ("finance.city", "市财政局财务", "finance", [Role.FINANCE_OFFICER], True),
+    ("dealer.car", "吕梁汽贸业务员", "dealer:car", [Role.DEALER_CLERK], False),
+    ("dealer.appliance", "离石家电卖场收银", "dealer:appliance", [Role.DEALER_CLERK], False),
+    ("dealer.xiaoyi", "孝义电器业务员", "dealer:xiaoyi", [Role.DEALER_CLERK], False),
+    ("recycler.dismantler", "报废车拆解企业业务员", "recycler:dismantler", [Role.RECYCLER_CLERK], False),
+    ("recycler.renewable", "再生资源回收站业务员", "recycler:renewable", [Role.RECYCLER_CLERK], False),
+]
+
+# organisation key -> (kind, name, county, city level)
+DEMO_ORGS: dict[str, tuple[OrgKind, str, str, bool]] = {
+    "city_bureau": (OrgKind.BUREAU, "吕梁市商务局", "141102", True),
+    "finance": (OrgKind.FINANCE, "吕梁市财政局", "141102", True),
+    "dealer:car": (OrgKind.DEALER, "吕梁市汽车贸易有限公司", "141102", False),
+    "dealer:appliance": (OrgKind.DEALER, "离石区家电城有限公司", "141102", False),
+    "dealer:xiaoyi": (OrgKind.DEALER, "孝义市电器商行有限公司", "141181", False),
+    "recycler:dismantler": (OrgKind.RECYCLER, "吕梁市报废机动车回收拆解有限公司", "141102", False),
+    "recycler:renewable": (OrgKind.RECYCLER, "汾阳市再生资源回收有限公司", "141182", False),
+}
+
+
+def _org_id(uow: UnitOfWork, key: str, serial: int) -> int:
+    if key.startswith("bureau:"):
+        county = key.split(":")[1]
+        kind, name, city_level = OrgKind.BUREAU, f"{COUNTIES[county]}商务局", False
+    else:
+        kind, name, county, city_level = DEMO_ORGS[key]
+    code = demo_credit_code(serial)
+    existing = uow.session.scalar(select(Organisation.id).where(Organisation.credit_code == code))
+    if existing is not None:
+        return existing
+    return identity.register_organisation(uow, actor=SEED_ACTOR, kind=kind, name=name, credit_code=code,
+                                          county_code=county, city_level=city_level).id
+
+
+def seed_demo(uow: UnitOfWork) -> dict[str, int]:
+    """Create the demo organisations and accounts that don't exist yet; return their ids."""
+    identity.ensure_counties(uow)
+    uow.flush()
+    keys = list(DEMO_ORGS) + [f"bureau:{code}" for code in COUNTIES]
+    org_ids = {key: _org_id(uow, key, serial) for serial, key in enumerate(keys, start=1)}
+    accounts: dict[str, int] = {}
+    for username, display, org_key, roles, all_counties in DEMO_ACCOUNTS:
+        existing = uow.session.scalar(select(Account.id).where(Account.username == username))
+        accounts[username] = existing or identity.create_account(
+            uow, actor=SEED_ACTOR, organisation_id=org_ids[org_key], username=username, display_name=display,
+            password=DEMO_PASSWORD, roles=roles, all_counties=all_counties,
+        )
+    uow.commit()
+    return {**{f"org:{k}": v for k, v in org_ids.items()}, **accounts}
+
+
+seed_cli = click.Group("seed", help="演示数据 / demo data")
+
+
+@seed_cli.command("demo")
+def seed_demo_command() -> None:
+    """Create the demo data (safe to run again)."""
+    runtime: Runtime = current_app.extensions["subsidy"]
+    with runtime.unit_of_work() as uow:
+        ids = seed_demo(uow)
+    click.echo(f"demo data ready: {sum(1 for k in ids if k.startswith('org:'))} organisations, "
+               f"{len(DEMO_ACCOUNTS)} accounts")
+    print_demo_logins()
+
+
+def print_demo_logins() -> None:
+    """Print the demo accounts and their password."""
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
+    for username, display, _org, roles, _all in DEMO_ACCOUNTS:
+        click.echo(f"  {username:<22} {display} [{', '.join(r.value for r in roles)}]")
