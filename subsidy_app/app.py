@@ -33,10 +33,10 @@ def _settings_from(config: Settings | dict[str, Any] | None) -> tuple[Settings, 
 def _dispatcher_factory(settings: Settings) -> Any:
     if settings.jobs_in_process:
         return None
-    from subsidy_app.broker import CeleryDispatcher
-    from subsidy_app.worker import get_celery
+    from subsidy_app.broker import CeleryDispatcher, make_celery
 
-    return lambda rt: CeleryDispatcher(get_celery(settings), rt.session_factory)
+    # The web process only publishes (send_task by name), so it needs no task registrations.
+    return lambda rt: CeleryDispatcher(make_celery(settings), rt.session_factory)
 
 
 def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:

@@ -7,7 +7,7 @@ import time
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup
 
 from subsidy_app import migrate
 from subsidy_app.core.jobs import relay_pending, run_outbox_message, pending_message_ids
@@ -19,7 +19,7 @@ def _rt() -> Runtime:
     return runtime
 
 
-db_cli = click.Group("db", help="数据库迁移 / database migrations (Alembic)")
+db_cli = AppGroup("db", help="数据库迁移 / database migrations (Alembic)")
 
 
 @db_cli.command("upgrade")
@@ -45,7 +45,7 @@ def db_heads() -> None:
         click.echo(head)
 
 
-audit_cli = click.Group("audit", help="审计日志 / audit trail")
+audit_cli = AppGroup("audit", help="审计日志 / audit trail")
 
 
 @audit_cli.command("verify")
@@ -62,7 +62,7 @@ def audit_verify() -> None:
     raise SystemExit(1)
 
 
-outbox_cli = click.Group("outbox", help="后台任务发件箱 / job outbox")
+outbox_cli = AppGroup("outbox", help="后台任务发件箱 / job outbox")
 
 
 @outbox_cli.command("relay")

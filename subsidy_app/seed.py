@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from subsidy_app.core.identifiers import credit_code_check_char
@@ -80,7 +81,7 @@ def seed_demo(uow: UnitOfWork) -> dict[str, int]:
     return {**{f"org:{k}": v for k, v in org_ids.items()}, **accounts}
 
 
-seed_cli = click.Group("seed", help="演示数据 / demo data")
+seed_cli = AppGroup("seed", help="演示数据 / demo data")
 
 
 @seed_cli.command("demo")

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from subsidy_app.access import access
+from subsidy_app.access import access, current_principal
 from subsidy_app.audit import services
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
@@ -71,3 +71,24 @@ class Verify(MethodView):
             checked, broken = services.verify_chain(tx.session)
         return {"ok": broken is None, "checked": checked, "broken_at": broken.seq if broken else None,
                 "problem": broken.problem if broken else None}
+
+
+class JobRef(ma.Schema):
+    """A job accepted for background work; poll /api/v1/jobs/<id>."""
+
+    job_id = ma.fields.Integer()
+    status_url = ma.fields.String()
+
+
+@blp.route("/checkpoints")
+class Checkpoints(MethodView):
+    """Background verification of the chain."""
+
+    @access(Role.ADMIN)
+    @blp.response(202, JobRef)
+    def post(self) -> Any:
+        """Verify the chain in the background and record a checkpoint."""
+        with uow() as tx:
+            message = services.request_checkpoint(tx, requested_by=current_principal().actor)
+            tx.commit()
+        return {"job_id": message, "status_url": f"/api/v1/jobs/{message}"}

@@ -145,6 +145,14 @@ def write_checkpoint(uow: UnitOfWork) -> AuditCheckpoint:
     return checkpoint
 
 
+def request_checkpoint(uow: UnitOfWork, *, requested_by: str) -> int:
+    """Queue a chain verification; return the job id."""
+    message = uow.enqueue("audit.checkpoint", requested_by=requested_by)
+    record(uow, actor=requested_by, action="audit.checkpoint_requested", entity_type="audit", entity_id="chain")
+    uow.flush()
+    return message.id
+
+
 def list_events(
     session: Session, *, entity_type: str | None = None, entity_id: str | None = None, limit: int = 100
 ) -> list[AuditEvent]:

@@ -8,6 +8,6 @@ from subsidy_app.core.uow import UnitOfWork
 
 
 @job("audit.checkpoint")
-def audit_checkpoint(uow: UnitOfWork) -> None:
+def audit_checkpoint(uow: UnitOfWork, requested_by: str = "system") -> None:
     """Verify the audit chain and record a checkpoint."""
     services.write_checkpoint(uow)

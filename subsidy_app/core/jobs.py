@@ -69,6 +69,7 @@ def run_outbox_message(
         handler = _REGISTRY.get(message.job)
         if handler is None:
             error = f"no handler registered for job {message.job!r}"
+            uow.rollback()  # release the row lock before recording the failure in its own transaction
             _record_failure(session_factory, message_id, error, permanent=True)
             return JobOutcome(message_id, "failed", error)
         uow.context["outbox_message_id"] = message_id

@@ -118,7 +118,7 @@ def principal_of(account: Account, *, via: str = "session") -> Principal:
 
 def authenticate(uow: UnitOfWork, *, username: str, password: str, max_failures: int, lock_minutes: int) -> Principal:
     """Check a password; lock the account after repeated failures. Commits the attempt either way."""
-    account = uow.session.scalar(select(Account).where(Account.username == username).with_for_update())
+    account = uow.session.scalar(select(Account).where(Account.username == username).with_for_update(of=Account))
     invalid = NotAuthenticated("用户名或密码错误 / wrong username or password", reason="auth.invalid_credentials")
     if account is None or not account.active:
         _hasher.hash(password)  # spend the same time as a real check so usernames can't be probed

@@ -1,0 +1,36 @@
+"""Helpers shared by API tests: log in, fetch CSRF tokens, issue bearer tokens."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from subsidy_app.seed import DEMO_PASSWORD
+
+_CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """Read the CSRF token from a page."""
+    page = client.get(path).get_data(as_text=True)
+    match = _CSRF_META.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> str:
+    """Log in through the form; return a CSRF token valid for the new session."""
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf_token(client)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return csrf_token(client, "/staff")
+
+
+def bearer(client: FlaskClient, username: str) -> dict[str, str]:
+    """Log in as `username`, issue an API token and return the Authorization header."""
+    csrf = login(client, username)
+    response = client.post("/api/v1/tokens", json={"name": "test"}, headers={"X-CSRFToken": csrf})
+    assert response.status_code == 201, response.get_json()
+    client.post("/logout", data={"csrf_token": csrf})
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}

@@ -1,0 +1,89 @@
+"""Jobs go through the outbox: only committed work enqueues, each job's effect happens once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from subsidy_app.audit.models import AuditCheckpoint
+from subsidy_app.core import jobs
+from subsidy_app.core.outbox import OutboxMessage
+from subsidy_app.core.personal_data import PersonalDataCipher
+from subsidy_app.core.uow import NullDispatcher, UnitOfWork
+
+
+def _count(session: Session, model: type) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_rolled_back_transaction_enqueues_nothing(uow: UnitOfWork) -> None:
+    uow.enqueue("audit.checkpoint")
+    uow.rollback()
+    assert _count(uow.session, OutboxMessage) == 0
+
+
+def test_in_process_runner_runs_the_job_after_commit(uow: UnitOfWork) -> None:
+    message = uow.enqueue("audit.checkpoint")
+    uow.commit()
+    uow.session.expire_all()
+    assert uow.session.get(OutboxMessage, message.id).done_at is not None
+    assert _count(uow.session, AuditCheckpoint) == 1
+
+
+def test_running_a_message_twice_applies_it_once(session_factory: sessionmaker[Session],
+                                                 cipher: PersonalDataCipher) -> None:
+    with UnitOfWork(session_factory, NullDispatcher(), cipher) as uow:
+        message = uow.enqueue("audit.checkpoint")
+        uow.commit()
+        first = jobs.run_outbox_message(session_factory, NullDispatcher(), message.id, cipher)
+        second = jobs.run_outbox_message(session_factory, NullDispatcher(), message.id, cipher)
+        assert (first.status, second.status) == ("done", "skipped")
+        assert _count(uow.session, AuditCheckpoint) == 1
+
+
+def test_relay_sends_undelivered_messages_and_skips_done_ones(session_factory: sessionmaker[Session],
+                                                              cipher: PersonalDataCipher) -> None:
+    sent: list[int] = []
+
+    class Recorder:
+        def dispatch(self, ids: list[int]) -> None:
+            sent.extend(ids)
+
+    with UnitOfWork(session_factory, NullDispatcher(), cipher) as uow:
+        pending = uow.enqueue("audit.checkpoint")
+        done = uow.enqueue("audit.checkpoint")
+        uow.commit()
+        jobs.run_outbox_message(session_factory, NullDispatcher(), done.id, cipher)
+        assert jobs.relay_pending(session_factory, Recorder(), redeliver_after=dt.timedelta(minutes=10)) == 1
+        assert sent == [pending.id]
+
+
+def test_failing_job_stays_pending_with_its_error_and_runs_later(session_factory: sessionmaker[Session],
+                                                                 cipher: PersonalDataCipher) -> None:
+    calls: list[int] = []
+
+    @jobs.job("test.flaky")
+    def flaky(uow: UnitOfWork, n: int) -> None:
+        calls.append(n)
+        if len(calls) == 1:
+            raise ConnectionError("dependency down")
+
+    with UnitOfWork(session_factory, NullDispatcher(), cipher) as uow:
+        message = uow.enqueue("test.flaky", n=7)
+        uow.commit()
+        assert jobs.run_outbox_message(session_factory, NullDispatcher(), message.id, cipher).status == "error"
+        uow.session.expire_all()
+        row = uow.session.get(OutboxMessage, message.id)
+        assert row.done_at is None and "dependency down" in (row.last_error or "")
+        assert jobs.run_outbox_message(session_factory, NullDispatcher(), message.id, cipher).status == "done"
+        assert calls == [7, 7]
+
+
+def test_unknown_job_fails_permanently(session_factory: sessionmaker[Session], cipher: PersonalDataCipher) -> None:
+    with UnitOfWork(session_factory, NullDispatcher(), cipher) as uow:
+        message = uow.enqueue("no.such.job")
+        uow.commit()
+        assert jobs.run_outbox_message(session_factory, NullDispatcher(), message.id, cipher).status == "failed"
+        assert jobs.pending_message_ids(session_factory, redeliver_after=dt.timedelta(0)) == []
