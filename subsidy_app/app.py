@@ -23,7 +23,9 @@ def _settings_from(config: Settings | dict[str, Any] | None) -> tuple[Settings, 
     if isinstance(config, Settings):
         return config, {}
     overrides = dict(config or {})
-    runtime_overrides = {k: overrides.pop(k) for k in ("session_factory", "dispatcher_factory") if k in overrides}
+    runtime_overrides: dict[str, Any] = {
+        k: overrides.pop(k) for k in ("session_factory", "dispatcher_factory") if k in overrides
+    }
     settings = load_settings()
     if overrides:
         settings = settings.with_overrides(**overrides)

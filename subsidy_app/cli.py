@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from subsidy_app import migrate
-from subsidy_app.core.jobs import relay_pending, run_outbox_message, pending_message_ids
+from subsidy_app.core.jobs import pending_message_ids, relay_pending, run_outbox_message
 from subsidy_app.runtime import Runtime
 
 

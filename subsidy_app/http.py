@@ -96,7 +96,7 @@ class Api(SmorestApi):
 
     ERROR_SCHEMA = ErrorEnvelope
 
-    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         """Render an HTTP error raised by Flask, webargs or abort() as the envelope."""
         return handle_http_error(error)
 

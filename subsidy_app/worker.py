@@ -43,7 +43,7 @@ def get_celery(settings: Settings | None = None) -> Celery:
 
 def _register_tasks(app: Celery) -> None:
     @app.task(name=RUN_TASK, bind=True, acks_late=True, max_retries=8)
-    def run(self: Task, message_id: int) -> str:  # type: ignore[type-arg]
+    def run(self: Task, message_id: int) -> str:
         rt = worker_runtime()
         outcome = run_outbox_message(rt.session_factory, rt.dispatcher, message_id, rt.cipher)
         if outcome.status == "error":

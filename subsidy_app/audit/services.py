@@ -132,7 +132,7 @@ def event_count(session: Session) -> int:
 
 def write_checkpoint(uow: UnitOfWork) -> AuditCheckpoint:
     """Verify the chain and store the result; once per outbox message."""
-    checked, broken = verify_chain(uow.session)
+    _checked, broken = verify_chain(uow.session)
     head = uow.session.get(AuditHead, 1)
     checkpoint = AuditCheckpoint(
         outbox_message_id=uow.context.get("outbox_message_id"),

@@ -52,8 +52,8 @@ class Tokens(MethodView):
         principal = current_principal()
         idempotency.keep_secret("token")
         with uow() as tx:
-            issued = services.issue_api_token(tx, principal=principal, account_id=data["account_id"] or
-                                              principal.account_id, name=data["name"])
+            account_id = int(data["account_id"] or principal.account_id or 0)
+            issued = services.issue_api_token(tx, principal=principal, account_id=account_id, name=data["name"])
             tx.commit()
         return {"id": issued.id, "token": issued.secret}
 

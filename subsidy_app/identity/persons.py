@@ -106,7 +106,7 @@ def view_person(uow: UnitOfWork, *, person_id: int, principal: Principal) -> Per
     person = uow.session.get(Person, person_id)
     if person is None:
         raise NotFound("人员不存在 / person not found", reason="person.not_found")
-    reveal = principal.kind == "resident" and principal.person_id == person_id or principal.has_any(REVEAL_ROLES)
+    reveal = (principal.kind == "resident" and principal.person_id == person_id) or principal.has_any(REVEAL_ROLES)
     if not reveal:
         return PersonView(person.id, person.name_masked, person.id_number_masked, person.phone_masked, False)
     cipher = uow.cipher

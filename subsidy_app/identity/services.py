@@ -20,7 +20,7 @@ from subsidy_app.identity.domain import COUNTIES, ROLES_BY_ORG_KIND, OrgKind, Pr
 from subsidy_app.identity.models import Account, ApiToken, County, Organisation
 
 _hasher = PasswordHasher()
-TOKEN_PREFIX = "lvt"
+TOKEN_PREFIX = "lvt"  # noqa: S105 - a public prefix, not a secret
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -72,7 +72,8 @@ def register_organisation(
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed.field("password", f"密码至少 {MIN_PASSWORD_LENGTH} 位 / at least {MIN_PASSWORD_LENGTH} characters")
+        message = f"密码至少 {MIN_PASSWORD_LENGTH} 位 / at least {MIN_PASSWORD_LENGTH} characters"
+        raise ValidationFailed.field("password", message)
 
 
 def create_account(
@@ -178,7 +179,8 @@ def issue_api_token(uow: UnitOfWork, *, principal: Principal, account_id: int, n
         raise Forbidden("只能为自己的账号签发令牌 / you may only issue tokens for your own account")
     prefix = secrets.token_hex(6)
     secret = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    token = ApiToken(account_id=account.id, name=name.strip() or "token", prefix=prefix, token_hash=_token_digest(secret))
+    token = ApiToken(account_id=account.id, name=name.strip() or "token", prefix=prefix,
+                     token_hash=_token_digest(secret))
     uow.session.add(token)
     uow.flush()
     audit.record(uow, actor=principal.actor, action="api_token.issued", entity_type="api_token", entity_id=token.id,
@@ -193,7 +195,8 @@ def revoke_api_token(uow: UnitOfWork, *, principal: Principal, token_id: int) ->
         raise NotFound("令牌不存在 / token not found", reason="api_token.not_found")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(uow, actor=principal.actor, action="api_token.revoked", entity_type="api_token", entity_id=token.id)
+        audit.record(uow, actor=principal.actor, action="api_token.revoked", entity_type="api_token",
+                     entity_id=token.id)
 
 
 def principal_for_token(uow: UnitOfWork, *, secret: str) -> Principal | None:
@@ -213,7 +216,8 @@ def principal_for_token(uow: UnitOfWork, *, secret: str) -> Principal | None:
 
 def list_api_tokens(uow: UnitOfWork, *, principal: Principal) -> list[dict[str, object]]:
     """List the caller's tokens (never their secrets)."""
-    rows = uow.session.scalars(select(ApiToken).where(ApiToken.account_id == principal.account_id).order_by(ApiToken.id))
+    query = select(ApiToken).where(ApiToken.account_id == principal.account_id).order_by(ApiToken.id)
+    rows = uow.session.scalars(query)
     return [
         {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at, "revoked_at": t.revoked_at}
         for t in rows

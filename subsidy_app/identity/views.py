@@ -9,7 +9,7 @@ from subsidy_app.access import access, current_principal
 from subsidy_app.core.errors import NotAuthenticated
 from subsidy_app.http import limiter, runtime
 from subsidy_app.identity import services
-from subsidy_app.identity.domain import ROLE_LABELS_ZH, COUNTIES, Role
+from subsidy_app.identity.domain import COUNTIES, ROLE_LABELS_ZH, Role
 from subsidy_app.identity.models import Account
 
 bp = Blueprint("identity_views", __name__)

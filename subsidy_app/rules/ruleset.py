@@ -525,8 +525,11 @@ def _formula(r: _Reader, value: object, conditions: tuple[Condition, ...], place
             meta,
         )
     rates = r.mapping(r.req(m, "rate_percent_by_grade", "amount"), "amount.rate_percent_by_grade")
-    by_grade = {r.integer(g, f"amount.rate_percent_by_grade.{g}", 1): r.percent(v, f"amount.rate_percent_by_grade.{g}")
-                for g, v in rates.items()}
+    by_grade = {
+        r.integer(int(g) if isinstance(g, str) and g.isdigit() else g, f"amount.rate_percent_by_grade.{g}", 1):
+        r.percent(v, f"amount.rate_percent_by_grade.{g}")
+        for g, v in rates.items()
+    }
     grades = _find(conditions, EnergyGradeAllowed)
     if grades is None:
         raise r.fail("amount.rate_percent_by_grade", "needs an energy_grade.allowed condition")

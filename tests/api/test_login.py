@@ -40,8 +40,9 @@ def test_account_locks_after_five_failures_even_for_the_right_password(client: F
     for _ in range(5):
         assert _attempt(client, "wrong-password") == 401
     assert _attempt(client, DEMO_PASSWORD) == 401
-    assert "账号已锁定" in client.post("/login", data={
-        "username": "auditor.lishi", "password": DEMO_PASSWORD, "csrf_token": csrf_token(client)}).get_data(as_text=True)
+    locked = client.post("/login", data={"username": "auditor.lishi", "password": DEMO_PASSWORD,
+                                         "csrf_token": csrf_token(client)})
+    assert "账号已锁定" in locked.get_data(as_text=True)
     assert _attempt(client, DEMO_PASSWORD, username="auditor.xiaoyi") == 302
 
 

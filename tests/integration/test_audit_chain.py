@@ -75,6 +75,5 @@ def test_intact_chain_passes_flask_audit_verify(app: Flask, uow: UnitOfWork) -> 
                                  "TRUNCATE audit_event"])
 def test_postgres_refuses_update_and_delete_of_audit_rows(postgres: None, uow: UnitOfWork, sql: str) -> None:
     _write_events(uow, 2)
-    with pytest.raises(DBAPIError, match="append-only"):
-        with uow.session.begin_nested():
-            uow.session.execute(text(sql))
+    with pytest.raises(DBAPIError, match="append-only"), uow.session.begin_nested():
+        uow.session.execute(text(sql))
