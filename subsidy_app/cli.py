@@ -91,10 +91,11 @@ def outbox_run() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app."""
-    from subsidy_app.seed import seed_cli
+    from subsidy_app.seed import demo_command, seed_cli
 
     for group in (db_cli, audit_cli, outbox_cli, seed_cli):
         app.cli.add_command(group)
+    app.cli.add_command(demo_command)
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -100,3 +102,58 @@ def print_demo_logins() -> None:
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for username, display, _org, roles, _all in DEMO_ACCOUNTS:
         click.echo(f"  {username:<22} {display} [{', '.join(r.value for r in roles)}]")
+
+
+DEMO_STEPS: list[tuple[str, Callable[[Runtime], str]]] = []
+
+
+def demo_step(label: str) -> Callable[[Callable[[Runtime], str]], Callable[[Runtime], str]]:
+    """Register a step of `lvliang demo` (packages add their demo data here)."""
+
+    def register(step: Callable[[Runtime], str]) -> Callable[[Runtime], str]:
+        DEMO_STEPS.append((label, step))
+        return step
+
+    return register
+
+
+@seed_cli.command("all")
+def seed_all_command() -> None:
+    """Migrate, then create every package's demo data (safe to run again)."""
+    runtime: Runtime = current_app.extensions["subsidy"]
+    _prepare(runtime)
+
+
+def _prepare(runtime: Runtime) -> None:
+    from subsidy_app import migrate
+
+    migrate.upgrade(runtime.settings.database_url)
+    with runtime.unit_of_work() as uow:
+        seed_demo(uow)
+    steps = [("organisations and accounts", lambda _rt: "ok"), *DEMO_STEPS]
+    with click.progressbar(steps, label="demo data", item_show_func=lambda s: s[0] if s else "") as bar:
+        for _label, step in bar:
+            step(runtime)
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="prepare the data and exit")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Prepare the embedded database with demo data and serve the platform."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    runtime: Runtime = app.extensions["subsidy"]
+    _prepare(runtime)
+    click.echo("")
+    click.echo(f"平台已就绪 / platform ready: http://{host}:{port}/")
+    click.echo(f"  staff login:  http://{host}:{port}/login")
+    click.echo(f"  API docs:     http://{host}:{port}/api/docs")
+    click.echo(f"  database:     {runtime.settings.database_url}")
+    click.echo(f"  jobs:         {'in-process' if runtime.settings.jobs_in_process else 'Celery'}")
+    print_demo_logins()
+    if not no_serve:
+        from werkzeug.serving import run_simple
+
+        # The demo serves with Werkzeug; production runs gunicorn (see README).
+        run_simple(host, port, app, threaded=True)

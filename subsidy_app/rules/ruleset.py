@@ -113,7 +113,9 @@ class RuleVersion:
             for c in self.categories
         }
         put(self, "documents_by_category", MappingProxyType(docs))
-        quota = {c.code: self.limits.overrides.get(c.code, self.limits.max_per_category) for c in self.categories}
+        quota = {
+            c.code: self.limits.overrides.get(c.code, self.limits.max_per_category) for c in self.categories
+        }
         put(self, "quota_max", MappingProxyType(quota))
         put(self, "needs_price", not isinstance(self.amount, FixedByNewVehicleType))
         canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -210,9 +212,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node)
 
@@ -326,11 +326,28 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-_TOP_KEYS = frozenset({
-    "code", "series", "version", "programme", "title", "effective_from", "effective_to", "apply_by",
-    "unconfirmed_fields", "source", "categories", "price_basis", "conditions", "amount", "rounding",
-    "limits", "exclusions", "documents",
-})
+_TOP_KEYS = frozenset(
+    {
+        "code",
+        "series",
+        "version",
+        "programme",
+        "title",
+        "effective_from",
+        "effective_to",
+        "apply_by",
+        "unconfirmed_fields",
+        "source",
+        "categories",
+        "price_basis",
+        "conditions",
+        "amount",
+        "rounding",
+        "limits",
+        "exclusions",
+        "documents",
+    }
+)
 _CLAUSE_KEYS: dict[str, frozenset[str]] = {
     ApplicantIndividual.clause: frozenset(),
     SamePerson.clause: frozenset(),
@@ -343,10 +360,17 @@ _CLAUSE_KEYS: dict[str, frozenset[str]] = {
     EnergyGradeAllowed.clause: frozenset({"grades"}),
     UnitPriceCeiling.clause: frozenset({"max"}),
 }
-_CAR_ONLY = frozenset({
-    SamePerson.clause, FirstRegistrationLimits.clause, OwnerSinceCutoff.clause, NevRequiresNewNev.clause,
-    NewVehicleTypeAllowed.clause, FuelDisplacementMax.clause, NevCatalogue.clause,
-})
+_CAR_ONLY = frozenset(
+    {
+        SamePerson.clause,
+        FirstRegistrationLimits.clause,
+        OwnerSinceCutoff.clause,
+        NevRequiresNewNev.clause,
+        NewVehicleTypeAllowed.clause,
+        FuelDisplacementMax.clause,
+        NevCatalogue.clause,
+    }
+)
 
 
 def parse_rule_mapping(data: object, *, name: str = "<rules>") -> RuleVersion:
@@ -363,8 +387,10 @@ def parse_rule_mapping(data: object, *, name: str = "<rules>") -> RuleVersion:
         raise r.fail("effective_to", f"{eff_to} is before effective_from {eff_from}")
     if apply_by is not None and apply_by < eff_from:
         raise r.fail("apply_by", f"{apply_by} is before effective_from {eff_from}")
-    unconfirmed = [r.choice(v, f"unconfirmed_fields[{i}]", str, _WINDOW_FIELDS)
-                   for i, v in enumerate(r.items(m.get("unconfirmed_fields", []), "unconfirmed_fields"))]
+    unconfirmed = [
+        r.choice(v, f"unconfirmed_fields[{i}]", str, _WINDOW_FIELDS)
+        for i, v in enumerate(r.items(m.get("unconfirmed_fields", []), "unconfirmed_fields"))
+    ]
     rounding = _rounding(r, m.get("rounding"))
     categories = _categories(r, r.req(m, "categories", ""), programme)
     codes = {c.code for c in categories}
@@ -382,8 +408,12 @@ def parse_rule_mapping(data: object, *, name: str = "<rules>") -> RuleVersion:
         unconfirmed_fields=tuple(unconfirmed),
         source=r.text(r.req(m, "source", ""), "source"),
         categories=categories,
-        price_basis=r.choice(m.get("price_basis", PriceBasis.INVOICE_TOTAL_INCL_TAX.value), "price_basis",
-                             PriceBasis, [p.value for p in PriceBasis]),
+        price_basis=r.choice(
+            m.get("price_basis", PriceBasis.INVOICE_TOTAL_INCL_TAX.value),
+            "price_basis",
+            PriceBasis,
+            [p.value for p in PriceBasis],
+        ),
         conditions=conditions,
         amount=_formula(r, r.req(m, "amount", ""), conditions, rounding.places),
         rounding=rounding,
@@ -418,8 +448,14 @@ def _categories(r: _Reader, value: object, programme: Programme) -> tuple[Catego
             raise r.fail(f"{path}.code", f"duplicate category {code!r}")
         if programme in CAR_PROGRAMMES and code != "passenger_car":
             raise r.fail(f"{path}.code", "car programmes cover only passenger_car")
-        out.append(CategoryDef(code, r.text(r.req(m, "zh", path), f"{path}.zh"),
-                               r.text(r.req(m, "en", path), f"{path}.en"), r.meta(m, path, source_required=False)))
+        out.append(
+            CategoryDef(
+                code,
+                r.text(r.req(m, "zh", path), f"{path}.zh"),
+                r.text(r.req(m, "en", path), f"{path}.en"),
+                r.meta(m, path, source_required=False),
+            )
+        )
     return tuple(out)
 
 
@@ -442,11 +478,14 @@ def _conditions(r: _Reader, value: object, programme: Programme) -> tuple[Condit
 
 def _condition(r: _Reader, clause: str, m: Mapping[Any, Any], path: str, meta: Provenance) -> Condition:
     if clause == FirstRegistrationLimits.clause:
-        limits = r.mapping(r.req(m, "on_or_before", path), f"{path}.on_or_before", [f.value for f in OldVehicleFuel])
+        limits = r.mapping(
+            r.req(m, "on_or_before", path), f"{path}.on_or_before", [f.value for f in OldVehicleFuel]
+        )
         if not limits:
             raise r.fail(f"{path}.on_or_before", "must set a date for at least one fuel")
         return FirstRegistrationLimits(
-            MappingProxyType({k: r.day(v, f"{path}.on_or_before.{k}") for k, v in limits.items()}), meta)
+            MappingProxyType({k: r.day(v, f"{path}.on_or_before.{k}") for k, v in limits.items()}), meta
+        )
     if clause == OwnerSinceCutoff.clause:
         before = r.opt_day(m.get("before"), f"{path}.before")
         on_or_before = r.opt_day(m.get("on_or_before"), f"{path}.on_or_before")
@@ -457,24 +496,30 @@ def _condition(r: _Reader, clause: str, m: Mapping[Any, Any], path: str, meta: P
         return OwnerSinceCutoff(before, on_or_before, meta)
     if clause == NewVehicleTypeAllowed.clause:
         types = r.items(r.req(m, "allowed", path), f"{path}.allowed")
-        allowed = tuple(r.choice(t, f"{path}.allowed[{j}]", str, [v.value for v in VehicleType])
-                        for j, t in enumerate(types))
+        allowed = tuple(
+            r.choice(t, f"{path}.allowed[{j}]", str, [v.value for v in VehicleType])
+            for j, t in enumerate(types)
+        )
         if not allowed or len(set(allowed)) != len(allowed):
             raise r.fail(f"{path}.allowed", "must list distinct vehicle types")
         return NewVehicleTypeAllowed(allowed, meta)
     if clause == FuelDisplacementMax.clause:
         return FuelDisplacementMax(r.decimal(r.req(m, "fuel_max_l", path), f"{path}.fuel_max_l"), meta)
     if clause == EnergyGradeAllowed.clause:
-        grades = tuple(r.integer(g, f"{path}.grades[{j}]", 1)
-                       for j, g in enumerate(r.items(r.req(m, "grades", path), f"{path}.grades")))
+        grades = tuple(
+            r.integer(g, f"{path}.grades[{j}]", 1)
+            for j, g in enumerate(r.items(r.req(m, "grades", path), f"{path}.grades"))
+        )
         if not grades or any(g > 5 for g in grades) or len(set(grades)) != len(grades):
             raise r.fail(f"{path}.grades", "must list distinct grades 1–5")
         return EnergyGradeAllowed(grades, meta)
     if clause == UnitPriceCeiling.clause:
         return UnitPriceCeiling(r.money(r.req(m, "max", path), f"{path}.max", 2), meta)
     simple: dict[str, Callable[[Provenance], Condition]] = {
-        ApplicantIndividual.clause: ApplicantIndividual, SamePerson.clause: SamePerson,
-        NevRequiresNewNev.clause: NevRequiresNewNev, NevCatalogue.clause: NevCatalogue,
+        ApplicantIndividual.clause: ApplicantIndividual,
+        SamePerson.clause: SamePerson,
+        NevRequiresNewNev.clause: NevRequiresNewNev,
+        NevCatalogue.clause: NevCatalogue,
     }
     return simple[clause](meta)
 
@@ -484,7 +529,11 @@ def _find(conditions: tuple[Condition, ...], kind: type[_T]) -> _T | None:
 
 
 def _by_vehicle_type(
-    r: _Reader, value: object, path: str, conditions: tuple[Condition, ...], parse: Callable[[object, str], Decimal]
+    r: _Reader,
+    value: object,
+    path: str,
+    conditions: tuple[Condition, ...],
+    parse: Callable[[object, str], Decimal],
 ) -> Mapping[str, Decimal]:
     if not isinstance(value, dict):
         return MappingProxyType({ANY: parse(value, path)})
@@ -520,14 +569,17 @@ def _formula(r: _Reader, value: object, conditions: tuple[Condition, ...], place
         return FixedByNewVehicleType(_by_vehicle_type(r, amounts, "amount.amounts", conditions, money), meta)
     if kind is FormulaKind.PERCENT_OF_PRICE_CAPPED:
         return PercentOfPriceCapped(
-            _by_vehicle_type(r, r.req(m, "rate_percent", "amount"), "amount.rate_percent", conditions, r.percent),
+            _by_vehicle_type(
+                r, r.req(m, "rate_percent", "amount"), "amount.rate_percent", conditions, r.percent
+            ),
             _by_vehicle_type(r, r.req(m, "cap", "amount"), "amount.cap", conditions, money),
             meta,
         )
     rates = r.mapping(r.req(m, "rate_percent_by_grade", "amount"), "amount.rate_percent_by_grade")
     by_grade = {
-        r.integer(int(g) if isinstance(g, str) and g.isdigit() else g, f"amount.rate_percent_by_grade.{g}", 1):
-        r.percent(v, f"amount.rate_percent_by_grade.{g}")
+        r.integer(
+            int(g) if isinstance(g, str) and g.isdigit() else g, f"amount.rate_percent_by_grade.{g}", 1
+        ): r.percent(v, f"amount.rate_percent_by_grade.{g}")
         for g, v in rates.items()
     }
     grades = _find(conditions, EnergyGradeAllowed)
@@ -536,7 +588,9 @@ def _formula(r: _Reader, value: object, conditions: tuple[Condition, ...], place
     missing = [g for g in grades.grades if g not in by_grade]
     if missing:
         raise r.fail(f"amount.rate_percent_by_grade.{missing[0]}", "is required: the grade is allowed")
-    return RateByEnergyGradeCapped(MappingProxyType(by_grade), money(r.req(m, "cap", "amount"), "amount.cap"), meta)
+    return RateByEnergyGradeCapped(
+        MappingProxyType(by_grade), money(r.req(m, "cap", "amount"), "amount.cap"), meta
+    )
 
 
 def _limits(r: _Reader, value: object, codes: set[str]) -> LimitRule:
@@ -546,9 +600,13 @@ def _limits(r: _Reader, value: object, codes: set[str]) -> LimitRule:
         if k not in codes:
             raise r.fail(f"limits.overrides.{k}", "is not a category of this version")
     return LimitRule(
-        period=r.choice(r.req(m, "period", "limits"), "limits.period", LimitPeriod, [p.value for p in LimitPeriod]),
+        period=r.choice(
+            r.req(m, "period", "limits"), "limits.period", LimitPeriod, [p.value for p in LimitPeriod]
+        ),
         max_per_category=r.integer(r.req(m, "max_per_category", "limits"), "limits.max_per_category", 1),
-        overrides=MappingProxyType({k: r.integer(v, f"limits.overrides.{k}", 1) for k, v in overrides.items()}),
+        overrides=MappingProxyType(
+            {k: r.integer(v, f"limits.overrides.{k}", 1) for k, v in overrides.items()}
+        ),
         meta=r.meta(m, "limits", source_required=True),
     )
 
@@ -561,8 +619,11 @@ def _exclusions(r: _Reader, value: object) -> tuple[ExclusionRule, ...]:
         group = r.code(r.req(m, "group", path), f"{path}.group")
         if any(e.group == group for e in out):
             raise r.fail(f"{path}.group", f"duplicate group {group!r}")
-        out.append(ExclusionRule(group, r.code(r.req(m, "key", path), f"{path}.key"),
-                                 r.meta(m, path, source_required=False)))
+        out.append(
+            ExclusionRule(
+                group, r.code(r.req(m, "key", path), f"{path}.key"), r.meta(m, path, source_required=False)
+            )
+        )
     return tuple(out)
 
 
@@ -576,11 +637,19 @@ def _documents(r: _Reader, value: object, codes: set[str]) -> tuple[DocumentRequ
             raise r.fail(f"{path}.code", f"duplicate document {code!r}")
         cats: tuple[str, ...] | None = None
         if m.get("categories") is not None:
-            cats = tuple(r.choice(c, f"{path}.categories[{j}]", str, sorted(codes))
-                         for j, c in enumerate(r.items(m["categories"], f"{path}.categories")))
-        out.append(DocumentRequirement(code, r.text(r.req(m, "zh", path), f"{path}.zh"),
-                                       r.text(r.req(m, "en", path), f"{path}.en"), cats,
-                                       r.meta(m, path, source_required=False)))
+            cats = tuple(
+                r.choice(c, f"{path}.categories[{j}]", str, sorted(codes))
+                for j, c in enumerate(r.items(m["categories"], f"{path}.categories"))
+            )
+        out.append(
+            DocumentRequirement(
+                code,
+                r.text(r.req(m, "zh", path), f"{path}.zh"),
+                r.text(r.req(m, "en", path), f"{path}.en"),
+                cats,
+                r.meta(m, path, source_required=False),
+            )
+        )
     return tuple(out)
 
 
@@ -632,15 +701,21 @@ def check_no_overlap(versions: Iterable[RuleVersion]) -> None:
     seen: dict[str, RuleVersion] = {}
     for v in vs:
         if v.code in seen:
-            raise ValidationFailed(f"rule version code {v.code} appears twice", reason="rules.duplicate_code",
-                                   errors={"code": [v.code]})
+            raise ValidationFailed(
+                f"rule version code {v.code} appears twice",
+                reason="rules.duplicate_code",
+                errors={"code": [v.code]},
+            )
         if any(o.series == v.series and o.version == v.version for o in seen.values()):
-            raise ValidationFailed(f"series {v.series} has version {v.version} twice",
-                                   reason="rules.duplicate_version", errors={"version": [v.code]})
+            raise ValidationFailed(
+                f"series {v.series} has version {v.version} twice",
+                reason="rules.duplicate_version",
+                errors={"version": [v.code]},
+            )
         seen[v.code] = v
     current = current_versions(vs)
     for i, a in enumerate(current):
-        for b in current[i + 1:]:
+        for b in current[i + 1 :]:
             shared = sorted(a.category_codes & b.category_codes)
             if a.programme != b.programme or not shared:
                 continue
