@@ -107,9 +107,16 @@ def _wrap(view: Any) -> Any:
 
 
 def _install_log_masking() -> None:
-    root = logging.getLogger()
-    if not any(isinstance(f, PersonalDataLogFilter) for h in root.handlers for f in h.filters):
-        for handler in root.handlers or []:
-            handler.addFilter(PersonalDataLogFilter())
-    if not any(isinstance(f, PersonalDataLogFilter) for f in root.filters):
-        root.addFilter(PersonalDataLogFilter())
+    """Mask ID and card numbers in every log record, whichever handler later writes it."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "masks_personal_data", False):
+        return
+    log_filter = PersonalDataLogFilter()
+
+    def masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        log_filter.filter(record)
+        return record
+
+    masking_factory.masks_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masking_factory)

@@ -151,28 +151,30 @@ class CategoryDef:
 # ---- eligibility clauses (explicit, in file order; window/category/price checks are implicit) ----
 
 
+class _NoParams:
+    """Mixin for clauses that take no parameters."""
+
+    __slots__ = ()
+
+    def params(self) -> dict[str, object]:
+        """Return the clause's parameters in file form."""
+        return {}
+
+
 @dataclass(frozen=True, slots=True)
-class ApplicantIndividual:
+class ApplicantIndividual(_NoParams):
     """The applicant must be a natural person."""
 
     clause: ClassVar[str] = "applicant.individual"
     meta: Provenance = Provenance()
 
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {}
-
 
 @dataclass(frozen=True, slots=True)
-class SamePerson:
+class SamePerson(_NoParams):
     """The old and the new vehicle must belong to the same person."""
 
     clause: ClassVar[str] = "applicant.same_person"
     meta: Provenance = Provenance()
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,15 +212,11 @@ class OwnerSinceCutoff:
 
 
 @dataclass(frozen=True, slots=True)
-class NevRequiresNewNev:
+class NevRequiresNewNev(_NoParams):
     """A scrapped NEV qualifies only for buying an NEV."""
 
     clause: ClassVar[str] = "old_vehicle.nev_requires_new_nev"
     meta: Provenance = Provenance()
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,15 +246,11 @@ class FuelDisplacementMax:
 
 
 @dataclass(frozen=True, slots=True)
-class NevCatalogue:
+class NevCatalogue(_NoParams):
     """A new NEV must be listed in the MIIT purchase-tax exemption catalogue."""
 
     clause: ClassVar[str] = "new_vehicle.nev_catalogue"
     meta: Provenance = Provenance()
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {}
 
 
 @dataclass(frozen=True, slots=True)

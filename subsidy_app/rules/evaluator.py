@@ -52,11 +52,11 @@ def select_version(
     """Return the current version of a programme covering the category on the purchase date, if any."""
     found: RuleVersion | None = None
     for v in current_versions(versions):
-        if v.programme == programme and category in v.category_map and v.covers(purchase_date):
-            if found is None or (v.effective_from, v.code) > (found.effective_from, found.code):
-                found = (
-                    v  # only reachable when overlaps were not checked: prefer the newest, deterministically
-                )
+        if v.programme != programme or category not in v.category_map or not v.covers(purchase_date):
+            continue
+        # Two candidates only when overlaps were not checked: prefer the newest, deterministically.
+        if found is None or (v.effective_from, v.code) > (found.effective_from, found.code):
+            found = v
     return found
 
 

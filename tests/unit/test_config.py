@@ -1,0 +1,49 @@
+"""Configuration: embedded defaults, and production refusing unsafe settings by name."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from subsidy_app.config import ConfigError, load_settings
+
+
+def test_no_configuration_means_sqlite_and_in_process_jobs() -> None:
+    settings = load_settings({})
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.jobs_in_process
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    settings = load_settings({"DATABASE_URL": "postgres://u@h/db"})
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATA_KEY"])
+def test_production_refuses_missing_or_default_secrets_and_names_them(missing: str) -> None:
+    env = {"SUBSIDY_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r",
+           "SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40}
+    del env[missing]
+    with pytest.raises(ConfigError, match=missing):
+        load_settings(env)
+
+
+def test_production_refuses_sqlite_and_no_broker() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings({"SUBSIDY_ENV": "production", "SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40})
+    assert "DATABASE_URL" in str(err.value) and "REDIS_URL" in str(err.value)
+
+
+def test_production_starts_with_everything_set() -> None:
+    settings = load_settings({"SUBSIDY_ENV": "production", "DATABASE_URL": "postgresql://x/y",
+                              "REDIS_URL": "redis://r", "SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40})
+    assert settings.is_production and not settings.jobs_in_process
+
+
+def test_app_logs_never_carry_id_numbers_in_clear(app, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("subsidy_app.test").info("applicant %s card %s", "11010519491231002X", "6222021234567890123")
+    assert "11010519491231002X" not in caplog.text
+    assert "1101**********002X" in caplog.text
+    assert "6222021234567890123" not in caplog.text
