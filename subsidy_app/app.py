@@ -16,7 +16,8 @@ from subsidy_app.runtime import Runtime, build_runtime
 
 def register_jobs() -> None:
     """Import every package's job handlers so the registry knows them."""
-    import subsidy_app.audit.tasks  # noqa: F401
+    import subsidy_app.audit.tasks
+    import subsidy_app.rules.demo  # noqa: F401
 
 
 def _settings_from(config: Settings | dict[str, Any] | None) -> tuple[Settings, dict[str, Any]]:
@@ -82,9 +83,10 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     from subsidy_app.identity.api import blp as identity_api
     from subsidy_app.identity.views import bp as identity_views
     from subsidy_app.jobs_api import blp as jobs_api
+    from subsidy_app.rules.api import blp as rules_api
     from subsidy_app.views import bp as home_views
 
-    for blueprint in (identity_api, audit_api, jobs_api):
+    for blueprint in (identity_api, audit_api, jobs_api, rules_api):
         api.register_blueprint(blueprint)
     app.register_blueprint(identity_views)
     app.register_blueprint(home_views)

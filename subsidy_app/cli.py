@@ -96,6 +96,9 @@ def register_commands(app: Flask) -> None:
     for group in (db_cli, audit_cli, outbox_cli, seed_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    from subsidy_app.rules.cli_commands import register_cli as register_rules_cli
+
+    register_rules_cli(app)
 
 
 def main() -> None:

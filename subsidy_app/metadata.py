@@ -5,7 +5,8 @@ from __future__ import annotations
 import subsidy_app.audit.models
 import subsidy_app.core.idempotency
 import subsidy_app.core.outbox
-import subsidy_app.identity.models  # noqa: F401
+import subsidy_app.identity.models
+import subsidy_app.rules.models  # noqa: F401
 from subsidy_app.core.db import Base
 
 target_metadata = Base.metadata

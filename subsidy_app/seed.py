@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import click
 from flask import current_app
@@ -124,14 +125,22 @@ def seed_all_command() -> None:
     _prepare(runtime)
 
 
+def _already_done(_runtime: Runtime) -> str:
+    return "ok"
+
+
+def _step_label(step: tuple[str, Callable[[Runtime], str]] | None) -> str:
+    return step[0] if step else ""
+
+
 def _prepare(runtime: Runtime) -> None:
     from subsidy_app import migrate
 
     migrate.upgrade(runtime.settings.database_url)
     with runtime.unit_of_work() as uow:
         seed_demo(uow)
-    steps = [("organisations and accounts", lambda _rt: "ok"), *DEMO_STEPS]
-    with click.progressbar(steps, label="demo data", item_show_func=lambda s: s[0] if s else "") as bar:
+    steps: list[tuple[str, Callable[[Runtime], str]]] = [("organisations and accounts", _already_done), *DEMO_STEPS]
+    with click.progressbar(steps, label="demo data", item_show_func=_step_label) as bar:
         for _label, step in bar:
             step(runtime)
 
@@ -142,7 +151,7 @@ def _prepare(runtime: Runtime) -> None:
 @click.option("--no-serve", is_flag=True, help="prepare the data and exit")
 def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Prepare the embedded database with demo data and serve the platform."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
     runtime: Runtime = app.extensions["subsidy"]
     _prepare(runtime)
     click.echo("")

@@ -132,7 +132,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Build test settings."""
     base = Settings(env="testing", database_url=database_url, secret_key=TEST_SECRET_KEY, data_key=TEST_DATA_KEY,
                     testing=True)
-    return base.with_overrides(rate_limits=False, **overrides)
+    return base.with_overrides(**{"rate_limits": False, **overrides})
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from subsidy_app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFo
 from subsidy_app.core.identifiers import check_credit_code
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import COUNTIES, ROLES_BY_ORG_KIND, OrgKind, Principal, Role
-from subsidy_app.identity.models import Account, ApiToken, County, Organisation
+from subsidy_app.identity.models import Account, ApiToken, County, Notification, Organisation
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "lvt"  # noqa: S105 - a public prefix, not a secret
@@ -221,4 +221,28 @@ def list_api_tokens(uow: UnitOfWork, *, principal: Principal) -> list[dict[str, 
     return [
         {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at, "revoked_at": t.revoked_at}
         for t in rows
+    ]
+
+
+def notify_county(
+    uow: UnitOfWork, *, county_code: str, kind: str, title: str, body: str,
+    entity_type: str | None = None, entity_id: str | int | None = None,
+) -> int:
+    """Leave a notification for a county bureau's staff."""
+    note = Notification(county_code=county_code, kind=kind, title=title, body=body, entity_type=entity_type,
+                        entity_id=None if entity_id is None else str(entity_id))
+    uow.session.add(note)
+    uow.flush()
+    return note.id
+
+
+def list_notifications(uow: UnitOfWork, *, principal: Principal, limit: int = 50) -> list[dict[str, object]]:
+    """List the newest notifications in the caller's counties."""
+    query = select(Notification).order_by(Notification.id.desc()).limit(limit)
+    if not principal.all_counties:
+        query = query.where(Notification.county_code.in_(principal.counties))
+    return [
+        {"id": n.id, "county_code": n.county_code, "kind": n.kind, "title": n.title, "body": n.body,
+         "entity_type": n.entity_type, "entity_id": n.entity_id, "created_at": n.created_at}
+        for n in uow.session.scalars(query)
     ]

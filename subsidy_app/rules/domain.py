@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 ANY = "*"  # key of a flat rate/cap that applies whatever the new vehicle's type
 
@@ -91,9 +91,11 @@ class Facts:
     applied_on: date | None = None  # when given, the version's application deadline is checked too
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionResult:
-    """One evaluated clause: its stable code, the outcome and why, in Chinese and English."""
+class ConditionResult(NamedTuple):
+    """One evaluated clause: its stable code, the outcome and why, in Chinese and English.
+
+    A NamedTuple rather than a frozen dataclass: a decision builds about ten, and this halves their cost.
+    """
 
     clause: str
     passed: bool

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from subsidy_app.rules.domain import (
@@ -12,12 +13,12 @@ from subsidy_app.rules.domain import (
     ApplicantIndividual,
     ConditionResult,
     Decision,
+    DocumentRequirement,
     EnergyGradeAllowed,
     Facts,
     FirstRegistrationLimits,
     FixedByNewVehicleType,
     FuelDisplacementMax,
-    LimitPeriod,
     NevCatalogue,
     NevRequiresNewNev,
     NewVehicleTypeAllowed,
@@ -25,17 +26,13 @@ from subsidy_app.rules.domain import (
     PercentOfPriceCapped,
     PriceBasis,
     QuotaKey,
-    RoundingMode,
     SamePerson,
     UnitPriceCeiling,
 )
 from subsidy_app.rules.ruleset import RuleVersion, current_versions
 
-_ROUNDING = {
-    RoundingMode.HALF_UP: ROUND_HALF_UP,
-    RoundingMode.HALF_EVEN: ROUND_HALF_EVEN,
-    RoundingMode.DOWN: ROUND_DOWN,
-}
+_R = ConditionResult
+_HUNDRED = Decimal(100)
 _FUEL_ZH = {"petrol": "汽油车", "diesel": "柴油车", "other": "其他燃料车", "nev": "新能源汽车"}
 _TYPE_ZH = {"nev": "新能源汽车", "fuel": "燃油车"}
 _TYPE_EN = {"nev": "NEV", "fuel": "fuel car"}
@@ -43,7 +40,68 @@ _BASIS = {
     PriceBasis.INVOICE_TOTAL_INCL_TAX: ("发票价税合计", "invoice total incl. tax"),
     PriceBasis.INVOICE_AMOUNT_EXCL_TAX: ("发票不含税金额", "invoice amount excl. tax"),
 }
-_HUNDRED = Decimal(100)
+
+# Results that do not depend on any value are built once: evaluation must stay cheap (≥ 20,000/s).
+_INDIVIDUAL_OK = _R(ApplicantIndividual.clause, True, "申请人为个人", "the applicant is an individual")
+_INDIVIDUAL_NO = _R(
+    ApplicantIndividual.clause,
+    False,
+    "申请人不是个人，本政策仅限个人",
+    "the applicant is not an individual; individuals only",
+)
+_SAME_OK = _R(
+    SamePerson.clause, True, "旧车与新车属于同一申请人", "the old and new vehicle belong to the applicant"
+)
+_SAME_NO = _R(
+    SamePerson.clause, False, "旧车与新车不属于同一人", "the old and new vehicle belong to different people"
+)
+_OLD_NOT_NEV = _R(
+    NevRequiresNewNev.clause,
+    True,
+    "旧车不是新能源汽车，不受此项限制",
+    "the old vehicle is not an NEV: no restriction",
+)
+_NEV_FOR_NEV = _R(
+    NevRequiresNewNev.clause, True, "报废新能源汽车，购买新能源汽车", "scrapped an NEV, bought an NEV"
+)
+_NEV_NO_LIMIT = _R(FuelDisplacementMax.clause, True, "新能源汽车不受排量限制", "NEV: no displacement limit")
+_TYPE_UNKNOWN = _R(
+    FuelDisplacementMax.clause,
+    False,
+    "新车类型未知，无法判断排量",
+    "new vehicle type unknown: displacement cannot be checked",
+)
+_CATALOGUE_NA = _R(
+    NevCatalogue.clause, True, "燃油车无需列入新能源汽车目录", "not an NEV: the NEV catalogue does not apply"
+)
+_CATALOGUE_OK = _R(
+    NevCatalogue.clause,
+    True,
+    "新能源汽车列入免征车辆购置税目录",
+    "the NEV is in the MIIT purchase-tax exemption catalogue",
+)
+_CATALOGUE_NO = _R(
+    NevCatalogue.clause,
+    False,
+    "新能源汽车未列入免征车辆购置税目录",
+    "the NEV is not in the MIIT purchase-tax exemption catalogue",
+)
+_NO_DEADLINE = _R(
+    "window.apply_by",
+    True,
+    "本版本未设定申请截止日期（待确认）",
+    "no application deadline is set (unconfirmed)",
+)
+
+
+@lru_cache(maxsize=4096)
+def _missing(clause: str, zh: str, en: str) -> ConditionResult:
+    return _R(clause, False, f"缺少{zh}", f"{en} is missing")
+
+
+@lru_cache(maxsize=4096)
+def _category_ok(code: str, zh: str, en: str) -> ConditionResult:
+    return _R("category.allowed", True, f"品类 {zh} 在本版本补贴范围内", f"category {code} ({en}) is covered")
 
 
 def select_version(
@@ -60,14 +118,6 @@ def select_version(
     return found
 
 
-def _r(clause: str, passed: bool, zh: str, en: str) -> ConditionResult:
-    return ConditionResult(clause, passed, zh, en)
-
-
-def _missing(clause: str, zh: str, en: str) -> ConditionResult:
-    return ConditionResult(clause, False, f"缺少{zh}", f"{en} is missing")
-
-
 def _basis_price(version: RuleVersion, facts: Facts) -> Decimal | None:
     if version.price_basis is PriceBasis.INVOICE_AMOUNT_EXCL_TAX:
         return facts.price_excl_tax
@@ -75,61 +125,50 @@ def _basis_price(version: RuleVersion, facts: Facts) -> Decimal | None:
 
 
 def _window(v: RuleVersion, f: Facts) -> ConditionResult:
-    d, start, end = f.purchase_date, v.effective_from, v.effective_to
-    c = "window.purchase_date"
+    c, d, start, end = "window.purchase_date", f.purchase_date, v.effective_from, v.effective_to
+    ds, ss = d.isoformat(), start.isoformat()
     if d < start:
-        return _r(
+        return _R(
+            c, False, f"购买日期 {ds} 早于政策开始日期 {ss}", f"purchase date {ds} is before the start {ss}"
+        )
+    if end is None:
+        return _R(
             c,
-            False,
-            f"购买日期 {d} 早于政策开始日期 {start}",
-            f"purchase date {d} is before the start {start}",
+            True,
+            f"购买日期 {ds} 不早于政策开始日期 {ss}（长期有效）",
+            f"purchase date {ds} is on or after {ss}",
         )
-    if end is not None and d > end:
-        return _r(
-            c, False, f"购买日期 {d} 晚于政策结束日期 {end}", f"purchase date {d} is after the end {end}"
+    es = end.isoformat()
+    if d > end:
+        return _R(
+            c, False, f"购买日期 {ds} 晚于政策结束日期 {es}", f"purchase date {ds} is after the end {es}"
         )
-    return _r(
-        c,
-        True,
-        f"购买日期 {d} 在 {start} 至 {end or '长期'} 期间内",
-        f"purchase date {d} is within {start} – {end or 'open end'}",
-    )
+    return _R(c, True, f"购买日期 {ds} 在 {ss} 至 {es} 期间内", f"purchase date {ds} is within {ss} – {es}")
 
 
-def _apply_by(v: RuleVersion, f: Facts, applied: date) -> ConditionResult:
+def _apply_by(v: RuleVersion, applied: date) -> ConditionResult:
     c, deadline = "window.apply_by", v.apply_by
     if deadline is None:
-        return _r(
-            c, True, "本版本未设定申请截止日期（待确认）", "no application deadline is set (unconfirmed)"
-        )
+        return _NO_DEADLINE
+    a, dl = applied.isoformat(), deadline.isoformat()
     if applied > deadline:
-        return _r(
-            c,
-            False,
-            f"申请日期 {applied} 晚于截止日期 {deadline}",
-            f"applied on {applied}, after the deadline {deadline}",
-        )
-    return _r(
-        c,
-        True,
-        f"申请日期 {applied} 不晚于截止日期 {deadline}",
-        f"applied on {applied}, on or before the deadline {deadline}",
-    )
+        return _R(c, False, f"申请日期 {a} 晚于截止日期 {dl}", f"applied on {a}, after the deadline {dl}")
+    return _R(c, True, f"申请日期 {a} 不晚于截止日期 {dl}", f"applied on {a}, on or before the deadline {dl}")
 
 
 def _category(v: RuleVersion, f: Facts) -> ConditionResult:
-    c, code = "category.allowed", f.category
+    code = f.category
     if code is None:
-        return _missing(c, "品类", "category")
+        return _missing("category.allowed", "品类", "the category")
     cat = v.category_map.get(code)
     if cat is None:
-        return _r(
-            c,
+        return _R(
+            "category.allowed",
             False,
             f"品类 {code} 不在本版本补贴范围（{v.covered_zh}）",
             f"category {code} is not covered (covered: {v.covered_en})",
         )
-    return _r(c, True, f"品类 {cat.zh} 在本版本补贴范围内", f"category {code} ({cat.en}) is covered")
+    return _category_ok(code, cat.zh, cat.en)
 
 
 def _price(v: RuleVersion, f: Facts) -> ConditionResult:
@@ -138,29 +177,16 @@ def _price(v: RuleVersion, f: Facts) -> ConditionResult:
     if price is None:
         return _missing(c, zh, en)
     if price <= 0:
-        return _r(c, False, f"{zh} {price:.2f} 元不是正数", f"{en} {price:.2f} is not positive")
-    return _r(c, True, f"{zh} {price:.2f} 元", f"{en} {price:.2f}")
+        return _R(c, False, f"{zh} {price:.2f} 元不是正数", f"{en} {price:.2f} is not positive")
+    return _R(c, True, f"{zh} {price:.2f} 元", f"{en} {price:.2f}")
 
 
 def _individual(cl: ApplicantIndividual, v: RuleVersion, f: Facts) -> ConditionResult:
-    if f.applicant_is_individual:
-        return _r(cl.clause, True, "申请人为个人", "the applicant is an individual")
-    return _r(
-        cl.clause,
-        False,
-        "申请人不是个人，本政策仅限个人",
-        "the applicant is not an individual; individuals only",
-    )
+    return _INDIVIDUAL_OK if f.applicant_is_individual else _INDIVIDUAL_NO
 
 
 def _same_person(cl: SamePerson, v: RuleVersion, f: Facts) -> ConditionResult:
-    if f.old_and_new_same_owner:
-        return _r(
-            cl.clause, True, "旧车与新车属于同一申请人", "the old and the new vehicle belong to the applicant"
-        )
-    return _r(
-        cl.clause, False, "旧车与新车不属于同一人", "the old and the new vehicle belong to different people"
-    )
+    return _SAME_OK if f.old_and_new_same_owner else _SAME_NO
 
 
 def _first_registration(cl: FirstRegistrationLimits, v: RuleVersion, f: Facts) -> ConditionResult:
@@ -169,7 +195,7 @@ def _first_registration(cl: FirstRegistrationLimits, v: RuleVersion, f: Facts) -
         return _missing(c, "旧车燃料类型", "the old vehicle's fuel type")
     limit = cl.on_or_before.get(fuel)
     if limit is None:
-        return _r(
+        return _R(
             c,
             False,
             f"燃料类型 {fuel} 的旧车不在本版本报废范围",
@@ -177,19 +203,19 @@ def _first_registration(cl: FirstRegistrationLimits, v: RuleVersion, f: Facts) -
         )
     if d is None:
         return _missing(c, "旧车初次注册日期", "the old vehicle's first registration date")
-    fz = _FUEL_ZH.get(fuel, fuel)
+    ds, ls, fz = d.isoformat(), limit.isoformat(), _FUEL_ZH.get(fuel, fuel)
     if d > limit:
-        return _r(
+        return _R(
             c,
             False,
-            f"旧车注册日期 {d} 晚于 {limit}（{fz}）",
-            f"first registration {d} is after {limit} ({fuel})",
+            f"旧车注册日期 {ds} 晚于 {ls}（{fz}）",
+            f"first registration {ds} is after {ls} ({fuel})",
         )
-    return _r(
+    return _R(
         c,
         True,
-        f"旧车注册日期 {d} 不晚于 {limit}（{fz}）",
-        f"first registration {d} is on or before {limit} ({fuel})",
+        f"旧车注册日期 {ds} 不晚于 {ls}（{fz}）",
+        f"first registration {ds} is on or before {ls} ({fuel})",
     )
 
 
@@ -199,35 +225,19 @@ def _owner_since(cl: OwnerSinceCutoff, v: RuleVersion, f: Facts) -> ConditionRes
         return _missing(
             c, "旧车登记在申请人名下的日期", "the date the old vehicle was registered to the applicant"
         )
+    ds = d.isoformat()
+    zh, en = f"旧车登记在申请人名下日期 {ds}", f"registered to the applicant on {ds}"
     if cl.before is not None:
+        b = cl.before.isoformat()
         if d < cl.before:
-            return _r(
-                c,
-                True,
-                f"旧车登记在申请人名下日期 {d} 早于 {cl.before}",
-                f"registered to the applicant on {d}, before {cl.before}",
-            )
-        return _r(
-            c,
-            False,
-            f"旧车登记在申请人名下日期 {d} 不早于 {cl.before}",
-            f"registered to the applicant on {d}, not before {cl.before}",
-        )
+            return _R(c, True, f"{zh} 早于 {b}", f"{en}, before {b}")
+        return _R(c, False, f"{zh} 不早于 {b}", f"{en}, not before {b}")
     last = cl.on_or_before
-    assert last is not None  # inactive cutoffs are skipped by evaluate
+    assert last is not None  # an unset cutoff is not an active condition
+    ls = last.isoformat()
     if d <= last:
-        return _r(
-            c,
-            True,
-            f"旧车登记在申请人名下日期 {d} 不晚于 {last}",
-            f"registered to the applicant on {d}, on or before {last}",
-        )
-    return _r(
-        c,
-        False,
-        f"旧车登记在申请人名下日期 {d} 晚于 {last}",
-        f"registered to the applicant on {d}, after {last}",
-    )
+        return _R(c, True, f"{zh} 不晚于 {ls}", f"{en}, on or before {ls}")
+    return _R(c, False, f"{zh} 晚于 {ls}", f"{en}, after {ls}")
 
 
 def _nev_needs_nev(cl: NevRequiresNewNev, v: RuleVersion, f: Facts) -> ConditionResult:
@@ -235,19 +245,17 @@ def _nev_needs_nev(cl: NevRequiresNewNev, v: RuleVersion, f: Facts) -> Condition
     if old is None:
         return _missing(c, "旧车燃料类型", "the old vehicle's fuel type")
     if old != "nev":
-        return _r(
-            c, True, "旧车不是新能源汽车，不受此项限制", "the old vehicle is not an NEV: no restriction"
-        )
+        return _OLD_NOT_NEV
     if new is None:
         return _missing(c, "新车类型", "the new vehicle's type")
-    if new != "nev":
-        return _r(
-            c,
-            False,
-            f"报废新能源汽车只能购买新能源汽车，新车为{_TYPE_ZH.get(new, new)}",
-            f"a scrapped NEV qualifies only for a new NEV; the new vehicle is a {_TYPE_EN.get(new, new)}",
-        )
-    return _r(c, True, "报废新能源汽车，购买新能源汽车", "scrapped an NEV and bought an NEV")
+    if new == "nev":
+        return _NEV_FOR_NEV
+    return _R(
+        c,
+        False,
+        f"报废新能源汽车只能购买新能源汽车，新车为{_TYPE_ZH.get(new, new)}",
+        f"a scrapped NEV qualifies only for a new NEV; the new vehicle is a {_TYPE_EN.get(new, new)}",
+    )
 
 
 def _new_type(cl: NewVehicleTypeAllowed, v: RuleVersion, f: Facts) -> ConditionResult:
@@ -256,49 +264,35 @@ def _new_type(cl: NewVehicleTypeAllowed, v: RuleVersion, f: Facts) -> ConditionR
         return _missing(c, "新车类型", "the new vehicle's type")
     if t not in cl.allowed:
         allowed_zh = "、".join(_TYPE_ZH.get(a, a) for a in cl.allowed)
-        return _r(
+        return _R(
             c,
             False,
             f"新车类型 {t} 不符合要求（限{allowed_zh}）",
             f"new vehicle type {t} is not allowed (allowed: {', '.join(cl.allowed)})",
         )
-    return _r(c, True, f"新车类型：{_TYPE_ZH.get(t, t)}", f"new vehicle type: {_TYPE_EN.get(t, t)}")
+    return _R(c, True, f"新车类型：{_TYPE_ZH.get(t, t)}", f"new vehicle type: {_TYPE_EN.get(t, t)}")
 
 
 def _displacement(cl: FuelDisplacementMax, v: RuleVersion, f: Facts) -> ConditionResult:
     c, t, d, top = cl.clause, f.new_vehicle_type, f.new_vehicle_displacement_l, cl.fuel_max_l
     if t == "nev":
-        return _r(c, True, "新能源汽车不受排量限制", "NEV: no displacement limit")
+        return _NEV_NO_LIMIT
     if t != "fuel":
-        return _r(
-            c, False, "新车类型未知，无法判断排量", "new vehicle type unknown: displacement cannot be checked"
-        )
+        return _TYPE_UNKNOWN
     if d is None:
         return _missing(c, "燃油车排量", "the fuel car's displacement")
     if d > top:
-        return _r(c, False, f"燃油车排量 {d}L 超过 {top}L", f"fuel car displacement {d} L exceeds {top} L")
-    return _r(c, True, f"燃油车排量 {d}L 不超过 {top}L", f"fuel car displacement {d} L is at most {top} L")
+        return _R(c, False, f"燃油车排量 {d}L 超过 {top}L", f"fuel car displacement {d} L exceeds {top} L")
+    return _R(c, True, f"燃油车排量 {d}L 不超过 {top}L", f"fuel car displacement {d} L is at most {top} L")
 
 
 def _catalogue(cl: NevCatalogue, v: RuleVersion, f: Facts) -> ConditionResult:
-    c, t = cl.clause, f.new_vehicle_type
+    t = f.new_vehicle_type
     if t is None:
-        return _missing(c, "新车类型", "the new vehicle's type")
+        return _missing(cl.clause, "新车类型", "the new vehicle's type")
     if t != "nev":
-        return _r(c, True, "燃油车无需列入新能源汽车目录", "not an NEV: the NEV catalogue does not apply")
-    if f.new_vehicle_in_nev_catalogue:
-        return _r(
-            c,
-            True,
-            "新能源汽车列入免征车辆购置税目录",
-            "the NEV is in the MIIT purchase-tax exemption catalogue",
-        )
-    return _r(
-        c,
-        False,
-        "新能源汽车未列入免征车辆购置税目录",
-        "the NEV is not in the MIIT purchase-tax exemption catalogue",
-    )
+        return _CATALOGUE_NA
+    return _CATALOGUE_OK if f.new_vehicle_in_nev_catalogue else _CATALOGUE_NO
 
 
 def _energy_grade(cl: EnergyGradeAllowed, v: RuleVersion, f: Facts) -> ConditionResult:
@@ -307,13 +301,13 @@ def _energy_grade(cl: EnergyGradeAllowed, v: RuleVersion, f: Facts) -> Condition
         return _missing(c, "能效等级", "the energy-efficiency grade")
     allowed = "、".join(str(x) for x in cl.grades)
     if g not in cl.grades:
-        return _r(
+        return _R(
             c,
             False,
             f"能效等级 {g} 级不在允许范围（{allowed}级）",
             f"energy grade {g} is not allowed (allowed: {', '.join(str(x) for x in cl.grades)})",
         )
-    return _r(c, True, f"能效等级 {g} 级，符合要求（{allowed}级）", f"energy grade {g} is allowed")
+    return _R(c, True, f"能效等级 {g} 级，符合要求（{allowed}级）", f"energy grade {g} is allowed")
 
 
 def _unit_ceiling(cl: UnitPriceCeiling, v: RuleVersion, f: Facts) -> ConditionResult:
@@ -321,13 +315,13 @@ def _unit_ceiling(cl: UnitPriceCeiling, v: RuleVersion, f: Facts) -> ConditionRe
     if price is None:
         return _missing(c, "单价", "the unit price")
     if price > cl.max:
-        return _r(
+        return _R(
             c,
             False,
             f"单价 {price:.2f} 元超过上限 {cl.max:.2f} 元",
             f"unit price {price:.2f} exceeds the ceiling {cl.max:.2f}",
         )
-    return _r(
+    return _R(
         c,
         True,
         f"单价 {price:.2f} 元不超过上限 {cl.max:.2f} 元",
@@ -351,12 +345,10 @@ _CHECKS: dict[type, Callable[[Any, RuleVersion, Facts], ConditionResult]] = {
 
 def _amount(v: RuleVersion, f: Facts) -> tuple[Decimal, str, str]:
     """Compute the amount for facts that passed every clause, with its working in both languages."""
-    exp = Decimal(1).scaleb(-v.rounding.places)
-    mode = _ROUNDING[v.rounding.mode]
     formula = v.amount
     if isinstance(formula, FixedByNewVehicleType):
         t = f.new_vehicle_type or ANY
-        amount = formula.amounts[t].quantize(exp, rounding=mode)
+        amount = formula.amounts[t].quantize(v.quantum, rounding=v.rounding_constant)
         return (
             amount,
             f"{_TYPE_ZH.get(t, t)}定额补贴 {amount} 元",
@@ -365,63 +357,76 @@ def _amount(v: RuleVersion, f: Facts) -> tuple[Decimal, str, str]:
     price = _basis_price(v, f)
     assert price is not None  # the implicit price.positive clause passed
     if isinstance(formula, PercentOfPriceCapped):
-        key = ANY if ANY in formula.rate_percent else (f.new_vehicle_type or ANY)
-        rate = formula.rate_percent[key]
-        cap = formula.cap[ANY] if ANY in formula.cap else formula.cap[f.new_vehicle_type or ANY]
+        rates, caps, t = formula.rate_percent, formula.cap, f.new_vehicle_type or ANY
+        rate = rates[ANY] if ANY in rates else rates[t]
+        cap = caps[ANY] if ANY in caps else caps[t]
     else:
         assert f.energy_grade is not None  # the energy_grade.allowed clause passed
         rate, cap = formula.rate_percent_by_grade[f.energy_grade], formula.cap
     raw = price * rate / _HUNDRED
-    # The cap is validated to be representable at the rounding places, so capping then rounding is exact.
-    amount = min(raw, cap).quantize(exp, rounding=mode)
-    capped = "，已封顶" if raw > cap else ""
-    capped_en = ", capped" if raw > cap else ""
+    # Caps are validated to be exact at the rounding places, so capping before rounding equals after.
+    amount = min(raw, cap).quantize(v.quantum, rounding=v.rounding_constant)
+    if raw > cap:
+        return (
+            amount,
+            f"{price:.2f} × {rate}% = {raw}，超过上限，补贴 {amount} 元",
+            f"{price:.2f} × {rate}% = {raw}, over the cap: amount {amount}",
+        )
     return (
         amount,
-        f"{price:.2f} × {rate}% = {raw}，上限 {cap}{capped}，补贴 {amount} 元",
-        f"{price:.2f} × {rate}% = {raw}, cap {cap}{capped_en}: amount {amount}",
+        f"{price:.2f} × {rate}% = {raw}，上限 {cap:.2f}，补贴 {amount} 元",
+        f"{price:.2f} × {rate}% = {raw}, cap {cap:.2f}: amount {amount}",
     )
 
 
 def evaluate(version: RuleVersion, facts: Facts) -> Decision:
-    """Evaluate every clause of the version against the facts and compute the amount when all pass."""
+    """Evaluate every clause (not stopping at a failure) and compute the amount when all pass.
+
+    Clause order: window.purchase_date, window.apply_by (only when facts.applied_on is given),
+    category.allowed, price.positive (formulas using the price), then the version's conditions in file order.
+    """
     if facts.programme != version.programme:
         raise ValueError(
             f"facts are for {facts.programme}, version {version.code} is for {version.programme}"
         )
     results = [_window(version, facts)]
     if facts.applied_on is not None:
-        results.append(_apply_by(version, facts, facts.applied_on))
+        results.append(_apply_by(version, facts.applied_on))
     results.append(_category(version, facts))
     if version.needs_price:
         results.append(_price(version, facts))
-    for clause in version.conditions:
-        if isinstance(clause, OwnerSinceCutoff) and not clause.active:
-            continue  # cutoff unconfirmed for this version: no condition
-        results.append(_CHECKS[type(clause)](clause, version, facts))
-    eligible = all(r.passed for r in results)
+    checks = _CHECKS
+    for clause in version.active_conditions:
+        results.append(checks[type(clause)](clause, version, facts))
+    eligible = True
+    for r in results:
+        if not r.passed:
+            eligible = False
+            break
     if eligible:
         amount, why_zh, why_en = _amount(version, facts)
     else:
-        amount = Decimal(0).quantize(Decimal(1).scaleb(-version.rounding.places))
+        amount = version.zero_amount
         why_zh, why_en = f"不符合条件，补贴 {amount} 元", f"not eligible: amount {amount}"
     category = facts.category
     quota: QuotaKey | None = None
-    docs = version.documents_by_category.get(category) if category is not None else None
-    if category is not None and category in version.quota_max:
-        period = version.limits.period
-        key = version.series if period is LimitPeriod.VERSION else str(facts.purchase_date.year)
-        quota = QuotaKey(str(version.programme), category, period, key, version.quota_max[category])
+    docs: tuple[DocumentRequirement, ...] | None = None
+    if category is not None:
+        docs = version.documents_by_category.get(category)
+        quota = version.version_quota.get(category)
+        if quota is None and category in version.quota_max:  # calendar-year limits key on the purchase year
+            period, n = version.limits.period, version.quota_max[category]
+            quota = QuotaKey(version.programme.value, category, period, str(facts.purchase_date.year), n)
     return Decision(
-        version_code=version.code,
-        version=version.version,
-        version_hash=version.content_hash,
-        eligible=eligible,
-        amount=amount,
-        conditions=tuple(results),
-        quota=quota,
-        exclusions=version.exclusions,
-        required_documents=docs if docs is not None else version.documents,
-        amount_explanation_zh=why_zh,
-        amount_explanation_en=why_en,
+        version.code,
+        version.version,
+        version.content_hash,
+        eligible,
+        amount,
+        tuple(results),
+        quota,
+        version.exclusions,
+        docs if docs is not None else version.documents,
+        why_zh,
+        why_en,
     )

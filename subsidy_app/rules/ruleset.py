@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -43,6 +43,7 @@ from subsidy_app.rules.domain import (
     PriceBasis,
     Programme,
     Provenance,
+    QuotaKey,
     RateByEnergyGradeCapped,
     Rounding,
     RoundingMode,
@@ -55,6 +56,11 @@ from subsidy_app.rules.domain import (
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _WINDOW_FIELDS = ("effective_from", "effective_to", "apply_by")
+_ROUNDING_CONSTANTS = {
+    RoundingMode.HALF_UP: ROUND_HALF_UP,
+    RoundingMode.HALF_EVEN: ROUND_HALF_EVEN,
+    RoundingMode.DOWN: ROUND_DOWN,
+}
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION_CODE_RE = re.compile(r"^[a-z][a-z0-9_.\-]*$")
 
@@ -65,7 +71,8 @@ class RuleFileInvalid(ValidationFailed):
     default_reason = "rules.file_invalid"
 
     def __init__(self, file: str, field_path: str, problem: str) -> None:
-        super().__init__(f"{file}: {field_path}: {problem}", errors={field_path: [problem]})
+        where = f"{file}: {field_path}" if field_path else file  # empty path: the file as a whole
+        super().__init__(f"{where}: {problem}", errors={field_path or "file": [problem]})
         self.file = file
         self.field_path = field_path
         self.problem = problem
@@ -102,6 +109,11 @@ class RuleVersion:
     documents_by_category: Mapping[str, tuple[DocumentRequirement, ...]] = field(init=False, repr=False)
     quota_max: Mapping[str, int] = field(init=False, repr=False)
     needs_price: bool = field(init=False, repr=False)
+    active_conditions: tuple[Condition, ...] = field(init=False, repr=False)
+    quantum: Decimal = field(init=False, repr=False)
+    rounding_constant: str = field(init=False, repr=False)
+    zero_amount: Decimal = field(init=False, repr=False)
+    version_quota: Mapping[str, QuotaKey] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -118,6 +130,21 @@ class RuleVersion:
         }
         put(self, "quota_max", MappingProxyType(quota))
         put(self, "needs_price", not isinstance(self.amount, FixedByNewVehicleType))
+        # An owner cutoff left unset (unconfirmed) is no condition at all.
+        active = tuple(c for c in self.conditions if not isinstance(c, OwnerSinceCutoff) or c.active)
+        put(self, "active_conditions", active)
+        put(self, "quantum", Decimal(1).scaleb(-self.rounding.places))
+        put(self, "rounding_constant", _ROUNDING_CONSTANTS[self.rounding.mode])
+        put(self, "zero_amount", Decimal(0).quantize(self.quantum))
+        version_quota = {}
+        if (
+            self.limits.period is LimitPeriod.VERSION
+        ):  # the series, so a correction keeps counting the same quota
+            version_quota = {
+                code: QuotaKey(self.programme.value, code, LimitPeriod.VERSION, self.series, n)
+                for code, n in quota.items()
+            }
+        put(self, "version_quota", MappingProxyType(version_quota))
         canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         put(self, "content_hash", hashlib.sha256(canonical.encode("utf-8")).hexdigest())
 
@@ -291,7 +318,8 @@ class _Reader:
         return d
 
     def money(self, value: object, path: str, places: int) -> Decimal:
-        return self.decimal(value, path, places=places)
+        # Stored at the fen whatever the file wrote (20000, 20000.0, "20000.00" are one amount).
+        return self.decimal(value, path, places=places).quantize(Decimal("0.01"))
 
     def percent(self, value: object, path: str) -> Decimal:
         d = self.decimal(value, path)

@@ -1,0 +1,281 @@
+"""Budget pools: allocate, reserve on approval, release, spend on payment, adjust; never over-committed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import services as identity
+from subsidy_app.identity.domain import COUNTIES
+from subsidy_app.rules.domain import Programme
+from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation
+
+SOURCES = ("central", "provincial", "city")
+THRESHOLDS = (80, 95)  # per cent of the allocation in use; the county bureau is told once per crossing
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PoolFigures:
+    """A pool's figures and burn rate, as dashboards and the CLI show them."""
+
+    id: int
+    programme: str
+    county_code: str
+    name: str
+    allocated: Decimal
+    reserved: Decimal
+    spent: Decimal
+    remaining: Decimal
+    queued_count: int
+    queued_amount: Decimal
+    central: Decimal
+    provincial: Decimal
+    city: Decimal
+    burn_per_day: Decimal
+    days_left: int | None
+
+
+@dataclass(frozen=True)
+class ReserveOutcome:
+    """What an approval got: `reserved` now, or `queued` until the pool is topped up."""
+
+    reservation_id: int
+    state: str
+
+
+def _money(value: Decimal, field: str, *, allow_negative: bool = False) -> Decimal:
+    amount = value.quantize(CENT)
+    if amount != value or (amount <= 0 and not allow_negative) or amount == 0:
+        message = "金额须为非零且最多两位小数 / amount must be non-zero with at most 2 decimals"
+        raise ValidationFailed.field(field, message)
+    return amount
+
+
+def _locked_pool(uow: UnitOfWork, pool_id: int) -> BudgetPool:
+    pool = uow.session.scalar(select(BudgetPool).where(BudgetPool.id == pool_id).with_for_update())
+    if pool is None:
+        raise NotFound("资金池不存在 / budget pool not found", reason="budget.pool_not_found")
+    return pool
+
+
+def _entry(uow: UnitOfWork, pool: BudgetPool, kind: str, amount: Decimal, actor: str, *,
+           reference: str | None = None, source: str | None = None, reason: str | None = None) -> None:
+    uow.session.add(BudgetEntry(pool_id=pool.id, kind=kind, amount=amount, reference=reference, source=source,
+                                reason=reason, actor=actor))
+
+
+def create_pool(uow: UnitOfWork, *, actor: str, programme: str, county_code: str, name: str) -> int:
+    """Open an empty pool for a programme in a county."""
+    Programme(programme)
+    if county_code not in COUNTIES:
+        raise ValidationFailed.field("county_code", "不是吕梁市的区县代码 / not a Lüliang county code")
+    clash = uow.session.scalar(select(BudgetPool.id).where(
+        BudgetPool.programme == programme, BudgetPool.county_code == county_code, BudgetPool.name == name))
+    if clash is not None:
+        raise Conflict("同名资金池已存在 / a pool with this name exists", reason="budget.pool_exists")
+    pool = BudgetPool(programme=programme, county_code=county_code, name=name)
+    uow.session.add(pool)
+    uow.flush()
+    audit.record(uow, actor=actor, action="budget.pool_created", entity_type="budget_pool", entity_id=pool.id,
+                 after={"programme": programme, "county": county_code, "name": name})
+    return pool.id
+
+
+def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, source: str) -> list[int]:
+    """Add money from a funding source, then fund waiting approvals in order; return the funded reservations."""
+    if source not in SOURCES:
+        raise ValidationFailed.field("source", "资金来源应为 central/provincial/city / source must be central, "
+                                               "provincial or city")
+    value = _money(amount, "amount")
+    pool = _locked_pool(uow, pool_id)
+    pool.allocated += value
+    setattr(pool, source, getattr(pool, source) + value)
+    _entry(uow, pool, "allocate", value, actor, source=source)
+    audit.record(uow, actor=actor, action="budget.allocated", entity_type="budget_pool", entity_id=pool.id,
+                 after={"amount": str(value), "source": source, "allocated": str(pool.allocated)})
+    return _fund_queue(uow, pool, actor)
+
+
+def adjust(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, reason: str) -> list[int]:
+    """Correct the allocation up or down with a reason (admins only); never below what is committed."""
+    if not reason.strip():
+        raise ValidationFailed.field("reason", "调整必须说明原因 / an adjustment needs a reason")
+    value = _money(amount, "amount", allow_negative=True)
+    pool = _locked_pool(uow, pool_id)
+    if pool.allocated + value < pool.reserved + pool.spent:
+        raise Conflict("调减后低于已占用金额 / the allocation would fall below reserved + spent",
+                       reason="budget.overcommitted")
+    pool.allocated += value
+    _entry(uow, pool, "adjust", value, actor, reason=reason.strip())
+    audit.record(uow, actor=actor, action="budget.adjusted", entity_type="budget_pool", entity_id=pool.id,
+                 after={"amount": str(value), "reason": reason.strip(), "allocated": str(pool.allocated)})
+    _reset_notified_level(pool)
+    return _fund_queue(uow, pool, actor) if value > 0 else []
+
+
+def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount: Decimal,
+            submitted_at: dt.datetime, on_funded_job: str | None = None) -> ReserveOutcome:
+    """Reserve money for an approval, or queue it (first come by submission time) when the pool can't fund it."""
+    value = _money(amount, "amount")
+    pool = _locked_pool(uow, pool_id)  # serialises every change to this pool: the invariant can't race
+    existing = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
+    if existing is not None and existing.state in ("queued", "reserved", "spent"):
+        return ReserveOutcome(existing.id, existing.state)
+    waiting = uow.session.scalar(select(func.count()).select_from(BudgetReservation).where(
+        BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued"))
+    row = existing or BudgetReservation(pool_id=pool.id, reference=reference, amount=value, state="queued",
+                                        submitted_at=submitted_at, on_funded_job=on_funded_job)
+    row.amount, row.state = value, "queued"
+    uow.session.add(row)
+    if not waiting and pool.reserved + pool.spent + value <= pool.allocated:
+        _take(uow, pool, row, actor)
+    else:
+        audit.record(uow, actor=actor, action="budget.queued", entity_type="budget_pool", entity_id=pool.id,
+                     after={"reference": reference, "amount": str(value)})
+    uow.flush()
+    return ReserveOutcome(row.id, row.state)
+
+
+def _take(uow: UnitOfWork, pool: BudgetPool, row: BudgetReservation, actor: str) -> None:
+    pool.reserved += row.amount
+    row.state, row.funded_at = "reserved", utcnow()
+    _entry(uow, pool, "reserve", row.amount, actor, reference=row.reference)
+    audit.record(uow, actor=actor, action="budget.reserved", entity_type="budget_pool", entity_id=pool.id,
+                 after={"reference": row.reference, "amount": str(row.amount)})
+    _notify_thresholds(uow, pool)
+
+
+def _fund_queue(uow: UnitOfWork, pool: BudgetPool, actor: str) -> list[int]:
+    """Fund waiting approvals strictly in order; stop at the first that does not fit."""
+    funded: list[int] = []
+    queue = uow.session.scalars(
+        select(BudgetReservation)
+        .where(BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued")
+        .order_by(BudgetReservation.submitted_at, BudgetReservation.id)
+    )
+    for row in queue:
+        if pool.reserved + pool.spent + row.amount > pool.allocated:
+            break
+        _take(uow, pool, row, actor)
+        funded.append(row.id)
+        if row.on_funded_job:
+            uow.enqueue(row.on_funded_job, reference=row.reference, reservation_id=row.id)
+    return funded
+
+
+def _reservation(uow: UnitOfWork, reference: str) -> BudgetReservation:
+    row = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
+    if row is None:
+        raise NotFound("没有该申请的预算占用 / no budget reservation for this reference", reason="budget.not_reserved")
+    return row
+
+
+def release(uow: UnitOfWork, *, actor: str, reference: str, reason: str) -> list[int]:
+    """Give back a reservation (rejection after reservation, revocation before payment) or drop a queued one."""
+    row = _reservation(uow, reference)
+    pool = _locked_pool(uow, row.pool_id)
+    uow.session.refresh(row)
+    if row.state == "queued":
+        row.state = "cancelled"
+        return []
+    if row.state != "reserved":
+        return []
+    pool.reserved -= row.amount
+    row.state = "released"
+    _entry(uow, pool, "release", row.amount, actor, reference=reference, reason=reason)
+    audit.record(uow, actor=actor, action="budget.released", entity_type="budget_pool", entity_id=pool.id,
+                 after={"reference": reference, "amount": str(row.amount), "reason": reason})
+    _reset_notified_level(pool)
+    return _fund_queue(uow, pool, actor)
+
+
+def spend(uow: UnitOfWork, *, actor: str, reference: str) -> None:
+    """Turn a reservation into spending when the payment is made (once)."""
+    row = _reservation(uow, reference)
+    pool = _locked_pool(uow, row.pool_id)
+    uow.session.refresh(row)
+    if row.state == "spent":
+        return
+    if row.state != "reserved":
+        raise Conflict("该申请没有可支付的预算占用 / nothing reserved to spend", reason="budget.not_reserved")
+    pool.reserved -= row.amount
+    pool.spent += row.amount
+    row.state = "spent"
+    _entry(uow, pool, "spend", row.amount, actor, reference=reference)
+    audit.record(uow, actor=actor, action="budget.spent", entity_type="budget_pool", entity_id=pool.id,
+                 after={"reference": reference, "amount": str(row.amount)})
+
+
+def _use_percent(pool: BudgetPool) -> Decimal:
+    if pool.allocated <= 0:
+        return Decimal(0)
+    return (pool.reserved + pool.spent) * 100 / pool.allocated
+
+
+def _notify_thresholds(uow: UnitOfWork, pool: BudgetPool) -> None:
+    used = _use_percent(pool)
+    for level in THRESHOLDS:
+        if used >= level > pool.notified_level:
+            pool.notified_level = level
+            title = f"资金池使用已达 {level}% / budget pool {level}% used"
+            body = (f"{COUNTIES[pool.county_code]} {pool.name}:已分配 {pool.allocated} 元,已占用 "
+                    f"{pool.reserved + pool.spent} 元({used:.1f}%)。")
+            identity.notify_county(uow, county_code=pool.county_code, kind=f"budget.threshold_{level}",
+                                   title=title, body=body, entity_type="budget_pool", entity_id=pool.id)
+            audit.record(uow, actor="system", action=f"budget.threshold_{level}", entity_type="budget_pool",
+                         entity_id=pool.id, after={"used_percent": f"{used:.1f}"})
+
+
+def _reset_notified_level(pool: BudgetPool) -> None:
+    used = _use_percent(pool)
+    pool.notified_level = max([0, *[level for level in THRESHOLDS if used >= level]])
+
+
+def pool_figures(uow: UnitOfWork, *, pool_id: int, today: dt.date | None = None) -> PoolFigures:
+    """Return a pool's figures and its burn rate over the last 30 days."""
+    pool = uow.session.get(BudgetPool, pool_id)
+    if pool is None:
+        raise NotFound("资金池不存在 / budget pool not found", reason="budget.pool_not_found")
+    since = dt.datetime.combine(today or dt.date.today(), dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=30)
+    sums = dict(uow.session.execute(
+        select(BudgetEntry.kind, func.coalesce(func.sum(BudgetEntry.amount), 0))
+        .where(BudgetEntry.pool_id == pool.id, BudgetEntry.created_at >= since,
+               BudgetEntry.kind.in_(("reserve", "release")))
+        .group_by(BudgetEntry.kind)).all())
+    burn = ((Decimal(sums.get("reserve", 0)) - Decimal(sums.get("release", 0))) / 30).quantize(CENT)
+    queued_count, queued_amount = uow.session.execute(
+        select(func.count(), func.coalesce(func.sum(BudgetReservation.amount), 0))
+        .where(BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued")).one()
+    remaining = pool.allocated - pool.reserved - pool.spent
+    return PoolFigures(
+        pool.id, pool.programme, pool.county_code, pool.name, pool.allocated, pool.reserved, pool.spent, remaining,
+        int(queued_count), Decimal(queued_amount), pool.central, pool.provincial, pool.city, burn,
+        int(remaining / burn) if burn > 0 else None,
+    )
+
+
+def list_pool_ids(uow: UnitOfWork, *, counties: frozenset[str] | None = None, programme: str | None = None
+                  ) -> list[int]:
+    """List pools, optionally within counties and for one programme."""
+    query = select(BudgetPool.id).order_by(BudgetPool.county_code, BudgetPool.programme, BudgetPool.id)
+    if counties is not None:
+        query = query.where(BudgetPool.county_code.in_(counties))
+    if programme:
+        query = query.where(BudgetPool.programme == programme)
+    return list(uow.session.scalars(query))
+
+
+def pool_county(uow: UnitOfWork, *, pool_id: int) -> str:
+    """Return the county a pool belongs to (for scope checks)."""
+    county = uow.session.scalar(select(BudgetPool.county_code).where(BudgetPool.id == pool_id))
+    if county is None:
+        raise NotFound("资金池不存在 / budget pool not found", reason="budget.pool_not_found")
+    return county

@@ -1,0 +1,119 @@
+"""Rule tables: published rule versions, personal quota counters and holds, budget pools and their ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from subsidy_app.core.db import Base, BigId, Money, utcnow
+
+
+class RuleVersionRecord(Base):
+    """A published rule version: its file content as loaded, immutable once stored."""
+
+    __tablename__ = "rule_version"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    series: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int]
+    programme: Mapped[str] = mapped_column(String(30), index=True)
+    effective_from: Mapped[dt.date]
+    effective_to: Mapped[dt.date | None]
+    apply_by: Mapped[dt.date | None]
+    content: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_file: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class QuotaCounter(Base):
+    """How many of a person's subsidies are held or confirmed per programme × category × period."""
+
+    __tablename__ = "quota_counter"
+    __table_args__ = (CheckConstraint("used >= 0 AND used <= max_count", name="within_limit"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    programme: Mapped[str] = mapped_column(String(30), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    used: Mapped[int] = mapped_column(default=0)
+    max_count: Mapped[int]
+
+
+class QuotaHold(Base):
+    """One use of a person's quota by one application or sale: held → confirmed, or released."""
+
+    __tablename__ = "quota_hold"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(80), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    programme: Mapped[str] = mapped_column(String(30))
+    category: Mapped[str] = mapped_column(String(40))
+    period_key: Mapped[str] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(20))  # held | confirmed | released | refunded
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BudgetPool(Base):
+    """Money for one programme in one county; reserved + spent never exceed allocated."""
+
+    __tablename__ = "budget_pool"
+    __table_args__ = (
+        UniqueConstraint("programme", "county_code", "name"),
+        CheckConstraint("reserved >= 0 AND spent >= 0 AND allocated >= 0", name="non_negative"),
+        CheckConstraint("reserved + spent <= allocated", name="not_overcommitted"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    programme: Mapped[str] = mapped_column(String(30))
+    county_code: Mapped[str] = mapped_column(ForeignKey("county.code"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    allocated: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    reserved: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    spent: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    central: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    provincial: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    city: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    notified_level: Mapped[int] = mapped_column(default=0)  # highest use threshold (%) already notified
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BudgetEntry(Base):
+    """Append-only ledger line: allocate, reserve, release, spend or adjust."""
+
+    __tablename__ = "budget_entry"
+    __table_args__ = (Index("ix_budget_entry_pool_kind_at", "pool_id", "kind", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("budget_pool.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    source: Mapped[str | None] = mapped_column(String(20))  # central | provincial | city (allocations)
+    reference: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    actor: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BudgetReservation(Base):
+    """An approval's claim on a pool: queued (first come, by submission time), reserved, spent or released."""
+
+    __tablename__ = "budget_reservation"
+    __table_args__ = (Index("ix_budget_reservation_queue", "pool_id", "state", "submitted_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("budget_pool.id"))
+    reference: Mapped[str] = mapped_column(String(80), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    state: Mapped[str] = mapped_column(String(12))  # queued | reserved | spent | released | cancelled
+    submitted_at: Mapped[dt.datetime]
+    on_funded_job: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    funded_at: Mapped[dt.datetime | None]

@@ -1,0 +1,152 @@
+"""Personal quotas: held on submission, confirmed on approval, released on rejection; enforced by the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import is_postgres, utcnow
+from subsidy_app.core.errors import Conflict, NotFound
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.rules.domain import QuotaKey
+from subsidy_app.rules.models import QuotaCounter, QuotaHold
+
+HELD, CONFIRMED, RELEASED, REFUNDED = "held", "confirmed", "released", "refunded"
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    """How much of a limit a person has used and has left."""
+
+    programme: str
+    category: str
+    period_key: str
+    max_count: int
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        """Return the units left."""
+        return max(0, self.max_count - self.used)
+
+
+def _ensure_counter(session: Session, person_id: int, key: QuotaKey) -> None:
+    values = {
+        "person_id": person_id,
+        "programme": key.programme,
+        "category": key.category,
+        "period_key": key.period_key,
+        "used": 0,
+        "max_count": key.max_count,
+    }
+    dialect = postgresql if is_postgres(session) else sqlite
+    session.execute(dialect.insert(QuotaCounter).values(**values).on_conflict_do_nothing())
+
+
+def _counter_filter(person_id: int, programme: str, category: str, period_key: str
+                    ) -> tuple[ColumnElement[bool], ...]:
+    return (
+        QuotaCounter.person_id == person_id,
+        QuotaCounter.programme == programme,
+        QuotaCounter.category == category,
+        QuotaCounter.period_key == period_key,
+    )
+
+
+def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str, actor: str) -> int:
+    """Take one unit of a person's quota for `reference`; 409 quota.exhausted when none is left."""
+    session = uow.session
+    existing = session.scalar(select(QuotaHold).where(QuotaHold.reference == reference))
+    if existing is not None and existing.state in (HELD, CONFIRMED, REFUNDED):
+        return existing.id  # the same application asking again: already held
+    _ensure_counter(session, person_id, key)
+    # One conditional UPDATE: the row lock makes a concurrent second taker re-check `used < max_count` and fail.
+    taken = session.execute(
+        update(QuotaCounter)
+        .where(*_counter_filter(person_id, key.programme, key.category, key.period_key))
+        .where(QuotaCounter.used < QuotaCounter.max_count)
+        .values(used=QuotaCounter.used + 1)
+        .returning(QuotaCounter.used)
+    ).first()
+    if taken is None:
+        raise Conflict(
+            f"该类别补贴次数已用完(上限 {key.max_count} 次)/ quota for {key.category} used up "
+            f"(limit {key.max_count})",
+            reason="quota.exhausted",
+        )
+    if existing is not None:
+        existing.state, existing.updated_at = HELD, utcnow()
+        hold = existing
+    else:
+        hold = QuotaHold(
+            reference=reference,
+            person_id=person_id,
+            programme=key.programme,
+            category=key.category,
+            period_key=key.period_key,
+            state=HELD,
+        )
+        session.add(hold)
+    uow.flush()
+    audit.record(
+        uow,
+        actor=actor,
+        action="quota.held",
+        entity_type="quota_hold",
+        entity_id=hold.id,
+        after={"reference": reference, "category": key.category, "period": key.period_key},
+    )
+    return hold.id
+
+
+def _hold(session: Session, reference: str) -> QuotaHold:
+    hold = session.scalar(select(QuotaHold).where(QuotaHold.reference == reference).with_for_update())
+    if hold is None:
+        raise NotFound("没有该申请的额度占用 / no quota held for this reference", reason="quota.not_found")
+    return hold
+
+
+def confirm_quota(uow: UnitOfWork, *, reference: str, actor: str) -> None:
+    """Confirm a held unit on approval."""
+    hold = _hold(uow.session, reference)
+    if hold.state == HELD:
+        hold.state, hold.updated_at = CONFIRMED, utcnow()
+        audit.record(uow, actor=actor, action="quota.confirmed", entity_type="quota_hold", entity_id=hold.id)
+
+
+def release_quota(uow: UnitOfWork, *, reference: str, actor: str) -> None:
+    """Give the unit back on rejection or withdrawal (not after a refund: DOMAIN.md §2)."""
+    hold = _hold(uow.session, reference)
+    if hold.state not in (HELD, CONFIRMED):
+        return
+    uow.session.execute(
+        update(QuotaCounter)
+        .where(*_counter_filter(hold.person_id, hold.programme, hold.category, hold.period_key))
+        .values(used=QuotaCounter.used - 1)
+    )
+    hold.state, hold.updated_at = RELEASED, utcnow()
+    audit.record(uow, actor=actor, action="quota.released", entity_type="quota_hold", entity_id=hold.id)
+
+
+def mark_refunded(uow: UnitOfWork, *, reference: str, actor: str) -> None:
+    """Record a refund: the item still uses up the person's quota (DOMAIN.md §2)."""
+    hold = _hold(uow.session, reference)
+    if hold.state in (HELD, CONFIRMED):
+        hold.state, hold.updated_at = REFUNDED, utcnow()
+        audit.record(
+            uow, actor=actor, action="quota.refunded_kept", entity_type="quota_hold", entity_id=hold.id
+        )
+
+
+def quota_status(uow: UnitOfWork, *, person_id: int, key: QuotaKey) -> QuotaStatus:
+    """Return a person's use of one limit."""
+    used = uow.session.scalar(
+        select(QuotaCounter.used).where(
+            *_counter_filter(person_id, key.programme, key.category, key.period_key)
+        )
+    )
+    return QuotaStatus(key.programme, key.category, key.period_key, key.max_count, int(used or 0))
