@@ -16,8 +16,13 @@ from subsidy_app.runtime import Runtime, build_runtime
 
 def register_jobs() -> None:
     """Import every package's job handlers so the registry knows them."""
+    import recycling.tasks  # noqa: F401
+    import reverse_invoice.tasks  # noqa: F401
+    import subsidy_app.applications.tasks
     import subsidy_app.audit.tasks
-    import subsidy_app.rules.demo  # noqa: F401
+    import subsidy_app.messaging.tasks
+    import subsidy_app.rules.demo
+    import subsidy_app.vehicles.demo  # noqa: F401
 
 
 def _settings_from(config: Settings | dict[str, Any] | None) -> tuple[Settings, dict[str, Any]]:
@@ -55,7 +60,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.is_production,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
         RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
-        RATELIMIT_ENABLED=settings.extra.get("rate_limits", True),
+        RATELIMIT_ENABLED=settings.extra.get("rate_limits", settings.rate_limits_enabled),
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_AS_ASCII=False,
     )
@@ -79,6 +84,8 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, api: http.Api) -> None:
+    from subsidy_app.applications.api import blp as applications_api
+    from subsidy_app.applications.views import bp as resident_views
     from subsidy_app.audit.api import blp as audit_api
     from subsidy_app.identity.api import blp as identity_api
     from subsidy_app.identity.views import bp as identity_views
@@ -86,10 +93,36 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     from subsidy_app.rules.api import blp as rules_api
     from subsidy_app.views import bp as home_views
 
-    for blueprint in (identity_api, audit_api, jobs_api, rules_api):
+    for blueprint in (identity_api, audit_api, jobs_api, rules_api, applications_api):
         api.register_blueprint(blueprint)
     app.register_blueprint(identity_views)
     app.register_blueprint(home_views)
+    app.register_blueprint(resident_views)
+    from subsidy_app.documents.views import bp as document_views
+
+    app.register_blueprint(document_views)
+    from subsidy_app.messaging.api import blp as messaging_api
+    from subsidy_app.messaging.views import bp as messaging_views
+
+    api.register_blueprint(messaging_api)
+    app.register_blueprint(messaging_views)
+    from subsidy_app.vehicles.api import blp as vehicles_api
+
+    api.register_blueprint(vehicles_api)
+    from recycling.api import blp as recycling_api
+    from recycling.api_recovery import blp as recovery_api
+    from recycling.views import bp as recycling_views
+
+    api.register_blueprint(recycling_api)
+    api.register_blueprint(recovery_api)
+    app.register_blueprint(recycling_views)
+    from reverse_invoice.api import blp as reverse_invoice_api
+    from reverse_invoice.api_invoices import blp as reverse_invoice_documents_api
+    from reverse_invoice.views import bp as reverse_invoice_views
+
+    api.register_blueprint(reverse_invoice_api)
+    api.register_blueprint(reverse_invoice_documents_api)
+    app.register_blueprint(reverse_invoice_views)
 
 
 def _declare_framework_endpoints(app: Flask) -> None:

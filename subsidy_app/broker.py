@@ -22,6 +22,10 @@ SCHEDULE_TASK = "outbox.schedule"
 # Periodic jobs: name -> (schedule, job name). Each tick writes an outbox message, so it runs exactly once.
 BEAT_JOBS: dict[str, tuple[Any, str]] = {
     "audit-checkpoint-nightly": (crontab(hour=2, minute=0), "audit.checkpoint"),
+    "reverse-invoice-filings-monthly": (crontab(day_of_month=1, hour=0, minute=30), "reverse_invoice.prepare_filings"),
+    "reverse-invoice-suspensions-daily": (crontab(hour=0, minute=45), "reverse_invoice.check_suspensions"),
+    "recycling-overdue-hand-ins-daily": (crontab(hour=1, minute=10), "recycling.flag_overdue"),
+    "recycling-due-reports-daily": (crontab(hour=1, minute=30), "recycling.make_due_reports"),
 }
 
 

@@ -99,6 +99,15 @@ def register_commands(app: Flask) -> None:
     from subsidy_app.rules.cli_commands import register_cli as register_rules_cli
 
     register_rules_cli(app)
+    from subsidy_app.vehicles.cli_commands import register_cli as register_registry_cli
+
+    register_registry_cli(app)
+    from recycling.cli_commands import register_cli as register_recycling_cli
+
+    register_recycling_cli(app)
+    from reverse_invoice.cli_commands import register_cli as register_reverse_invoice_cli
+
+    register_reverse_invoice_cli(app)
 
 
 def main() -> None:

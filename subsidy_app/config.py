@@ -34,6 +34,7 @@ class Settings:
     public_rate_limit: str = "60 per minute"
     quote_rate_limit: str = "120 per minute"
     rate_limit_storage: str = "memory://"
+    rate_limits_enabled: bool = True
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -85,6 +86,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_key=env.get("DATA_KEY", DEV_DATA_KEY),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         rate_limit_storage=env.get("RATE_LIMIT_STORAGE_URL") or (env.get("REDIS_URL") or "memory://"),
+        # Only benchmarks and load tests turn this off; production always limits public pages.
+        rate_limits_enabled=env.get("RATE_LIMITS_ENABLED", "1") not in ("0", "false", "off"),
     )
     check_production_safety(settings)
     return settings

@@ -13,6 +13,7 @@ from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest import Api as SmorestApi
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -126,6 +127,14 @@ def handle_unexpected(error: Exception) -> ResponseReturnValue:
     return envelope(500, "服务器内部错误,请稍后重试 / internal error, please retry later", "server.error")
 
 
+def schema_name(schema: Any) -> str:
+    """Name OpenAPI components by package and class, so two packages' `EventOut` never collide."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    parts = cls.__module__.split(".")
+    package = parts[-2] if len(parts) > 1 else parts[0]
+    return f"{package}.{cls.__name__.removesuffix('Schema')}"
+
+
 def init_app(app: Flask) -> Api:
     """Create the API object and install error handlers."""
     app.config.setdefault("API_TITLE", "吕梁市以旧换新与回收交易平台 API")
@@ -135,7 +144,8 @@ def init_app(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
     app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/")
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
+                                "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"},
         "session": {"type": "apiKey", "in": "cookie", "name": "session"},
     }}})

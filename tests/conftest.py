@@ -263,3 +263,11 @@ def celery_worker(redis_url: str, database_url: str, postgres: None, committed: 
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _jobs_registered() -> None:
+    """Register every package's job handlers, as the app and the worker do at start."""
+    from subsidy_app.app import register_jobs
+
+    register_jobs()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from subsidy_app.audit import services as audit
+from subsidy_app.core.db import Base, is_postgres, utcnow
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id, resident_id_birth_date
 from subsidy_app.core.identifiers_trade import normalise_bank_card, normalise_phone
@@ -28,6 +32,11 @@ class PersonView:
     id_number: str
     phone: str | None
     revealed: bool
+
+
+def _insert(uow: UnitOfWork, model: type[Base]) -> Any:
+    dialect = postgresql if is_postgres(uow.session) else sqlite
+    return dialect.insert(model)
 
 
 def _clean_name(name: str) -> str:
@@ -56,16 +65,21 @@ def register_person(uow: UnitOfWork, *, actor: str, name: str, id_number: str, p
             audit.record(uow, actor=actor, action="person.phone_changed", entity_type="person", entity_id=person.id,
                          after={"phone": person.phone_masked})
         return person.id
-    person = Person(
+    values = dict(
         id_number_hash=digest, id_number_enc=cipher.encrypt(id_value), id_number_masked=mask_resident_id(id_value),
         name_enc=cipher.encrypt(clean), name_masked=mask_name(clean),
         phone_hash=cipher.match_hash(phone_value) if phone_value else None,
         phone_enc=cipher.encrypt(phone_value) if phone_value else None,
         phone_masked=mask_phone(phone_value) if phone_value else None,
-        birth_date=resident_id_birth_date(id_value),
+        birth_date=resident_id_birth_date(id_value), created_at=utcnow(),
     )
-    uow.session.add(person)
-    uow.flush()
+    # Two first visits of one person at the same moment: the loser of the insert reads the winner's row.
+    inserted = uow.session.execute(_insert(uow, Person).values(**values).on_conflict_do_nothing()
+                                   .returning(Person.id)).scalar()
+    if inserted is None:
+        return register_person(uow, actor=actor, name=name, id_number=id_number, phone=phone)
+    person = uow.session.get(Person, inserted)
+    assert person is not None
     audit.record(uow, actor=actor, action="person.registered", entity_type="person", entity_id=person.id,
                  after={"id_number": person.id_number_masked, "name": person.name_masked})
     return person.id
@@ -84,13 +98,14 @@ def add_bank_card(uow: UnitOfWork, *, actor: str, person_id: int, card_number: s
     existing = uow.session.scalar(select(BankCard).where(BankCard.person_id == person_id, BankCard.card_hash == digest))
     if existing is not None:
         return existing.id
-    row = BankCard(person_id=person_id, card_hash=digest, card_enc=uow.cipher.encrypt(card),
-                   card_masked=mask_bank_card(card), bank_name=bank_name.strip())
-    uow.session.add(row)
-    uow.flush()
+    card_id = uow.session.execute(_insert(uow, BankCard).values(
+        person_id=person_id, card_hash=digest, card_enc=uow.cipher.encrypt(card), card_masked=mask_bank_card(card),
+        bank_name=bank_name.strip(), created_at=utcnow()).on_conflict_do_nothing().returning(BankCard.id)).scalar()
+    if card_id is None:  # added by a concurrent request a moment ago
+        return add_bank_card(uow, actor=actor, person_id=person_id, card_number=card_number, bank_name=bank_name)
     audit.record(uow, actor=actor, action="bank_card.added", entity_type="person", entity_id=person_id,
-                 after={"card": row.card_masked})
-    return row.id
+                 after={"card": mask_bank_card(card)})
+    return int(card_id)
 
 
 def bank_card_number(uow: UnitOfWork, *, card_id: int) -> str:
@@ -112,3 +127,25 @@ def view_person(uow: UnitOfWork, *, person_id: int, principal: Principal) -> Per
     cipher = uow.cipher
     phone = cipher.decrypt(person.phone_enc) if person.phone_enc else None
     return PersonView(person.id, cipher.decrypt(person.name_enc), cipher.decrypt(person.id_number_enc), phone, True)
+
+
+def person_id_hash(uow: UnitOfWork, *, person_id: int) -> str:
+    """Return the keyed hash of a person's ID number, for matching against other records."""
+    person = uow.session.get(Person, person_id)
+    if person is None:
+        raise NotFound("人员不存在 / person not found", reason="person.not_found")
+    return person.id_number_hash
+
+
+def bank_name(uow: UnitOfWork, *, card_id: int) -> str:
+    """Return the bank a card belongs to, as the applicant entered it."""
+    row = uow.session.get(BankCard, card_id)
+    return row.bank_name if row else ""
+
+
+def person_phone(uow: UnitOfWork, *, person_id: int) -> str | None:
+    """Return a person's clear mobile number, for sending them SMS only."""
+    person = uow.session.get(Person, person_id)
+    if person is None:
+        raise NotFound("人员不存在 / person not found", reason="person.not_found")
+    return uow.cipher.decrypt(person.phone_enc) if person.phone_enc else None

@@ -29,7 +29,7 @@ from subsidy_app.rules.domain import (
     SamePerson,
     UnitPriceCeiling,
 )
-from subsidy_app.rules.ruleset import RuleVersion, current_versions
+from subsidy_app.rules.ruleset import RuleVersion
 
 _R = ConditionResult
 _HUNDRED = Decimal(100)
@@ -107,10 +107,25 @@ def _category_ok(code: str, zh: str, en: str) -> ConditionResult:
 def select_version(
     versions: Iterable[RuleVersion], programme: str, category: str, purchase_date: date
 ) -> RuleVersion | None:
-    """Return the current version of a programme covering the category on the purchase date, if any."""
+    """Return the current version of a programme covering the category on the purchase date, if any.
+
+    A version superseded by a higher version of its series is never chosen, even if only it covers the date.
+    """
+    latest: dict[str, int] = {}
+    candidates: list[RuleVersion] = []
+    for v in versions:
+        if v.version > latest.get(v.series, 0):
+            latest[v.series] = v.version
+        if (
+            v.programme == programme
+            and category in v.category_map
+            and v.effective_from <= purchase_date
+            and (v.effective_to is None or purchase_date <= v.effective_to)
+        ):
+            candidates.append(v)
     found: RuleVersion | None = None
-    for v in current_versions(versions):
-        if v.programme != programme or category not in v.category_map or not v.covers(purchase_date):
+    for v in candidates:
+        if v.version != latest[v.series]:
             continue
         # Two candidates only when overlaps were not checked: prefer the newest, deterministically.
         if found is None or (v.effective_from, v.code) > (found.effective_from, found.code):
@@ -176,9 +191,10 @@ def _price(v: RuleVersion, f: Facts) -> ConditionResult:
     price = _basis_price(v, f)
     if price is None:
         return _missing(c, zh, en)
+    ps = f"{price:.2f}"
     if price <= 0:
-        return _R(c, False, f"{zh} {price:.2f} 元不是正数", f"{en} {price:.2f} is not positive")
-    return _R(c, True, f"{zh} {price:.2f} 元", f"{en} {price:.2f}")
+        return _R(c, False, f"{zh} {ps} 元不是正数", f"{en} {ps} is not positive")
+    return _R(c, True, f"{zh} {ps} 元", f"{en} {ps}")
 
 
 def _individual(cl: ApplicantIndividual, v: RuleVersion, f: Facts) -> ConditionResult:
@@ -314,18 +330,19 @@ def _unit_ceiling(cl: UnitPriceCeiling, v: RuleVersion, f: Facts) -> ConditionRe
     c, price = cl.clause, _basis_price(v, f)
     if price is None:
         return _missing(c, "单价", "the unit price")
+    ps = f"{price:.2f}"  # the ceiling is stored at the fen already
     if price > cl.max:
         return _R(
             c,
             False,
-            f"单价 {price:.2f} 元超过上限 {cl.max:.2f} 元",
-            f"unit price {price:.2f} exceeds the ceiling {cl.max:.2f}",
+            f"单价 {ps} 元超过上限 {cl.max} 元",
+            f"unit price {ps} exceeds the ceiling {cl.max}",
         )
     return _R(
         c,
         True,
-        f"单价 {price:.2f} 元不超过上限 {cl.max:.2f} 元",
-        f"unit price {price:.2f} is within the ceiling {cl.max:.2f}",
+        f"单价 {ps} 元不超过上限 {cl.max} 元",
+        f"unit price {ps} is within the ceiling {cl.max}",
     )
 
 
@@ -366,16 +383,17 @@ def _amount(v: RuleVersion, f: Facts) -> tuple[Decimal, str, str]:
     raw = price * rate / _HUNDRED
     # Caps are validated to be exact at the rounding places, so capping before rounding equals after.
     amount = min(raw, cap).quantize(v.quantum, rounding=v.rounding_constant)
+    ps = f"{price:.2f}"
     if raw > cap:
         return (
             amount,
-            f"{price:.2f} × {rate}% = {raw}，超过上限，补贴 {amount} 元",
-            f"{price:.2f} × {rate}% = {raw}, over the cap: amount {amount}",
+            f"{ps} × {rate}% = {raw}，超过上限，补贴 {amount} 元",
+            f"{ps} × {rate}% = {raw}, over the cap: amount {amount}",
         )
     return (
         amount,
-        f"{price:.2f} × {rate}% = {raw}，上限 {cap:.2f}，补贴 {amount} 元",
-        f"{price:.2f} × {rate}% = {raw}, cap {cap:.2f}: amount {amount}",
+        f"{ps} × {rate}% = {raw}，上限 {cap}，补贴 {amount} 元",
+        f"{ps} × {rate}% = {raw}, cap {cap}: amount {amount}",
     )
 
 

@@ -363,3 +363,19 @@ def test_diff_of_a_correction_is_just_the_corrected_number() -> None:
         Change("version", 1, 2),
     ]
     assert diff_versions(BY_CODE["digital-2025"], BY_CODE["digital-2025"]) == []
+
+
+def test_a_correction_that_closes_an_open_window_takes_effect() -> None:
+    closed = variant(
+        "digital-2026",
+        code="digital-2026-v2",
+        series="digital-2026",
+        version=2,
+        effective_to=date(2026, 12, 31),
+    )
+    versions = [*SHIPPED, closed]
+    check_no_overlap(versions)
+    assert select_version(versions, "digital", "phone", date(2027, 1, 1)) is None
+    assert select_version(SHIPPED, "digital", "phone", date(2027, 1, 1)) == BY_CODE["digital-2026"]
+    chosen = select_version(iter(versions), "digital", "phone", date(2026, 12, 31))
+    assert chosen is not None and chosen.code == "digital-2026-v2"

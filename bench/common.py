@@ -1,0 +1,133 @@
+"""Shared benchmark plumbing: a migrated PostgreSQL database, gunicorn servers and an HTTP load generator."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import http.client
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench_database_url(name: str = "subsidy_bench") -> str:
+    """Return a freshly created, migrated PostgreSQL database for a benchmark."""
+    url = os.environ.get("BENCH_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    base, db = url.rsplit("/", 1)
+    admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{db}"'))
+    admin.dispose()
+    from subsidy_app import migrate
+
+    migrate.upgrade(url)
+    return url
+
+
+def free_port() -> int:
+    """Return a free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2, threads: int = 8) -> Iterator[str]:
+    """Serve an app with gunicorn on loopback; yield its base URL."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
+        env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start: {Path(log.name).read_text()[-2000:]}") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def post_load(base_url: str, path: str, body: dict[str, object], *, seconds: float = 10.0,
+              connections: int = 32) -> dict[str, float]:
+    """POST the same JSON body for `seconds` with `connections` concurrent clients; return rps and latencies."""
+    payload = json.dumps(body)
+    if shutil.which("wrk"):
+        return _wrk(base_url + path, payload, seconds, connections)
+    return _python_load(base_url, path, payload, seconds, connections)
+
+
+def _wrk(url: str, payload: str, seconds: float, connections: int) -> dict[str, float]:
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script.write(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(payload)}\n"
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("JSON {\\"requests\\":%d,\\"errors\\":%d,\\"seconds\\":%f,'
+        '\\"p50_ms\\":%f,\\"p99_ms\\":%f,\\"non2xx\\":%d}\\n", summary.requests, '
+        "summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, "
+        "summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000, "
+        "summary.errors.status))\nend\n"
+    )
+    script.close()
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name, url],
+                         capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("JSON "))
+    stats = json.loads(line[5:])
+    return {"rps": stats["requests"] / stats["seconds"], "p50_ms": stats["p50_ms"], "p99_ms": stats["p99_ms"],
+            "errors": stats["errors"] + stats["non2xx"], "requests": stats["requests"]}
+
+
+def _python_load(base_url: str, path: str, payload: str, seconds: float, connections: int) -> dict[str, float]:
+    host, port = base_url.replace("http://", "").split(":")
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        mine: list[float] = []
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            conn.request("POST", path, payload, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status >= 300:
+                errors[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed, "p50_ms": latencies[len(latencies) // 2] * 1000,
+            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000, "errors": errors[0],
+            "requests": len(latencies)}

@@ -1,0 +1,254 @@
+"""The closed loop: subsidised trade-ins whose old item must reach a recycler within N days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import aliased
+
+from recycling.domain import CATEGORIES, Domain, local_today, percent
+from recycling.models import HandInObligation, Intake, RecyclingSetting, ScrapCertificate
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import services as identity
+from subsidy_app.identity.domain import COUNTIES, OrgKind, Principal
+from subsidy_app.identity.models import Organisation
+
+DEFAULT_HAND_IN_DAYS = 15
+KIND_DOMAINS = {"car": Domain.VEHICLES, "appliance": Domain.APPLIANCES}
+SYSTEM = "system:recycling"
+
+
+@dataclass(frozen=True)
+class ObligationView:
+    """A hand-in obligation as callers see it."""
+
+    id: int
+    trade_in_ref: str
+    kind: str
+    dealer_org_id: int
+    county_code: str
+    category: str
+    occurred_on: dt.date
+    due_on: dt.date
+    certificate_id: int | None
+    picked_up_on: dt.date | None
+    matched_intake_id: int | None
+    closed_on: dt.date | None
+    status: str
+
+
+@dataclass(frozen=True)
+class ClosureRow:
+    """Closure figures for one dealer or county."""
+
+    key: str
+    name: str
+    total: int
+    closed: int
+    closed_on_time: int
+    open: int
+    overdue: int
+    closure_rate: Decimal | None
+    on_time_rate: Decimal | None
+
+
+def hand_in_days(uow: UnitOfWork, *, kind: str) -> int:
+    """Return the configured number of days to hand in an old item of a kind (default 15)."""
+    value = uow.session.scalar(select(RecyclingSetting.value).where(RecyclingSetting.key == f"hand_in_days.{kind}"))
+    return int(value) if value else DEFAULT_HAND_IN_DAYS
+
+
+def set_hand_in_days(uow: UnitOfWork, *, actor: str, kind: str, days: int) -> None:
+    """Configure the hand-in deadline for a trade-in kind (applies to obligations registered later)."""
+    if kind not in KIND_DOMAINS:
+        raise ValidationFailed.field("kind", "类型应为 car 或 appliance / kind must be car or appliance")
+    if not 1 <= days <= 365:
+        raise ValidationFailed.field("days", "天数应在 1–365 之间 / days must be 1–365")
+    key = f"hand_in_days.{kind}"
+    row = uow.session.get(RecyclingSetting, key)
+    before = row.value if row else str(DEFAULT_HAND_IN_DAYS)
+    if row is None:
+        row = RecyclingSetting(key=key, value=str(days), updated_by=actor)
+        uow.session.add(row)
+    row.value, row.updated_by, row.updated_at = str(days), actor, utcnow()
+    audit.record(uow, actor=actor, action="recycling.setting_changed", entity_type="recycling_setting",
+                 entity_id=key, before={"value": before}, after={"value": str(days)})
+
+
+def _live_intake(uow: UnitOfWork, *, certificate_id: int | None, trade_in_ref: str) -> Intake | None:
+    reversal = aliased(Intake)
+    by = (Intake.certificate_id == certificate_id) if certificate_id is not None else \
+        (Intake.trade_in_ref == trade_in_ref)
+    stmt = (select(Intake).where(by, Intake.reverses_id.is_(None))
+            .where(~select(reversal.id).where(reversal.reverses_id == Intake.id).exists()).order_by(Intake.id))
+    found = uow.session.scalars(stmt).first()
+    if found is None and certificate_id is not None:
+        return _live_intake(uow, certificate_id=None, trade_in_ref=trade_in_ref)
+    return found
+
+
+def register_hand_in_obligation(
+    uow: UnitOfWork, *, trade_in_ref: str, kind: str, dealer_org_id: int, county_code: str, category: str,
+    occurred_on: dt.date, certificate_id: int | None = None, actor: str = SYSTEM,
+) -> int:
+    """Record that a subsidised trade-in's old item must be handed in; idempotent per trade_in_ref."""
+    ref = trade_in_ref.strip()
+    if not ref:
+        raise ValidationFailed.field("trade_in_ref", "以旧换新单号不能为空 / trade_in_ref is required")
+    existing = uow.session.scalar(select(HandInObligation).where(HandInObligation.trade_in_ref == ref))
+    if existing is not None:
+        return existing.id
+    if kind not in KIND_DOMAINS:
+        raise ValidationFailed.field("kind", "类型应为 car 或 appliance / kind must be car or appliance")
+    if category not in CATEGORIES or CATEGORIES[category][0] != KIND_DOMAINS[kind]:
+        raise ValidationFailed.field("category", "品类与类型不符 / category does not fit the kind")
+    if county_code not in COUNTIES:
+        raise ValidationFailed.field("county_code", "不是吕梁市的区县代码 / not a Lüliang county code")
+    dealer = uow.session.get(Organisation, dealer_org_id)
+    if dealer is None or dealer.kind != OrgKind.DEALER.value:
+        raise ValidationFailed.field("dealer_org_id", "经销商不存在 / dealer not found")
+    if certificate_id is not None and uow.session.get(ScrapCertificate, certificate_id) is None:
+        raise ValidationFailed.field("certificate_id", "回收证明不存在 / certificate not found")
+    row = HandInObligation(trade_in_ref=ref, kind=kind, dealer_org_id=dealer_org_id, county_code=county_code,
+                           category=category, occurred_on=occurred_on, certificate_id=certificate_id,
+                           due_on=occurred_on + dt.timedelta(days=hand_in_days(uow, kind=kind)), status="open")
+    uow.session.add(row)
+    uow.flush()
+    audit.record(uow, actor=actor, action="recycling.hand_in_registered", entity_type="hand_in_obligation",
+                 entity_id=row.id, after={"ref": ref, "kind": kind, "due_on": row.due_on})
+    intake = _live_intake(uow, certificate_id=certificate_id, trade_in_ref=ref)
+    if intake is not None:
+        _close(uow, row, intake.id, intake.occurred_on, actor)
+    return row.id
+
+
+def _close(uow: UnitOfWork, row: HandInObligation, intake_id: int, day: dt.date, actor: str) -> None:
+    row.matched_intake_id, row.closed_on, row.status = intake_id, day, "closed"
+    audit.record(uow, actor=actor, action="recycling.hand_in_closed", entity_type="hand_in_obligation",
+                 entity_id=row.id, after={"intake": intake_id, "on_time": day <= row.due_on})
+
+
+def match_intake(uow: UnitOfWork, *, actor: str, intake_id: int, certificate_id: int | None,
+                 trade_in_ref: str | None, occurred_on: dt.date) -> list[int]:
+    """Close the open obligations an intake names (by certificate or trade-in ref); return their ids."""
+    if certificate_id is None and not trade_in_ref:
+        return []
+    conditions = []
+    if certificate_id is not None:
+        conditions.append(HandInObligation.certificate_id == certificate_id)
+    if trade_in_ref:
+        conditions.append(HandInObligation.trade_in_ref == trade_in_ref)
+    rows = list(uow.session.scalars(select(HandInObligation).where(
+        or_(*conditions), HandInObligation.status.in_(("open", "overdue"))).with_for_update()))
+    for row in rows:
+        _close(uow, row, intake_id, occurred_on, actor)
+    return [r.id for r in rows]
+
+
+def unmatch_intake(uow: UnitOfWork, *, actor: str, intake_id: int, today: dt.date | None = None) -> list[int]:
+    """Reopen obligations whose matching intake was reversed; return their ids."""
+    day = today or local_today()
+    rows = list(uow.session.scalars(select(HandInObligation).where(HandInObligation.matched_intake_id == intake_id)
+                                    .with_for_update()))
+    for row in rows:
+        row.matched_intake_id, row.closed_on = None, None
+        row.status = "overdue" if row.due_on < day else "open"
+        audit.record(uow, actor=actor, action="recycling.hand_in_reopened", entity_type="hand_in_obligation",
+                     entity_id=row.id, after={"reversed_intake": intake_id, "status": row.status})
+    return [r.id for r in rows]
+
+
+def record_pickup_date(uow: UnitOfWork, *, actor: str, dealer_org_id: int | None, trade_in_ref: str,
+                       picked_up_on: dt.date) -> HandInObligation:
+    """Note that the dealer collected the old item (送新收旧); return the obligation."""
+    row = uow.session.scalar(select(HandInObligation).where(HandInObligation.trade_in_ref == trade_in_ref.strip())
+                             .with_for_update())
+    if row is None or (dealer_org_id is not None and row.dealer_org_id != dealer_org_id):
+        raise NotFound("以旧换新单号不存在 / trade-in not found", reason="hand_in.not_found")
+    if picked_up_on < row.occurred_on:
+        raise ValidationFailed.field("picked_up_on", "收旧日期早于交易日期 / pickup before the sale")
+    if row.picked_up_on is not None and row.picked_up_on != picked_up_on:
+        raise Conflict("已登记过收旧日期 / the pickup was already recorded", reason="hand_in.pickup_recorded")
+    row.picked_up_on = picked_up_on
+    audit.record(uow, actor=actor, action="recycling.dealer_pickup", entity_type="hand_in_obligation",
+                 entity_id=row.id, after={"picked_up_on": picked_up_on})
+    return row
+
+
+def flag_overdue(uow: UnitOfWork, *, today: dt.date | None = None, actor: str = SYSTEM) -> int:
+    """Mark open obligations past their due date as overdue and notify each county bureau; return how many."""
+    day = today or local_today()
+    rows = list(uow.session.scalars(select(HandInObligation).where(
+        HandInObligation.status == "open", HandInObligation.due_on < day).order_by(HandInObligation.id)
+        .with_for_update(skip_locked=True)))
+    for row in rows:
+        row.status, row.flagged_at = "overdue", utcnow()
+        audit.record(uow, actor=actor, action="recycling.hand_in_overdue", entity_type="hand_in_obligation",
+                     entity_id=row.id, after={"ref": row.trade_in_ref, "due_on": row.due_on})
+        identity.notify_county(
+            uow, county_code=row.county_code, kind="hand_in.overdue", title="以旧换新旧件逾期未交投",
+            body=f"以旧换新单 {row.trade_in_ref} 的旧件应于 {row.due_on:%Y-%m-%d} 前交投回收企业，至今未见回收记录。",
+            entity_type="hand_in_obligation", entity_id=row.id)
+    return len(rows)
+
+
+def obligation_view(row: HandInObligation) -> ObligationView:
+    """Describe an obligation."""
+    return ObligationView(row.id, row.trade_in_ref, row.kind, row.dealer_org_id, row.county_code, row.category,
+                          row.occurred_on, row.due_on, row.certificate_id, row.picked_up_on, row.matched_intake_id,
+                          row.closed_on, row.status)
+
+
+def list_obligations(uow: UnitOfWork, *, principal: Principal | None, status: str | None = None,
+                     limit: int = 200) -> list[ObligationView]:
+    """List obligations the caller may see, newest first."""
+    stmt = select(HandInObligation).order_by(HandInObligation.id.desc()).limit(limit)
+    if principal is not None and principal.organisation_kind == OrgKind.DEALER:
+        stmt = stmt.where(HandInObligation.dealer_org_id == principal.organisation_id)
+    elif principal is not None and not principal.all_counties:
+        stmt = stmt.where(HandInObligation.county_code.in_(principal.counties))
+    if status:
+        stmt = stmt.where(HandInObligation.status == status)
+    return [obligation_view(r) for r in uow.session.scalars(stmt)]
+
+
+def closure_report(uow: UnitOfWork, *, by: str, counties: frozenset[str] | None = None,
+                   date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[ClosureRow]:
+    """Closure rate per dealer or per county for trade-ins made in a date range."""
+    group = HandInObligation.dealer_org_id if by == "dealer" else HandInObligation.county_code
+    on_time = func.sum(case((HandInObligation.closed_on <= HandInObligation.due_on, 1), else_=0))
+    stmt = select(group, HandInObligation.status, func.count(), on_time).group_by(group, HandInObligation.status)
+    if counties is not None:
+        stmt = stmt.where(HandInObligation.county_code.in_(counties))
+    if date_from is not None:
+        stmt = stmt.where(HandInObligation.occurred_on >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(HandInObligation.occurred_on <= date_to)
+    tally: dict[str, dict[str, int]] = {}
+    for key, status, count, timely in uow.session.execute(stmt):
+        entry = tally.setdefault(str(key), {"open": 0, "closed": 0, "overdue": 0, "on_time": 0})
+        entry[status] += int(count)
+        entry["on_time"] += int(timely or 0) if status == "closed" else 0
+    names = _names(uow, by, tally)
+    rows = []
+    for key, t in sorted(tally.items()):
+        due = t["closed"] + t["overdue"]
+        rows.append(ClosureRow(key, names.get(key, key), sum(t[s] for s in ("open", "closed", "overdue")),
+                               t["closed"], t["on_time"], t["open"], t["overdue"],
+                               percent(Decimal(t["closed"]), Decimal(due)), percent(Decimal(t["on_time"]),
+                                                                                    Decimal(due))))
+    return rows
+
+
+def _names(uow: UnitOfWork, by: str, tally: dict[str, dict[str, int]]) -> dict[str, str]:
+    if by != "dealer":
+        return dict(COUNTIES)
+    ids = [int(k) for k in tally]
+    return {str(i): n for i, n in uow.session.execute(select(Organisation.id, Organisation.name)
+                                                       .where(Organisation.id.in_(ids)))}

@@ -1,0 +1,182 @@
+"""Baselines (2023), targets (2027), progress on the straight-line path and a run-rate forecast."""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path as FilePath
+
+from sqlalchemy import func, select
+
+from recycling.domain import (
+    INDICATOR_DOMAIN,
+    Indicator,
+    Path,
+    categories_of,
+    forecast,
+    percent,
+    run_rate,
+    target_from,
+)
+from recycling.models import Baseline, MonthlyRollup, Target
+from recycling.rollups import period_totals
+from subsidy_app.audit import services as audit
+from subsidy_app.core.errors import NotFound, ValidationFailed
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import COUNTIES
+
+DATA_DIR = FilePath(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An indicator's standing on a day, for a set of counties."""
+
+    indicator: str
+    as_of: dt.date
+    baseline_year: int
+    baseline: Decimal
+    target_year: int
+    target: Decimal
+    annual_target: Decimal
+    ytd: Decimal
+    expected_ytd: Decimal
+    progress_percent: Decimal | None
+    run_rate: Decimal
+    forecast: Decimal
+    on_track: bool
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One month of an indicator's time series."""
+
+    month: str
+    actual: Decimal
+    cumulative: Decimal
+    expected_cumulative: Decimal
+    annual_target: Decimal
+
+
+def _rows(content: str, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValidationFailed.field("file", f"缺少列 / missing columns: {', '.join(missing)}")
+    return [(i, row) for i, row in enumerate(reader, start=2)]
+
+
+def _number(value: str, line: int, field: str) -> Decimal:
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        raise ValidationFailed.field(field, f"第 {line} 行不是数字 / line {line}: not a number") from None
+    if number < 0:
+        raise ValidationFailed.field(field, f"第 {line} 行为负数 / line {line}: negative")
+    return number
+
+
+def load_baselines(uow: UnitOfWork, *, actor: str, content: str, source: str) -> int:
+    """Load baseline figures per county and indicator (replacing earlier values); return how many."""
+    count = 0
+    for line, row in _rows(content, ("county_code", "indicator", "year", "value")):
+        if row["county_code"] not in COUNTIES:
+            raise ValidationFailed.field("county_code", f"第 {line} 行区县代码无效 / line {line}: unknown county")
+        if row["indicator"] not in set(Indicator):
+            raise ValidationFailed.field("indicator", f"第 {line} 行指标无效 / line {line}: unknown indicator")
+        key = (row["county_code"], row["indicator"], int(row["year"]))
+        existing = uow.session.get(Baseline, key)
+        value = _number(row["value"], line, "value")
+        note = (row.get("source") or source)[:200]
+        if existing is None:
+            uow.session.add(Baseline(county_code=key[0], indicator=key[1], year=key[2], value=value, source=note))
+        else:
+            existing.value, existing.source = value, note
+        count += 1
+    audit.record(uow, actor=actor, action="recycling.baselines_loaded", entity_type="recovery_baseline",
+                 entity_id=source[:60], after={"rows": count})
+    return count
+
+
+def load_targets(uow: UnitOfWork, *, actor: str, content: str, source: str) -> int:
+    """Load the plan's target factors per indicator; return how many."""
+    count = 0
+    for line, row in _rows(content, ("indicator", "baseline_year", "target_year", "factor")):
+        if row["indicator"] not in set(Indicator):
+            raise ValidationFailed.field("indicator", f"第 {line} 行指标无效 / line {line}: unknown indicator")
+        target = uow.session.get(Target, row["indicator"]) or Target(indicator=row["indicator"])
+        target.baseline_year, target.target_year = int(row["baseline_year"]), int(row["target_year"])
+        target.factor = _number(row["factor"], line, "factor")
+        target.source = (row.get("source") or source)[:200]
+        uow.session.add(target)
+        count += 1
+    audit.record(uow, actor=actor, action="recycling.targets_loaded", entity_type="recovery_target",
+                 entity_id=source[:60], after={"rows": count})
+    return count
+
+
+def load_shipped(uow: UnitOfWork, *, actor: str) -> tuple[int, int]:
+    """Load the shipped demo baselines and the plan's targets."""
+    baselines = DATA_DIR / "baselines-2023.csv"
+    targets = DATA_DIR / "targets-2027.csv"
+    return (load_baselines(uow, actor=actor, content=baselines.read_text("utf-8"), source=baselines.name),
+            load_targets(uow, actor=actor, content=targets.read_text("utf-8"), source=targets.name))
+
+
+def path_for(uow: UnitOfWork, *, indicator: Indicator, counties: Iterable[str]) -> Path:
+    """Return the straight-line path of an indicator for a set of counties."""
+    target = uow.session.get(Target, indicator.value)
+    if target is None:
+        raise NotFound("尚未载入目标 / targets not loaded", reason="targets.not_loaded")
+    baseline = uow.session.scalar(select(func.coalesce(func.sum(Baseline.value), 0)).where(
+        Baseline.indicator == indicator.value, Baseline.year == target.baseline_year,
+        Baseline.county_code.in_(list(counties))))
+    base = Decimal(baseline or 0)
+    return Path(target.baseline_year, base, target.target_year, target_from(base, target.factor))
+
+
+def actual(uow: UnitOfWork, *, indicator: Indicator, start: dt.date, end: dt.date, counties: Iterable[str]
+           ) -> Decimal:
+    """Return an indicator's figure (units) between two days, from the rollups."""
+    wanted = set(categories_of(INDICATOR_DOMAIN[indicator]))
+    totals = period_totals(uow, start=start, end=end, counties=counties)
+    return Decimal(sum(q.units for (_county, category), q in totals.items() if category in wanted))
+
+
+def progress(uow: UnitOfWork, *, indicator: Indicator, as_of: dt.date, counties: Iterable[str]) -> Progress:
+    """Compare the year to date with the straight-line path and forecast the target year."""
+    scope = list(counties)
+    path = path_for(uow, indicator=indicator, counties=scope)
+    ytd = actual(uow, indicator=indicator, start=dt.date(as_of.year, 1, 1), end=as_of, counties=scope)
+    expected = path.expected_to_date(as_of)
+    projected = forecast(path, ytd, as_of)
+    return Progress(indicator.value, as_of, path.baseline_year, path.baseline, path.target_year, path.target,
+                    path.annual_target(as_of.year), ytd, expected, percent(ytd, expected), run_rate(ytd, as_of),
+                    projected, projected >= path.target)
+
+
+def monthly_series(uow: UnitOfWork, *, indicator: Indicator, year: int, counties: Iterable[str]
+                   ) -> list[SeriesPoint]:
+    """Return the indicator month by month for a year against the path, from month rollups."""
+    scope = list(counties)
+    path = path_for(uow, indicator=indicator, counties=scope)
+    wanted = categories_of(INDICATOR_DOMAIN[indicator])
+    rows = uow.session.execute(
+        select(MonthlyRollup.month, func.sum(MonthlyRollup.units))
+        .where(MonthlyRollup.month >= dt.date(year, 1, 1), MonthlyRollup.month <= dt.date(year, 12, 1),
+               MonthlyRollup.category.in_(wanted), MonthlyRollup.county_code.in_(scope))
+        .group_by(MonthlyRollup.month))
+    by_month = {m.month: Decimal(u) for m, u in rows}
+    points, cumulative = [], Decimal(0)
+    annual = path.annual_target(year)
+    for month in range(1, 13):
+        cumulative += by_month.get(month, Decimal(0))
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+        points.append(SeriesPoint(f"{year}-{month:02d}", by_month.get(month, Decimal(0)), cumulative,
+                                  path.expected_to_date(end), annual))
+    return points

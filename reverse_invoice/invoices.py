@@ -1,0 +1,193 @@
+"""Issuing reverse invoices: the per-seller lock, the rolling cap, the month rule and gapless numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reverse_invoice.domain import (
+    InvoiceType,
+    LocationClass,
+    Rates,
+    TaxFigures,
+    compute_taxes,
+    month_is_taxable,
+    month_of,
+    rolling_window,
+    within_cap,
+)
+from reverse_invoice.models import Invoice, InvoiceCounter, SellerMonth
+from reverse_invoice.purchases import get_purchase
+from reverse_invoice.recyclers import check_recycler_scope, china_today, get_profile, require_may_issue
+from reverse_invoice.sellers import get_seller, require_consent
+from reverse_invoice.tax_rules import load_tax_rules
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import is_postgres
+from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import Principal
+
+PROVINCE_CODE = "14"  # Shanxi, in the fully digital invoice number (2 year, 2 province, 1 channel, 15 sequence)
+CHANNEL = "2"  # issued by a platform on the taxpayer's behalf
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    """A newly issued invoice, and the month's earlier exempt invoices it made need correcting."""
+
+    invoice_id: int
+    number: str
+    figures: TaxFigures
+    corrections_needed: tuple[int, ...]
+
+
+def invoice_number(recycler_id: int, year: int, seq: int) -> str:
+    """Format a 20-digit fully digital style number: year, province, channel, recycler and sequence."""
+    if recycler_id >= 10**7 or seq >= 10**8:
+        raise Conflict("发票号码超出编号范围 / invoice number range exhausted", reason="invoice.number_range")
+    return f"{year % 100:02d}{PROVINCE_CODE}{CHANNEL}{recycler_id:07d}{seq:08d}"
+
+
+def next_sequence(uow: UnitOfWork, *, recycler_id: int, year: int) -> int:
+    """Take the next number of a recycler's year; the counter row stays locked until commit, so no gaps."""
+    dialect: Any = postgresql if is_postgres(uow.session) else sqlite
+    stmt = (dialect.insert(InvoiceCounter).values(recycler_id=recycler_id, year=year, last_seq=1)
+            .on_conflict_do_update(index_elements=["recycler_id", "year"],
+                                   set_={"last_seq": InvoiceCounter.last_seq + 1})
+            .returning(InvoiceCounter.last_seq))
+    return int(uow.session.execute(stmt).scalar_one())
+
+
+def add_month_sales(uow: UnitOfWork, *, seller_id: int, month: dt.date, delta: Decimal) -> None:
+    """Add to a seller's running monthly total (the seller row is locked by the caller)."""
+    dialect: Any = postgresql if is_postgres(uow.session) else sqlite
+    stmt = (dialect.insert(SellerMonth).values(seller_id=seller_id, month=month, sales=delta)
+            .on_conflict_do_update(index_elements=["seller_id", "month"],
+                                   set_={"sales": SellerMonth.sales + delta}))
+    uow.session.execute(stmt)
+
+
+def month_sales(uow: UnitOfWork, *, seller_id: int, start: dt.date, end: dt.date) -> Decimal:
+    """Sum a seller's sales over months `start`..`end` across all recyclers."""
+    total = uow.session.scalar(select(func.coalesce(func.sum(SellerMonth.sales), 0)).where(
+        SellerMonth.seller_id == seller_id, SellerMonth.month >= start, SellerMonth.month <= end))
+    return Decimal(total or 0)
+
+
+def window_and_month_sales(uow: UnitOfWork, *, seller_id: int, start: dt.date, month: dt.date
+                           ) -> tuple[Decimal, Decimal]:
+    """Return a seller's sales over the rolling window and in its last month, in one query."""
+    window, this_month = uow.session.execute(select(
+        func.coalesce(func.sum(SellerMonth.sales), 0),
+        func.coalesce(func.sum(case((SellerMonth.month == month, SellerMonth.sales), else_=0)), 0),
+    ).where(SellerMonth.seller_id == seller_id, SellerMonth.month >= start, SellerMonth.month <= month)).one()
+    return Decimal(window), Decimal(this_month)
+
+
+def rates_for_month(month: dt.date) -> Rates:
+    """Return the rates in force for a month (from the day reverse invoicing began, for its first month)."""
+    rules = load_tax_rules()
+    return rules.rates(max(month, rules.in_force_from))
+
+
+def figures_of(invoice: Invoice) -> TaxFigures:
+    """Return an invoice row's figures."""
+    return TaxFigures(invoice.amount, invoice.vat_rate, invoice.vat_exempt, invoice.vat, invoice.urban_rate,
+                      invoice.urban_tax, invoice.education, invoice.local_education, invoice.income_tax)
+
+
+def insert_invoice(
+    uow: UnitOfWork, *, recycler_id: int, seller_id: int, purchase_id: int | None, colour: str,
+    invoice_type: str, figures: TaxFigures, issued_on: dt.date, tax_month: dt.date, location: str, actor: str,
+    original_id: int | None = None, red_reason: str | None = None, replaces_id: int | None = None,
+) -> Invoice:
+    """Number and insert an invoice row (blue or red) in the caller's transaction."""
+    seq = next_sequence(uow, recycler_id=recycler_id, year=issued_on.year)
+    invoice = Invoice(
+        number=invoice_number(recycler_id, issued_on.year, seq), recycler_id=recycler_id, seller_id=seller_id,
+        purchase_id=purchase_id, year=issued_on.year, seq=seq, colour=colour, invoice_type=invoice_type,
+        issued_on=issued_on, tax_month=tax_month, location_class=location, amount=figures.amount,
+        vat_rate=figures.vat_rate, vat_exempt=figures.vat_exempt, vat=figures.vat, urban_rate=figures.urban_rate,
+        urban_tax=figures.urban_tax, education=figures.education, local_education=figures.local_education,
+        income_tax=figures.income_tax, total_incl_vat=figures.total_incl_vat, net_payable=figures.net_payable,
+        state="issued", reversed_amount=Decimal("0"), original_id=original_id, red_reason=red_reason,
+        replaces_id=replaces_id, issued_by=actor,
+    )
+    uow.session.add(invoice)
+    uow.flush()
+    return invoice
+
+
+def corrections_needed(uow: UnitOfWork, *, seller_id: int, month: dt.date) -> tuple[int, ...]:
+    """List a month's live blue invoices whose VAT treatment no longer matches the month's total."""
+    month = month_of(month)
+    total = month_sales(uow, seller_id=seller_id, start=month, end=month)
+    taxable = month_is_taxable(total, rates_for_month(month).monthly_threshold)
+    rows = uow.session.scalars(
+        select(Invoice.id).where(Invoice.seller_id == seller_id, Invoice.tax_month == month, Invoice.colour == "blue",
+                                 Invoice.state != "reversed", Invoice.vat_exempt == taxable)
+        .order_by(Invoice.id))
+    return tuple(rows)
+
+
+def issue_invoice(
+    uow: UnitOfWork, *, principal: Principal, purchase_id: int, invoice_type: InvoiceType = InvoiceType.ORDINARY,
+    today: dt.date | None = None,
+) -> IssueResult:
+    """Issue the reverse invoice for a purchase, in the caller's transaction, within every limit."""
+    day = today or china_today()
+    purchase = get_purchase(uow, purchase_id, lock=True)
+    profile = get_profile(uow, purchase.recycler_id)
+    check_recycler_scope(principal, recycler_id=purchase.recycler_id, county_code=profile.county_code, write=True)
+    if purchase.state != "open":
+        raise Conflict("该收购已开具发票 / this purchase is already invoiced", reason="purchase.already_invoiced")
+    if purchase.purchased_on > day:
+        raise ValidationFailed.field("purchased_on", "收购日期晚于开票日期 / purchase is dated after the invoice")
+    # The seller's row lock serialises every recycler's invoices for this seller: the cap and the month
+    # totals below are read and written under it, so two recyclers issuing at once cannot both pass.
+    get_seller(uow, purchase.seller_id, lock=True)
+    standing = require_may_issue(uow, recycler_id=purchase.recycler_id, invoice_type=invoice_type, today=day)
+    require_consent(uow, seller_id=purchase.seller_id, recycler_id=purchase.recycler_id)
+    rates = load_tax_rules().rates(day)
+    month = month_of(day)
+    start, end = rolling_window(month, rates.rolling_months)
+    window, before = window_and_month_sales(uow, seller_id=purchase.seller_id, start=start, month=end)
+    if not within_cap(window, purchase.amount, rates.seller_cap):
+        raise Conflict(
+            f"售卖人近12个月反向开票销售额将超过 {rates.seller_cap} 元,请引导其办理个体工商户登记 / the seller's "
+            f"sales over the rolling 12 months would exceed {rates.seller_cap}; refer them to register a business",
+            reason="seller.cap_exceeded")
+    taxable = month_is_taxable(before + purchase.amount, rates.monthly_threshold)
+    figures = compute_taxes(purchase.amount, taxable=taxable, rates=rates, location=LocationClass(
+        standing.location_class))
+    invoice = insert_invoice(
+        uow, recycler_id=purchase.recycler_id, seller_id=purchase.seller_id, purchase_id=purchase.id, colour="blue",
+        invoice_type=invoice_type.value, figures=figures, issued_on=day, tax_month=month,
+        location=standing.location_class.value, actor=principal.actor)
+    add_month_sales(uow, seller_id=purchase.seller_id, month=month, delta=purchase.amount)
+    purchase.state = "invoiced"
+    audit.record(uow, actor=principal.actor, action="reverse_invoice.issued", entity_type="ri_invoice",
+                 entity_id=invoice.id, after={"number": invoice.number, "amount": str(figures.amount),
+                                              "vat": str(figures.vat), "seller_id": purchase.seller_id})
+    # Only the invoice that takes the month over the threshold lists the earlier exempt ones for correction.
+    crossed = taxable and not month_is_taxable(before, rates.monthly_threshold)
+    pending = corrections_needed(uow, seller_id=purchase.seller_id, month=month) if crossed else ()
+    return IssueResult(invoice.id, invoice.number, figures, pending)
+
+
+def get_invoice(uow: UnitOfWork, invoice_id: int, *, principal: Principal | None = None, lock: bool = False,
+                write: bool = False) -> Invoice:
+    """Return an invoice within the caller's scope."""
+    invoice = uow.session.get(Invoice, invoice_id, with_for_update=lock or None, populate_existing=lock)
+    if invoice is None:
+        raise NotFound("发票不存在 / invoice not found", reason="invoice.not_found")
+    if principal is not None:
+        profile = get_profile(uow, invoice.recycler_id)
+        check_recycler_scope(principal, recycler_id=invoice.recycler_id, county_code=profile.county_code,
+                             write=write)
+    return invoice

@@ -1,0 +1,342 @@
+"""Reverse-invoicing request and response schemas."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from reverse_invoice.domain import InvoiceType, LocationClass, Qualification, RedReason, VatMethod
+
+Money = ma.fields.Decimal(as_string=True, places=2)
+
+
+class RiProfileIn(ma.Schema):
+    """A recycler's qualification, VAT method and location class."""
+
+    qualification = ma.fields.Enum(Qualification, by_value=True, required=True)
+    qualification_no = ma.fields.String(required=True, validate=validate.Length(min=4, max=60))
+    vat_method = ma.fields.Enum(VatMethod, by_value=True, required=True)
+    location_class = ma.fields.Enum(LocationClass, by_value=True, required=True)
+
+
+class RiDecisionIn(ma.Schema):
+    """Approve or revoke a qualification."""
+
+    approve = ma.fields.Boolean(required=True)
+
+
+class RiStandingOut(ma.Schema):
+    """What a recycler may do today."""
+
+    organisation_id = ma.fields.Integer()
+    name = ma.fields.String()
+    county_code = ma.fields.String()
+    qualification = ma.fields.String()
+    qualification_no = ma.fields.String()
+    qualification_state = ma.fields.String()
+    vat_method = ma.fields.String()
+    location_class = ma.fields.String()
+    status = ma.fields.String()
+    overdue_filing_months = ma.fields.List(ma.fields.Date())
+    may_issue = ma.fields.Boolean()
+
+
+class RiSellerIn(ma.Schema):
+    """A seller: a natural person with their own bank card."""
+
+    name = ma.fields.String(required=True, validate=validate.Length(min=2, max=40))
+    id_number = ma.fields.String(required=True)
+    bank_card = ma.fields.String(required=True)
+    bank_name = ma.fields.String(load_default="", validate=validate.Length(max=60))
+    phone = ma.fields.String(load_default=None)
+
+
+class RiConsentIn(ma.Schema):
+    """The seller's consent to the caller's recycler filing on their behalf."""
+
+    text_version = ma.fields.String(required=True)
+    agreed = ma.fields.Boolean(required=True)
+
+
+class RiConsentOut(ma.Schema):
+    """A recorded consent."""
+
+    recycler_id = ma.fields.Integer()
+    text_version = ma.fields.String()
+    consented_at = ma.fields.DateTime()
+
+
+class RiConsentTextOut(ma.Schema):
+    """The consent text to show the seller."""
+
+    text_version = ma.fields.String()
+    text_zh = ma.fields.String()
+
+
+class RiSellerOut(ma.Schema):
+    """A seller, masked unless the caller's role reveals."""
+
+    id = ma.fields.Integer()
+    person_id = ma.fields.Integer()
+    name = ma.fields.String()
+    id_number = ma.fields.String()
+    phone = ma.fields.String(allow_none=True)
+    bank_card = ma.fields.String()
+    revealed = ma.fields.Boolean()
+    consents = ma.fields.List(ma.fields.Nested(RiConsentOut))
+
+
+class RiLineIn(ma.Schema):
+    """One purchase line."""
+
+    product_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    tax_code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{19}$", error="19 digits"))
+    specification = ma.fields.String(load_default="", validate=validate.Length(max=60))
+    unit = ma.fields.String(required=True, validate=validate.Length(min=1, max=10))
+    quantity = ma.fields.Decimal(required=True, places=None)
+    unit_price = ma.fields.Decimal(required=True, places=None)
+    amount = ma.fields.Decimal(load_default=None, places=None)
+
+
+class RiPurchaseIn(ma.Schema):
+    """A purchase with its lines and evidence."""
+
+    seller_id = ma.fields.Integer(required=True)
+    purchased_on = ma.fields.Date(required=True)
+    lines = ma.fields.List(ma.fields.Nested(RiLineIn), required=True, validate=validate.Length(min=1, max=100))
+    contract_no = ma.fields.String(required=True)
+    weighbridge_ticket = ma.fields.String(required=True)
+    vehicle_plate = ma.fields.String(required=True)
+    photos = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=300)), required=True)
+    payment_reference = ma.fields.String(required=True)
+    paid_amount = ma.fields.Decimal(required=True, places=2)
+    paid_at = ma.fields.AwareDateTime(required=True, default_timezone=None)
+    intake_ref = ma.fields.String(load_default=None, validate=validate.Length(max=60))
+
+
+class RiIdOut(ma.Schema):
+    """The id of something created."""
+
+    id = ma.fields.Integer()
+
+
+class RiIssueIn(ma.Schema):
+    """Which invoice type to issue."""
+
+    invoice_type = ma.fields.Enum(InvoiceType, by_value=True, load_default=InvoiceType.ORDINARY)
+
+
+class RiIssueOut(ma.Schema):
+    """A newly issued invoice."""
+
+    invoice_id = ma.fields.Integer()
+    number = ma.fields.String()
+    amount = Money
+    vat = Money
+    vat_exempt = ma.fields.Boolean()
+    net_payable = Money
+    corrections_needed = ma.fields.List(ma.fields.Integer())
+
+
+class RiReversalIn(ma.Schema):
+    """A red-letter request: a reason code, and an amount for a sales allowance (04)."""
+
+    reason = ma.fields.Enum(RedReason, by_value=True, required=True)
+    amount = ma.fields.Decimal(load_default=None, places=2)
+
+
+class RiReversalOut(ma.Schema):
+    """A red-letter invoice."""
+
+    red_invoice_id = ma.fields.Integer()
+    number = ma.fields.String()
+    amount = Money
+    corrections_needed = ma.fields.List(ma.fields.Integer())
+
+
+class RiCorrectionIn(ma.Schema):
+    """The month to correct (YYYY-MM)."""
+
+    month = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
+
+
+class RiCorrectedOut(ma.Schema):
+    """One corrected invoice."""
+
+    original_id = ma.fields.Integer()
+    red_invoice_id = ma.fields.Integer()
+    reissued_id = ma.fields.Integer()
+
+
+class RiCorrectionsQuery(ma.Schema):
+    """The month whose invoices to check."""
+
+    month = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
+
+
+class RiCorrectionsOut(ma.Schema):
+    """Invoices of a month whose VAT treatment needs correcting."""
+
+    invoice_ids = ma.fields.List(ma.fields.Integer())
+
+
+class RiInvoiceLineOut(ma.Schema):
+    """A printed line."""
+
+    product_name = ma.fields.String()
+    tax_code = ma.fields.String()
+    specification = ma.fields.String()
+    unit = ma.fields.String()
+    quantity = ma.fields.Decimal(as_string=True, allow_none=True)
+    unit_price = ma.fields.Decimal(as_string=True, allow_none=True)
+    amount = Money
+
+
+class RiInvoiceOut(ma.Schema):
+    """A reverse invoice as a document."""
+
+    id = ma.fields.Integer()
+    number = ma.fields.String()
+    colour = ma.fields.String()
+    invoice_type = ma.fields.String()
+    invoice_type_zh = ma.fields.String()
+    issued_on = ma.fields.Date()
+    tax_month = ma.fields.Date()
+    state = ma.fields.String()
+    recycler_id = ma.fields.Integer()
+    recycler_name = ma.fields.String()
+    recycler_credit_code = ma.fields.String()
+    seller_id = ma.fields.Integer()
+    seller_name = ma.fields.String()
+    seller_id_number = ma.fields.String()
+    seller_card = ma.fields.String()
+    lines = ma.fields.List(ma.fields.Nested(RiInvoiceLineOut))
+    amount = Money
+    vat_rate = ma.fields.Decimal(as_string=True)
+    vat_exempt = ma.fields.Boolean()
+    vat = Money
+    urban_rate = ma.fields.Decimal(as_string=True)
+    urban_tax = Money
+    education = Money
+    local_education = Money
+    income_tax = Money
+    total_incl_vat = Money
+    net_payable = Money
+    reversed_amount = Money
+    original_number = ma.fields.String(allow_none=True)
+    red_reason = ma.fields.String(allow_none=True)
+    red_reason_zh = ma.fields.String(allow_none=True)
+    replaces_number = ma.fields.String(allow_none=True)
+    issued_by = ma.fields.String()
+
+
+class RiInvoiceSummaryOut(ma.Schema):
+    """An invoice in a list."""
+
+    id = ma.fields.Integer()
+    number = ma.fields.String()
+    colour = ma.fields.String()
+    recycler_id = ma.fields.Integer()
+    seller_id = ma.fields.Integer()
+    issued_on = ma.fields.Date()
+    amount = Money
+    vat = Money
+    income_tax = Money
+    state = ma.fields.String()
+
+
+class RiInvoiceQuery(ma.Schema):
+    """Filters for the invoice list."""
+
+    recycler_id = ma.fields.Integer(load_default=None)
+    seller_id = ma.fields.Integer(load_default=None)
+    month = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    before_id = ma.fields.Integer(load_default=None)
+    limit = ma.fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class RiFilingLineOut(ma.Schema):
+    """One seller's row of the detail report."""
+
+    seller_id = ma.fields.Integer()
+    name = ma.fields.String()
+    id_number = ma.fields.String()
+    invoice_count = ma.fields.Integer()
+    sales = Money
+    vat = Money
+    urban_tax = Money
+    education = Money
+    local_education = Money
+    income_tax = Money
+
+
+class RiFilingOut(ma.Schema):
+    """A monthly filing."""
+
+    id = ma.fields.Integer()
+    recycler_id = ma.fields.Integer()
+    recycler_name = ma.fields.String()
+    month = ma.fields.Date()
+    due_on = ma.fields.Date()
+    state = ma.fields.String()
+    invoice_count = ma.fields.Integer()
+    seller_count = ma.fields.Integer()
+    sales = Money
+    vat = Money
+    urban_tax = Money
+    education = Money
+    local_education = Money
+    income_tax = Money
+    total_tax = Money
+    prepared_at = ma.fields.DateTime()
+    filed_at = ma.fields.DateTime(allow_none=True)
+    paid_at = ma.fields.DateTime(allow_none=True)
+    payment_reference = ma.fields.String(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(RiFilingLineOut))
+
+
+class RiFilingQuery(ma.Schema):
+    """Filters for the filing list."""
+
+    month = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class RiPrepareIn(ma.Schema):
+    """Prepare every recycler's filing for a month (default: last month)."""
+
+    month = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class RiJobOut(ma.Schema):
+    """A queued job to poll at /api/v1/jobs/<id>."""
+
+    job_id = ma.fields.Integer()
+
+
+class RiPaymentIn(ma.Schema):
+    """The tax payment's reference."""
+
+    payment_reference = ma.fields.String(required=True, validate=validate.Length(min=4, max=60))
+
+
+class RiStatementRowOut(ma.Schema):
+    """One month's or one recycler's sales and taxes."""
+
+    key = ma.fields.String()
+    label = ma.fields.String()
+    invoice_count = ma.fields.Integer()
+    sales = Money
+    vat = Money
+    surcharges = Money
+    income_tax = Money
+
+
+class RiStatementOut(ma.Schema):
+    """A seller's annual statement."""
+
+    seller = ma.fields.Nested(RiSellerOut)
+    year = ma.fields.Integer()
+    return_due = ma.fields.Date()
+    months = ma.fields.List(ma.fields.Nested(RiStatementRowOut))
+    recyclers = ma.fields.List(ma.fields.Nested(RiStatementRowOut))
+    total = ma.fields.Nested(RiStatementRowOut)

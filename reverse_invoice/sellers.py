@@ -1,0 +1,143 @@
+"""Sellers (natural persons with their own bank card) and their consent to recyclers filing on their behalf."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from reverse_invoice.models import Consent, Seller
+from reverse_invoice.recyclers import check_recycler_scope, get_profile
+from reverse_invoice.tax_rules import load_tax_rules
+from subsidy_app.audit import services as audit
+from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.identifiers_trade import normalise_bank_card
+from subsidy_app.core.personal_data import mask_bank_card
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import persons
+from subsidy_app.identity.domain import Principal, Role
+
+
+@dataclass(frozen=True)
+class SellerView:
+    """A seller as the caller may see them (masked unless their role reveals)."""
+
+    id: int
+    person_id: int
+    name: str
+    id_number: str
+    phone: str | None
+    bank_card: str
+    revealed: bool
+    consents: tuple[ConsentView, ...]
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """One recorded consent."""
+
+    recycler_id: int
+    text_version: str
+    consented_at: dt.datetime
+
+
+def consent_text() -> tuple[str, str]:
+    """Return the current consent text's version and its Chinese wording."""
+    rules = load_tax_rules()
+    return rules.consent_text_version, rules.consent_text_zh
+
+
+def register_seller(
+    uow: UnitOfWork, *, principal: Principal, name: str, id_number: str, bank_card: str, bank_name: str = "",
+    phone: str | None = None,
+) -> int:
+    """Register a seller (a person, ID checked and encrypted) with their own bank card; return the seller id."""
+    person_id = persons.register_person(uow, actor=principal.actor, name=name, id_number=id_number, phone=phone)
+    card = normalise_bank_card(bank_card, field="bank_card")
+    card_id = persons.add_bank_card(uow, actor=principal.actor, person_id=person_id, card_number=card,
+                                    bank_name=bank_name)
+    seller = uow.session.scalar(select(Seller).where(Seller.person_id == person_id).with_for_update())
+    if seller is not None:
+        if seller.bank_card_id != card_id:
+            before = seller.card_masked
+            seller.bank_card_id, seller.card_masked = card_id, mask_bank_card(card)
+            audit.record(uow, actor=principal.actor, action="reverse_invoice.seller_card_changed",
+                         entity_type="ri_seller", entity_id=seller.id, before={"card": before},
+                         after={"card": seller.card_masked})
+        return seller.id
+    seller = Seller(person_id=person_id, bank_card_id=card_id, card_masked=mask_bank_card(card),
+                    created_by=principal.actor)
+    uow.session.add(seller)
+    uow.flush()
+    audit.record(uow, actor=principal.actor, action="reverse_invoice.seller_registered", entity_type="ri_seller",
+                 entity_id=seller.id, after={"person_id": person_id, "card": seller.card_masked})
+    return seller.id
+
+
+def get_seller(uow: UnitOfWork, seller_id: int, *, lock: bool = False) -> Seller:
+    """Return a seller row (locked FOR UPDATE to serialise their invoices across recyclers)."""
+    seller = uow.session.get(Seller, seller_id, with_for_update=lock or None, populate_existing=lock)
+    if seller is None:
+        raise NotFound("售卖人不存在 / seller not found", reason="seller.not_found")
+    return seller
+
+
+def record_consent(
+    uow: UnitOfWork, *, principal: Principal, seller_id: int, recycler_id: int, text_version: str, agreed: bool,
+) -> ConsentView:
+    """Record the seller's consent to the recycler filing taxes on their behalf, with the text version shown."""
+    profile = get_profile(uow, recycler_id)
+    check_recycler_scope(principal, recycler_id=recycler_id, county_code=profile.county_code, write=True)
+    version, text = consent_text()
+    if not agreed:
+        raise ValidationFailed.field("agreed", "售卖人须明确同意代办税费 / the seller must agree",
+                                     reason="seller.no_consent")
+    if text_version != version:
+        raise ValidationFailed.field("text_version", f"授权书版本已更新为 {version} / consent text is now {version}",
+                                     reason="seller.consent_outdated")
+    get_seller(uow, seller_id)
+    existing = uow.session.scalar(select(Consent).where(Consent.seller_id == seller_id,
+                                                        Consent.recycler_id == recycler_id))
+    if existing is not None:
+        if existing.text_version == version:
+            return ConsentView(recycler_id, existing.text_version, existing.consented_at)
+        existing.text_version = version
+        existing.text_hash = hashlib.sha256(text.encode()).hexdigest()
+        existing.recorded_by = principal.actor
+        row = existing
+    else:
+        row = Consent(seller_id=seller_id, recycler_id=recycler_id, text_version=version,
+                      text_hash=hashlib.sha256(text.encode()).hexdigest(), recorded_by=principal.actor)
+        uow.session.add(row)
+    uow.flush()
+    audit.record(uow, actor=principal.actor, action="reverse_invoice.consent_recorded", entity_type="ri_seller",
+                 entity_id=seller_id, after={"recycler_id": recycler_id, "text_version": version})
+    return ConsentView(recycler_id, row.text_version, row.consented_at)
+
+
+def require_consent(uow: UnitOfWork, *, seller_id: int, recycler_id: int) -> None:
+    """Refuse when the seller has not consented to this recycler filing on their behalf."""
+    found = uow.session.scalar(select(Consent.id).where(Consent.seller_id == seller_id,
+                                                        Consent.recycler_id == recycler_id))
+    if found is None:
+        raise Conflict("售卖人尚未授权本企业代办税费 / the seller has not consented to this recycler filing on "
+                       "their behalf", reason="seller.no_consent")
+
+
+def view_seller(uow: UnitOfWork, *, principal: Principal, seller_id: int) -> SellerView:
+    """Show a seller: masked for clerks, in clear for the roles that check documents."""
+    seller = get_seller(uow, seller_id)
+    rows = list(uow.session.scalars(select(Consent).where(Consent.seller_id == seller_id).order_by(Consent.id)))
+    if Role.RECYCLER_CLERK in principal.roles:
+        # A clerk finds sellers by ID number to buy from them, but sees only their own organisation's consent.
+        rows = [c for c in rows if c.recycler_id == principal.organisation_id]
+    elif not principal.all_counties and not any(
+            principal.covers_county(get_profile(uow, c.recycler_id).county_code) for c in rows):
+        raise NotFound("售卖人不存在 / seller not found", reason="seller.not_found")
+    consents = tuple(ConsentView(c.recycler_id, c.text_version, c.consented_at) for c in rows)
+    person = persons.view_person(uow, person_id=seller.person_id, principal=principal)
+    card = persons.bank_card_number(uow, card_id=seller.bank_card_id) if person.revealed else seller.card_masked
+    return SellerView(seller.id, seller.person_id, person.name, person.id_number, person.phone, card,
+                      person.revealed, consents)

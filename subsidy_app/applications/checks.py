@@ -1,0 +1,163 @@
+"""Automatic checks, run as a job after submission: every rule condition plus the evidence, each stored."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from recycling import certificates
+from subsidy_app.applications import facts as gathering
+from subsidy_app.applications.domain import Action, CheckResult, State, needs_second_review
+from subsidy_app.applications.models import Application, ApplicationCheck
+from subsidy_app.applications.sales import get_sale
+from subsidy_app.applications.services import load_for_update, transition
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import persons
+from subsidy_app.rules.evaluator import evaluate
+from subsidy_app.rules.ruleset import RuleVersion
+
+SYSTEM = "system:checks"
+FUNDING_STATES = ("paid", "approved", "in_payment", "awaiting_funds")
+
+
+def _c(code: str, passed: bool, zh: str, en: str) -> CheckResult:
+    return CheckResult(code, passed, zh, en)
+
+
+def certificate_checks(cert: certificates.CertificateFacts | None, person_hash: str, app: Application
+                       ) -> list[CheckResult]:
+    """The scrap certificate exists, came from a dismantler licensed that day, is unused and names the applicant."""
+    if cert is None:
+        return [_c("certificate.exists", False, "未找到报废机动车回收证明", "scrap certificate not found")]
+    return [
+        _c("certificate.exists", True, f"回收证明 {cert.number} 存在", f"certificate {cert.number} exists"),
+        _c("certificate.licensed", cert.licence_valid_on_issue,
+           "出具企业在出具日具备拆解资质" if cert.licence_valid_on_issue else "出具企业在出具日无有效拆解资质",
+           "issued by a dismantler licensed on that date" if cert.licence_valid_on_issue
+           else "the dismantler was not licensed on the issue date"),
+        _c("certificate.unused", cert.state == "issued" or (cert.state == "used" and cert.used_by_ref == app.number),
+           f"回收证明状态:{cert.state}", f"certificate state: {cert.state}"),
+        _c("certificate.names_applicant", cert.owner_id_hash == person_hash,
+           "回收证明车主与申请人一致" if cert.owner_id_hash == person_hash else "回收证明车主不是申请人",
+           "the certificate names the applicant" if cert.owner_id_hash == person_hash
+           else "the certificate names someone else"),
+    ]
+
+
+def registry_checks(evidence: gathering.Evidence, person_hash: str, programme: str) -> list[CheckResult]:
+    """The old car is registered, deregistered (scrap) or transferred out (replacement), and was the applicant's."""
+    record = evidence.old_vehicle
+    if record is None:
+        return [_c("registry.found", False, "车辆登记信息中未找到旧车", "old car not found in the vehicle registry")]
+    out = [_c("registry.found", True, f"旧车 {record.vin} 有登记记录", f"old car {record.vin} is registered")]
+    if programme == "car_scrap":
+        cert = evidence.certificate
+        ok = record.deregistered_on is not None and (cert is None or record.vin == cert.vin)
+        out.append(_c("registry.deregistered", ok,
+                      f"旧车已于 {record.deregistered_on} 注销" if ok else "旧车未注销或车架号与回收证明不符",
+                      f"deregistered on {record.deregistered_on}" if ok
+                      else "not deregistered, or the VIN differs from the certificate's"))
+    else:
+        ok = record.transferred_out_on is not None
+        out.append(_c("registry.transferred_out", ok,
+                      f"旧车已于 {record.transferred_out_on} 转出" if ok else "旧车尚未办理转移登记",
+                      f"transferred out on {record.transferred_out_on}" if ok else "not transferred out"))
+    owner_ok = record.owner_id_hash == person_hash
+    out.append(_c("registry.owner_is_applicant", owner_ok,
+                  "旧车登记所有人为申请人" if owner_ok else "旧车登记所有人不是申请人",
+                  "the old car was registered to the applicant" if owner_ok
+                  else "the old car was registered to someone else"))
+    return out
+
+
+def run_checks(uow: UnitOfWork, *, application_id: int, versions: tuple[RuleVersion, ...]) -> list[CheckResult]:
+    """Run every check for an application (after submission or resubmission) and move it to review."""
+    app = load_for_update(uow, application_id)
+    return _check_one(uow, app, versions)
+
+
+def run_checks_batch(uow: UnitOfWork, *, application_ids: list[int], versions: tuple[RuleVersion, ...]) -> int:
+    """Check many applications in one transaction: rows are loaded in bulk, each goes through the same path."""
+    apps = list(uow.session.scalars(select(Application).where(Application.id.in_(application_ids))
+                                    .order_by(Application.id).with_for_update()))
+    # Warm the identity map so the per-application path below finds its rows without a query each.
+    preload(uow, apps)
+    uow.context["funded_vins"] = _funded_vins(uow, {a.new_vin for a in apps if a.new_vin})
+    try:
+        return sum(1 for app in apps if _check_one(uow, app, versions))
+    finally:
+        uow.context.pop("funded_vins", None)
+
+
+def preload(uow: UnitOfWork, apps: list[Application]) -> None:
+    """Load the sales, dealers, persons, certificates and registry records of many applications at once."""
+    from subsidy_app.applications.models import CarSale
+    from subsidy_app.identity.models import Organisation, Person
+
+    session = uow.session
+    sale_ids = {a.sale_id for a in apps if a.sale_id}
+    sales_rows = list(session.scalars(select(CarSale).where(CarSale.id.in_(sale_ids)))) if sale_ids else []
+    dealer_ids = {s.dealer_org_id for s in sales_rows}
+    if dealer_ids:
+        list(session.scalars(select(Organisation).where(Organisation.id.in_(dealer_ids))))
+    list(session.scalars(select(Person).where(Person.id.in_({a.person_id for a in apps}))))
+    certificates.preload(uow, certificate_ids=[a.certificate_id for a in apps if a.certificate_id])
+    gathering.preload_registry(uow, vins=[a.old_vin for a in apps if a.old_vin])
+
+
+def _check_one(uow: UnitOfWork, app: Application, versions: tuple[RuleVersion, ...]) -> list[CheckResult]:
+    if app.state not in (State.SUBMITTED, State.RESUBMITTED):
+        return []  # a duplicate delivery of the job after the checks already ran
+    first_run = app.state == State.SUBMITTED  # submitted happens once; a resubmission has earlier runs
+    transition(uow, app=app, action=Action.START_CHECKS, actor=SYSTEM)
+    sale = get_sale(uow, sale_id=app.sale_id) if app.sale_id else None
+    assert sale is not None
+    person_hash = persons.person_id_hash(uow, person_id=app.person_id)
+    evidence = gathering.gather(uow, certificate_id=app.certificate_id, old_vin=app.old_vin)
+    facts = gathering.build_facts(programme=app.programme, sale=sale, evidence=evidence, person_hash=person_hash,
+                                  applied_on=app.submitted_at.date())
+    version = next(v for v in versions if v.code == app.version_code)  # always the version decided under
+    decision = evaluate(version, facts)
+    results = [_c(f"rule.{c.clause}", c.passed, c.explanation_zh, c.explanation_en) for c in decision.conditions]
+    if app.programme == "car_scrap":
+        results += certificate_checks(evidence.certificate, person_hash, app)
+    results += registry_checks(evidence, person_hash, app.programme)
+    buyer_ok = sale.buyer_id_hash == person_hash
+    results.append(_c("invoice.buyer_is_applicant", buyer_ok,
+                      "购车发票购买方为申请人" if buyer_ok else "购车发票购买方不是申请人",
+                      "the invoice's buyer is the applicant" if buyer_ok else "the invoice's buyer is someone else"))
+    results.append(_new_vin_check(uow, app))
+    run = 1 if first_run else int(uow.session.scalar(select(func.coalesce(func.max(ApplicationCheck.run), 0))
+                                                     .where(ApplicationCheck.application_id == app.id)) or 0) + 1
+    uow.session.add_all(ApplicationCheck(application_id=app.id, run=run, code=r.code, passed=r.passed,
+                                         explanation_zh=r.explanation_zh[:500], explanation_en=r.explanation_en[:500])
+                        for r in results)
+    app.amount = decision.amount
+    app.needs_second_review = needs_second_review(results, overridden=False)
+    transition(uow, app=app, action=Action.CHECKS_DONE, actor=SYSTEM)
+    return results
+
+
+def _funded_vins(uow: UnitOfWork, vins: set[str]) -> set[tuple[str, int]]:
+    rows = uow.session.execute(select(Application.new_vin, Application.id).where(
+        Application.new_vin.in_(vins), Application.state.in_(FUNDING_STATES))).all()
+    return {(str(v), int(i)) for v, i in rows}
+
+
+def _new_vin_check(uow: UnitOfWork, app: Application) -> CheckResult:
+    funded: set[tuple[str, int]] | None = uow.context.get("funded_vins")
+    if funded is None:
+        funded = _funded_vins(uow, {app.new_vin or ""})
+    ok = not any(vin == app.new_vin and other != app.id for vin, other in funded)
+    return _c("new_vin.unfunded", ok, "新车未享受过其他补贴" if ok else "该新车已获得过补贴",
+              "the new car has funded nothing else" if ok else "the new car already funded a subsidy")
+
+
+def latest_checks(uow: UnitOfWork, *, application_id: int) -> list[ApplicationCheck]:
+    """Return the checks of the latest run."""
+    run = uow.session.scalar(select(func.max(ApplicationCheck.run)).where(
+        ApplicationCheck.application_id == application_id))
+    if run is None:
+        return []
+    return list(uow.session.scalars(select(ApplicationCheck).where(
+        ApplicationCheck.application_id == application_id, ApplicationCheck.run == run).order_by(
+        ApplicationCheck.id)))

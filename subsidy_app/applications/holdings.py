@@ -1,0 +1,22 @@
+"""What an application holds besides money: its quota unit and, for scrap-renewal, the scrap certificate."""
+
+from __future__ import annotations
+
+from recycling import certificates
+from subsidy_app.applications.models import Application
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.rules import quotas
+
+
+def consume(uow: UnitOfWork, *, app: Application, actor: str) -> None:
+    """On approval: confirm the quota unit and mark the certificate used."""
+    quotas.confirm_quota(uow, reference=app.number, actor=actor)
+    if app.certificate_id is not None:
+        certificates.consume_certificate(uow, certificate_id=app.certificate_id, application_ref=app.number)
+
+
+def release(uow: UnitOfWork, *, app: Application, actor: str, consumed: bool) -> None:
+    """On rejection or withdrawal: give the quota unit back, and the certificate if approval had used it."""
+    quotas.release_quota(uow, reference=app.number, actor=actor)
+    if consumed and app.certificate_id is not None:
+        certificates.release_certificate(uow, certificate_id=app.certificate_id, application_ref=app.number)

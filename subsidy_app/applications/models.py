@@ -1,0 +1,180 @@
+"""Application tables: dealers' car sales, applications, their checks and reviews, payment batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from subsidy_app.core.db import Base, BigId, Money, utcnow
+
+# Applications that still hold what they name (certificate, new VIN): everything but the final refusals.
+_ACTIVE = text("state NOT IN ('rejected', 'withdrawn', 'revoked')")
+
+
+class CarSale(Base):
+    """A new car a dealer sold; its QR code lets the buyer apply."""
+
+    __tablename__ = "car_sale"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dealer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("county.code"))
+    apply_code: Mapped[str] = mapped_column(String(32), unique=True)  # what the signed QR token carries
+    new_vin: Mapped[str] = mapped_column(String(17), unique=True)
+    invoice_key: Mapped[str] = mapped_column(String(40), unique=True)  # number, or code-number for legacy
+    invoice_date: Mapped[dt.date]
+    invoice_total: Mapped[Decimal] = mapped_column(Money)
+    price_excl_tax: Mapped[Decimal | None] = mapped_column(Money)
+    new_vehicle_type: Mapped[str] = mapped_column(String(10))  # nev | fuel
+    nev_catalogue_ref: Mapped[str | None] = mapped_column(String(60))
+    displacement_l: Mapped[Decimal | None] = mapped_column(Money)
+    buyer_id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    buyer_id_masked: Mapped[str] = mapped_column(String(18))
+    buyer_name_masked: Mapped[str] = mapped_column(String(60))
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Application(Base):
+    """A resident's subsidy application; every state change goes through the one transition function."""
+
+    __tablename__ = "application"
+    __table_args__ = (
+        Index("uq_application_certificate_active", "certificate_id", unique=True,
+              postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
+        Index("uq_application_new_vin_active", "new_vin", unique=True,
+              postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
+        Index("ix_application_queue", "county_code", "state", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    status_code: Mapped[str] = mapped_column(String(32), unique=True)  # carried by the status QR token
+    programme: Mapped[str] = mapped_column(String(30))
+    category: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("county.code"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("car_sale.id"))
+    dealer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    new_vin: Mapped[str | None] = mapped_column(String(17))
+    old_vin: Mapped[str | None] = mapped_column(String(17))
+    certificate_id: Mapped[int | None] = mapped_column(BigInteger)
+    bank_card_id: Mapped[int] = mapped_column(ForeignKey("bank_card.id"))
+    facts: Mapped[dict[str, Any]]
+    version_code: Mapped[str | None] = mapped_column(String(60))
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    consent_version: Mapped[str] = mapped_column(String(20))
+    consent_at: Mapped[dt.datetime]
+    needs_second_review: Mapped[bool] = mapped_column(default=False)
+    first_reviewer_id: Mapped[int | None] = mapped_column(BigInteger)
+    second_reviewer_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_reason: Mapped[str | None] = mapped_column(String(500))
+    card_correction_needed: Mapped[bool] = mapped_column(default=False)
+    budget_pool_id: Mapped[int | None] = mapped_column(BigInteger)
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[dt.datetime | None]
+
+
+class ApplicationCheck(Base):
+    """The result of one automatic check of one run, with its explanation."""
+
+    __tablename__ = "application_check"
+    __table_args__ = (UniqueConstraint("application_id", "run", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    run: Mapped[int]
+    code: Mapped[str] = mapped_column(String(60))
+    passed: Mapped[bool]
+    explanation_zh: Mapped[str] = mapped_column(String(500))
+    explanation_en: Mapped[str] = mapped_column(String(500))
+    overridden_by: Mapped[int | None] = mapped_column(BigInteger)
+    override_reason: Mapped[str | None] = mapped_column(String(500))
+    checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApplicationEvent(Base):
+    """The application's own history (what the resident's status page and reviewers see)."""
+
+    __tablename__ = "application_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PaymentBatch(Base):
+    """A finance officer's batch of approved applications, exported to the bank and reconciled."""
+
+    __tablename__ = "payment_batch"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    state: Mapped[str] = mapped_column(String(20))  # draft | exported | reconciled
+    declared_count: Mapped[int]
+    declared_total: Mapped[Decimal] = mapped_column(Money)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    exported_at: Mapped[dt.datetime | None]
+    reconciled_at: Mapped[dt.datetime | None]
+
+
+class PaymentLine(Base):
+    """One payment in a batch; an application is in at most one open or paid line."""
+
+    __tablename__ = "payment_line"
+    __table_args__ = (
+        Index("uq_payment_line_live", "application_id", unique=True,
+              postgresql_where=text("state IN ('pending', 'paid')"), sqlite_where=text("state IN ('pending', 'paid')")),
+        UniqueConstraint("batch_id", "line_no"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batch.id"), index=True)
+    line_no: Mapped[int]
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    state: Mapped[str] = mapped_column(String(20))  # pending | paid | failed
+    bank_ref: Mapped[str | None] = mapped_column(String(60))
+    result_message: Mapped[str | None] = mapped_column(String(300))
+    settled_at: Mapped[dt.datetime | None]
+
+
+class BankResultImport(Base):
+    """A bank result file, kept by its SHA-256 so a second import changes nothing."""
+
+    __tablename__ = "bank_result_import"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batch.id"))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    report: Mapped[dict[str, Any]]
+    imported_by: Mapped[str] = mapped_column(String(120))
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Clawback(Base):
+    """Money to recover after a paid application was revoked."""
+
+    __tablename__ = "clawback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open | recovered | written_off
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

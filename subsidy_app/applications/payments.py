@@ -1,0 +1,246 @@
+"""Payment batches: created with control totals, exported to the bank, reconciled from the bank's result file."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from subsidy_app.applications.domain import Action, State
+from subsidy_app.applications.models import Application, BankResultImport, PaymentBatch, PaymentLine
+from subsidy_app.applications.services import transition
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import persons
+from subsidy_app.identity.domain import Principal
+
+EXPORT_HEADER = ["序号", "申请编号", "收款人", "银行卡号", "开户行", "金额"]
+RESULT_HEADER = ["序号", "申请编号", "金额", "结果", "银行流水号", "说明"]
+SUCCESS = {"成功", "success", "paid", "ok", "00"}
+
+
+@dataclass(frozen=True)
+class BatchRef:
+    """A created batch."""
+
+    id: int
+    number: str
+    count: int
+    total: Decimal
+
+
+def create_batch(uow: UnitOfWork, *, principal: Principal, application_ids: list[int], declared_count: int,
+                 declared_total: Decimal) -> BatchRef:
+    """Put approved applications in a batch; the declared count and total must match what is selected."""
+    apps = list(uow.session.scalars(select(Application).where(Application.id.in_(application_ids))
+                                    .order_by(Application.id).with_for_update()))
+    problems = [a.number for a in apps if a.state != State.APPROVED or a.card_correction_needed
+                or not principal.covers_county(a.county_code)]
+    if len(apps) != len(set(application_ids)) or problems:
+        raise ValidationFailed.field("application_ids", f"含不可发放的申请 / not all are approved and payable: "
+                                                        f"{problems or 'unknown ids'}", reason="batch.not_payable")
+    total = sum((a.amount for a in apps), Decimal("0.00"))
+    if declared_count != len(apps) or declared_total != total:
+        raise ValidationFailed(
+            f"控制总数不符:实际 {len(apps)} 笔 {total} 元 / control totals differ: {len(apps)} lines, {total}",
+            reason="batch.control_totals", errors={"declared_total": [f"expected {total}"],
+                                                   "declared_count": [f"expected {len(apps)}"]})
+    batch = PaymentBatch(number=f"tmp-{utcnow().timestamp()}", state="draft", declared_count=declared_count,
+                         declared_total=declared_total, created_by=principal.actor)
+    uow.session.add(batch)
+    uow.flush()
+    batch.number = f"PB{utcnow():%Y%m%d}{batch.id:05d}"
+    for line_no, app in enumerate(apps, start=1):
+        uow.session.add(PaymentLine(batch_id=batch.id, line_no=line_no, application_id=app.id, amount=app.amount,
+                                    state="pending"))
+        transition(uow, app=app, action=Action.ADD_TO_BATCH, actor=principal.actor)
+    uow.flush()
+    audit.record(uow, actor=principal.actor, action="payment_batch.created", entity_type="payment_batch",
+                 entity_id=batch.id, after={"count": len(apps), "total": str(total)})
+    return BatchRef(batch.id, batch.number, len(apps), total)
+
+
+def _batch(uow: UnitOfWork, batch_id: int) -> PaymentBatch:
+    batch = uow.session.scalar(select(PaymentBatch).where(PaymentBatch.id == batch_id).with_for_update())
+    if batch is None:
+        raise NotFound("发放批次不存在 / payment batch not found", reason="batch.not_found")
+    return batch
+
+
+def export_rows(uow: UnitOfWork, *, principal: Principal, batch_id: int) -> list[list[Any]]:
+    """Return the bank file's rows (clear card numbers: finance only) and mark the batch exported."""
+    batch = _batch(uow, batch_id)
+    rows: list[list[Any]] = [EXPORT_HEADER]
+    lines = uow.session.execute(select(PaymentLine, Application).join(Application)
+                                .where(PaymentLine.batch_id == batch.id).order_by(PaymentLine.line_no)).all()
+    total = Decimal("0.00")
+    for line, app in lines:
+        person = persons.view_person(uow, person_id=app.person_id, principal=principal)
+        card = persons.bank_card_number(uow, card_id=app.bank_card_id)
+        rows.append([line.line_no, app.number, person.name, card, persons.bank_name(uow, card_id=app.bank_card_id),
+                     f"{line.amount:.2f}"])
+        total += line.amount
+    if (len(lines), total) != (batch.declared_count, batch.declared_total):
+        raise Conflict("批次明细与控制总数不符 / the batch no longer matches its control totals",
+                       reason="batch.control_totals")
+    rows.append(["合计", f"{len(lines)} 笔", "", "", "", f"{total:.2f}"])
+    if batch.state == "draft":
+        batch.state, batch.exported_at = "exported", utcnow()
+        audit.record(uow, actor=principal.actor, action="payment_batch.exported", entity_type="payment_batch",
+                     entity_id=batch.id, after={"count": len(lines), "total": str(total)})
+    return rows
+
+
+def rows_to_csv(rows: list[list[Any]]) -> bytes:
+    """Encode rows as CSV with a BOM (Excel opens it as UTF-8)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def rows_to_xlsx(rows: list[list[Any]], title: str) -> bytes:
+    """Encode rows as an XLSX workbook."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@dataclass
+class Reconciliation:
+    """What a bank result file did, line by line."""
+
+    already_imported: bool = False
+    paid: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    duplicate: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    amount_mismatch: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    paid_total: str = "0.00"
+    file_total: str = "0.00"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-able data."""
+        return dict(self.__dict__)
+
+
+def _parse_result(filename: str, data: bytes) -> list[dict[str, str]]:
+    if filename.lower().endswith(".xlsx"):
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+        assert sheet is not None
+        raw = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("gbk")
+        raw = list(csv.reader(io.StringIO(text)))
+    if not raw or [h.strip() for h in raw[0][:len(RESULT_HEADER)]] != RESULT_HEADER:
+        raise ValidationFailed.field("file", f"表头应为 {','.join(RESULT_HEADER)} / header must be "
+                                             f"{','.join(RESULT_HEADER)}", reason="bank_file.header")
+    return [dict(zip(RESULT_HEADER, (c.strip() for c in row), strict=False)) for row in raw[1:] if any(row)]
+
+
+def import_bank_result(uow: UnitOfWork, *, principal: Principal, batch_id: int, filename: str,
+                       data: bytes) -> Reconciliation:
+    """Reconcile a bank result file; importing the same file again changes nothing."""
+    digest = hashlib.sha256(data).hexdigest()
+    batch = _batch(uow, batch_id)
+    seen = uow.session.scalar(select(BankResultImport).where(BankResultImport.sha256 == digest))
+    if seen is not None:
+        return Reconciliation(already_imported=True, **{k: v for k, v in seen.report.items()
+                                                        if k != "already_imported"})
+    if batch.state == "draft":
+        raise Conflict("批次尚未导出 / export the batch before importing results", reason="batch.not_exported")
+    rows = _parse_result(filename, data)
+    lines = {app.number: (line, app) for line, app in uow.session.execute(
+        select(PaymentLine, Application).join(Application).where(PaymentLine.batch_id == batch.id)
+        .with_for_update(of=PaymentLine)).all()}
+    report = Reconciliation()
+    paid_total = file_total = Decimal("0.00")
+    handled: set[str] = set()
+    for row in rows:
+        number = row.get("申请编号", "")
+        try:
+            amount = Decimal(row.get("金额", "")).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            amount = Decimal("-1")
+        file_total += max(amount, Decimal("0"))
+        if number not in lines:
+            report.unknown.append(number or f"row {row.get('序号', '?')}")
+            continue
+        line, app = lines[number]
+        if number in handled or line.state != "pending":
+            report.duplicate.append(number)
+            continue
+        if amount != line.amount:
+            report.amount_mismatch.append(number)
+            continue
+        handled.add(number)
+        line.bank_ref = row.get("银行流水号") or None
+        line.result_message = (row.get("说明") or "")[:300] or None
+        line.settled_at = utcnow()
+        if row.get("结果", "").lower() in SUCCESS:
+            line.state = "paid"
+            transition(uow, app=app, action=Action.PAYMENT_CONFIRMED, actor=principal.actor)
+            report.paid.append(number)
+            paid_total += line.amount
+        else:
+            line.state = "failed"
+            transition(uow, app=app, action=Action.PAYMENT_FAILED, actor=principal.actor,
+                       reason=f"银行退回:{line.result_message or '账户信息有误'},请更正银行卡")
+            report.failed.append(number)
+    report.pending = [n for n, (line, _a) in lines.items() if line.state == "pending"]
+    report.paid_total, report.file_total = f"{paid_total:.2f}", f"{file_total:.2f}"
+    if not report.pending:
+        batch.state, batch.reconciled_at = "reconciled", utcnow()
+    uow.session.add(BankResultImport(batch_id=batch.id, sha256=digest, filename=filename[:200], content=data,
+                                     report=report.as_dict(), imported_by=principal.actor))
+    audit.record(uow, actor=principal.actor, action="payment_batch.reconciled", entity_type="payment_batch",
+                 entity_id=batch.id, after={k: len(v) if isinstance(v, list) else v
+                                            for k, v in report.as_dict().items()})
+    return report
+
+
+def correct_bank_card(uow: UnitOfWork, *, application_id: int, person_id: int, card_number: str, bank_name: str,
+                      actor: str) -> None:
+    """After the bank refused the card, the applicant gives a corrected one; the next batch may take it."""
+    app = uow.session.scalar(select(Application).where(Application.id == application_id).with_for_update())
+    if app is None or app.person_id != person_id:
+        raise NotFound("申请不存在 / application not found", reason="application.not_found")
+    if not app.card_correction_needed:
+        raise Conflict("银行卡提交后不能更改,除非银行退回 / the card can only change after the bank refused it",
+                       reason="application.card_locked")
+    app.bank_card_id = persons.add_bank_card(uow, actor=actor, person_id=person_id, card_number=card_number,
+                                             bank_name=bank_name)
+    app.card_correction_needed = False
+    audit.record(uow, actor=actor, action="application.card_corrected", entity_type="application",
+                 entity_id=app.id)
+
+
+def batch_summary(uow: UnitOfWork, *, batch_id: int) -> dict[str, Any]:
+    """Describe a batch and its lines."""
+    batch = uow.session.get(PaymentBatch, batch_id)
+    if batch is None:
+        raise NotFound("发放批次不存在 / payment batch not found", reason="batch.not_found")
+    lines = list(uow.session.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch_id)
+                                     .order_by(PaymentLine.line_no)))
+    return {"id": batch.id, "number": batch.number, "state": batch.state, "declared_count": batch.declared_count,
+            "declared_total": batch.declared_total, "created_at": batch.created_at,
+            "lines": [{"line_no": x.line_no, "application_id": x.application_id, "amount": x.amount,
+                       "state": x.state, "bank_ref": x.bank_ref} for x in lines]}
+

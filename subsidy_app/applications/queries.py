@@ -1,0 +1,99 @@
+"""Read models: the review queue, one application's detail, and what the resident's status page shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from subsidy_app.applications.checks import latest_checks
+from subsidy_app.applications.domain import STATE_LABELS_ZH, State
+from subsidy_app.applications.models import Application, ApplicationEvent
+from subsidy_app.core.errors import NotFound
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.documents.services import list_documents
+from subsidy_app.identity import persons
+from subsidy_app.identity.domain import OrgKind, Principal
+from subsidy_app.identity.models import BankCard
+
+
+def _scoped(principal: Principal, app: Application | None) -> Application:
+    if app is None or (principal.kind == "staff" and not (
+        principal.covers_county(app.county_code)
+        or (principal.organisation_kind is OrgKind.DEALER and app.dealer_org_id == principal.organisation_id))):
+        raise NotFound("申请不存在或不在您的管辖范围 / not found or outside your scope", reason="not_found")
+    if principal.organisation_kind is OrgKind.DEALER and app.dealer_org_id != principal.organisation_id:
+        raise NotFound("申请不存在或不在您的管辖范围 / not found or outside your scope", reason="not_found")
+    return app
+
+
+def review_queue(uow: UnitOfWork, *, principal: Principal, state: State | None, programme: str | None,
+                 limit: int) -> list[dict[str, Any]]:
+    """List applications in the caller's counties, oldest first."""
+    query = select(Application).order_by(Application.submitted_at, Application.id).limit(limit)
+    if principal.organisation_kind is OrgKind.DEALER:
+        query = query.where(Application.dealer_org_id == principal.organisation_id)
+    elif not principal.all_counties:
+        query = query.where(Application.county_code.in_(principal.counties))
+    if state is not None:
+        query = query.where(Application.state == state.value)
+    if programme:
+        query = query.where(Application.programme == programme)
+    return [_summary(app) for app in uow.session.scalars(query)]
+
+
+def _summary(app: Application) -> dict[str, Any]:
+    return {"id": app.id, "number": app.number, "programme": app.programme, "state": app.state,
+            "state_label": STATE_LABELS_ZH[State(app.state)], "county_code": app.county_code, "amount": app.amount,
+            "version_code": app.version_code, "new_vin": app.new_vin, "old_vin": app.old_vin,
+            "needs_second_review": app.needs_second_review, "first_reviewer_id": app.first_reviewer_id,
+            "last_reason": app.last_reason, "card_correction_needed": app.card_correction_needed,
+            "submitted_at": app.submitted_at}
+
+
+def application_detail(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
+    """Everything a reviewer needs: checks, history, documents, the applicant (clear only to reviewers)."""
+    app = _scoped(principal, uow.session.get(Application, application_id))
+    person = persons.view_person(uow, person_id=app.person_id, principal=principal)
+    card = uow.session.get(BankCard, app.bank_card_id)
+    events = uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
+                                 .order_by(ApplicationEvent.id))
+    return {
+        **_summary(app), "applicant_name": person.name, "applicant_id_number": person.id_number,
+        "bank_card": card.card_masked if card else "",
+        "checks": [{"id": c.id, "code": c.code, "passed": c.passed, "explanation_zh": c.explanation_zh,
+                    "explanation_en": c.explanation_en, "overridden_by": c.overridden_by,
+                    "override_reason": c.override_reason} for c in latest_checks(uow, application_id=app.id)],
+        "events": [{"action": e.action, "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor,
+                    "reason": e.reason, "at": e.at} for e in events],
+        "documents": [{"id": d.id, "kind": d.kind, "content_type": d.content_type, "size": d.size,
+                       "sha256": d.sha256} for d in list_documents(uow, owner_ref=f"application:{app.number}")],
+    }
+
+
+def application_by_status_code(uow: UnitOfWork, *, status_code: str) -> Application:
+    """Find the application a resident's status QR points to."""
+    app = uow.session.scalar(select(Application).where(Application.status_code == status_code))
+    if app is None:
+        raise NotFound("申请不存在 / application not found", reason="application.not_found")
+    return app
+
+
+def resident_status(uow: UnitOfWork, *, status_code: str) -> dict[str, Any]:
+    """What the resident's status page shows: state, why, and what to correct (no personal data)."""
+    app = application_by_status_code(uow, status_code=status_code)
+    failed = [c for c in latest_checks(uow, application_id=app.id) if not c.passed and not c.overridden_by]
+    events = list(uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
+                                      .order_by(ApplicationEvent.id)))
+    return {"id": app.id, "number": app.number, "state": app.state, "state_label": STATE_LABELS_ZH[State(app.state)],
+            "amount": app.amount, "programme": app.programme, "reason": app.last_reason,
+            "returned": app.state == State.RETURNED, "card_correction_needed": app.card_correction_needed,
+            "failed_checks": [c.explanation_zh for c in failed], "person_id": app.person_id,
+            "history": [(e.at, STATE_LABELS_ZH[State(e.to_state)], e.reason) for e in events]}
+
+
+def owns_application_document(uow: UnitOfWork, ref: str, person_id: int) -> bool:
+    """Tell whether a document ref `application:<number>` belongs to an application of this person."""
+    number = ref.split(":", 1)[1] if ":" in ref else ref
+    owner = uow.session.scalar(select(Application.person_id).where(Application.number == number))
+    return owner == person_id

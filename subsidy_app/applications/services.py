@@ -1,0 +1,141 @@
+"""The one transition function of an application, with each action's side effects in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from subsidy_app.applications import holdings
+from subsidy_app.applications.domain import (
+    STATE_LABELS_ZH,
+    Action,
+    State,
+    TransitionRefused,
+    plan_transition,
+)
+from subsidy_app.applications.models import Application, ApplicationEvent, Clawback
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, NotFound
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.rules import budget
+from subsidy_app.rules.models import BudgetPool
+
+FUNDED_JOB = "applications.budget_funded"
+SMS_JOB = "applications.notify_resident"
+
+
+@dataclass(frozen=True)
+class Transitioned:
+    """The outcome of one transition."""
+
+    application_id: int
+    from_state: State
+    to_state: State
+
+
+def load_for_update(uow: UnitOfWork, application_id: int) -> Application:
+    """Lock an application row: transitions of one application are serialised."""
+    app = uow.session.scalar(select(Application).where(Application.id == application_id).with_for_update())
+    if app is None:
+        raise NotFound("申请不存在 / application not found", reason="application.not_found")
+    return app
+
+
+def transition(
+    uow: UnitOfWork, *, app: Application, action: Action, actor: str, reason: str | None = None,
+    reviewer_id: int | None = None,
+) -> Transitioned:
+    """Move an application through the state table, applying the action's side effects."""
+    current = State(app.state)
+    try:
+        target = _target(uow, app, action, reviewer_id)
+        step = plan_transition(current, action, target=target, reason=reason,
+                               first_reviewer=app.first_reviewer_id, reviewer=reviewer_id)
+    except TransitionRefused as refused:
+        raise Conflict(refused.why, reason="application.invalid_transition") from None
+    _apply_side_effects(uow, app, step.action, step.to_state, actor, reason, reviewer_id)
+    app.state = step.to_state.value
+    app.updated_at = utcnow()
+    if reason:
+        app.last_reason = reason.strip()[:500]
+    uow.session.add(ApplicationEvent(application_id=app.id, action=action.value, from_state=current.value,
+                                     to_state=step.to_state.value, actor=actor, reason=reason))
+    audit.record(uow, actor=actor, action=f"application.{action.value}", entity_type="application",
+                 entity_id=app.id, before={"state": current.value},
+                 after={"state": step.to_state.value, "reason": reason})
+    uow.enqueue(SMS_JOB, application_id=app.id, state=step.to_state.value)
+    return Transitioned(app.id, current, step.to_state)
+
+
+def _target(uow: UnitOfWork, app: Application, action: Action, reviewer_id: int | None) -> State | None:
+    if action not in (Action.APPROVE, Action.APPROVE_SECOND):
+        return None
+    if State(app.state) not in (State.PENDING_REVIEW, State.PENDING_SECOND_REVIEW):
+        return None  # let the table refuse it
+    if app.amount <= 0:
+        raise Conflict("按规则核定的补贴金额为 0,不能通过;请退回或不予通过 / the rules grant nothing: return or "
+                       "reject it", reason="application.no_amount")
+    if action is Action.APPROVE and app.needs_second_review:
+        return State.PENDING_SECOND_REVIEW
+    return _reserve_budget(uow, app)
+    return None
+
+
+def _pool_for(uow: UnitOfWork, app: Application) -> int:
+    pool_id = uow.session.scalar(select(BudgetPool.id).where(
+        BudgetPool.programme == app.programme, BudgetPool.county_code == app.county_code).order_by(BudgetPool.id))
+    if pool_id is None:
+        raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
+                       reason="budget.no_pool")
+    return pool_id
+
+
+def _reserve_budget(uow: UnitOfWork, app: Application) -> State:
+    pool_id = _pool_for(uow, app)
+    outcome = budget.reserve(uow, actor="system", pool_id=pool_id, reference=app.number, amount=app.amount,
+                             submitted_at=app.submitted_at, on_funded_job=FUNDED_JOB)
+    app.budget_pool_id = pool_id
+    return State.APPROVED if outcome.state == "reserved" else State.AWAITING_FUNDS
+
+
+def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_state: State, actor: str,
+                        reason: str | None, reviewer_id: int | None) -> None:
+    if action is Action.APPROVE:
+        app.first_reviewer_id = reviewer_id
+        if to_state is not State.PENDING_SECOND_REVIEW:
+            holdings.consume(uow, app=app, actor=actor)
+    elif action is Action.APPROVE_SECOND:
+        app.second_reviewer_id = reviewer_id
+        holdings.consume(uow, app=app, actor=actor)
+    elif action in (Action.REJECT, Action.WITHDRAW):
+        if app.budget_pool_id is not None:
+            budget.release(uow, actor=actor, reference=app.number, reason=reason or action.value)
+        holdings.release(uow, app=app, actor=actor, consumed=app.state == State.AWAITING_FUNDS)
+    elif action is Action.PAYMENT_CONFIRMED:
+        budget.spend(uow, actor=actor, reference=app.number)
+        app.paid_at = utcnow()
+    elif action is Action.PAYMENT_FAILED:
+        app.card_correction_needed = True
+    elif action is Action.REVOKE:
+        if State(app.state) is State.PAID:
+            uow.session.add(Clawback(application_id=app.id, amount=app.amount, reason=reason or "",
+                                     created_by=actor))
+        else:
+            budget.release(uow, actor=actor, reference=app.number, reason=reason or "revoked")
+    elif action is Action.RESUBMIT:
+        app.card_correction_needed = False
+
+
+def state_label(state: str) -> str:
+    """Return the Chinese label of a state."""
+    return STATE_LABELS_ZH[State(state)]
+
+
+def on_budget_funded(uow: UnitOfWork, *, reference: str) -> None:
+    """Move an approval that waited for money to approved once its reservation is funded."""
+    app = uow.session.scalar(select(Application).where(Application.number == reference).with_for_update())
+    if app is None or app.state != State.AWAITING_FUNDS:
+        return
+    transition(uow, app=app, action=Action.FUNDED, actor="system:budget")

@@ -1,0 +1,153 @@
+"""Residents submit car applications: validated, quota held, certificate and new VIN held by the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from recycling import certificates
+from subsidy_app.applications import facts as gathering
+from subsidy_app.applications.domain import Action, State
+from subsidy_app.applications.models import Application
+from subsidy_app.applications.sales import SaleView
+from subsidy_app.applications.services import load_for_update, transition
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, Forbidden, ValidationFailed
+from subsidy_app.core.identifiers import normalise_vin
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.documents.services import store_document
+from subsidy_app.identity import persons
+from subsidy_app.identity.domain import COUNTIES
+from subsidy_app.rules import quotas
+from subsidy_app.rules.evaluator import evaluate, select_version
+from subsidy_app.rules.ruleset import RuleVersion
+
+CAR_PROGRAMMES = ("car_scrap", "car_replace")
+CONSENT_VERSION = "2026-01"
+CHECK_JOB = "applications.run_checks"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A new application's number and the code its status QR carries."""
+
+    application_id: int
+    number: str
+    status_code: str
+    state: str
+
+
+@dataclass(frozen=True)
+class CarApplicationInput:
+    """What the resident entered on the form."""
+
+    programme: str
+    county_code: str
+    certificate_number: str | None
+    old_vin: str | None
+    bank_card_number: str
+    bank_name: str
+    consent: bool
+
+
+def _validate(data: CarApplicationInput) -> str | None:
+    if data.programme not in CAR_PROGRAMMES:
+        raise ValidationFailed.field("programme", "请选择报废更新或置换更新 / choose scrap-renewal or replacement")
+    if data.county_code not in COUNTIES:
+        raise ValidationFailed.field("county_code", "请选择所在区县 / choose your county")
+    if not data.consent:
+        raise ValidationFailed.field("consent", "请阅读并同意承诺书 / please read and accept the declaration")
+    if data.programme == "car_replace":
+        if not data.old_vin:
+            raise ValidationFailed.field("old_vin", "置换更新须填写旧车车架号 / replacement needs the old car's VIN")
+        return normalise_vin(data.old_vin, field="old_vin")
+    if not (data.certificate_number or "").strip():
+        raise ValidationFailed.field("certificate_number", "报废更新须填写报废机动车回收证明编号 / scrap-renewal needs "
+                                                           "the scrap certificate number")
+    return None
+
+
+Upload = tuple[str, str, bytes]  # (document kind, filename, content)
+
+
+def submit_car_application(
+    uow: UnitOfWork, *, sale: SaleView, person_id: int, data: CarApplicationInput, versions: tuple[RuleVersion, ...],
+    actor: str, uploads: list[Upload] | None = None,
+) -> Submitted:
+    """Accept a car application; 409 when its certificate, new car or quota is already taken."""
+    old_vin = _validate(data)
+    certificate_id = None
+    if data.programme == "car_scrap":
+        certificate_id = certificates.find_certificate(uow, dismantler_org_id=None,
+                                                       number=(data.certificate_number or "").strip())
+        if certificate_id is None:
+            raise ValidationFailed.field("certificate_number", "未找到该报废机动车回收证明 / no scrap certificate "
+                                                               "with this number", reason="certificate.not_found")
+    version = select_version(versions, data.programme, "passenger_car", sale.invoice_date)
+    if version is None:
+        raise ValidationFailed.field("programme", f"购车日期 {sale.invoice_date} 不在补贴政策期内 / no rule "
+                                                  f"version covers a purchase on {sale.invoice_date}",
+                                     reason="rules.no_version")
+    card_id = persons.add_bank_card(uow, actor=actor, person_id=person_id, card_number=data.bank_card_number,
+                                    bank_name=data.bank_name)
+    person_hash = persons.person_id_hash(uow, person_id=person_id)
+    evidence = gathering.gather(uow, certificate_id=certificate_id, old_vin=old_vin)
+    facts = gathering.build_facts(programme=data.programme, sale=sale, evidence=evidence, person_hash=person_hash,
+                                  applied_on=dt.date.today())
+    decision = evaluate(version, facts)
+    status_code = secrets.token_hex(16)
+    app = Application(
+        number=status_code[:24], status_code=status_code, programme=data.programme, category="passenger_car",
+        state=State.SUBMITTED.value, county_code=data.county_code, person_id=person_id, sale_id=sale.id,
+        dealer_org_id=sale.dealer_org_id, new_vin=sale.new_vin,
+        old_vin=old_vin or (evidence.certificate.vin if evidence.certificate else None),
+        certificate_id=certificate_id, bank_card_id=card_id, facts=gathering.facts_to_json(facts),
+        version_code=version.code, amount=decision.amount, consent_version=CONSENT_VERSION, consent_at=utcnow(),
+    )
+    uow.session.add(app)
+    try:
+        uow.flush()  # the partial unique indexes decide races for the certificate and the new car
+    except IntegrityError as exc:
+        raise _conflict_for(exc) from None
+    app.number = f"QC{app.submitted_at:%Y}{app.id:08d}"
+    for kind, filename, content in uploads or []:
+        store_document(uow, actor=actor, kind=kind, filename=filename, data=content,
+                       owner_ref=f"application:{app.number}")
+    if decision.quota is not None:
+        quotas.hold_quota(uow, person_id=person_id, key=decision.quota, reference=app.number, actor=actor)
+    audit.record(uow, actor=actor, action="application.submitted", entity_type="application", entity_id=app.id,
+                 after={"number": app.number, "programme": app.programme, "amount": str(app.amount)})
+    uow.enqueue(CHECK_JOB, application_id=app.id)
+    return Submitted(app.id, app.number, app.status_code, app.state)
+
+
+def _conflict_for(exc: IntegrityError) -> Conflict:
+    text = str(exc.orig)
+    if "certificate" in text:
+        return Conflict("该报废机动车回收证明已被其他申请使用 / this scrap certificate is already used by another "
+                        "application", reason="certificate.already_used")
+    if "new_vin" in text:
+        return Conflict("该新车已申请过补贴(报废更新与置换更新不能同时享受)/ this new car already has an application "
+                        "(scrap-renewal and replacement can't both be claimed)", reason="vehicle.already_subsidised")
+    return Conflict("与已有申请冲突 / conflicts with an existing application", reason="application.conflict")
+
+
+def resubmit(uow: UnitOfWork, *, application_id: int, person_id: int, actor: str) -> None:
+    """The resident corrected what was asked and sends the application back for checks."""
+    app = load_for_update(uow, application_id)
+    if app.person_id != person_id:
+        raise Forbidden("只能补正本人的申请 / you may only correct your own application")
+    transition(uow, app=app, action=Action.RESUBMIT, actor=actor)
+    uow.enqueue(CHECK_JOB, application_id=app.id)
+
+
+def withdraw(uow: UnitOfWork, *, application_id: int, person_id: int, actor: str) -> None:
+    """The resident withdraws their application; quota and certificate go back."""
+    app = load_for_update(uow, application_id)
+    if app.person_id != person_id:
+        raise Forbidden("只能撤回本人的申请 / you may only withdraw your own application")
+    transition(uow, app=app, action=Action.WITHDRAW, actor=actor, reason="申请人撤回 / withdrawn by the applicant")

@@ -1,0 +1,1 @@
+"""SMS gateway, one-time codes and resident notifications."""

@@ -1,0 +1,1 @@
+"""Vehicle registry adapter (public-security records) and deregistration certificates."""

@@ -1,0 +1,54 @@
+"""Serving documents: bureau staff and the owning resident only, with headers that stop HTML rendering."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.documents import services
+from tests.doc_files import PDF_BYTES, png_bytes
+from tests.helpers import bearer
+
+
+def _store(uow: UnitOfWork, data: bytes, owner_ref: str = "person:77", name: str = "证明.pdf") -> int:
+    ref = services.store_document(uow, actor="t", kind="deregistration_certificate", filename=name, data=data,
+                                  owner_ref=owner_ref)
+    uow.commit()
+    return ref.id
+
+
+def test_auditor_gets_the_pdf_inline_with_safe_headers(client: FlaskClient, demo: dict[str, int],
+                                                         uow: UnitOfWork) -> None:
+    doc_id = _store(uow, PDF_BYTES)
+    response = client.get(f"/documents/{doc_id}", headers=bearer(client, "auditor.lishi"))
+    assert response.status_code == 200
+    assert response.data == PDF_BYTES
+    assert response.mimetype == "application/pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("inline;") and "%E8%AF%81%E6%98%8E.pdf" in disposition
+
+
+def test_clerks_and_anonymous_callers_are_refused(client: FlaskClient, demo: dict[str, int],
+                                                  uow: UnitOfWork) -> None:
+    doc_id = _store(uow, png_bytes())
+    assert client.get(f"/documents/{doc_id}").status_code == 401
+    assert client.get(f"/documents/{doc_id}", headers=bearer(client, "dealer.car")).status_code == 403
+
+
+def test_resident_sees_own_document_but_not_another_persons(client: FlaskClient, uow: UnitOfWork) -> None:
+    own = _store(uow, png_bytes(), owner_ref="person:77", name="me.png")
+    other = _store(uow, png_bytes("black"), owner_ref="person:78", name="them.png")
+    with client.session_transaction() as sess:
+        sess["resident_person_id"] = 77
+    response = client.get(f"/documents/{own}")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    refused = client.get(f"/documents/{other}")
+    assert refused.status_code == 404
+    assert refused.get_json()["reason"] == "not_found"
+
+
+def test_unknown_document_is_404_envelope(client: FlaskClient, demo: dict[str, int]) -> None:
+    body = client.get("/documents/123456", headers=bearer(client, "admin")).get_json()
+    assert body["code"] == 404 and body["reason"] == "document.not_found"
