@@ -118,7 +118,8 @@ def release_certificate(uow: UnitOfWork, *, certificate_id: int, application_ref
                  entity_id=certificate_id, after={"application": ref})
 
 
-def preload(uow: UnitOfWork, *, certificate_ids: list[int]) -> None:
-    """Load many certificates into the session at once (batch checks then read them without a query each)."""
-    if certificate_ids:
-        list(uow.session.scalars(select(ScrapCertificate).where(ScrapCertificate.id.in_(set(certificate_ids)))))
+def preload(uow: UnitOfWork, *, certificate_ids: list[int]) -> list[object]:
+    """Load many certificates into the session at once; the caller keeps the result referenced while it works."""
+    if not certificate_ids:
+        return []
+    return list(uow.session.scalars(select(ScrapCertificate).where(ScrapCertificate.id.in_(set(certificate_ids)))))

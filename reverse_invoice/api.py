@@ -164,7 +164,7 @@ class SellerCorrections(MethodView):
             done = reversals.correct_month(tx, principal=current_principal(), seller_id=seller_id,
                                            month=month_param(data["month"]) or dt.date.min)
             tx.commit()
-        return done
+        return list(done)  # a tuple would be read as (body, status, headers)
 
 
 @blp.route("/sellers/<int:seller_id>/annual-statements/<int:year>")

@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, insert, select
 
 from reverse_invoice.domain import add_months, filing_due_date, month_of
 from reverse_invoice.invoices import rates_for_month
@@ -72,42 +73,9 @@ def previous_month(today: dt.date) -> dt.date:
 
 
 def prepare_filing(uow: UnitOfWork, *, recycler_id: int, month: dt.date, actor: str) -> int:
-    """Build (or rebuild, until filed) a recycler's filing for a month from its invoices; return its id."""
-    month = month_of(month)
+    """Build (or rebuild, until filed) one recycler's filing for a month from its invoices; return its id."""
     get_profile(uow, recycler_id)
-    filing = uow.session.scalar(select(Filing).where(Filing.recycler_id == recycler_id, Filing.month == month)
-                                .with_for_update())
-    if filing is not None and filing.state != "prepared":
-        return filing.id  # filed reports are what the tax bureau received: never rebuilt
-    if filing is None:
-        due = filing_due_date(month, rates_for_month(month).filing_due_day)
-        filing = Filing(recycler_id=recycler_id, month=month, due_on=due, state="prepared")
-        uow.session.add(filing)
-        uow.flush()
-    else:
-        uow.session.execute(delete(FilingLine).where(FilingLine.filing_id == filing.id))
-    # One set-based pass: the detail report is a GROUP BY over the month's invoices (red ones are negative).
-    detail = (select(literal(filing.id), Invoice.seller_id, func.count(), func.sum(Invoice.amount),
-                     func.sum(Invoice.vat), func.sum(Invoice.urban_tax), func.sum(Invoice.education),
-                     func.sum(Invoice.local_education), func.sum(Invoice.income_tax))
-              .where(Invoice.recycler_id == recycler_id, Invoice.issued_on >= month,
-                     Invoice.issued_on < add_months(month, 1))
-              .group_by(Invoice.seller_id))
-    uow.session.execute(insert(FilingLine).from_select(
-        ["filing_id", "seller_id", "invoice_count", *FIGURES], detail))
-    totals = uow.session.execute(
-        select(func.count(), func.coalesce(func.sum(FilingLine.invoice_count), 0),
-               *(func.coalesce(func.sum(getattr(FilingLine, f)), 0) for f in FIGURES))
-        .where(FilingLine.filing_id == filing.id)).one()
-    filing.seller_count, filing.invoice_count = int(totals[0]), int(totals[1])
-    for name, value in zip(FIGURES, totals[2:], strict=True):
-        setattr(filing, name, Decimal(value))
-    filing.total_tax = filing.vat + filing.urban_tax + filing.education + filing.local_education + filing.income_tax
-    filing.prepared_at = utcnow()
-    audit.record(uow, actor=actor, action="reverse_invoice.filing_prepared", entity_type="ri_filing",
-                 entity_id=filing.id, after={"recycler_id": recycler_id, "month": month.isoformat(),
-                                             "sales": str(filing.sales), "total_tax": str(filing.total_tax)})
-    return filing.id
+    return _prepare(uow, month=month_of(month), recycler_ids=[recycler_id], actor=actor)[0]
 
 
 def prepare_all_filings(uow: UnitOfWork, *, actor: str, month: dt.date | None = None, today: dt.date | None = None,
@@ -116,12 +84,58 @@ def prepare_all_filings(uow: UnitOfWork, *, actor: str, month: dt.date | None = 
     target = month_of(month) if month else previous_month(today or china_today())
     recycler_ids = list(uow.session.scalars(select(RecyclerProfile.organisation_id)
                                             .order_by(RecyclerProfile.organisation_id)))
-    ids = []
-    for done, recycler_id in enumerate(recycler_ids, start=1):
-        ids.append(prepare_filing(uow, recycler_id=recycler_id, month=target, actor=actor))
-        if progress is not None and (done % 10 == 0 or done == len(recycler_ids)):
-            progress(done, len(recycler_ids))
+    ids: list[int] = []
+    batch = 500  # recyclers per set-based pass: bounded memory at national scale, one pass for a city
+    for start in range(0, len(recycler_ids), batch):
+        ids += _prepare(uow, month=target, recycler_ids=recycler_ids[start:start + batch], actor=actor)
+        if progress is not None:
+            progress(min(start + batch, len(recycler_ids)), len(recycler_ids))
     return ids
+
+
+def _prepare(uow: UnitOfWork, *, month: dt.date, recycler_ids: list[int], actor: str) -> list[int]:
+    """Prepare the filings of several recyclers in set-based passes; filed ones are left as filed."""
+    filings = {f.recycler_id: f for f in uow.session.scalars(
+        select(Filing).where(Filing.month == month, Filing.recycler_id.in_(recycler_ids))
+        .order_by(Filing.recycler_id).with_for_update())}
+    due = filing_due_date(month, rates_for_month(month).filing_due_day)
+    for recycler_id in recycler_ids:
+        if recycler_id not in filings:
+            filings[recycler_id] = Filing(recycler_id=recycler_id, month=month, due_on=due, state="prepared")
+            uow.session.add(filings[recycler_id])
+    uow.flush()
+    # Filed reports are what the tax bureau received: never rebuilt.
+    rebuild = [f for f in filings.values() if f.state == "prepared"]
+    rebuild_ids = [f.id for f in rebuild]
+    totals: dict[int, Any] = {}
+    if rebuild_ids:
+        uow.session.execute(delete(FilingLine).where(FilingLine.filing_id.in_(rebuild_ids)))
+        # The detail report is one GROUP BY over the month's invoices (red-letter ones are negative).
+        sums = (func.sum(getattr(Invoice, "amount" if f == "sales" else f)) for f in FIGURES)
+        detail = (select(Filing.id, Invoice.seller_id, func.count(), *sums)
+                  .join(Filing, Filing.recycler_id == Invoice.recycler_id)
+                  .where(Filing.id.in_(rebuild_ids), Filing.month == month, Invoice.issued_on >= month,
+                         Invoice.issued_on < add_months(month, 1))
+                  .group_by(Filing.id, Invoice.seller_id))
+        uow.session.execute(insert(FilingLine).from_select(["filing_id", "seller_id", "invoice_count", *FIGURES],
+                                                           detail))
+        totals = {row[0]: row[1:] for row in uow.session.execute(
+            select(FilingLine.filing_id, func.count(), func.sum(FilingLine.invoice_count),
+                   *(func.sum(getattr(FilingLine, f)) for f in FIGURES))
+            .where(FilingLine.filing_id.in_(rebuild_ids)).group_by(FilingLine.filing_id)).all()}
+    now = utcnow()
+    for filing in rebuild:
+        values = totals.get(filing.id, (0, 0, *(Decimal("0") for _ in FIGURES)))
+        filing.seller_count, filing.invoice_count = int(values[0]), int(values[1])
+        for name, value in zip(FIGURES, values[2:], strict=True):
+            setattr(filing, name, Decimal(value))
+        filing.total_tax = (filing.vat + filing.urban_tax + filing.education + filing.local_education
+                            + filing.income_tax)
+        filing.prepared_at = now
+        audit.record(uow, actor=actor, action="reverse_invoice.filing_prepared", entity_type="ri_filing",
+                     entity_id=filing.id, after={"recycler_id": filing.recycler_id, "month": month.isoformat(),
+                                                 "sales": str(filing.sales), "total_tax": str(filing.total_tax)})
+    return [filings[r].id for r in recycler_ids]
 
 
 def _filing(uow: UnitOfWork, filing_id: int, principal: Principal | None, *, write: bool = False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from recycling import certificates
 from subsidy_app.applications import facts as gathering
@@ -10,6 +10,7 @@ from subsidy_app.applications.domain import Action, CheckResult, State, needs_se
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.sales import get_sale
 from subsidy_app.applications.services import load_for_update, transition
+from subsidy_app.core.db import utcnow
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.rules.evaluator import evaluate
@@ -80,28 +81,41 @@ def run_checks_batch(uow: UnitOfWork, *, application_ids: list[int], versions: t
     apps = list(uow.session.scalars(select(Application).where(Application.id.in_(application_ids))
                                     .order_by(Application.id).with_for_update()))
     # Warm the identity map so the per-application path below finds its rows without a query each.
-    preload(uow, apps)
+    keep = preload(uow, apps)  # the identity map holds rows weakly: keep them referenced while we work
     uow.context["funded_vins"] = _funded_vins(uow, {a.new_vin for a in apps if a.new_vin})
+    rows: list[dict[str, object]] = []
+    uow.context["check_rows"] = rows
     try:
-        return sum(1 for app in apps if _check_one(uow, app, versions))
+        # One flush at the end: the per-application writes go to the database as multi-row INSERTs.
+        with uow.session.no_autoflush:
+            done = sum(1 for app in apps if _check_one(uow, app, versions))
+        if rows:
+            uow.session.execute(insert(ApplicationCheck), rows)
+        uow.flush()
+        return done
     finally:
         uow.context.pop("funded_vins", None)
+        uow.context.pop("check_rows", None)
+        keep.clear()
 
 
-def preload(uow: UnitOfWork, apps: list[Application]) -> None:
+def preload(uow: UnitOfWork, apps: list[Application]) -> list[object]:
     """Load the sales, dealers, persons, certificates and registry records of many applications at once."""
     from subsidy_app.applications.models import CarSale
     from subsidy_app.identity.models import Organisation, Person
 
     session = uow.session
+    keep: list[object] = []
     sale_ids = {a.sale_id for a in apps if a.sale_id}
     sales_rows = list(session.scalars(select(CarSale).where(CarSale.id.in_(sale_ids)))) if sale_ids else []
+    keep.extend(sales_rows)
     dealer_ids = {s.dealer_org_id for s in sales_rows}
     if dealer_ids:
-        list(session.scalars(select(Organisation).where(Organisation.id.in_(dealer_ids))))
-    list(session.scalars(select(Person).where(Person.id.in_({a.person_id for a in apps}))))
-    certificates.preload(uow, certificate_ids=[a.certificate_id for a in apps if a.certificate_id])
+        keep.extend(session.scalars(select(Organisation).where(Organisation.id.in_(dealer_ids))))
+    keep.extend(session.scalars(select(Person).where(Person.id.in_({a.person_id for a in apps}))))
+    keep.extend(certificates.preload(uow, certificate_ids=[a.certificate_id for a in apps if a.certificate_id]))
     gathering.preload_registry(uow, vins=[a.old_vin for a in apps if a.old_vin])
+    return keep
 
 
 def _check_one(uow: UnitOfWork, app: Application, versions: tuple[RuleVersion, ...]) -> list[CheckResult]:
@@ -128,9 +142,13 @@ def _check_one(uow: UnitOfWork, app: Application, versions: tuple[RuleVersion, .
     results.append(_new_vin_check(uow, app))
     run = 1 if first_run else int(uow.session.scalar(select(func.coalesce(func.max(ApplicationCheck.run), 0))
                                                      .where(ApplicationCheck.application_id == app.id)) or 0) + 1
-    uow.session.add_all(ApplicationCheck(application_id=app.id, run=run, code=r.code, passed=r.passed,
-                                         explanation_zh=r.explanation_zh[:500], explanation_en=r.explanation_en[:500])
-                        for r in results)
+    rows = [{"application_id": app.id, "run": run, "code": r.code, "passed": r.passed, "checked_at": utcnow(),
+             "explanation_zh": r.explanation_zh[:500], "explanation_en": r.explanation_en[:500]} for r in results]
+    batch: list[dict[str, object]] | None = uow.context.get("check_rows")
+    if batch is not None:
+        batch.extend(rows)  # written together at the end of the batch
+    else:
+        uow.session.execute(insert(ApplicationCheck), rows)
     app.amount = decision.amount
     app.needs_second_review = needs_second_review(results, overridden=False)
     transition(uow, app=app, action=Action.CHECKS_DONE, actor=SYSTEM)

@@ -73,15 +73,20 @@ def batch_approve(uow: UnitOfWork, *, principal: Principal, application_ids: lis
     approved: list[int] = []
     waiting: list[int] = []
     skipped: dict[int, str] = {}
-    for application_id in application_ids:
-        app = uow.session.scalar(select(Application).where(Application.id == application_id).with_for_update())
-        if app is None or not principal.covers_county(app.county_code):
-            skipped[application_id] = "not_found"
-            continue
-        if app.state != State.PENDING_REVIEW or app.needs_second_review:
-            skipped[application_id] = "not_eligible_for_batch"
-            continue
-        outcome = transition(uow, app=app, action=Action.APPROVE, actor=principal.actor,
-                             reviewer_id=principal.account_id)
-        (approved if outcome.to_state is State.APPROVED else waiting).append(application_id)
+    # One locking read for the whole batch; then each item goes through the same transition as a single approval.
+    rows = {a.id: a for a in uow.session.scalars(select(Application).where(Application.id.in_(application_ids))
+                                                 .order_by(Application.id).with_for_update())}
+    with uow.session.no_autoflush:
+        for application_id in application_ids:
+            app = rows.get(application_id)
+            if app is None or not principal.covers_county(app.county_code):
+                skipped[application_id] = "not_found"
+                continue
+            if app.state != State.PENDING_REVIEW or app.needs_second_review:
+                skipped[application_id] = "not_eligible_for_batch"
+                continue
+            outcome = transition(uow, app=app, action=Action.APPROVE, actor=principal.actor,
+                                 reviewer_id=principal.account_id)
+            (approved if outcome.to_state is State.APPROVED else waiting).append(application_id)
+    uow.flush()
     return BatchOutcome(approved, waiting, skipped)

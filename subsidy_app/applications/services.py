@@ -84,11 +84,15 @@ def _target(uow: UnitOfWork, app: Application, action: Action, reviewer_id: int 
 
 
 def _pool_for(uow: UnitOfWork, app: Application) -> int:
+    key = f"applications.pool.{app.programme}.{app.county_code}"
+    if key in uow.tx_cache:
+        return int(uow.tx_cache[key])
     pool_id = uow.session.scalar(select(BudgetPool.id).where(
         BudgetPool.programme == app.programme, BudgetPool.county_code == app.county_code).order_by(BudgetPool.id))
     if pool_id is None:
         raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
                        reason="budget.no_pool")
+    uow.tx_cache[key] = pool_id
     return pool_id
 
 

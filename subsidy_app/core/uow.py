@@ -45,6 +45,8 @@ class UnitOfWork:
         self._before_commit: dict[str, Hook] = {}
         self._pending_jobs: list[OutboxMessage] = []
         self.context: dict[str, Any] = {}
+        # Facts true only inside the current transaction (e.g. "this pool row is locked by us"); cleared on end.
+        self.tx_cache: dict[str, Any] = {}
 
     @property
     def session(self) -> Session:
@@ -108,6 +110,7 @@ class UnitOfWork:
         jobs = [m.id for m in self._pending_jobs]
         self._pending_jobs.clear()
         self.session.commit()
+        self.tx_cache.clear()
         if jobs:
             self._dispatcher.dispatch(jobs)
 
@@ -115,6 +118,7 @@ class UnitOfWork:
         """Discard uncommitted work, its hooks and its jobs."""
         self._before_commit.clear()
         self._pending_jobs.clear()
+        self.tx_cache.clear()
         if self._session is not None:
             self._session.rollback()
 

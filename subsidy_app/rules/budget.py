@@ -60,10 +60,25 @@ def _money(value: Decimal, field: str, *, allow_negative: bool = False) -> Decim
 
 
 def _locked_pool(uow: UnitOfWork, pool_id: int) -> BudgetPool:
+    key = f"budget.pool_locked.{pool_id}"
+    cached: BudgetPool | None = uow.tx_cache.get(key)
+    if cached is not None:
+        return cached  # already locked by this transaction: a batch approval locks it once
     pool = uow.session.scalar(select(BudgetPool).where(BudgetPool.id == pool_id).with_for_update())
     if pool is None:
         raise NotFound("资金池不存在 / budget pool not found", reason="budget.pool_not_found")
+    uow.tx_cache[key] = pool
     return pool
+
+
+def _queue_is_empty(uow: UnitOfWork, pool: BudgetPool) -> bool:
+    """Tell whether approvals wait for this pool; while we hold its lock nobody else can queue one."""
+    key = f"budget.queue_empty.{pool.id}"
+    if key not in uow.tx_cache:
+        waiting = uow.session.scalar(select(func.count()).select_from(BudgetReservation).where(
+            BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued"))
+        uow.tx_cache[key] = not waiting
+    return bool(uow.tx_cache[key])
 
 
 def _entry(uow: UnitOfWork, pool: BudgetPool, kind: str, amount: Decimal, actor: str, *,
@@ -129,18 +144,19 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
     existing = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
     if existing is not None and existing.state in ("queued", "reserved", "spent"):
         return ReserveOutcome(existing.id, existing.state)
-    waiting = uow.session.scalar(select(func.count()).select_from(BudgetReservation).where(
-        BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued"))
+    queue_empty = _queue_is_empty(uow, pool)
     row = existing or BudgetReservation(pool_id=pool.id, reference=reference, amount=value, state="queued",
                                         submitted_at=submitted_at, on_funded_job=on_funded_job)
     row.amount, row.state = value, "queued"
     uow.session.add(row)
-    if not waiting and pool.reserved + pool.spent + value <= pool.allocated:
+    if queue_empty and pool.reserved + pool.spent + value <= pool.allocated:
         _take(uow, pool, row, actor)
     else:
+        uow.tx_cache[f"budget.queue_empty.{pool.id}"] = False
         audit.record(uow, actor=actor, action="budget.queued", entity_type="budget_pool", entity_id=pool.id,
                      after={"reference": reference, "amount": str(value)})
-    uow.flush()
+    # Flush just this row for its id: a batch approval's other pending writes stay together for one flush.
+    uow.session.flush([row])
     return ReserveOutcome(row.id, row.state)
 
 
@@ -155,6 +171,7 @@ def _take(uow: UnitOfWork, pool: BudgetPool, row: BudgetReservation, actor: str)
 
 def _fund_queue(uow: UnitOfWork, pool: BudgetPool, actor: str) -> list[int]:
     """Fund waiting approvals strictly in order; stop at the first that does not fit."""
+    uow.tx_cache.pop(f"budget.queue_empty.{pool.id}", None)
     funded: list[int] = []
     queue = uow.session.scalars(
         select(BudgetReservation)

@@ -135,3 +135,53 @@ def test_clerk_records_an_intake_through_the_web_form(client: FlaskClient, netwo
         "csrf_token": csrf, "site_id": network.drop_off, "source": "resident", "category": "office.printer",
         "units": "1", "weight_kg": "-1", "occurred_on": YESTERDAY})
     assert bad.status_code == 422 and "重量不能为负" in bad.get_data(as_text=True)
+
+
+def test_clerk_issues_a_certificate_through_the_web_form(client: FlaskClient, network) -> None:
+    csrf = login(client, "recycler.dismantler")
+    assert "出具报废机动车回收证明" in client.get("/recycling/certificates/new").get_data(as_text=True)
+    form = {**CERTIFICATE, "csrf_token": csrf, "site_id": str(network.sorting), "number": "WEB-0001"}
+    posted = client.post("/recycling/certificates/new", data=form)
+    assert posted.status_code == 302, posted.get_data(as_text=True)
+    page = client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert "WEB-0001" in page and "qr.svg" in page
+    again = client.post("/recycling/certificates/new", data=form)
+    assert again.status_code == 422 and "证明编号已使用" in again.get_data(as_text=True)
+
+
+def test_public_verification_page_is_rate_limited(database_url: str, session_factory, network, uow) -> None:
+    from recycling import issuing
+    from subsidy_app.app import create_app
+    from tests.conftest import _settings_dict, make_settings
+    from tests.recycling_support import CertificateDraftFactory
+
+    certificate_id = issuing.issue_certificate(uow, actor=ACTOR, dismantler_org_id=network.org_id,
+                                               draft=CertificateDraftFactory())
+    settings = make_settings(database_url, rate_limits=True, public_rate_limit="2 per minute")
+    app = create_app({**_settings_dict(settings), "session_factory": session_factory})
+    token = issuing.verification_token(uow, certificate_id=certificate_id, secret_key=settings.secret_key,
+                                       max_age_days=30)
+    client = app.test_client()
+    codes = [client.get(f"/verify/certificate/{token}").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_dealer_pickup_closes_the_loop_and_bureau_sees_the_closure_rate(
+        client: FlaskClient, uow: UnitOfWork, demo: dict[str, int], network) -> None:
+    from recycling.closed_loop import register_hand_in_obligation
+
+    register_hand_in_obligation(uow, trade_in_ref="API-HAND-1", kind="appliance",
+                                dealer_org_id=demo["org:dealer:appliance"], county_code="141102",
+                                category="appliance.refrigerator", occurred_on=dt.date.today() - dt.timedelta(days=2))
+    dealer = bearer(client, "dealer.appliance")
+    assert [o["status"] for o in client.get("/api/v1/recovery/hand-ins", headers=dealer).get_json()] == ["open"]
+    other = client.post("/api/v1/recovery/hand-ins/API-HAND-1/pickup", json={"picked_up_on": YESTERDAY},
+                        headers=bearer(client, "dealer.car"))
+    assert other.status_code == 404
+    picked = client.post("/api/v1/recovery/hand-ins/API-HAND-1/pickup",
+                         json={"picked_up_on": YESTERDAY, "site_id": network.drop_off, "weight_kg": "55"},
+                         headers=dealer)
+    assert picked.status_code == 200 and picked.get_json()["status"] == "closed"
+    closure = client.get("/api/v1/recovery/hand-ins/closure?by=dealer", headers=bearer(client, "auditor.lishi"))
+    assert [(r["name"], r["closed"], r["closure_rate"]) for r in closure.get_json()] == [
+        ("离石区家电城有限公司", 1, "100.0")]

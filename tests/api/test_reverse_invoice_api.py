@@ -134,3 +134,39 @@ def test_printable_invoice_page_is_chinese_and_masked(client: FlaskClient, demo:
     first = page.get_data(as_text=True).split('/reverse-invoice/invoices/')[1].split('"')[0]
     html = client.get(f"/reverse-invoice/invoices/{first}").get_data(as_text=True)
     assert 'lang="zh-CN"' in html and "普通发票" in html and "王*" in html and "实付售卖人" in html
+
+
+def test_month_correction_over_http_lists_then_corrects(client: FlaskClient, demo: dict[str, int]) -> None:
+    clerk, _recycler_id = _qualified(client, demo)
+    seller_id = _seller(client, clerk, 3)
+    version = client.get("/api/v1/reverse-invoice/consent-text", headers=clerk).get_json()["text_version"]
+    client.post(f"/api/v1/reverse-invoice/sellers/{seller_id}/consents", headers=clerk,
+                json={"text_version": version, "agreed": True})
+    issued = []
+    for price in ("40000", "40000", "30000"):  # the third takes the month over 100,000
+        body = {**_purchase_body(seller_id), "lines": [{"product_name": "废钢", "tax_code": SCRAP_STEEL_CODE,
+                                                        "unit": "吨", "quantity": "1", "unit_price": price}]}
+        purchase_id = client.post("/api/v1/reverse-invoice/purchases", headers=clerk, json=body).get_json()["id"]
+        issued.append(client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=clerk,
+                                  json={}).get_json())
+    assert issued[2]["corrections_needed"] == [issued[0]["invoice_id"], issued[1]["invoice_id"]]
+    month = china_today().strftime("%Y-%m")
+    listed = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/corrections?month={month}", headers=clerk)
+    assert listed.get_json()["invoice_ids"] == issued[2]["corrections_needed"]
+    corrected = client.post(f"/api/v1/reverse-invoice/sellers/{seller_id}/corrections", headers=clerk,
+                            json={"month": month})
+    assert corrected.status_code == 200 and len(corrected.get_json()) == 2
+    reissued = client.get(f"/api/v1/reverse-invoice/invoices/{corrected.get_json()[0]['reissued_id']}",
+                          headers=clerk).get_json()
+    assert reissued["vat"] == "400.00" and reissued["replaces_number"] == issued[0]["number"]
+    again = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/corrections?month={month}", headers=clerk)
+    assert again.get_json()["invoice_ids"] == []
+
+
+def test_monthly_filing_and_daily_suspension_check_are_scheduled() -> None:
+    from subsidy_app.broker import BEAT_JOBS
+
+    jobs = {job for _schedule, job in BEAT_JOBS.values()}
+    assert {"reverse_invoice.prepare_filings", "reverse_invoice.check_suspensions"} <= jobs
+    schedule, _ = BEAT_JOBS["reverse-invoice-filings-monthly"]
+    assert schedule.day_of_month == {1}
