@@ -19,25 +19,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text
 
-from bench.common import bench_database_url  # noqa: E402
-from recycling.models import Qualification, ScrapCertificate, Site  # noqa: E402
-from subsidy_app.applications import checks, payments, review  # noqa: E402
-from subsidy_app.applications.models import Application, CarSale  # noqa: E402
-from subsidy_app.config import Settings  # noqa: E402
-from subsidy_app.core.db import build_engine, build_session_factory  # noqa: E402
-from subsidy_app.core.personal_data import PersonalDataCipher  # noqa: E402
-from subsidy_app.core.uow import NullDispatcher, UnitOfWork  # noqa: E402
-from subsidy_app.identity.models import BankCard, Person  # noqa: E402
-from subsidy_app.identity.services import load_principal  # noqa: E402
-from subsidy_app.rules import budget  # noqa: E402
-from subsidy_app.rules import services as rules  # noqa: E402
-from subsidy_app.rules.models import BudgetEntry, BudgetPool, QuotaCounter, QuotaHold  # noqa: E402
-from subsidy_app.rules.ruleset import DATA_DIR  # noqa: E402
-from subsidy_app.seed import seed_demo  # noqa: E402
-from subsidy_app.vehicles.models import VehicleRecordRow  # noqa: E402
-from tests.car_fixtures import bank_card, resident_id, vin  # noqa: E402
+from bench.common import bench_database_url
+from recycling.models import Qualification, ScrapCertificate, Site
+from subsidy_app.applications import checks, payments, review
+from subsidy_app.applications.models import Application, CarSale
+from subsidy_app.core.db import build_engine, build_session_factory
+from subsidy_app.core.personal_data import PersonalDataCipher
+from subsidy_app.core.uow import NullDispatcher, UnitOfWork
+from subsidy_app.identity.models import BankCard, Person
+from subsidy_app.identity.services import load_principal
+from subsidy_app.rules import budget
+from subsidy_app.rules import services as rules
+from subsidy_app.rules.models import BudgetEntry, BudgetPool, QuotaCounter, QuotaHold
+from subsidy_app.rules.ruleset import DATA_DIR
+from subsidy_app.seed import seed_demo
+from subsidy_app.vehicles.models import VehicleRecordRow
+from tests.car_fixtures import bank_card, resident_id, vin
 
 CHUNK = 1000
 DATA_KEY = "bench-data-key-0123456789abcdef-0123456789"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import shutil
@@ -12,7 +13,6 @@ import sys
 import tempfile
 import threading
 import time
-import http.client
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -20,24 +20,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from bench.common import bench_database_url  # noqa: E402
-from reverse_invoice import filing, invoices, purchases, recyclers, sellers  # noqa: E402
-from reverse_invoice.demo import (  # noqa: E402
+from bench.common import bench_database_url
+from reverse_invoice import filing, invoices, purchases, recyclers, sellers
+from reverse_invoice.demo import (
     SCRAP_STEEL_CODE,
     demo_evidence,
     make_bank_card,
     make_resident_id,
     system_principal,
 )
-from reverse_invoice.domain import LocationClass, Qualification, VatMethod  # noqa: E402
-from subsidy_app.core.db import build_engine, build_session_factory  # noqa: E402
-from subsidy_app.core.personal_data import PersonalDataCipher  # noqa: E402
-from subsidy_app.core.uow import UnitOfWork  # noqa: E402
-from subsidy_app.identity import services as identity  # noqa: E402
-from subsidy_app.identity.domain import COUNTIES, OrgKind  # noqa: E402
-from subsidy_app.seed import demo_credit_code  # noqa: E402
+from reverse_invoice.domain import LocationClass, Qualification, VatMethod
+from subsidy_app.core.db import build_engine, build_session_factory
+from subsidy_app.core.personal_data import PersonalDataCipher
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import services as identity
+from subsidy_app.identity.domain import COUNTIES, OrgKind
+from subsidy_app.seed import demo_credit_code
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_database_url, gunicorn, post_load  # noqa: E402
-from subsidy_app.rules.domain import Facts  # noqa: E402
-from subsidy_app.rules.evaluator import evaluate, select_version  # noqa: E402
-from subsidy_app.rules.ruleset import load_rules_dir  # noqa: E402
+from bench.common import bench_database_url, gunicorn, post_load
+from subsidy_app.rules.domain import Facts
+from subsidy_app.rules.evaluator import evaluate, select_version
+from subsidy_app.rules.ruleset import load_rules_dir
 
 QUOTE = {"programme": "car_scrap", "category": "passenger_car", "purchase_date": "2026-03-01",
          "price": "150000.00", "new_vehicle_type": "nev", "old_vehicle_fuel": "petrol",

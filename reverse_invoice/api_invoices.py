@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from reverse_invoice import documents, exports, filing, reversals
-from reverse_invoice import schemas as s
+from reverse_invoice import schemas_documents as s
 from reverse_invoice.api import CLERK, READERS, download, month_param
 from subsidy_app.access import access, current_principal
 from subsidy_app.http import uow

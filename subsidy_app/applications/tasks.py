@@ -33,7 +33,7 @@ def run_checks(uow: UnitOfWork, application_id: int) -> None:
 
 
 @job("applications.budget_funded")
-def budget_funded(uow: UnitOfWork, reference: str, reservation_id: int) -> None:
+def budget_funded(uow: UnitOfWork, reference: str) -> None:
     """Approve an application whose waiting reservation was funded."""
     services.on_budget_funded(uow, reference=reference)
 

@@ -47,7 +47,7 @@ class PoolFigures:
 class ReserveOutcome:
     """What an approval got: `reserved` now, or `queued` until the pool is topped up."""
 
-    reservation_id: int
+    reference: str
     state: str
 
 
@@ -104,8 +104,8 @@ def create_pool(uow: UnitOfWork, *, actor: str, programme: str, county_code: str
     return pool.id
 
 
-def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, source: str) -> list[int]:
-    """Add money from a funding source, then fund waiting approvals in order; return the funded reservations."""
+def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, source: str) -> list[str]:
+    """Add money from a funding source, then fund waiting approvals in order; return their references."""
     if source not in SOURCES:
         raise ValidationFailed.field("source", "资金来源应为 central/provincial/city / source must be central, "
                                                "provincial or city")
@@ -119,7 +119,7 @@ def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, sour
     return _fund_queue(uow, pool, actor)
 
 
-def adjust(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, reason: str) -> list[int]:
+def adjust(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, reason: str) -> list[str]:
     """Correct the allocation up or down with a reason (admins only); never below what is committed."""
     if not reason.strip():
         raise ValidationFailed.field("reason", "调整必须说明原因 / an adjustment needs a reason")
@@ -143,7 +143,7 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
     pool = _locked_pool(uow, pool_id)  # serialises every change to this pool: the invariant can't race
     existing = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
     if existing is not None and existing.state in ("queued", "reserved", "spent"):
-        return ReserveOutcome(existing.id, existing.state)
+        return ReserveOutcome(existing.reference, existing.state)
     queue_empty = _queue_is_empty(uow, pool)
     row = existing or BudgetReservation(pool_id=pool.id, reference=reference, amount=value, state="queued",
                                         submitted_at=submitted_at, on_funded_job=on_funded_job)
@@ -155,9 +155,8 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
         uow.tx_cache[f"budget.queue_empty.{pool.id}"] = False
         audit.record(uow, actor=actor, action="budget.queued", entity_type="budget_pool", entity_id=pool.id,
                      after={"reference": reference, "amount": str(value)})
-    # Flush just this row for its id: a batch approval's other pending writes stay together for one flush.
-    uow.session.flush([row])
-    return ReserveOutcome(row.id, row.state)
+    # No flush: a batch approval's writes go to the database together (the reference identifies the row).
+    return ReserveOutcome(row.reference, row.state)
 
 
 def _take(uow: UnitOfWork, pool: BudgetPool, row: BudgetReservation, actor: str) -> None:
@@ -169,10 +168,10 @@ def _take(uow: UnitOfWork, pool: BudgetPool, row: BudgetReservation, actor: str)
     _notify_thresholds(uow, pool)
 
 
-def _fund_queue(uow: UnitOfWork, pool: BudgetPool, actor: str) -> list[int]:
+def _fund_queue(uow: UnitOfWork, pool: BudgetPool, actor: str) -> list[str]:
     """Fund waiting approvals strictly in order; stop at the first that does not fit."""
     uow.tx_cache.pop(f"budget.queue_empty.{pool.id}", None)
-    funded: list[int] = []
+    funded: list[str] = []
     queue = uow.session.scalars(
         select(BudgetReservation)
         .where(BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued")
@@ -182,9 +181,9 @@ def _fund_queue(uow: UnitOfWork, pool: BudgetPool, actor: str) -> list[int]:
         if pool.reserved + pool.spent + row.amount > pool.allocated:
             break
         _take(uow, pool, row, actor)
-        funded.append(row.id)
+        funded.append(row.reference)
         if row.on_funded_job:
-            uow.enqueue(row.on_funded_job, reference=row.reference, reservation_id=row.id)
+            uow.enqueue(row.on_funded_job, reference=row.reference)
     return funded
 
 
@@ -195,7 +194,7 @@ def _reservation(uow: UnitOfWork, reference: str) -> BudgetReservation:
     return row
 
 
-def release(uow: UnitOfWork, *, actor: str, reference: str, reason: str) -> list[int]:
+def release(uow: UnitOfWork, *, actor: str, reference: str, reason: str) -> list[str]:
     """Give back a reservation (rejection after reservation, revocation before payment) or drop a queued one."""
     row = _reservation(uow, reference)
     pool = _locked_pool(uow, row.pool_id)

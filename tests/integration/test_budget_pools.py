@@ -73,9 +73,9 @@ def test_exhausted_pool_queues_first_come_and_top_up_funds_in_order(uow: UnitOfW
                               submitted_at=T0 + dt.timedelta(minutes=30))
     assert (early.state, late.state, earliest.state) == ("queued", "queued", "queued")  # "late" fits, but waits
     funded = budget.allocate(uow, actor="t", pool_id=pool_id, amount=Decimal("150.00"), source="city")
-    assert funded == [earliest.reservation_id, early.reservation_id]
+    assert funded == [earliest.reference, early.reference]
     funded = budget.allocate(uow, actor="t", pool_id=pool_id, amount=Decimal("100.00"), source="provincial")
-    assert funded == [late.reservation_id]
+    assert funded == [late.reference]
     uow.commit()
     assert budget.pool_figures(uow, pool_id=pool_id).remaining == Decimal("0.00")
     _assert_ledger_matches(uow.session, pool_id)

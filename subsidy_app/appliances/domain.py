@@ -1,0 +1,148 @@
+"""Appliance and digital trade-ins, pure: categories, import rows, fraud signals and their thresholds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+# DOMAIN.md §2: which programme a category belongs to (the rule version then decides whether it is covered).
+APPLIANCE_CATEGORIES = ("refrigerator", "washing_machine", "television", "air_conditioner", "computer",
+                        "water_heater", "cooker", "range_hood", "microwave", "water_purifier", "dishwasher",
+                        "rice_cooker")
+DIGITAL_CATEGORIES = ("phone", "tablet", "smartwatch", "smart_glasses")
+# The recovery ledger names the household cooker "stove" (recycling.domain.CATEGORIES).
+_RECYCLING_NAME = {"cooker": "stove"}
+CENT = Decimal("0.01")
+
+
+class SaleMode(StrEnum):
+    """How the subsidy reaches the buyer."""
+
+    INSTANT = "instant"  # 立减: deducted at the till, the dealer is reimbursed by settlement
+    CLAIM = "claim"  # the resident applies after purchase and is paid after review
+
+
+class SaleState(StrEnum):
+    """Where a subsidised sale stands."""
+
+    GRANTED = "granted"  # instant discount given, waiting for settlement
+    SETTLING = "settling"  # on a dealer statement
+    CLAIMABLE = "claimable"  # recorded for a claim after purchase, no application yet
+    CLAIMED = "claimed"  # an application was made for it
+    RETURNED = "returned"  # refunded: subsidy clawed back, quota stays used
+
+
+class ParticipationStatus(StrEnum):
+    """A dealer's or store's standing for one programme and category."""
+
+    APPROVED = "approved"
+    SUSPENDED = "suspended"
+
+
+def programme_of(category: str) -> str | None:
+    """Return the programme a category belongs to, or None for an unknown one."""
+    if category in APPLIANCE_CATEGORIES:
+        return "appliance"
+    if category in DIGITAL_CATEGORIES:
+        return "digital"
+    return None
+
+
+def recycling_category(category: str) -> str:
+    """Return the recovery ledger's category code of an appliance category."""
+    return f"appliance.{_RECYCLING_NAME.get(category, category)}"
+
+
+def parse_money(text: str) -> Decimal | None:
+    """Parse a yuan amount with at most two decimals; None when it is not one."""
+    try:
+        value = Decimal(str(text).strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value <= 0 or value.quantize(CENT) != value:
+        return None
+    return value
+
+
+def parse_grade(text: str) -> int | None | bool:
+    """Parse an efficiency grade 1–5; blank is None; False when invalid."""
+    raw = str(text or "").strip().replace("级", "")
+    if not raw:
+        return None
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 5 else False
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected row of an uploaded file: its line, the field and why."""
+
+    line: int
+    field: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class FraudThresholds:
+    """Configurable limits above which a pattern is flagged for reviewers (issue 5 §8)."""
+
+    deliveries_per_address: int = 3  # subsidised deliveries to one address in the period
+    sales_per_phone: int = 3  # subsidised sales to one phone in the period
+    price_margin_percent: Decimal = Decimal("20")  # above the catalogue reference price
+    store_buyer_sales: int = 3  # sales by one store to one buyer in the period
+    window_days: int = 30
+
+
+@dataclass(frozen=True)
+class SaleFacts:
+    """What the fraud checks look at for one sale."""
+
+    price: Decimal
+    reference_price: Decimal | None
+    sold_at_local: dt.time
+    opens_at: dt.time | None
+    closes_at: dt.time | None
+    same_address: int = 0
+    same_phone: int = 0
+    same_store_buyer: int = 0
+    serial_dealers: int = 1
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A fraud signal with its evidence."""
+
+    code: str
+    zh: str
+    evidence: dict[str, str] = field(default_factory=dict)
+
+
+def fraud_signals(facts: SaleFacts, limits: FraudThresholds) -> list[Signal]:
+    """Return the patterns this sale shows (counts include the sale itself)."""
+    found: list[Signal] = []
+    if facts.same_address > limits.deliveries_per_address:
+        found.append(Signal("fraud.address", "同一地址多次补贴配送",
+                            {"count": str(facts.same_address), "limit": str(limits.deliveries_per_address)}))
+    if facts.same_phone > limits.sales_per_phone:
+        found.append(Signal("fraud.phone", "同一手机号多次补贴购买",
+                            {"count": str(facts.same_phone), "limit": str(limits.sales_per_phone)}))
+    if facts.reference_price is not None:
+        ceiling = facts.reference_price * (100 + limits.price_margin_percent) / 100
+        if facts.price > ceiling:
+            found.append(Signal("fraud.price", "售价高于参考价超过允许幅度",
+                                {"price": f"{facts.price:.2f}", "reference": f"{facts.reference_price:.2f}",
+                                 "margin_percent": str(limits.price_margin_percent)}))
+    if facts.same_store_buyer > limits.store_buyer_sales:
+        found.append(Signal("fraud.store_buyer", "同一门店向同一购买人多次销售",
+                            {"count": str(facts.same_store_buyer), "limit": str(limits.store_buyer_sales)}))
+    if facts.serial_dealers > 1:
+        found.append(Signal("fraud.serial_two_dealers", "同一序列号被两家经销商上报",
+                            {"dealers": str(facts.serial_dealers)}))
+    if facts.opens_at is not None and facts.closes_at is not None and not (
+            facts.opens_at <= facts.sold_at_local <= facts.closes_at):
+        found.append(Signal("fraud.outside_hours", "销售时间不在门店营业时间内",
+                            {"sold_at": facts.sold_at_local.isoformat(timespec="minutes"),
+                             "hours": f"{facts.opens_at:%H:%M}-{facts.closes_at:%H:%M}"}))
+    return found
