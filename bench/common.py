@@ -47,7 +47,7 @@ def free_port() -> int:
 def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2, threads: int = 8) -> Iterator[str]:
     """Serve an app with gunicorn on loopback; yield its base URL."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115 - outlives this frame
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
@@ -79,7 +79,7 @@ def post_load(base_url: str, path: str, body: dict[str, object], *, seconds: flo
 
 
 def _wrk(url: str, payload: str, seconds: float, connections: int) -> dict[str, float]:
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115 - closed below
     script.write(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
         f"wrk.body = {json.dumps(payload)}\n"

@@ -19,6 +19,7 @@ def register_jobs() -> None:
     import recycling.tasks  # noqa: F401
     import reverse_invoice.tasks  # noqa: F401
     import subsidy_app.applications.tasks
+    import subsidy_app.appliances.tasks
     import subsidy_app.audit.tasks
     import subsidy_app.messaging.tasks
     import subsidy_app.rules.demo
@@ -64,7 +65,6 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_AS_ASCII=False,
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     dispatcher_factory = runtime_overrides.get("dispatcher_factory") or _dispatcher_factory(settings)
     runtime: Runtime = build_runtime(
         settings, session_factory=runtime_overrides.get("session_factory"), dispatcher_factory=dispatcher_factory
@@ -95,9 +95,18 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     for blueprint in (identity_api, audit_api, jobs_api, rules_api, applications_api):
         api.register_blueprint(blueprint)
+    from subsidy_app.appliances.api import blp as appliances_api
+    from subsidy_app.appliances.api_sales import blp as appliance_sales_api
+
+    api.register_blueprint(appliances_api)
+    api.register_blueprint(appliance_sales_api)
     app.register_blueprint(identity_views)
     app.register_blueprint(home_views)
     app.register_blueprint(resident_views)
+    from subsidy_app.applications import dealer_views, finance_views, review_views
+
+    for staff_pages in (dealer_views.bp, review_views.bp, finance_views.bp):
+        app.register_blueprint(staff_pages)
     from subsidy_app.documents.views import bp as document_views
 
     app.register_blueprint(document_views)

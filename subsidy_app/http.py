@@ -9,23 +9,39 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, current_app, jsonify, request
+from apispec.ext.marshmallow import MarshmallowPlugin
+import orjson
+from flask import Flask, Response, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest import Api as SmorestApi
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from subsidy_app import idempotency
 from subsidy_app.access import current_principal
-from subsidy_app.core.errors import Conflict, DomainError
+from subsidy_app.core.errors import Conflict, DomainError, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def load_json(schema: ma.Schema) -> dict[str, Any]:
+    """Validate the request's JSON body with a schema; 400 for unreadable JSON, 422 naming each bad field."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed("请求体应为 JSON 对象 / the body must be a JSON object", reason="request.malformed",
+                               errors={"json": ["expected a JSON object"]})
+    try:
+        loaded: dict[str, Any] = schema.load(body)
+    except ma.ValidationError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise ValidationFailed("输入有误 / invalid input", errors=errors) from None
+    return loaded
 
 
 def runtime() -> Runtime:
@@ -135,8 +151,27 @@ def schema_name(schema: Any) -> str:
     return f"{package}.{cls.__name__.removesuffix('Schema')}"
 
 
+class OrjsonProvider(DefaultJSONProvider):
+    """Serialise responses with orjson: several times faster than the stdlib on every API answer."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Encode like Flask's provider (dates, decimals, dataclasses) but with orjson."""
+        return orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Decode JSON."""
+        return orjson.loads(s)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        """Build a JSON response from the arguments jsonify() takes."""
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS),
+                                        mimetype="application/json")
+
+
 def init_app(app: Flask) -> Api:
     """Create the API object and install error handlers."""
+    app.json = OrjsonProvider(app)
     app.config.setdefault("API_TITLE", "吕梁市以旧换新与回收交易平台 API")
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
@@ -153,6 +188,10 @@ def init_app(app: Flask) -> Api:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)
     limiter.init_app(app)
+    # No default limits: the decorated public endpoints check their own limits when called, so the global
+    # per-request pass only costs time on every other request.
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[:] = [h for h in hooks if getattr(h, "__func__", None) is not Limiter._check_request_limit]
     idempotency.init_app(app)
     return api
 

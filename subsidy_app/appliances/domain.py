@@ -66,7 +66,7 @@ def parse_money(text: str) -> Decimal | None:
     return value
 
 
-def parse_grade(text: str) -> int | None | bool:
+def parse_grade(text: str) -> int | bool | None:
     """Parse an efficiency grade 1–5; blank is None; False when invalid."""
     raw = str(text or "").strip().replace("级", "")
     if not raw:

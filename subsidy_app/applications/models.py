@@ -49,6 +49,9 @@ class Application(Base):
         Index("uq_application_new_vin_active", "new_vin", unique=True,
               postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
         Index("ix_application_queue", "county_code", "state", "submitted_at"),
+        # Appliances (issue 5): a claim-after-purchase sale is claimed by at most one live application.
+        Index("uq_application_appliance_sale_active", "appliance_sale_id", unique=True,
+              postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -58,13 +61,17 @@ class Application(Base):
     category: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(24), index=True)
     county_code: Mapped[str] = mapped_column(ForeignKey("county.code"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    # Nullable only for appliance dealer settlement statements (payee_kind "dealer", issue 5 §6); every
+    # resident application has a person and a card, so the attributes stay typed as int for their readers.
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True, nullable=True)
     sale_id: Mapped[int | None] = mapped_column(ForeignKey("car_sale.id"))
     dealer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     new_vin: Mapped[str | None] = mapped_column(String(17))
     old_vin: Mapped[str | None] = mapped_column(String(17))
     certificate_id: Mapped[int | None] = mapped_column(BigInteger)
-    bank_card_id: Mapped[int] = mapped_column(ForeignKey("bank_card.id"))
+    bank_card_id: Mapped[int] = mapped_column(ForeignKey("bank_card.id"), nullable=True)
+    payee_kind: Mapped[str] = mapped_column(String(10), default="resident", server_default="resident")
+    appliance_sale_id: Mapped[int | None] = mapped_column(ForeignKey("appliance_sale.id"))
     facts: Mapped[dict[str, Any]]
     version_code: Mapped[str | None] = mapped_column(String(60))
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -83,6 +84,12 @@ def export_rows(uow: UnitOfWork, *, principal: Principal, batch_id: int) -> list
                                 .where(PaymentLine.batch_id == batch.id).order_by(PaymentLine.line_no)).all()
     total = Decimal("0.00")
     for line, app in lines:
+        if app.payee_kind == "dealer":  # appliance settlement (issue 5 §6): the dealer's account, kept encrypted
+            account = uow.cipher.decrypt(base64.b64decode(app.facts["payee_account_enc"]))
+            rows.append([line.line_no, app.number, app.facts["payee_name"], account, app.facts["payee_bank"],
+                         f"{line.amount:.2f}"])
+            total += line.amount
+            continue
         person = persons.view_person(uow, person_id=app.person_id, principal=principal)
         card = persons.bank_card_number(uow, card_id=app.bank_card_id)
         rows.append([line.line_no, app.number, person.name, card, persons.bank_name(uow, card_id=app.bank_card_id),

@@ -54,13 +54,18 @@ def _summary(app: Application) -> dict[str, Any]:
 def application_detail(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
     """Everything a reviewer needs: checks, history, documents, the applicant (clear only to reviewers)."""
     app = _scoped(principal, uow.session.get(Application, application_id))
-    person = persons.view_person(uow, person_id=app.person_id, principal=principal)
-    card = uow.session.get(BankCard, app.bank_card_id)
+    if app.payee_kind == "dealer":  # appliance dealer statement (issue 5 §6): the payee is the dealer
+        payee = {"applicant_name": app.facts.get("payee_name", ""), "applicant_id_number": "",
+                 "bank_card": app.facts.get("payee_account_masked", "")}
+    else:
+        person = persons.view_person(uow, person_id=app.person_id, principal=principal)
+        card = uow.session.get(BankCard, app.bank_card_id)
+        payee = {"applicant_name": person.name, "applicant_id_number": person.id_number,
+                 "bank_card": card.card_masked if card else ""}
     events = uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
                                  .order_by(ApplicationEvent.id))
     return {
-        **_summary(app), "applicant_name": person.name, "applicant_id_number": person.id_number,
-        "bank_card": card.card_masked if card else "",
+        **_summary(app), **payee,
         "checks": [{"id": c.id, "code": c.code, "passed": c.passed, "explanation_zh": c.explanation_zh,
                     "explanation_en": c.explanation_en, "overridden_by": c.overridden_by,
                     "override_reason": c.override_reason} for c in latest_checks(uow, application_id=app.id)],

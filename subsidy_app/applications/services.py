@@ -23,6 +23,8 @@ from subsidy_app.rules import budget
 from subsidy_app.rules.models import BudgetPool
 
 FUNDED_JOB = "applications.budget_funded"
+# Appliance settlement statements (issue 5 §6) pay a dealer for instant discounts; the budget was reserved per sale.
+DEALER_PAYEE = "dealer"
 SMS_JOB = "applications.notify_resident"
 
 
@@ -79,6 +81,8 @@ def _target(uow: UnitOfWork, app: Application, action: Action, reviewer_id: int 
                        "reject it", reason="application.no_amount")
     if action is Action.APPROVE and app.needs_second_review:
         return State.PENDING_SECOND_REVIEW
+    if app.payee_kind == DEALER_PAYEE:
+        return State.APPROVED  # appliance dealer statement: each sale reserved its budget at the till
     return _reserve_budget(uow, app)
     return None
 
@@ -118,7 +122,8 @@ def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_st
             budget.release(uow, actor=actor, reference=app.number, reason=reason or action.value)
         holdings.release(uow, app=app, actor=actor, consumed=app.state == State.AWAITING_FUNDS)
     elif action is Action.PAYMENT_CONFIRMED:
-        budget.spend(uow, actor=actor, reference=app.number)
+        for reference in budget_references(app):
+            budget.spend(uow, actor=actor, reference=reference)
         app.paid_at = utcnow()
     elif action is Action.PAYMENT_FAILED:
         app.card_correction_needed = True
@@ -126,10 +131,17 @@ def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_st
         if State(app.state) is State.PAID:
             uow.session.add(Clawback(application_id=app.id, amount=app.amount, reason=reason or "",
                                      created_by=actor))
-        else:
+        elif app.payee_kind != DEALER_PAYEE:  # a revoked dealer statement's sales keep their reservations
             budget.release(uow, actor=actor, reference=app.number, reason=reason or "revoked")
     elif action is Action.RESUBMIT:
         app.card_correction_needed = False
+
+
+def budget_references(app: Application) -> list[str]:
+    """Return the budget reservations an application's payment spends (a dealer statement: one per sale)."""
+    if app.payee_kind == DEALER_PAYEE:
+        return [str(ref) for ref in app.facts.get("sale_refs", [])]
+    return [app.number]
 
 
 def state_label(state: str) -> str:

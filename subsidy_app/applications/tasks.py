@@ -43,7 +43,7 @@ def notify_resident(uow: UnitOfWork, application_id: int, state: str) -> None:
     """Tell the resident by SMS that their application changed state."""
     template = SMS_TEXT.get(State(state))
     app = uow.session.get(Application, application_id)
-    if template is None or app is None:
+    if template is None or app is None or app.person_id is None:  # a dealer statement has no resident to tell
         return
     text = template.format(number=app.number, amount=f"{app.amount:.2f}", reason=app.last_reason or "见状态页",
                            state=STATE_LABELS_ZH[State(state)])

@@ -42,6 +42,7 @@ class UnitOfWork:
         self._dispatcher: JobDispatcher = dispatcher or NullDispatcher()
         self._cipher = cipher
         self._session: Session | None = None
+        self._open = False
         self._before_commit: dict[str, Hook] = {}
         self._pending_jobs: list[OutboxMessage] = []
         self.context: dict[str, Any] = {}
@@ -50,9 +51,11 @@ class UnitOfWork:
 
     @property
     def session(self) -> Session:
-        """Return the open session."""
-        if self._session is None:
+        """Return the session, opening it on first use (a read served from caches never needs one)."""
+        if not self._open:
             raise RuntimeError("unit of work is not open; use it as a context manager")
+        if self._session is None:
+            self._session = self._session_factory()
         return self._session
 
     @property
@@ -73,7 +76,7 @@ class UnitOfWork:
         return self._dispatcher
 
     def __enter__(self) -> UnitOfWork:
-        self._session = self._session_factory()
+        self._open = True
         return self
 
     def __exit__(
@@ -82,8 +85,10 @@ class UnitOfWork:
         try:
             self.rollback()
         finally:
-            self.session.close()
-            self._session = None
+            self._open = False
+            if self._session is not None:
+                self._session.close()
+                self._session = None
 
     def enqueue(self, job: str, **payload: Any) -> OutboxMessage:
         """Write a job to the outbox in this transaction; it is sent only if the transaction commits."""

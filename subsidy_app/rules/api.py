@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal, raise_not_in_scope
-from subsidy_app.http import limiter, runtime, uow
+from subsidy_app.http import ErrorEnvelope, limiter, load_json, runtime, uow
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import Role
 from subsidy_app.rules import budget, quotas, services
@@ -100,10 +100,14 @@ class Quotes(MethodView):
 
     @access(public=True)
     @limiter.limit(_quote_rate_limit)
-    @blp.arguments(FACTS_IN)
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": s.FactsIn}}})
     @blp.response(200, s.QuoteOut)
-    def post(self, data: dict[str, Any]) -> Any:
+    @blp.alt_response(422, schema=ErrorEnvelope, description="invalid facts, each field named")
+    def post(self) -> Any:
         """Evaluate facts with the version in force; a verified resident also sees their remaining quota."""
+        # Parsed here rather than by @blp.arguments: the same schema, without webargs' per-request overhead on
+        # the platform's busiest public endpoint (the request body stays documented through @blp.doc).
+        data = load_json(FACTS_IN)
         values: dict[str, Any] = {k: (str(v) if hasattr(v, "value") else v) for k, v in data.items()}
         facts = Facts(**values)
         principal = current_principal()

@@ -1,0 +1,146 @@
+"""Appliance sales API: the till's sale endpoint, returns, old-appliance pickups, buyer codes, settlement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from subsidy_app.access import access, current_principal
+from subsidy_app.appliances import buyer as buyers
+from subsidy_app.appliances import schemas as s
+from subsidy_app.appliances import selling, settlement
+from subsidy_app.appliances.domain import SaleMode
+from subsidy_app.core.errors import ValidationFailed
+from subsidy_app.core.qr import sign_token
+from subsidy_app.http import runtime, uow
+from subsidy_app.identity.domain import Role
+from subsidy_app.messaging import codes
+from subsidy_app.rules.services import VersionCache
+
+blp = Blueprint("appliance_sales", __name__, url_prefix="/api/v1",
+                description="家电与数码销售、退货与清算 / appliance sales and settlement")
+BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN)
+RECEIPT_PURPOSE = "appliance-receipt"
+_versions = VersionCache()
+
+
+def receipt_url(apply_code: str | None) -> str | None:
+    """Return the URL the receipt's QR code holds (a signed, expiring token, never the sale id)."""
+    if apply_code is None:
+        return None
+    settings = runtime().settings
+    token = sign_token(settings.secret_key, RECEIPT_PURPOSE, {"c": apply_code}, max_age_days=settings.qr_token_days)
+    return f"{settings.public_base_url}/m/appliance/{token}"
+
+
+def _buyer(tx: Any, data: dict[str, Any], actor: str) -> buyers.Buyer | None:
+    if data.get("buyer_token"):
+        return buyers.from_confirmation(runtime().settings.secret_key, token=data["buyer_token"],
+                                        store_id=data["store_id"])
+    if data.get("buyer_id_number"):
+        missing = [f for f in ("buyer_name", "buyer_phone", "buyer_code") if not data.get(f)]
+        if missing:
+            raise ValidationFailed.field(missing[0], "按身份证核验须同时提供姓名、手机号和验证码 / name, phone and "
+                                                     "code are needed with the ID number", reason="buyer.incomplete")
+        return buyers.verify_by_code(tx, actor=actor, name=data["buyer_name"], id_number=data["buyer_id_number"],
+                                     phone=data["buyer_phone"], code=data["buyer_code"])
+    return None
+
+
+_BUYER_FIELDS = ("buyer_token", "buyer_name", "buyer_id_number", "buyer_phone", "buyer_code", "mode")
+
+
+@blp.route("/appliance-sales")
+class Sales(MethodView):
+    """Subsidised sales from the till."""
+
+    @access(Role.DEALER_CLERK)
+    @blp.arguments(s.SaleIn)
+    @blp.response(200, s.SaleOut)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Evaluate a sale; when eligible, record it and hold the buyer's quota and the budget at once."""
+        principal = current_principal()
+        sale = selling.SaleInput(**{k: v for k, v in data.items() if k not in _BUYER_FIELDS})
+        try:
+            with uow() as tx:
+                buyer = _buyer(tx, data, principal.actor)
+                outcome = selling.sell(tx, principal=principal, versions=_versions.versions(tx), data=sale,
+                                       buyer=buyer, mode=SaleMode(data["mode"]))
+                tx.commit()
+        except selling.SerialTaken as taken:
+            with uow() as tx:
+                selling.note_serial_clash(tx, serial_key=taken.serial_key, dealer_org_id=taken.dealer_org_id)
+            raise
+        return {**outcome.__dict__, "receipt_url": receipt_url(outcome.apply_code)}
+
+
+@blp.route("/appliance-sales/<int:sale_id>/return")
+class SaleReturn(MethodView):
+    """Returns."""
+
+    @access(Role.DEALER_CLERK)
+    @blp.arguments(s.ReturnIn)
+    @blp.response(200, s.StateOut)
+    def post(self, data: dict[str, Any], sale_id: int) -> Any:
+        """Record a return: the subsidy is clawed back from the dealer; the buyer's quota stays used."""
+        with uow() as tx:
+            state = selling.return_sale(tx, principal=current_principal(), sale_id=sale_id, reason=data["reason"])
+            tx.commit()
+        return {"state": state}
+
+
+@blp.route("/appliance-sales/<int:sale_id>/pickup")
+class SalePickup(MethodView):
+    """The old appliance."""
+
+    @access(Role.DEALER_CLERK)
+    @blp.arguments(s.PickupIn)
+    @blp.response(204)
+    def post(self, data: dict[str, Any], sale_id: int) -> None:
+        """Record that the dealer collected the old appliance."""
+        with uow() as tx:
+            selling.record_pickup(tx, principal=current_principal(), sale_id=sale_id, **data)
+            tx.commit()
+
+
+@blp.route("/appliance-buyer-codes")
+class BuyerCodes(MethodView):
+    """One-time codes for buyers at the till."""
+
+    @access(Role.DEALER_CLERK)
+    @blp.arguments(s.BuyerCodeIn)
+    @blp.response(202)
+    def post(self, data: dict[str, Any]) -> None:
+        """Send the buyer a one-time code to confirm their identity."""
+        with uow() as tx:
+            codes.request_code(tx, phone=data["phone"], purpose=buyers.OTP_PURPOSE)
+            tx.commit()
+
+
+@blp.route("/appliance-settlements")
+class Settlements(MethodView):
+    """Dealer statements (清算)."""
+
+    @access(Role.DEALER_CLERK, *BUREAU)
+    @blp.arguments(s.StatementIn)
+    @blp.response(201, s.StatementOut)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a dealer's statement for a period; the county bureau then reviews it like an application."""
+        with uow() as tx:
+            statement = settlement.create_statement(tx, principal=current_principal(), **data)
+            tx.commit()
+        return statement
+
+
+@blp.route("/appliance-settlements/<int:application_id>")
+class SettlementItem(MethodView):
+    """One statement."""
+
+    @access(Role.DEALER_CLERK, Role.FINANCE_OFFICER, *BUREAU)
+    @blp.response(200, s.StatementDetailOut)
+    def get(self, application_id: int) -> Any:
+        """Show a statement's lines, clawbacks and fraud signals."""
+        with uow() as tx:
+            return settlement.statement_lines(tx, principal=current_principal(), application_id=application_id)

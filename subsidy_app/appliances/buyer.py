@@ -1,0 +1,48 @@
+"""The buyer's identity at the till: an ID number with a one-time code, or a signed confirmation from the phone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from subsidy_app.core.errors import ValidationFailed
+from subsidy_app.core.identifiers_trade import normalise_phone
+from subsidy_app.core.qr import read_token, sign_token
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import persons
+from subsidy_app.messaging import codes
+
+CONFIRM_PURPOSE = "appliance-buyer"
+CONFIRM_SECONDS = 30 * 60  # the resident confirms at the counter; the till uses it within half an hour
+OTP_PURPOSE = "verify_identity"
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """A verified buyer: the person and the keyed hash of their phone (for fraud signals)."""
+
+    person_id: int
+    phone_hash: str | None
+
+
+def verify_by_code(uow: UnitOfWork, *, actor: str, name: str, id_number: str, phone: str, code: str) -> Buyer:
+    """Check the one-time code sent to the buyer's phone, then find or register the person."""
+    value = normalise_phone(phone, field="buyer_phone")
+    if not codes.verify_code(uow, phone=value, purpose=OTP_PURPOSE, code=code):
+        raise ValidationFailed.field("buyer_code", "验证码错误 / wrong code", reason="otp.wrong")
+    person_id = persons.register_person(uow, actor=actor, name=name, id_number=id_number, phone=value)
+    return Buyer(person_id, uow.cipher.match_hash(value))
+
+
+def confirmation_token(secret_key: str, *, person_id: int, store_id: int, phone_hash: str | None) -> str:
+    """Sign what the resident's phone shows the clerk after confirming identity at a store."""
+    return sign_token(secret_key, CONFIRM_PURPOSE, {"p": person_id, "s": store_id, "h": phone_hash}, max_age_days=1)
+
+
+def from_confirmation(secret_key: str, *, token: str, store_id: int) -> Buyer:
+    """Read a resident's confirmation; it is valid only at the store it was given for, for half an hour."""
+    payload = read_token(secret_key, CONFIRM_PURPOSE, token, max_age_seconds=CONFIRM_SECONDS)
+    if payload.get("s") != store_id or not isinstance(payload.get("p"), int):
+        raise ValidationFailed.field("buyer_token", "确认码不属于本门店 / the confirmation is for another store",
+                                     reason="buyer.wrong_store")
+    phone_hash = payload.get("h")
+    return Buyer(int(payload["p"]), str(phone_hash) if phone_hash else None)

@@ -1,0 +1,70 @@
+"""Demo data: a store of the demo appliance dealer, its approvals, a small catalogue and a settlement account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from subsidy_app.appliances import catalogue, participation
+from subsidy_app.appliances.domain import APPLIANCE_CATEGORIES, DIGITAL_CATEGORIES
+from subsidy_app.appliances.models import Store
+from subsidy_app.core.identifiers_trade import gtin13_check_digit
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import Principal, Role
+from subsidy_app.identity.models import Organisation
+from subsidy_app.runtime import Runtime
+from subsidy_app.seed import DEMO_ORGS, SEED_ACTOR, demo_step
+
+SEED_PRINCIPAL = Principal(kind="staff", account_id=0, username=SEED_ACTOR, roles=frozenset({Role.ADMIN}),
+                           all_counties=True)
+# (category, brand, model, energy grade, reference price)
+DEMO_PRODUCTS = [
+    ("air_conditioner", "格力", "KFR-35GW 一级能效", 1, Decimal("3999.00")),
+    ("refrigerator", "海尔", "BCD-470 一级能效", 1, Decimal("4599.00")),
+    ("television", "海信", "65E5N", 2, Decimal("3299.00")),
+    ("washing_machine", "小天鹅", "TG100 一级能效", 1, Decimal("2599.00")),
+    ("phone", "华为", "nova 13", None, Decimal("2699.00")),
+    ("phone", "苹果", "iPhone 16 Pro Max 1TB", None, Decimal("12999.00")),
+    ("tablet", "小米", "Pad 7", None, Decimal("1999.00")),
+    ("smartwatch", "华为", "Watch GT 5", None, Decimal("1488.00")),
+]
+
+
+def demo_gtin(serial: int) -> str:
+    """Return a valid GTIN-13 in the demo range."""
+    body = f"69{serial:010d}"
+    return body + gtin13_check_digit(body)
+
+
+def prepare_store(uow: UnitOfWork, *, dealer_org_id: int, name: str = "离石旗舰店") -> int:
+    """Open a store for a dealer and approve it for every category (idempotent); return the store id."""
+    store_id = uow.session.scalar(select(Store.id).where(Store.dealer_org_id == dealer_org_id, Store.name == name))
+    if store_id is None:
+        store_id = participation.create_store(uow, principal=SEED_PRINCIPAL, dealer_org_id=dealer_org_id, name=name,
+                                              address="吕梁市离石区滨河北西路 1 号", opens_at=dt.time(8, 0),
+                                              closes_at=dt.time(22, 0)).id
+    for category in (*APPLIANCE_CATEGORIES, *DIGITAL_CATEGORIES):
+        for store in (None, store_id):
+            participation.decide(uow, principal=SEED_PRINCIPAL, dealer_org_id=dealer_org_id, store_id=store,
+                                 category=category, status="approved")
+    participation.set_dealer_account(uow, principal=SEED_PRINCIPAL, dealer_org_id=dealer_org_id, account_name="",
+                                     bank_name="中国工商银行吕梁分行", account_number="0505012345678901234")
+    for serial, (category, brand, model, grade, price) in enumerate(DEMO_PRODUCTS, start=1):
+        catalogue.upsert_product(uow, actor=SEED_ACTOR, gtin=demo_gtin(serial), category=category, brand=brand,
+                                 model=model, energy_grade=grade, water_grade=None, reference_price=price)
+    return store_id
+
+
+@demo_step("appliance store and catalogue")
+def seed_appliances(runtime: Runtime) -> str:
+    """Open the demo appliance dealer's store, approve it, and load a small catalogue."""
+    name = DEMO_ORGS["dealer:appliance"][1]
+    with runtime.unit_of_work() as uow:
+        dealer_id = uow.session.scalar(select(Organisation.id).where(Organisation.name == name))
+        if dealer_id is None:
+            return "no demo dealer"
+        store_id = prepare_store(uow, dealer_org_id=dealer_id)
+        uow.commit()
+    return f"store {store_id}, {len(DEMO_PRODUCTS)} products"

@@ -1,0 +1,220 @@
+"""Dealer participation: stores, the county bureau's approval per programme and category, dealer accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from subsidy_app.appliances.domain import ParticipationStatus, programme_of
+from subsidy_app.appliances.models import DealerAccount, Participation, Store
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from subsidy_app.core.personal_data import mask_bank_card
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import OrgKind, Principal, Role
+from subsidy_app.identity.models import Organisation
+
+BUREAU_ROLES = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class StoreView:
+    """A store as dealers, bureaus and the poster show it."""
+
+    id: int
+    dealer_org_id: int
+    dealer_name: str
+    name: str
+    county_code: str
+    address: str
+    opens_at: dt.time | None
+    closes_at: dt.time | None
+    poster_code: str
+
+
+@dataclass(frozen=True)
+class ParticipationView:
+    """One approval or suspension."""
+
+    id: int
+    dealer_org_id: int
+    store_id: int | None
+    programme: str
+    category: str
+    status: str
+    reason: str | None
+    decided_by: str
+    decided_at: dt.datetime
+
+
+def _dealer(uow: UnitOfWork, dealer_org_id: int) -> Organisation:
+    org = uow.session.get(Organisation, dealer_org_id)
+    if org is None or org.kind != OrgKind.DEALER.value:
+        raise NotFound("经销商不存在 / dealer not found", reason="dealer.not_found")
+    return org
+
+
+def _store_view(store: Store, dealer_name: str) -> StoreView:
+    return StoreView(store.id, store.dealer_org_id, dealer_name, store.name, store.county_code, store.address,
+                     store.opens_at, store.closes_at, store.poster_code)
+
+
+def create_store(uow: UnitOfWork, *, principal: Principal, name: str, address: str,
+                 dealer_org_id: int | None = None, opens_at: dt.time | None = None,
+                 closes_at: dt.time | None = None) -> StoreView:
+    """Open a store for a dealer (its own clerk, or bureau staff of its county)."""
+    org_id = principal.organisation_id if principal.organisation_kind is OrgKind.DEALER else dealer_org_id
+    if org_id is None:
+        raise ValidationFailed.field("dealer_org_id", "请指定经销商 / name the dealer")
+    dealer = _dealer(uow, org_id)
+    if not principal.covers_organisation(dealer.id, dealer.county_code):
+        raise NotFound("经销商不存在 / dealer not found", reason="dealer.not_found")
+    if not name.strip() or not address.strip():
+        raise ValidationFailed.field("name" if not name.strip() else "address", "不能为空 / required")
+    if (opens_at is None) != (closes_at is None) or (opens_at and closes_at and opens_at >= closes_at):
+        raise ValidationFailed.field("closes_at", "营业时间应为开门早于关门 / opening must be before closing")
+    store = Store(dealer_org_id=dealer.id, name=name.strip()[:200], county_code=dealer.county_code,
+                  address=address.strip()[:300], opens_at=opens_at, closes_at=closes_at,
+                  poster_code=secrets.token_hex(16))
+    uow.session.add(store)
+    uow.flush()
+    audit.record(uow, actor=principal.actor, action="appliance_store.created", entity_type="appliance_store",
+                 entity_id=store.id, after={"dealer": dealer.id, "name": store.name})
+    return _store_view(store, dealer.name)
+
+
+def get_store(uow: UnitOfWork, *, store_id: int, principal: Principal | None = None) -> StoreView:
+    """Return a store; dealers see only their own, bureau staff their counties."""
+    store = uow.session.get(Store, store_id)
+    if store is None or (principal is not None and not principal.covers_organisation(store.dealer_org_id,
+                                                                                      store.county_code)):
+        raise NotFound("门店不存在 / store not found", reason="store.not_found")
+    dealer = uow.session.get(Organisation, store.dealer_org_id)
+    return _store_view(store, dealer.name if dealer else "")
+
+
+def store_for_poster(uow: UnitOfWork, *, poster_code: str) -> StoreView:
+    """Resolve the code a poster QR carries to its store."""
+    store = uow.session.scalar(select(Store).where(Store.poster_code == poster_code))
+    if store is None:
+        raise NotFound("二维码对应的门店不存在 / no store for this QR code", reason="store.not_found")
+    return get_store(uow, store_id=store.id)
+
+
+def list_stores(uow: UnitOfWork, *, principal: Principal) -> list[StoreView]:
+    """List the stores the caller may see."""
+    query = select(Store, Organisation.name).join(Organisation, Organisation.id == Store.dealer_org_id)
+    if principal.organisation_kind is OrgKind.DEALER:
+        query = query.where(Store.dealer_org_id == principal.organisation_id)
+    elif not principal.all_counties:
+        query = query.where(Store.county_code.in_(principal.counties))
+    return [_store_view(s, n) for s, n in uow.session.execute(query.order_by(Store.id))]
+
+
+def _pview(p: Participation) -> ParticipationView:
+    return ParticipationView(p.id, p.dealer_org_id, p.store_id, p.programme, p.category, p.status, p.reason,
+                             p.decided_by, p.decided_at)
+
+
+def decide(uow: UnitOfWork, *, principal: Principal, dealer_org_id: int, store_id: int | None, category: str,
+           status: str, reason: str | None = None) -> ParticipationView:
+    """Approve or suspend a dealer (or one of its stores) for a category; the county bureau decides, audited."""
+    if not principal.has_any(BUREAU_ROLES):
+        raise Forbidden("须由区县商务主管部门审批 / the county bureau decides", reason="auth.forbidden")
+    dealer = _dealer(uow, dealer_org_id)
+    if not principal.covers_county(dealer.county_code):
+        raise NotFound("经销商不存在 / dealer not found", reason="dealer.not_found")
+    programme = programme_of(category)
+    if programme is None:
+        raise ValidationFailed.field("category", f"未知品类 {category} / unknown category")
+    wanted = ParticipationStatus(status)
+    if wanted is ParticipationStatus.SUSPENDED and not (reason or "").strip():
+        raise ValidationFailed.field("reason", "暂停须说明原因 / a suspension needs a reason")
+    if store_id is not None:
+        store = uow.session.get(Store, store_id)
+        if store is None or store.dealer_org_id != dealer.id:
+            raise NotFound("门店不存在 / store not found", reason="store.not_found")
+        if wanted is ParticipationStatus.APPROVED and _status(uow, f"dealer:{dealer.id}", category) != "approved":
+            raise Conflict("须先批准经销商参与该品类 / approve the dealer for this category first",
+                           reason="participation.dealer_first")
+    scope = f"store:{store_id}" if store_id is not None else f"dealer:{dealer.id}"
+    row = uow.session.scalar(select(Participation).where(
+        Participation.scope_key == scope, Participation.category == category).with_for_update())
+    before = {"status": row.status, "reason": row.reason} if row is not None else {"status": None}
+    if row is None:
+        row = Participation(scope_key=scope, dealer_org_id=dealer.id, store_id=store_id, programme=programme,
+                            category=category, status=wanted.value, decided_by=principal.actor)
+        uow.session.add(row)
+    row.status, row.reason = wanted.value, (reason or "").strip()[:500] or None
+    row.decided_by, row.decided_at = principal.actor, utcnow()
+    uow.flush()
+    audit.record(uow, actor=principal.actor, action=f"participation.{wanted.value}", entity_type="participation",
+                 entity_id=row.id, before=before, after={"scope": scope, "category": category,
+                                                         "status": row.status, "reason": row.reason})
+    return _pview(row)
+
+
+def _status(uow: UnitOfWork, scope: str, category: str) -> str | None:
+    return uow.session.scalar(select(Participation.status).where(
+        Participation.scope_key == scope, Participation.category == category))
+
+
+def require_approved(uow: UnitOfWork, *, dealer_org_id: int, store_id: int, category: str) -> None:
+    """Refuse a subsidised sale unless both the dealer and the store are approved for the category."""
+    approved = uow.session.scalar(select(func.count()).select_from(Participation).where(
+        Participation.scope_key.in_((f"dealer:{dealer_org_id}", f"store:{store_id}")),
+        Participation.category == category, Participation.status == ParticipationStatus.APPROVED.value))
+    if approved != 2:
+        raise Conflict("该门店未获准以补贴销售此品类(或已暂停)/ this store is not approved (or is suspended) for "
+                       "subsidised sales of this category", reason="dealer.not_approved")
+
+
+def list_participations(uow: UnitOfWork, *, principal: Principal, dealer_org_id: int | None = None
+                        ) -> list[ParticipationView]:
+    """List decisions the caller may see."""
+    query = select(Participation).join(Organisation, Organisation.id == Participation.dealer_org_id)
+    if principal.organisation_kind is OrgKind.DEALER:
+        query = query.where(Participation.dealer_org_id == principal.organisation_id)
+    elif not principal.all_counties:
+        query = query.where(Organisation.county_code.in_(principal.counties))
+    if dealer_org_id is not None:
+        query = query.where(Participation.dealer_org_id == dealer_org_id)
+    return [_pview(p) for p in uow.session.scalars(query.order_by(Participation.id))]
+
+
+def approved_categories(uow: UnitOfWork, *, store_id: int) -> list[str]:
+    """Return the categories a store may sell with a subsidy (for its poster)."""
+    store = uow.session.get(Store, store_id)
+    if store is None:
+        return []
+    rows = uow.session.execute(select(Participation.scope_key, Participation.category).where(
+        Participation.scope_key.in_((f"dealer:{store.dealer_org_id}", f"store:{store.id}")),
+        Participation.status == ParticipationStatus.APPROVED.value)).all()
+    dealer_ok = {c for s, c in rows if s.startswith("dealer:")}
+    return sorted(c for s, c in rows if s.startswith("store:") and c in dealer_ok)
+
+
+def set_dealer_account(uow: UnitOfWork, *, principal: Principal, dealer_org_id: int, account_name: str,
+                       bank_name: str, account_number: str) -> str:
+    """Record the account settlements pay the dealer into; return it masked."""
+    dealer = _dealer(uow, dealer_org_id)
+    if not principal.covers_organisation(dealer.id, dealer.county_code):
+        raise NotFound("经销商不存在 / dealer not found", reason="dealer.not_found")
+    number = "".join(account_number.split())
+    if not (8 <= len(number) <= 32 and number.isdigit()):
+        raise ValidationFailed.field("account_number", "账号应为 8–32 位数字 / 8–32 digits")
+    row = uow.session.scalar(select(DealerAccount).where(DealerAccount.dealer_org_id == dealer.id))
+    if row is None:
+        row = DealerAccount(dealer_org_id=dealer.id, account_name="", bank_name="", account_enc=b"",
+                            account_masked="", updated_by=principal.actor)
+        uow.session.add(row)
+    row.account_name, row.bank_name = account_name.strip()[:200] or dealer.name, bank_name.strip()[:200]
+    row.account_enc, row.account_masked = uow.cipher.encrypt(number), mask_bank_card(number)
+    row.updated_by, row.updated_at = principal.actor, utcnow()
+    audit.record(uow, actor=principal.actor, action="dealer_account.set", entity_type="organisation",
+                 entity_id=dealer.id, after={"account": row.account_masked})
+    return row.account_masked

@@ -1,0 +1,271 @@
+"""Subsidised sales at the till: evaluate, then hold the buyer's quota and the budget; the database decides races."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from recycling import closed_loop
+from subsidy_app.appliances import participation
+from subsidy_app.appliances.buyer import Buyer
+from subsidy_app.appliances.domain import SaleMode, SaleState, programme_of, recycling_category
+from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.identifiers_trade import check_invoice_number, normalise_gtin13, normalise_imei
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import OrgKind, Principal
+from subsidy_app.rules import budget, quotas
+from subsidy_app.rules.domain import Decision, Facts
+from subsidy_app.rules.evaluator import evaluate, select_version
+from subsidy_app.rules.models import BudgetPool
+from subsidy_app.rules.ruleset import RuleVersion
+
+_SERIAL = re.compile(r"[A-Z0-9\-/]{4,40}")
+HAND_IN_DOCUMENT = "old_item_collection_record"  # the version lists it when the old item must be handed in
+
+
+@dataclass(frozen=True)
+class SaleInput:
+    """What the till (or a bulk file row) sends about one sale."""
+
+    store_id: int
+    gtin: str
+    serial_number: str
+    price: Decimal
+    invoice_number: str
+    invoice_code: str | None = None
+    sold_on: dt.date | None = None
+    delivery_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a sale gets no subsidy, in both languages."""
+
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class SaleOutcome:
+    """The till's answer: the subsidy to deduct (0 with reasons when none)."""
+
+    eligible: bool
+    amount: Decimal
+    programme: str | None
+    category: str | None
+    version_code: str | None
+    reasons: list[Reason] = field(default_factory=list)
+    sale_id: int | None = None
+    number: str | None = None
+    apply_code: str | None = None
+    hand_in_required: bool = False
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A sale's identifiers validated and its decision taken, before anything is held."""
+
+    store: Store
+    product: Product
+    serial_key: str
+    invoice_key: str
+    sold_on: dt.date
+    decision: Decision
+
+
+def _serial(category: str, raw: str) -> str:
+    if category == "phone":  # DOMAIN.md §2: phones by a 15-digit IMEI with a Luhn check
+        return normalise_imei(raw, field="serial_number")
+    text = "".join(raw.split()).upper()
+    if not _SERIAL.fullmatch(text):
+        raise ValidationFailed.field("serial_number", "序列号应为 4–40 位字母数字 / serial number must be 4–40 "
+                                                      "letters or digits", reason="identifier.serial.format")
+    return text
+
+
+def _store(uow: UnitOfWork, principal: Principal, store_id: int) -> Store:
+    store = uow.session.get(Store, store_id)
+    if store is None or principal.organisation_kind is not OrgKind.DEALER or \
+            store.dealer_org_id != principal.organisation_id:
+        raise NotFound("门店不存在 / store not found", reason="store.not_found")
+    return store
+
+
+def _no(reason: str, zh: str, en: str, *, programme: str | None = None, category: str | None = None
+        ) -> SaleOutcome:
+    return SaleOutcome(False, Decimal("0.00"), programme, category, None, [Reason(reason, zh, en)])
+
+
+def check(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, ...], data: SaleInput
+          ) -> Checked | SaleOutcome:
+    """Validate a sale and evaluate it; a SaleOutcome means no subsidy (and says why)."""
+    store = _store(uow, principal, data.store_id)
+    gtin = normalise_gtin13(data.gtin, field="gtin")
+    invoice = check_invoice_number(data.invoice_number, data.invoice_code)
+    if data.price <= 0 or data.price.quantize(Decimal("0.01")) != data.price:
+        raise ValidationFailed.field("price", "价格应为正数,最多两位小数 / price must be positive with at most 2 "
+                                              "decimals", reason="sale.price")
+    sold_on = data.sold_on or dt.date.today()
+    product = uow.session.scalar(select(Product).where(Product.gtin == gtin))
+    if product is None or not product.active:
+        return _no("product.not_in_catalogue", "该商品不在补贴产品目录中,不享受补贴",
+                   "the product is not in the subsidy catalogue: no subsidy")
+    serial_key = _serial(product.category, data.serial_number)
+    programme = programme_of(product.category)
+    version = select_version(versions, programme or "", product.category, sold_on)
+    if version is None:
+        return _no("rules.no_version", f"{sold_on} 没有覆盖该品类的补贴政策,不享受补贴",
+                   f"no rule version covers {product.category} on {sold_on}: no subsidy",
+                   programme=programme, category=product.category)
+    grade = product.energy_grade if product.energy_grade is not None else product.water_grade
+    decision = evaluate(version, Facts(programme=version.programme.value, purchase_date=sold_on, price=data.price,
+                                       category=product.category, energy_grade=grade))
+    if not decision.eligible:
+        return SaleOutcome(False, Decimal("0.00"), programme, product.category, version.code,
+                           [Reason(f"rule.{c.clause}", c.explanation_zh, c.explanation_en) for c in decision.failed])
+    return Checked(store, product, serial_key, invoice.key, sold_on, decision)
+
+
+def _pool_id(uow: UnitOfWork, programme: str, county_code: str) -> int:
+    pool_id = uow.session.scalar(select(BudgetPool.id).where(
+        BudgetPool.programme == programme, BudgetPool.county_code == county_code).order_by(BudgetPool.id))
+    if pool_id is None:
+        raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
+                       reason="budget.no_pool")
+    return pool_id
+
+
+class SerialTaken(Conflict):
+    """The serial number or IMEI already funds a subsidy; carries it so the caller can note a second dealer."""
+
+    def __init__(self, serial_key: str, dealer_org_id: int) -> None:
+        super().__init__("该序列号/IMEI 已享受过补贴 / this serial number or IMEI already funded a subsidy",
+                         reason="device.already_subsidised")
+        self.serial_key, self.dealer_org_id = serial_key, dealer_org_id
+
+
+def _conflict(exc: IntegrityError, serial_key: str, dealer_org_id: int) -> Conflict:
+    if "invoice" in str(exc.orig):
+        return Conflict("该发票已享受过补贴 / this invoice already funded a subsidy",
+                        reason="invoice.already_subsidised")
+    return SerialTaken(serial_key, dealer_org_id)
+
+
+def note_serial_clash(uow: UnitOfWork, *, serial_key: str, dealer_org_id: int) -> None:
+    """Record, in its own transaction, that a dealer reported a serial number another sale holds."""
+    with uow.session_factory() as session, session.begin():
+        holder = session.scalar(select(ApplianceSale.dealer_org_id).where(
+            ApplianceSale.serial_key == serial_key, ApplianceSale.state != SaleState.RETURNED.value))
+        known = session.scalar(select(SerialReport.id).where(SerialReport.serial_key == serial_key,
+                                                             SerialReport.dealer_org_id == dealer_org_id))
+        if holder is not None and holder != dealer_org_id and known is None:
+            session.add(SerialReport(serial_key=serial_key, dealer_org_id=dealer_org_id))
+
+
+def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Buyer | None, mode: SaleMode,
+           price: Decimal, delivery_address: str | None = None, upload_id: int | None = None) -> SaleOutcome:
+    """Insert the sale (unique serial and invoice), hold quota and budget for an instant discount."""
+    store, product, decision = checked.store, checked.product, checked.decision
+    participation.require_approved(uow, dealer_org_id=store.dealer_org_id, store_id=store.id,
+                                   category=product.category)
+    number = f"AS{checked.sold_on:%y%m%d}{secrets.token_hex(6).upper()}"
+    instant = mode is SaleMode.INSTANT
+    if instant and buyer is None:
+        raise ValidationFailed.field("buyer", "立减须核验购买人身份 / an instant discount needs a verified buyer",
+                                     reason="buyer.required")
+    programme = programme_of(product.category) or ""
+    sale = ApplianceSale(
+        number=number, mode=mode.value, state=(SaleState.GRANTED if instant else SaleState.CLAIMABLE).value,
+        dealer_org_id=store.dealer_org_id, store_id=store.id, county_code=store.county_code,
+        person_id=buyer.person_id if buyer else None, programme=programme, category=product.category,
+        gtin=product.gtin, serial_key=checked.serial_key, invoice_key=checked.invoice_key, price=price,
+        amount=decision.amount, version_code=decision.version_code, phone_hash=buyer.phone_hash if buyer else None,
+        address_hash=uow.cipher.match_hash(" ".join(delivery_address.split())) if delivery_address else None,
+        apply_code=secrets.token_hex(16), signals=[], upload_id=upload_id, created_by=principal.actor,
+        sold_at=dt.datetime.combine(checked.sold_on, utcnow().timetz()) if checked.sold_on != dt.date.today()
+        else utcnow(),
+    )
+    uow.session.add(sale)
+    try:
+        uow.flush()  # the partial unique indexes decide races for the serial number and the invoice
+    except IntegrityError as exc:
+        raise _conflict(exc, checked.serial_key, store.dealer_org_id) from None
+    if instant and buyer is not None:
+        if decision.quota is not None:
+            quotas.hold_quota(uow, person_id=buyer.person_id, key=decision.quota, reference=number,
+                              actor=principal.actor)
+            quotas.confirm_quota(uow, reference=number, actor=principal.actor)
+        pool_id = _pool_id(uow, programme, store.county_code)
+        outcome = budget.reserve(uow, actor=principal.actor, pool_id=pool_id, reference=number,
+                                 amount=decision.amount, submitted_at=sale.sold_at)
+        if outcome.state != "reserved":  # the till must answer now: no queueing for an instant discount
+            raise Conflict("本区县补贴资金已用完 / the subsidy budget of this county is used up",
+                           reason="budget.exhausted")
+    hand_in = any(d.code == HAND_IN_DOCUMENT for d in decision.required_documents)
+    if hand_in:
+        closed_loop.register_hand_in_obligation(
+            uow, trade_in_ref=number, kind="appliance", dealer_org_id=store.dealer_org_id,
+            county_code=store.county_code, category=recycling_category(product.category),
+            occurred_on=checked.sold_on, actor=principal.actor)
+    audit.record(uow, actor=principal.actor, action=f"appliance_sale.{mode.value}", entity_type="appliance_sale",
+                 entity_id=sale.id, after={"number": number, "amount": str(decision.amount), "gtin": product.gtin})
+    return SaleOutcome(True, decision.amount, programme, product.category, decision.version_code, [], sale.id,
+                       number, sale.apply_code, hand_in)
+
+
+def sell(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, ...], data: SaleInput,
+         buyer: Buyer | None, mode: SaleMode = SaleMode.INSTANT) -> SaleOutcome:
+    """Evaluate a sale and, when it earns a subsidy, record it and hold what it needs."""
+    checked = check(uow, principal=principal, versions=versions, data=data)
+    if isinstance(checked, SaleOutcome):
+        return checked
+    return record(uow, principal=principal, checked=checked, buyer=buyer, mode=mode, price=data.price,
+                  delivery_address=data.delivery_address)
+
+
+def _own_sale(uow: UnitOfWork, principal: Principal, sale_id: int) -> ApplianceSale:
+    sale = uow.session.scalar(select(ApplianceSale).where(ApplianceSale.id == sale_id).with_for_update())
+    if sale is None or not principal.covers_organisation(sale.dealer_org_id, sale.county_code):
+        raise NotFound("销售记录不存在 / sale not found", reason="sale.not_found")
+    return sale
+
+
+def return_sale(uow: UnitOfWork, *, principal: Principal, sale_id: int, reason: str) -> str:
+    """Record a return: the subsidy is clawed back from the dealer, the buyer's quota stays used (DOMAIN.md §2)."""
+    if not reason.strip():
+        raise ValidationFailed.field("reason", "请填写退货原因 / a reason is required")
+    sale = _own_sale(uow, principal, sale_id)
+    if sale.state == SaleState.RETURNED:
+        return sale.state
+    if sale.state == SaleState.CLAIMED:
+        raise Conflict("已有补贴申请,请先由审核部门撤销 / an application exists: the bureau must revoke it first",
+                       reason="sale.claimed")
+    before = sale.state
+    if sale.mode == SaleMode.INSTANT:
+        if sale.state == SaleState.GRANTED:
+            # Not yet on a statement: the reservation simply goes back to the pool.
+            budget.release(uow, actor=principal.actor, reference=sale.number, reason=f"退货 / return: {reason}")
+        # On a statement already: the next statement of this dealer deducts it (see settlement).
+        quotas.mark_refunded(uow, reference=sale.number, actor=principal.actor)
+    sale.state, sale.returned_at = SaleState.RETURNED.value, utcnow()
+    audit.record(uow, actor=principal.actor, action="appliance_sale.returned", entity_type="appliance_sale",
+                 entity_id=sale.id, before={"state": before},
+                 after={"state": sale.state, "reason": reason.strip()[:300], "clawback": str(sale.amount)})
+    return sale.state
+
+
+def record_pickup(uow: UnitOfWork, *, principal: Principal, sale_id: int, picked_up_on: dt.date) -> None:
+    """The dealer collected the old appliance (送新收旧); the recovery work matches it to a recycler's intake."""
+    sale = _own_sale(uow, principal, sale_id)
+    closed_loop.record_pickup_date(uow, actor=principal.actor, dealer_org_id=sale.dealer_org_id,
+                                   trade_in_ref=sale.number, picked_up_on=picked_up_on)

@@ -1,0 +1,138 @@
+"""Settlement (清算): a statement per dealer, programme and period, paid through the payment-batch mechanism."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from subsidy_app.appliances.domain import SaleMode, SaleState
+from subsidy_app.appliances.models import ApplianceSale, DealerAccount
+from subsidy_app.applications.domain import Action, State
+from subsidy_app.applications.models import Application, ApplicationCheck
+from subsidy_app.applications.services import DEALER_PAYEE, transition
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import Principal
+from subsidy_app.identity.models import Organisation
+
+CATEGORY = "dealer_settlement"
+_DEAD = (State.REJECTED.value, State.WITHDRAWN.value, State.REVOKED.value)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A created statement: its application, lines and totals."""
+
+    application_id: int
+    number: str
+    sales: int
+    gross: Decimal
+    clawback: Decimal
+    total: Decimal
+    flagged: int
+
+
+def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: int, programme: str,
+                     period_start: dt.date, period_end: dt.date) -> Statement:
+    """Gather a dealer's instant discounts of a period, less returns already settled, into one statement."""
+    dealer = uow.session.get(Organisation, dealer_org_id)
+    if dealer is None or not principal.covers_organisation(dealer.id, dealer.county_code):
+        raise NotFound("经销商不存在 / dealer not found", reason="dealer.not_found")
+    if period_end < period_start:
+        raise ValidationFailed.field("period_end", "结束日期早于开始日期 / the period ends before it starts")
+    account = uow.session.scalar(select(DealerAccount).where(DealerAccount.dealer_org_id == dealer.id))
+    if account is None:
+        raise Conflict("经销商尚未登记结算账户 / the dealer has no settlement account", reason="settlement.no_account")
+    start = dt.datetime.combine(period_start, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    dead = select(Application.id).where(Application.state.in_(_DEAD)).scalar_subquery()
+    base = (ApplianceSale.dealer_org_id == dealer.id, ApplianceSale.programme == programme,
+            ApplianceSale.mode == SaleMode.INSTANT.value)
+    # Granted sales of the period, and sales whose earlier statement was rejected or revoked.
+    sales = list(uow.session.scalars(select(ApplianceSale).where(*base, or_(
+        and_(ApplianceSale.state == SaleState.GRANTED.value, ApplianceSale.sold_at >= start,
+             ApplianceSale.sold_at < end),
+        and_(ApplianceSale.state == SaleState.SETTLING.value, ApplianceSale.statement_id.in_(dead))))
+        .order_by(ApplianceSale.id).with_for_update()))
+    # Returns of sales already on a statement: clawed back from this one (DOMAIN.md §2).
+    returns = list(uow.session.scalars(select(ApplianceSale).where(
+        *base, ApplianceSale.state == SaleState.RETURNED.value, ApplianceSale.statement_id.is_not(None),
+        ApplianceSale.statement_id.not_in(dead), ApplianceSale.clawback_statement_id.is_(None))
+        .order_by(ApplianceSale.id).with_for_update()))
+    if not sales:
+        raise Conflict("该期间没有待清算的立减销售 / no instant discounts to settle in this period",
+                       reason="settlement.empty")
+    gross = sum((s.amount for s in sales), Decimal("0.00"))
+    clawback = sum((s.amount for s in returns), Decimal("0.00"))
+    if gross - clawback <= 0:
+        raise Conflict("扣回金额不少于本期应结金额 / clawbacks exceed this period's amount",
+                       reason="settlement.nothing_to_pay")
+    flagged = [s for s in sales if s.signals]
+    code = secrets.token_hex(16)
+    app = Application(
+        number=code[:24], status_code=code, programme=programme, category=CATEGORY, state=State.SUBMITTED.value,
+        county_code=dealer.county_code, person_id=None, dealer_org_id=dealer.id, bank_card_id=None,
+        payee_kind=DEALER_PAYEE, amount=gross - clawback, consent_version="dealer", consent_at=utcnow(),
+        needs_second_review=bool(flagged),
+        facts=_facts(uow, dealer, account, period_start, period_end, sales, returns, gross, clawback),
+    )
+    uow.session.add(app)
+    uow.flush()
+    app.number = f"ST{app.submitted_at:%Y}{app.id:08d}"
+    for sale in sales:
+        sale.state, sale.statement_id = SaleState.SETTLING.value, app.id
+    for sale in returns:
+        sale.clawback_statement_id = app.id
+    _store_signals(uow, app, flagged)
+    audit.record(uow, actor=principal.actor, action="settlement.created", entity_type="application", entity_id=app.id,
+                 after={"dealer": dealer.id, "sales": len(sales), "gross": str(gross), "clawback": str(clawback)})
+    transition(uow, app=app, action=Action.START_CHECKS, actor=principal.actor)
+    transition(uow, app=app, action=Action.CHECKS_DONE, actor=principal.actor)
+    return Statement(app.id, app.number, len(sales), gross, clawback, app.amount, len(flagged))
+
+
+def _facts(uow: UnitOfWork, dealer: Organisation, account: DealerAccount, start: dt.date, end: dt.date,
+           sales: list[ApplianceSale], returns: list[ApplianceSale], gross: Decimal, clawback: Decimal
+           ) -> dict[str, Any]:
+    return {
+        "period": [start.isoformat(), end.isoformat()], "sale_refs": [s.number for s in sales],
+        "clawback_refs": [s.number for s in returns], "gross": str(gross), "clawback": str(clawback),
+        "payee_name": account.account_name or dealer.name, "payee_bank": account.bank_name,
+        "payee_account_masked": account.account_masked,
+        "payee_account_enc": base64.b64encode(account.account_enc).decode(),
+    }
+
+
+def _store_signals(uow: UnitOfWork, app: Application, flagged: list[ApplianceSale]) -> None:
+    """Show each flagged sale's fraud signals to the reviewers as failed checks with their evidence."""
+    for index, sale in enumerate(flagged):
+        for signal in sale.signals:
+            evidence = ", ".join(f"{k}={v}" for k, v in signal.get("evidence", {}).items())
+            uow.session.add(ApplicationCheck(
+                application_id=app.id, run=1, code=f"{signal['code']}:{index}"[:60], passed=False,
+                explanation_zh=f"{sale.number}:{signal['zh']}({evidence})"[:500],
+                explanation_en=f"{sale.number}: {signal['code']} ({evidence})"[:500]))
+
+
+def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
+    """Return a statement's sales, clawbacks and signals for reviewers and the dealer."""
+    app = uow.session.get(Application, application_id)
+    if app is None or app.payee_kind != DEALER_PAYEE or app.dealer_org_id is None or \
+            not principal.covers_organisation(app.dealer_org_id, app.county_code):
+        raise NotFound("结算单不存在 / statement not found", reason="settlement.not_found")
+    sales = uow.session.scalars(select(ApplianceSale).where(or_(
+        ApplianceSale.statement_id == app.id, ApplianceSale.clawback_statement_id == app.id))
+        .order_by(ApplianceSale.id))
+    return {"id": app.id, "number": app.number, "state": app.state, "amount": app.amount,
+            "period": app.facts.get("period"), "gross": app.facts.get("gross"), "clawback": app.facts.get("clawback"),
+            "lines": [{"number": s.number, "category": s.category, "gtin": s.gtin, "price": s.price,
+                       "amount": s.amount, "state": s.state, "signals": s.signals,
+                       "kind": "clawback" if s.clawback_statement_id == app.id else "sale"} for s in sales]}

@@ -1,0 +1,77 @@
+"""Typed values from staff HTML forms; a bad value raises ValidationFailed naming its field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from subsidy_app.core.errors import DomainError, ValidationFailed
+
+
+def text(form: Mapping[str, str], name: str) -> str:
+    """Return a field's trimmed text ('' when absent)."""
+    return (form.get(name) or "").strip()
+
+
+def optional_decimal(form: Mapping[str, str], name: str) -> Decimal | None:
+    """Return a field as a Decimal, or None when it is empty."""
+    raw = text(form, name).replace(",", "")
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationFailed.field(name, "应为数字 / must be a number") from None
+    if not value.is_finite():
+        raise ValidationFailed.field(name, "应为数字 / must be a number")
+    return value
+
+
+def decimal(form: Mapping[str, str], name: str) -> Decimal:
+    """Return a required field as a Decimal."""
+    value = optional_decimal(form, name)
+    if value is None:
+        raise ValidationFailed.field(name, "必填 / required")
+    return value
+
+
+def money(form: Mapping[str, str], name: str) -> Decimal:
+    """Return a required amount in yuan with at most two decimal places."""
+    value = decimal(form, name)
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationFailed.field(name, "金额最多两位小数 / at most two decimal places")
+    return value.quantize(Decimal("0.01"))
+
+
+def date(form: Mapping[str, str], name: str) -> dt.date:
+    """Return a required YYYY-MM-DD field as a date."""
+    try:
+        return dt.date.fromisoformat(text(form, name))
+    except ValueError:
+        raise ValidationFailed.field(name, "日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD") from None
+
+
+def integer(form: Mapping[str, str], name: str) -> int:
+    """Return a required whole-number field."""
+    try:
+        return int(text(form, name))
+    except ValueError:
+        raise ValidationFailed.field(name, "应为整数 / must be a whole number") from None
+
+
+def ids(values: list[str], name: str) -> list[int]:
+    """Return the ticked ids of a checkbox list; at least one is required."""
+    try:
+        chosen = list(dict.fromkeys(int(v) for v in values))
+    except ValueError:
+        raise ValidationFailed.field(name, "选择无效 / invalid selection") from None
+    if not chosen:
+        raise ValidationFailed.field(name, "请至少勾选一项 / tick at least one")
+    return chosen
+
+
+def page_error(exc: DomainError) -> dict[str, Any]:
+    """Describe a domain error for a page: the message and the fields it names."""
+    return {"message": exc.message, "fields": exc.errors}

@@ -1,0 +1,143 @@
+"""Auditors' pages: the review queue with batch approval, and one application's detail with the decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from subsidy_app.access import access, current_principal
+from subsidy_app.applications import form_input as f
+from subsidy_app.applications import queries, review
+from subsidy_app.applications.domain import ACTION_LABELS_ZH, STATE_LABELS_ZH, Action, State
+from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.documents.domain import KIND_LABELS_ZH
+from subsidy_app.http import uow
+from subsidy_app.identity.domain import COUNTIES, Principal, Role
+
+bp = Blueprint("review_pages", __name__, template_folder="templates")
+PAGE_ROLES = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN)
+OVERRIDERS = (Role.AUDITOR, Role.SENIOR_AUDITOR)
+QUEUE_STATES = (State.PENDING_REVIEW, State.PENDING_SECOND_REVIEW, State.AWAITING_FUNDS, State.RETURNED,
+                State.APPROVED, State.IN_PAYMENT, State.PAID, State.REJECTED, State.REVOKED)
+DECISIONS = (Action.APPROVE, Action.APPROVE_SECOND, Action.RETURN, Action.REJECT, Action.REVOKE)
+PROGRAMME_LABELS_ZH = {"car_scrap": "汽车报废更新", "car_replace": "汽车置换更新", "appliance": "家电以旧换新",
+                       "digital": "数码产品购新"}
+QUEUE_LIMIT = 200
+
+
+def _default_state(principal: Principal) -> State:
+    """A senior auditor without the auditor role works the second-review queue first."""
+    if Role.SENIOR_AUDITOR in principal.roles and Role.AUDITOR not in principal.roles:
+        return State.PENDING_SECOND_REVIEW
+    return State.PENDING_REVIEW
+
+
+def _queue_page(error: dict[str, Any] | None = None, status: int = 200) -> ResponseReturnValue:
+    principal = current_principal()
+    chosen = request.args.get("state") or _default_state(principal).value
+    state = State(chosen) if chosen in {s.value for s in State} else None
+    programme = request.args.get("programme") or None
+    with uow() as tx:
+        rows = queries.review_queue(tx, principal=principal, state=state, programme=programme, limit=QUEUE_LIMIT)
+    return render_template("applications/staff/review_queue.html", rows=rows, chosen=state.value if state else "all",
+                           states=[(s.value, STATE_LABELS_ZH[s]) for s in QUEUE_STATES], programme=programme or "",
+                           programmes=PROGRAMME_LABELS_ZH, counties=COUNTIES, me=principal.account_id,
+                           can_batch=principal.has_any(frozenset(OVERRIDERS)), error=error,
+                           limit=QUEUE_LIMIT), status
+
+
+@bp.route("/review")
+@access(*PAGE_ROLES)
+def queue() -> ResponseReturnValue:
+    """List applications in the caller's counties, oldest first, filtered by state."""
+    return _queue_page()
+
+
+@bp.route("/review/batch-approve", methods=["POST"])
+@access(*OVERRIDERS)
+def batch_approve() -> ResponseReturnValue:
+    """Approve the ticked applications whose checks all passed; the others are skipped and reported."""
+    try:
+        chosen = f.ids(request.form.getlist("application_ids"), "application_ids")
+        with uow() as tx:
+            outcome = review.batch_approve(tx, principal=current_principal(), application_ids=chosen)
+            tx.commit()
+    except DomainError as exc:
+        return _queue_page(f.page_error(exc), exc.status)
+    flash(f"批量通过:{len(outcome.approved)} 件审核通过,{len(outcome.awaiting_funds)} 件等待资金,"
+          f"{len(outcome.skipped)} 件跳过(需逐件审核或已不在待审核状态)。", "ok" if not outcome.skipped else "warn")
+    return redirect(url_for("review_pages.queue", state=request.form.get("state") or None))
+
+
+def _detail_page(application_id: int, error: dict[str, Any] | None = None, status: int = 200,
+                 reason: str = "") -> ResponseReturnValue:
+    principal = current_principal()
+    with uow() as tx:
+        detail = queries.application_detail(tx, principal=principal, application_id=application_id)
+    state = State(detail["state"])
+    first_reviewer = detail["first_reviewer_id"] is not None and detail["first_reviewer_id"] == principal.account_id
+    senior = Role.SENIOR_AUDITOR in principal.roles
+    actions = {
+        Action.APPROVE: state is State.PENDING_REVIEW and principal.has_any(frozenset(OVERRIDERS)),
+        Action.APPROVE_SECOND: state is State.PENDING_SECOND_REVIEW and senior and not first_reviewer,
+        Action.RETURN: state in (State.PENDING_REVIEW, State.PENDING_SECOND_REVIEW),
+        Action.REJECT: state in (State.PENDING_REVIEW, State.PENDING_SECOND_REVIEW, State.AWAITING_FUNDS),
+        Action.REVOKE: state in (State.APPROVED, State.IN_PAYMENT, State.PAID)
+        and principal.has_any(frozenset({Role.SENIOR_AUDITOR, Role.ADMIN})),
+    }
+    return render_template(
+        "applications/staff/review_detail.html", app=detail, error=error, reason=reason,
+        first_reviewer=first_reviewer, senior=senior, county=COUNTIES.get(detail["county_code"], ""),
+        programme=PROGRAMME_LABELS_ZH.get(detail["programme"], detail["programme"]),
+        actions=[(a.value, ACTION_LABELS_ZH[a]) for a, allowed in actions.items() if allowed],
+        can_override=state is State.PENDING_REVIEW and principal.has_any(frozenset(OVERRIDERS)),
+        action_labels={a.value: label for a, label in ACTION_LABELS_ZH.items()},
+        state_labels={s.value: label for s, label in STATE_LABELS_ZH.items()},
+        kind_labels={str(k): label for k, label in KIND_LABELS_ZH.items()}), status
+
+
+@bp.route("/review/<int:application_id>")
+@access(*PAGE_ROLES)
+def detail(application_id: int) -> ResponseReturnValue:
+    """Show an application with its checks, documents, history and the decisions the caller may take."""
+    return _detail_page(application_id)
+
+
+@bp.route("/review/<int:application_id>/decision", methods=["POST"])
+@access(*PAGE_ROLES)
+def decide(application_id: int) -> ResponseReturnValue:
+    """Apply a reviewer's decision (approve, second approval, return, reject, revoke) with its reason."""
+    reason = f.text(request.form, "reason")
+    try:
+        chosen = f.text(request.form, "action")
+        if chosen not in {a.value for a in DECISIONS}:
+            raise ValidationFailed.field("action", "请选择审核操作 / choose a decision")
+        with uow() as tx:
+            done = review.review(tx, principal=current_principal(), application_id=application_id,
+                                 action=Action(chosen), reason=reason or None)
+            tx.commit()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _detail_page(application_id, f.page_error(exc), exc.status, reason)
+    flash(f"已{ACTION_LABELS_ZH[Action(chosen)]},当前状态:{STATE_LABELS_ZH[done.to_state]}", "ok")
+    return redirect(url_for("review_pages.detail", application_id=application_id))
+
+
+@bp.route("/review/<int:application_id>/checks/<int:check_id>/override", methods=["POST"])
+@access(*OVERRIDERS)
+def override(application_id: int, check_id: int) -> ResponseReturnValue:
+    """Accept a failed check by hand with a reason; the application then needs a second review."""
+    try:
+        with uow() as tx:
+            review.override_check(tx, principal=current_principal(), application_id=application_id,
+                                  check_id=check_id, reason=f.text(request.form, "reason"))
+            tx.commit()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _detail_page(application_id, f.page_error(exc), exc.status)
+    flash("已人工确认该核验项;本申请需由另一名复核员复核。", "ok")
+    return redirect(url_for("review_pages.detail", application_id=application_id))
