@@ -72,10 +72,10 @@ def _setup(factory, cipher: PersonalDataCipher) -> tuple[list[int], list[tuple[i
     for start in range(0, SELLERS, 500):
         with UnitOfWork(factory, None, cipher) as uow:
             for serial in range(start, min(start + 500, SELLERS)):
-                area = "14110" + str(2 + serial // 1000 % 8)
+                # (birth year, sequence) is unique per serial up to 40,000 sellers
                 seller_id = sellers.register_seller(
                     uow, principal=admin, name=f"售卖人{serial:05d}", bank_card=make_bank_card(serial),
-                    id_number=make_resident_id(serial, area=area, birth=f"19{60 + serial % 40}0101"))
+                    id_number=make_resident_id(serial, area="141102", birth=f"19{50 + serial // 1000:02d}0101"))
                 for k in range(CONSENTS_PER_SELLER):
                     recycler_id = recycler_ids[(serial * 7 + k * 13) % RECYCLERS]
                     sellers.record_consent(uow, principal=system_principal(recycler_id), seller_id=seller_id,

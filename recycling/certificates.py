@@ -84,7 +84,10 @@ def consume_certificate(uow: UnitOfWork, *, certificate_id: int, application_ref
     # ORM-enabled UPDATE: it autoflushes first and refreshes a copy already loaded in this session.
     result = uow.session.execute(
         update(ScrapCertificate).where(table.c.id == certificate_id, table.c.state == "issued")
-        .values(state="used", used_by_ref=ref, used_at=utcnow()))
+        .values(state="used", used_by_ref=ref, used_at=utcnow())
+        # "fetch" refreshes only the matched row; the default evaluates every object in the session (a batch
+        # approval holds thousands).
+        .execution_options(synchronize_session="fetch"))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         state = uow.session.scalar(select(table.c.state).where(table.c.id == certificate_id))
         if state is None:

@@ -18,8 +18,8 @@ def register_jobs() -> None:
     """Import every package's job handlers so the registry knows them."""
     import recycling.tasks  # noqa: F401
     import reverse_invoice.tasks  # noqa: F401
-    import subsidy_app.applications.tasks
     import subsidy_app.appliances.tasks
+    import subsidy_app.applications.tasks
     import subsidy_app.audit.tasks
     import subsidy_app.messaging.tasks
     import subsidy_app.rules.demo

@@ -9,8 +9,8 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from apispec.ext.marshmallow import MarshmallowPlugin
 import orjson
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
@@ -165,8 +165,8 @@ class OrjsonProvider(DefaultJSONProvider):
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """Build a JSON response from the arguments jsonify() takes."""
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS),
-                                        mimetype="application/json")
+        body = orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS)
+        return Response(body, mimetype="application/json")
 
 
 def init_app(app: Flask) -> Api:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import recycling.models  # noqa: F401
 import reverse_invoice.models  # noqa: F401
-import subsidy_app.applications.models
 import subsidy_app.appliances.models
+import subsidy_app.applications.models
 import subsidy_app.audit.models
 import subsidy_app.core.idempotency
 import subsidy_app.core.outbox

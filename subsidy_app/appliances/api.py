@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal
-from subsidy_app.appliances import catalogue, participation
+from subsidy_app.appliances import catalogue, participation, poster
 from subsidy_app.appliances import schemas as s
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.http import uow
@@ -115,8 +115,6 @@ class StorePoster(MethodView):
     @access(Role.DEALER_CLERK, *BUREAU)
     def get(self, store_id: int, fmt: str) -> Response:
         """Render the store's poster QR as PNG, SVG or an A4 PDF with the subsidy standard."""
-        from subsidy_app.appliances import poster
-
         with uow() as tx:
             store = participation.get_store(tx, store_id=store_id, principal=current_principal())
             categories = participation.approved_categories(tx, store_id=store.id)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal
+from subsidy_app.appliances import bulk, selling, settlement
 from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances import schemas as s
-from subsidy_app.appliances import selling, settlement
+from subsidy_app.appliances.api import upload
 from subsidy_app.appliances.domain import SaleMode
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import sign_token
@@ -144,3 +146,36 @@ class SettlementItem(MethodView):
         """Show a statement's lines, clawbacks and fraud signals."""
         with uow() as tx:
             return settlement.statement_lines(tx, principal=current_principal(), application_id=application_id)
+
+
+@blp.route("/appliance-sales/bulk")
+class BulkSales(MethodView):
+    """A day's sales as a CSV or XLSX file."""
+
+    @access(Role.DEALER_CLERK)
+    @blp.response(200, s.BulkOut)
+    def post(self) -> Any:
+        """Upload a day's sales (field `file`, form field `store_id`); large files run as a job to poll."""
+        filename, data = upload()
+        try:
+            store_id = int(request.form.get("store_id", ""))
+        except ValueError:
+            raise ValidationFailed.field("store_id", "请指定门店 / name the store") from None
+        with uow() as tx:
+            ref = bulk.upload(tx, principal=current_principal(), versions=_versions.versions(tx), store_id=store_id,
+                              filename=filename, data=data)
+            tx.commit()
+        return {**ref.__dict__, "status_url": f"/api/v1/jobs/{ref.job_id}" if ref.job_id else None}
+
+
+@blp.route("/appliance-sales/bulk/<int:upload_id>")
+class BulkSalesItem(MethodView):
+    """One upload."""
+
+    @access(Role.DEALER_CLERK)
+    @blp.response(200, s.BulkOut)
+    def get(self, upload_id: int) -> Any:
+        """Show an upload's state and, once processed, its report."""
+        with uow() as tx:
+            ref = bulk.upload_status(tx, principal=current_principal(), upload_id=upload_id)
+        return {**ref.__dict__, "status_url": f"/api/v1/jobs/{ref.job_id}" if ref.job_id else None}

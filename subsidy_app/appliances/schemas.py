@@ -5,9 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from subsidy_app.rules.schemas import money_field
-
-positive = validate.Range(min=0, min_inclusive=False)
+from subsidy_app.rules.schemas import money_field, positive
 
 
 class ProductIn(ma.Schema):

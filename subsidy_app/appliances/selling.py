@@ -196,10 +196,11 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
         else utcnow(),
     )
     uow.session.add(sale)
+    dealer_org_id = store.dealer_org_id  # read before the flush: a failed flush expires every row
     try:
         uow.flush()  # the partial unique indexes decide races for the serial number and the invoice
     except IntegrityError as exc:
-        raise _conflict(exc, checked.serial_key, store.dealer_org_id) from None
+        raise _conflict(exc, checked.serial_key, dealer_org_id) from None
     if instant and buyer is not None:
         if decision.quota is not None:
             quotas.hold_quota(uow, person_id=buyer.person_id, key=decision.quota, reference=number,

@@ -1,5 +1,21 @@
-"""Appliance jobs: large bulk sales files; demo data registers from here."""
+"""Appliance jobs: large bulk sales files; the demo step registers from here."""
 
 from __future__ import annotations
 
-from subsidy_app.appliances import demo  # noqa: F401 - registers the demo step
+import subsidy_app.appliances.demo  # noqa: F401 - registers the demo step
+from subsidy_app.appliances import bulk
+from subsidy_app.core.jobs import job
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.services import load_principal
+from subsidy_app.rules.services import VersionCache
+
+_versions = VersionCache()
+
+
+@job(bulk.JOB)
+def process_bulk(uow: UnitOfWork, upload_id: int, account_id: int, requested_by: str) -> None:
+    """Process a large bulk sales file in chunks, reporting progress; a rerun resumes after the last chunk."""
+    principal = load_principal(uow, account_id=account_id)
+    if principal is None:
+        return
+    bulk.process(uow, upload_id=upload_id, principal=principal, versions=_versions.versions(uow))

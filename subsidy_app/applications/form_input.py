@@ -73,5 +73,6 @@ def ids(values: list[str], name: str) -> list[int]:
 
 
 def page_error(exc: DomainError) -> dict[str, Any]:
-    """Describe a domain error for a page: the message and the fields it names."""
-    return {"message": exc.message, "fields": exc.errors}
+    """Describe a domain error for a page: the message (unless it only repeats a field's) and the fields it names."""
+    repeats = [f"{name}: {message}" for name, messages in exc.errors.items() for message in messages]
+    return {"message": None if exc.message in repeats else exc.message, "fields": exc.errors}

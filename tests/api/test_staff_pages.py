@@ -1,0 +1,273 @@
+"""Staff pages of the car path: dealers' sale form and QR page, the review queue and detail, finance batches."""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from subsidy_app.applications.domain import State
+from subsidy_app.applications.models import Application, CarSale
+from subsidy_app.core.uow import UnitOfWork
+from tests.car_fixtures import APPLICANT_ID, car_world, resident_id, submit, vin
+from tests.helpers import login
+
+SALE_FORM = {"invoice_number": "26140000000000000901", "invoice_code": "", "invoice_date": "2026-06-01",
+             "invoice_total": "150000.00", "price_excl_tax": "", "new_vehicle_type": "nev",
+             "nev_catalogue_ref": "2026-第3批", "displacement_l": "", "buyer_name": "张三",
+             "buyer_id_number": APPLICANT_ID}
+
+
+def _app(uow: UnitOfWork, application_id: int) -> Application:
+    uow.session.expire_all()
+    found = uow.session.get(Application, application_id)
+    assert found is not None
+    return found
+
+
+def _pending(uow: UnitOfWork, demo: dict[str, int], **world: Any) -> int:
+    return submit(uow, car_world(uow, demo, **world)).application_id
+
+
+def _approved(uow: UnitOfWork, demo: dict[str, int], client: FlaskClient) -> int:
+    app_id = _pending(uow, demo)
+    csrf = login(client, "auditor.lishi")
+    client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "approve"})
+    client.post("/logout", data={"csrf_token": csrf})
+    assert _app(uow, app_id).state == State.APPROVED
+    return app_id
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed", "refused"),
+    [
+        ("/dealer/car-sales", "dealer.car", "auditor.lishi"),
+        ("/dealer/car-sales/new", "dealer.car", "finance.city"),
+        ("/review", "auditor.lishi", "dealer.car"),
+        ("/review?state=pending_second_review", "senior.city", "finance.city"),
+        ("/finance/batches", "finance.city", "auditor.lishi"),
+    ],
+)
+def test_each_page_renders_for_its_role_and_is_refused_to_others(
+    client: FlaskClient, demo: dict[str, int], path: str, allowed: str, refused: str
+) -> None:
+    assert client.get(path).status_code == 401
+    csrf = login(client, refused)
+    assert client.get(path).status_code == 403
+    client.post("/logout", data={"csrf_token": csrf})
+    login(client, allowed)
+    page = client.get(path)
+    assert page.status_code == 200
+    assert 'lang="zh-CN"' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("username", "link", "absent"),
+    [("dealer.car", "/dealer/car-sales/new", "/review"), ("auditor.lishi", "/review", "/finance/batches"),
+     ("senior.city", "state=pending_second_review", "/dealer/"), ("finance.city", "/finance/batches", "/review")],
+)
+def test_the_workbench_links_each_role_to_its_pages(client: FlaskClient, demo: dict[str, int], username: str,
+                                                     link: str, absent: str) -> None:
+    login(client, username)
+    page = client.get("/staff").get_data(as_text=True)
+    assert link in page and absent not in page
+
+
+def test_dealer_registers_a_sale_through_the_form_and_sees_its_qr(client: FlaskClient, demo: dict[str, int]) -> None:
+    csrf = login(client, "dealer.car")
+    new_vin = vin(901)
+    response = client.post("/dealer/car-sales/new", data={**SALE_FORM, "new_vin": new_vin, "csrf_token": csrf})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert new_vin in page and "1101**********002X" in page and APPLICANT_ID not in page
+    qr_src = re.search(r'<img src="([^"]+)"[^>]*id="sale-qr"', page)
+    assert qr_src and qr_src.group(1).endswith("/qr.png")
+    image = client.get(qr_src.group(1))
+    assert image.status_code == 200 and image.data.startswith(b"\x89PNG")
+    assert "/m/car/" in page and "qr.svg" in page
+    listing = client.get("/dealer/car-sales").get_data(as_text=True)
+    assert new_vin in listing and "尚未申请" in listing
+
+
+def test_a_bad_sale_form_is_shown_again_with_the_field_named_and_nothing_saved(
+    client: FlaskClient, demo: dict[str, int], uow: UnitOfWork
+) -> None:
+    csrf = login(client, "dealer.car")
+    response = client.post("/dealer/car-sales/new", data={
+        **SALE_FORM, "new_vin": vin(902), "new_vehicle_type": "fuel", "invoice_total": "abc", "csrf_token": csrf})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'data-field="invoice_total"' in page and "价税合计" in page and vin(902) in page  # the form keeps input
+    refused = client.post("/dealer/car-sales/new", data={**SALE_FORM, "new_vin": vin(902), "new_vehicle_type": "fuel",
+                                                         "csrf_token": csrf})
+    assert refused.status_code == 422 and 'data-field="displacement_l"' in refused.get_data(as_text=True)
+    assert uow.session.scalar(select(func.count()).select_from(CarSale)) == 0
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(client: FlaskClient, demo: dict[str, int]) -> None:
+    login(client, "dealer.car")
+    response = client.post("/dealer/car-sales/new", data={**SALE_FORM, "new_vin": vin(903)})
+    assert response.status_code == 403 and response.get_json()["reason"] == "auth.csrf"
+
+
+def test_dealers_list_shows_the_application_state_and_hides_other_dealers_sales(
+    client: FlaskClient, demo: dict[str, int], uow: UnitOfWork
+) -> None:
+    world = car_world(uow, demo)
+    submit(uow, world)
+    login(client, "dealer.car")
+    listing = client.get("/dealer/car-sales").get_data(as_text=True)
+    assert world.new_vin in listing and "待审核" in listing
+    client.post("/logout", data={"csrf_token": login(client, "dealer.car")})
+    login(client, "dealer.appliance")
+    assert world.new_vin not in client.get("/dealer/car-sales").get_data(as_text=True)
+    assert client.get(f"/dealer/car-sales/{world.sale.id}").status_code == 404
+
+
+def test_reviewer_sees_the_detail_and_approves_through_the_form(client: FlaskClient, demo: dict[str, int],
+                                                                uow: UnitOfWork) -> None:
+    app_id = _pending(uow, demo)
+    number = _app(uow, app_id).number
+    csrf = login(client, "auditor.lishi")
+    assert number in client.get("/review").get_data(as_text=True)
+    page = client.get(f"/review/{app_id}").get_data(as_text=True)
+    assert APPLICANT_ID in page and "18000.00" in page and "car_scrap-2026" in page  # clear for reviewers
+    assert "✓" in page and "✗" not in page and 'id="action-approve"' in page
+    response = client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "approve"})
+    assert response.status_code == 302
+    assert _app(uow, app_id).state == State.APPROVED
+    after = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已初审通过" in after and "审核通过,待发放" in after
+
+
+def test_a_refused_decision_is_shown_on_the_page_with_its_status(client: FlaskClient, demo: dict[str, int],
+                                                                 uow: UnitOfWork) -> None:
+    app_id = _pending(uow, demo)
+    csrf = login(client, "auditor.lishi")
+    response = client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "reject", "reason": " "})
+    assert response.status_code == 409
+    assert "请填写原因" in response.get_data(as_text=True)
+    assert _app(uow, app_id).state == State.PENDING_REVIEW
+    bogus = client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "paid"})
+    assert bogus.status_code == 422
+    returned = client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "return",
+                                                               "reason": "发票照片不清晰"})
+    assert returned.status_code == 302 and _app(uow, app_id).state == State.RETURNED
+
+
+def test_batch_approval_from_the_queue(client: FlaskClient, demo: dict[str, int], uow: UnitOfWork) -> None:
+    clean = _pending(uow, demo, serial=1)
+    failing = _pending(uow, demo, serial=2, deregistered=False, owner_id=resident_id("14110219800101123"))
+    csrf = login(client, "auditor.lishi")
+    queue = client.get("/review").get_data(as_text=True)
+    assert f'name="application_ids" value="{clean}"' in queue
+    assert f'name="application_ids" value="{failing}"' not in queue  # a failed check is never batch-approved
+    response = client.post("/review/batch-approve", data={"csrf_token": csrf, "application_ids": [clean, failing]})
+    assert response.status_code == 302
+    assert (_app(uow, clean).state, _app(uow, failing).state) == (State.APPROVED, State.PENDING_REVIEW)
+    assert "1 件跳过" in client.get(response.headers["Location"]).get_data(as_text=True)
+    empty = client.post("/review/batch-approve", data={"csrf_token": csrf})
+    assert empty.status_code == 422 and "请至少勾选一项" in empty.get_data(as_text=True)
+
+
+def test_override_then_second_review_by_another_senior_auditor(client: FlaskClient, demo: dict[str, int],
+                                                                uow: UnitOfWork) -> None:
+    app_id = _pending(uow, demo, deregistered=False)
+    csrf = login(client, "senior.city")
+    page = client.get(f"/review/{app_id}").get_data(as_text=True)
+    check_id = re.search(r'/review/\d+/checks/(\d+)/override', page)
+    assert check_id and "✗" in page
+    no_reason = client.post(f"/review/{app_id}/checks/{check_id.group(1)}/override",
+                            data={"csrf_token": csrf, "reason": ""})
+    assert no_reason.status_code == 422
+    client.post(f"/review/{app_id}/checks/{check_id.group(1)}/override",
+                data={"csrf_token": csrf, "reason": "已核对车管所纸质注销证明"})
+    client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "approve"})
+    assert _app(uow, app_id).state == State.PENDING_SECOND_REVIEW
+    mine = client.get(f"/review/{app_id}").get_data(as_text=True)
+    assert 'id="first-reviewer"' in mine and 'id="action-approve_second"' not in mine
+    assert "已核对车管所纸质注销证明" in mine
+    assert "您是初审人" in client.get("/review").get_data(as_text=True)  # the senior's default queue
+    same = client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "approve_second"})
+    assert same.status_code == 409 and "另一名复核员" in same.get_data(as_text=True)
+    assert _app(uow, app_id).state == State.PENDING_SECOND_REVIEW
+
+
+def test_a_failed_check_goes_to_a_senior_auditor_who_approves_it(client: FlaskClient, demo: dict[str, int],
+                                                                  uow: UnitOfWork) -> None:
+    app_id = _pending(uow, demo, deregistered=False)
+    csrf = login(client, "auditor.lishi")
+    assert 'id="action-approve_second"' not in client.get(f"/review/{app_id}").get_data(as_text=True)
+    client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "approve"})
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = login(client, "senior.city")
+    assert _app(uow, app_id).number in client.get("/review").get_data(as_text=True)
+    page = client.get(f"/review/{app_id}").get_data(as_text=True)
+    assert 'id="first-reviewer"' not in page and 'id="action-approve_second"' in page
+    response = client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "approve_second"})
+    assert response.status_code == 302 and _app(uow, app_id).state == State.APPROVED
+
+
+def test_an_auditor_of_another_county_cannot_open_the_application(client: FlaskClient, demo: dict[str, int],
+                                                                 uow: UnitOfWork) -> None:
+    app_id = _pending(uow, demo)
+    csrf = login(client, "auditor.xiaoyi")
+    assert _app(uow, app_id).number not in client.get("/review").get_data(as_text=True)
+    assert client.get(f"/review/{app_id}").status_code == 404
+    assert client.post(f"/review/{app_id}/decision", data={"csrf_token": csrf, "action": "approve"}).status_code == 404
+    assert _app(uow, app_id).state == State.PENDING_REVIEW
+
+
+def test_finance_creates_a_batch_through_the_form_and_reconciles_the_bank_file(
+    client: FlaskClient, demo: dict[str, int], uow: UnitOfWork
+) -> None:
+    app_id = _approved(uow, demo, client)
+    number = _app(uow, app_id).number
+    csrf = login(client, "finance.city")
+    listing = client.get("/finance/batches").get_data(as_text=True)
+    assert number in listing and 'data-amount="18000.00"' in listing
+    wrong = client.post("/finance/batches", data={"csrf_token": csrf, "application_ids": [app_id],
+                                                  "declared_count": "1", "declared_total": "17000.00"})
+    assert wrong.status_code == 422 and "控制总数不符" in wrong.get_data(as_text=True)
+    assert 'value="17000.00"' in wrong.get_data(as_text=True)  # the officer's entry is kept for correction
+    assert _app(uow, app_id).state == State.APPROVED
+    created = client.post("/finance/batches", data={"csrf_token": csrf, "application_ids": [app_id],
+                                                    "declared_count": "1", "declared_total": "18000.00"})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    assert _app(uow, app_id).state == State.IN_PAYMENT
+    batch_page = client.get(created.headers["Location"]).get_data(as_text=True)
+    assert number in batch_page and "bank-file?format=csv" in batch_page
+    csv_link = re.search(r'href="([^"]+format=csv)"', batch_page)
+    assert csv_link
+    bank_file = client.get(csv_link.group(1).replace("&amp;", "&"))
+    assert bank_file.status_code == 200 and number in bank_file.get_data(as_text=True)
+    result = f"序号,申请编号,金额,结果,银行流水号,说明\n1,{number},18000.00,成功,B0001,\n".encode()
+    upload = f"{created.headers['Location']}/results"
+    report = client.post(upload, data={"csrf_token": csrf, "file": (io.BytesIO(result), "r.csv")},
+                         content_type="multipart/form-data")
+    assert report.status_code == 200
+    assert "1 笔,合计 18000.00 元" in report.get_data(as_text=True)
+    assert _app(uow, app_id).state == State.PAID
+    again = client.post(upload, data={"csrf_token": csrf, "file": (io.BytesIO(result), "r.csv")},
+                        content_type="multipart/form-data")
+    assert again.status_code == 200 and 'id="already-imported"' in again.get_data(as_text=True)
+    assert _app(uow, app_id).paid_at is not None and _app(uow, app_id).amount == Decimal("18000.00")
+
+
+def test_a_bad_bank_file_is_shown_on_the_batch_page(client: FlaskClient, demo: dict[str, int],
+                                                    uow: UnitOfWork) -> None:
+    app_id = _approved(uow, demo, client)
+    csrf = login(client, "finance.city")
+    created = client.post("/finance/batches", data={"csrf_token": csrf, "application_ids": [app_id],
+                                                    "declared_count": "1", "declared_total": "18000.00"})
+    upload = f"{created.headers['Location']}/results"
+    not_exported = client.post(upload, data={"csrf_token": csrf, "file": (io.BytesIO(b"x"), "r.csv")},
+                               content_type="multipart/form-data")
+    assert not_exported.status_code == 409 and "批次尚未导出" in not_exported.get_data(as_text=True)
+    missing = client.post(upload, data={"csrf_token": csrf}, content_type="multipart/form-data")
+    assert missing.status_code == 422 and 'data-field="file"' in missing.get_data(as_text=True)
