@@ -271,3 +271,15 @@ def _jobs_registered() -> None:
     from subsidy_app.app import register_jobs
 
     register_jobs()
+
+
+@pytest.fixture
+def factories(uow: UnitOfWork) -> Iterator[None]:
+    """Bind the factory_boy factories to this test's session."""
+    from tests.factories import ALL
+
+    for f in ALL:
+        f._meta.sqlalchemy_session = uow.session
+    yield
+    for f in ALL:
+        f._meta.sqlalchemy_session = None

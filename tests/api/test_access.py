@@ -128,3 +128,18 @@ def test_session_api_call_without_csrf_header_is_refused(client: FlaskClient, de
     assert refused.status_code == 403
     assert refused.get_json()["reason"] == "auth.csrf"
     assert client.post("/api/v1/tokens", json={"name": "x"}, headers={"X-CSRFToken": csrf}).status_code == 201
+
+
+def test_a_token_of_a_dealer_made_by_factories_sees_only_its_dealer(client: FlaskClient, demo: dict[str, int],
+                                                                    factories: None, uow) -> None:
+    from subsidy_app.identity.services import issue_api_token, principal_of
+    from tests.factories import AccountFactory
+
+    account = AccountFactory(organisation__county_code="141181")
+    uow.commit()
+    issued = issue_api_token(uow, principal=principal_of(account), account_id=account.id, name="pos")
+    uow.commit()
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    listed = client.get("/api/v1/organisations", headers=headers).get_json()
+    assert [o["id"] for o in listed] == [account.organisation_id]
+    assert client.get(f"/api/v1/organisations/{demo['org:dealer:xiaoyi']}", headers=headers).status_code == 404
