@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from subsidy_app.appliances.demo import demo_gtin
 from subsidy_app.appliances.models import ApplianceSale
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.seed import seed_demo
 from tests.appliance_fixtures import FRIDGE_G3, PHONE, TABLET, appliance_world, imei
 from tests.car_fixtures import resident_id
 from tests.helpers import bearer
@@ -76,14 +77,18 @@ def test_a_small_file_reports_exactly_its_bad_rows_and_a_reupload_changes_nothin
     assert uow.session.scalar(select(func.count()).select_from(ApplianceSale)) == 90
 
 
-def test_10000_rows_with_10_bad_run_as_a_job_and_report_exactly_those(postgres, client, uow, world) -> None:
+def test_10000_rows_with_10_bad_run_as_a_job_and_report_exactly_those(postgres, committed_app,
+                                                                     committed_uow) -> None:
+    # Real commits: the job commits every 500 rows, as it does in production.
+    world = appliance_world(committed_uow, seed_demo(committed_uow), pool_amount="100000000.00")
+    client = committed_app.test_client()
     headers = bearer(client, "dealer.appliance")
     data, expected = sales_file(10_000)
     response = _upload(client, headers, world.store_id, data)
     body = response.get_json()
     assert response.status_code == 200 and body["job_id"] is not None, body
     job = client.get(body["status_url"], headers=headers).get_json()
-    assert job["status"] == "done", job
+    assert job["state"] == "done", job
     report = client.get(f"/api/v1/appliance-sales/bulk/{body['upload_id']}", headers=headers).get_json()["report"]
     assert {e["line"]: (e["field"], e["reason"]) for e in report["errors"]} == expected
     assert report["accepted_count"] == 9_990
