@@ -56,7 +56,8 @@ class Events(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """List the newest events, optionally for one entity."""
         with uow() as tx:
-            return services.list_events(tx.session, **query)
+            fields = ("seq", "occurred_at", "actor", "action", "entity_type", "entity_id", "summary", "hash")
+            return [{f: getattr(e, f) for f in fields} for e in services.list_events(tx.session, **query)]
 
 
 @blp.route("/verify")

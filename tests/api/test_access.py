@@ -143,3 +143,10 @@ def test_a_token_of_a_dealer_made_by_factories_sees_only_its_dealer(client: Flas
     listed = client.get("/api/v1/organisations", headers=headers).get_json()
     assert [o["id"] for o in listed] == [account.organisation_id]
     assert client.get(f"/api/v1/organisations/{demo['org:dealer:xiaoyi']}", headers=headers).status_code == 404
+
+
+def test_audit_trail_is_listed_for_admins(client: FlaskClient, demo: dict[str, int]) -> None:
+    response = client.get("/api/v1/audit/events?limit=5", headers=bearer(client, "admin"))
+    assert response.status_code == 200, response.get_json()
+    events = response.get_json()
+    assert len(events) == 5 and all(e["hash"] for e in events)
