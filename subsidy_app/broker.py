@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 RUN_TASK = "outbox.run"
 RELAY_TASK = "outbox.relay"
 SCHEDULE_TASK = "outbox.schedule"
+SEAL_TASK = "audit.seal"
+# How often the audit sealer chains newly committed events (seconds): the window in which an event exists but
+# is not yet covered by the hash chain. It is append-only in the database meanwhile.
+AUDIT_SEAL_SECONDS = 2.0
 
 # Periodic jobs: name -> (schedule, job name). Each tick writes an outbox message, so it runs exactly once.
 BEAT_JOBS: dict[str, tuple[Any, str]] = {
@@ -49,6 +53,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "outbox-relay": {"task": RELAY_TASK, "schedule": 30.0},
+            "audit-seal": {"task": SEAL_TASK, "schedule": AUDIT_SEAL_SECONDS, "options": {"expires": 30}},
             **{
                 name: {"task": SCHEDULE_TASK, "schedule": schedule, "args": [job]}
                 for name, (schedule, job) in BEAT_JOBS.items()
@@ -60,6 +65,8 @@ def make_celery(settings: Settings) -> Celery:
 
 class CeleryDispatcher:
     """Send outbox message ids to Celery; on a broker error leave them for the relay and back off."""
+
+    runs_inline = False
 
     def __init__(self, celery: Celery, session_factory: sessionmaker[Session], backoff_seconds: float = 5.0) -> None:
         self._celery = celery

@@ -48,6 +48,17 @@ def db_heads() -> None:
 audit_cli = AppGroup("audit", help="审计日志 / audit trail")
 
 
+@audit_cli.command("seal")
+def audit_seal() -> None:
+    """Chain every committed but unsealed audit event now (the worker does this every few seconds)."""
+    from subsidy_app.audit.services import seal_all
+
+    with _rt().unit_of_work() as uow:
+        sealed = seal_all(uow.session)
+        uow.commit()
+    click.echo(f"sealed {sealed} audit events")
+
+
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Walk the audit chain and report the first broken link (exit 1 if broken)."""
@@ -55,6 +66,7 @@ def audit_verify() -> None:
 
     with _rt().unit_of_work() as uow:
         checked, broken = verify_chain(uow.session)
+        uow.commit()  # keep what verification sealed
     if broken is None:
         click.echo(f"audit chain intact: {checked} events")
         return

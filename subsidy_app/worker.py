@@ -10,7 +10,8 @@ from typing import Any
 
 from celery import Celery, Task
 
-from subsidy_app.broker import RELAY_TASK, RUN_TASK, SCHEDULE_TASK, CeleryDispatcher, make_celery
+from subsidy_app.audit.services import seal_all
+from subsidy_app.broker import RELAY_TASK, RUN_TASK, SCHEDULE_TASK, SEAL_TASK, CeleryDispatcher, make_celery
 from subsidy_app.config import Settings, load_settings
 from subsidy_app.core.jobs import relay_pending, run_outbox_message
 from subsidy_app.runtime import Runtime, build_runtime
@@ -54,6 +55,12 @@ def _register_tasks(app: Celery) -> None:
     def relay() -> int:
         rt = worker_runtime()
         return relay_pending(rt.session_factory, rt.dispatcher, redeliver_after=dt.timedelta(minutes=10))
+
+    @app.task(name=SEAL_TASK)
+    def seal() -> int:
+        rt = worker_runtime()
+        with rt.session_factory() as session, session.begin():
+            return seal_all(session)
 
     @app.task(name=SCHEDULE_TASK, acks_late=True)
     def schedule(job_name: str, **payload: Any) -> None:

@@ -27,14 +27,14 @@ class EventQuery(ma.Schema):
 class EventOut(ma.Schema):
     """One audit event (personal data masked)."""
 
-    seq = ma.fields.Integer()
+    seq = ma.fields.Integer(allow_none=True)  # empty until the sealer chains the event
     occurred_at = ma.fields.DateTime()
     actor = ma.fields.String()
     action = ma.fields.String()
     entity_type = ma.fields.String()
     entity_id = ma.fields.String()
     summary = ma.fields.Dict()
-    hash = ma.fields.String()
+    hash = ma.fields.String(allow_none=True)
 
 
 class VerifyOut(ma.Schema):

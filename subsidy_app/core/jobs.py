@@ -152,6 +152,8 @@ def set_progress(uow: UnitOfWork, done: int, total: int, **extra: Any) -> None:
 class InProcessDispatcher:
     """Embedded default: run each job right after the commit, in this process."""
 
+    runs_inline = True
+
     def __init__(self, session_factory: sessionmaker[Session], cipher: PersonalDataCipher | None = None) -> None:
         self._session_factory = session_factory
         self._cipher = cipher

@@ -15,12 +15,17 @@ from subsidy_app.core.personal_data import PersonalDataCipher
 class JobDispatcher(Protocol):
     """Hands committed outbox messages to whatever runs them."""
 
+    # True when no background worker exists: periodic upkeep (e.g. sealing audit events) then runs inline.
+    runs_inline: bool
+
     def dispatch(self, message_ids: list[int]) -> None:
         """Send the messages; failures leave them pending for the relay."""
 
 
 class NullDispatcher:
     """Dispatcher that sends nothing: messages wait for the relay (used by bulk loads and tests)."""
+
+    runs_inline = False
 
     def dispatch(self, message_ids: list[int]) -> None:
         """Leave the messages pending."""
@@ -44,6 +49,7 @@ class UnitOfWork:
         self._session: Session | None = None
         self._open = False
         self._before_commit: dict[str, Hook] = {}
+        self._after_commit: dict[str, Hook] = {}
         self._pending_jobs: list[OutboxMessage] = []
         self.context: dict[str, Any] = {}
         # Facts true only inside the current transaction (e.g. "this pool row is locked by us"); cleared on end.
@@ -101,6 +107,10 @@ class UnitOfWork:
         """Run `hook` once just before the next commit (e.g. to seal audit events)."""
         self._before_commit.setdefault(key, hook)
 
+    def after_commit(self, key: str, hook: Hook) -> None:
+        """Run `hook` once right after the next commit succeeds (in its own transaction, if it writes)."""
+        self._after_commit.setdefault(key, hook)
+
     def flush(self) -> None:
         """Flush pending writes so constraints are checked now."""
         self.session.flush()
@@ -116,12 +126,17 @@ class UnitOfWork:
         self._pending_jobs.clear()
         self.session.commit()
         self.tx_cache.clear()
+        after = list(self._after_commit.values())
+        self._after_commit.clear()
         if jobs:
             self._dispatcher.dispatch(jobs)
+        for hook in after:
+            hook(self)
 
     def rollback(self) -> None:
         """Discard uncommitted work, its hooks and its jobs."""
         self._before_commit.clear()
+        self._after_commit.clear()
         self._pending_jobs.clear()
         self.tx_cache.clear()
         if self._session is not None:

@@ -82,3 +82,29 @@ def test_job_enqueued_with_broker_up_runs_on_the_worker(
     status = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
     assert status["state"] == "done"
     assert redis.Redis.from_url(celery_worker["redis_url"]).ping()
+
+
+def test_the_worker_seals_audit_events_written_under_the_broker(
+    database_url: str, committed: sessionmaker[Session], celery_worker: dict[str, str]
+) -> None:
+    from subsidy_app.audit import services as audit
+    from subsidy_app.audit.models import AuditEvent
+    from subsidy_app.broker import SEAL_TASK
+    from subsidy_app.core.uow import UnitOfWork
+
+    celery = make_celery(make_settings(database_url, redis_url=celery_worker["redis_url"]))
+    assert celery.conf.beat_schedule["audit-seal"]["task"] == SEAL_TASK
+    with UnitOfWork(committed, CeleryDispatcher(celery, committed)) as uow:
+        for i in range(3):
+            audit.record(uow, actor="test", action="thing.changed", entity_type="thing", entity_id=i)
+        uow.commit()
+
+    def unsealed() -> int:
+        with committed() as session:
+            return int(session.scalar(select(func.count()).where(AuditEvent.hash.is_(None))) or 0)
+
+    assert unsealed() == 3  # with a worker, writers leave sealing to it
+    celery.send_task(SEAL_TASK)
+    assert _wait_for(lambda: unsealed() == 0)
+    with committed() as session:
+        assert audit.verify_chain(session) == (3, None)
