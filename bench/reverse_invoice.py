@@ -3,17 +3,18 @@ service layer on PostgreSQL, then prepare the monthly filing for all of them and
 SQL GROUP BY over the same rows. Prints one JSON line.
 
 BENCH_DATABASE_URL selects the database (default: a fresh `subsidy_test_h7_bench`); BENCH_SCALE (default 1.0)
-shrinks every count for a quick run; BENCH_THREADS (default 4) sets the concurrent issuers.
+shrinks every count for a quick run; BENCH_PROCS (default 4) sets the concurrent issuers, each a process with its
+own connection, as the web server's workers would be.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import sys
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from reverse_invoice.demo import (
 )
 from reverse_invoice.domain import LocationClass, Qualification, VatMethod
 from reverse_invoice.models import Purchase, PurchaseLine, Seller
+from subsidy_app.audit import services as audit
 from subsidy_app.core.db import build_engine, build_session_factory
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import UnitOfWork
@@ -40,7 +42,7 @@ from subsidy_app.identity.domain import COUNTIES, OrgKind
 from subsidy_app.seed import demo_credit_code
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
-THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+PROCS = int(os.environ.get("BENCH_PROCS", "4"))
 RECYCLERS, SELLERS, INVOICES = 50, int(10_000 * SCALE), int(100_000 * SCALE)
 CONSENTS_PER_SELLER = 2
 GROUP_BY = text("""
@@ -85,33 +87,37 @@ def _setup(factory, cipher: PersonalDataCipher) -> tuple[list[int], list[tuple[i
     return recycler_ids, pairs
 
 
-def _run_threads(work: list, handle) -> float:
-    """Run `handle(item)` over the work list with THREADS threads; return elapsed seconds."""
-    cursor = iter(work)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
+_worker: dict[str, object] = {}
 
-    def loop() -> None:
-        while True:
-            with lock:
-                item = next(cursor, None)
-            if item is None:
-                return
-            try:
-                handle(item)
-            except BaseException as exc:  # reported after the run
-                errors.append(exc)
-                return
 
-    threads = [threading.Thread(target=loop) for _ in range(THREADS)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-    return time.perf_counter() - began
+def _init_worker(url: str, today: dt.date) -> None:
+    """Give each issuing process its own engine (connections are never shared across a fork)."""
+    engine = build_engine(url, pool_size=1)
+    _worker.update(factory=build_session_factory(engine), cipher=PersonalDataCipher("bench-" * 8), today=today)
+
+
+def _issue(item: tuple[int, int]) -> None:
+    """Issue one purchase's invoice through the service, in its own transaction."""
+    recycler_id, purchase_id = item
+    with UnitOfWork(_worker["factory"], None, _worker["cipher"]) as uow:  # type: ignore[arg-type]
+        invoices.issue_invoice(uow, principal=system_principal(recycler_id), purchase_id=purchase_id,
+                               today=_worker["today"])  # type: ignore[arg-type]
+        uow.commit()
+
+
+def _run_processes(url: str, today: dt.date, work: list[tuple[int, int]]) -> float:
+    """Issue every invoice from PROCS processes; return elapsed seconds."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(PROCS, initializer=_init_worker, initargs=(url, today)) as pool:
+        pool.map(_init_noop, range(PROCS))  # start the processes before the clock does
+        began = time.perf_counter()
+        for _ in pool.imap_unordered(_issue, work, chunksize=20):
+            pass
+        return time.perf_counter() - began
+
+
+def _init_noop(_: int) -> None:
+    """Do nothing: used to have every pool process started."""
 
 
 def _load_purchases(factory, plan, today: dt.date) -> list[tuple[int, int]]:
@@ -139,7 +145,7 @@ def _load_purchases(factory, plan, today: dt.date) -> list[tuple[int, int]]:
 def main() -> None:
     """Run the benchmark and print one JSON line."""
     url = bench_database_url(os.environ.get("BENCH_DB_NAME", "subsidy_test_h7_bench"))
-    engine = build_engine(url, pool_size=THREADS + 2)
+    engine = build_engine(url, pool_size=2)
     factory = build_session_factory(engine)
     cipher = PersonalDataCipher("bench-" * 8)
     began = time.perf_counter()
@@ -155,14 +161,12 @@ def main() -> None:
     purchase_ids = _load_purchases(factory, plan, today)
     purchases_s = time.perf_counter() - began
 
-    def issue(item: tuple[int, int]) -> None:
-        recycler_id, purchase_id = item
-        with UnitOfWork(factory, None, cipher) as uow:
-            invoices.issue_invoice(uow, principal=system_principal(recycler_id), purchase_id=purchase_id,
-                                   today=today)
-            uow.commit()
-
-    issue_s = _run_threads(purchase_ids, issue)
+    engine.dispose()  # nothing open across the fork
+    issue_s = _run_processes(url, today, purchase_ids)
+    with factory() as session, session.begin():
+        began = time.perf_counter()
+        sealed = audit.seal_all(session)  # the worker's sealer would chain these every 2 s meanwhile
+        seal_s = time.perf_counter() - began
     month = today.replace(day=1)
     next_month = (month + dt.timedelta(days=32)).replace(day=1)
     with engine.connect() as conn:  # warm the cache the same way for both measurements
@@ -182,8 +186,9 @@ def main() -> None:
                                    "GROUP BY recycler_id, year) t"))
     print(json.dumps({
         "benchmark": "reverse_invoice",
-        "invoices": invoice_count, "sellers": SELLERS, "recyclers": RECYCLERS, "threads": THREADS,
+        "invoices": invoice_count, "sellers": SELLERS, "recyclers": RECYCLERS, "processes": PROCS,
         "invoices_per_s": round(INVOICES / issue_s, 1),
+        "audit_sealed": sealed, "audit_seal_per_s": round(sealed / seal_s, 1) if seal_s else None,
         "purchases_loaded_per_s": round(INVOICES / purchases_s, 1),
         "filing_s": round(filing_s, 3), "filings": len(filing_ids), "filing_lines": lines,
         "group_by_s": round(group_by_s, 3), "group_by_rows": len(rows),

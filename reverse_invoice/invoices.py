@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reverse_invoice.domain import (
@@ -21,13 +21,20 @@ from reverse_invoice.domain import (
     rolling_window,
     within_cap,
 )
-from reverse_invoice.models import Invoice, InvoiceCounter, SellerMonth
+from reverse_invoice.models import Invoice, InvoiceCounter, RecyclerProfile, SellerMonth
 from reverse_invoice.purchases import get_purchase
-from reverse_invoice.recyclers import check_recycler_scope, china_today, get_profile, require_may_issue
-from reverse_invoice.sellers import get_seller, require_consent
+from reverse_invoice.recyclers import (
+    check_may_issue,
+    check_recycler_scope,
+    china_today,
+    get_profile,
+    has_overdue_filing,
+    overdue_months,
+    standing_of,
+)
+from reverse_invoice.sellers import has_consented, lock_seller, no_consent
 from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import is_postgres
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import Principal
@@ -53,23 +60,39 @@ def invoice_number(recycler_id: int, year: int, seq: int) -> str:
     return f"{year % 100:02d}{PROVINCE_CODE}{CHANNEL}{recycler_id:07d}{seq:08d}"
 
 
+def _upserts(dialect_name: str) -> tuple[Any, Any]:
+    """Build the counter and month-total upserts once per dialect, with bound parameters (the hot path)."""
+    if dialect_name not in _UPSERTS:
+        dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
+        counter = (dialect.insert(InvoiceCounter.__table__).values(recycler_id=bindparam("recycler_id"),
+                                                                   year=bindparam("year"), last_seq=1)
+                   .on_conflict_do_update(index_elements=["recycler_id", "year"],
+                                          set_={"last_seq": InvoiceCounter.__table__.c.last_seq + 1})
+                   .returning(InvoiceCounter.__table__.c.last_seq))
+        month = (dialect.insert(SellerMonth.__table__).values(seller_id=bindparam("seller_id"),
+                                                              month=bindparam("month"), sales=bindparam("delta"))
+                 .on_conflict_do_update(index_elements=["seller_id", "month"],
+                                        set_={"sales": SellerMonth.__table__.c.sales + bindparam("delta")}))
+        _UPSERTS[dialect_name] = (counter, month)
+    return _UPSERTS[dialect_name]
+
+
+_UPSERTS: dict[str, tuple[Any, Any]] = {}
+_INSERT_INVOICE = insert(Invoice).returning(Invoice.id)
+
+
 def next_sequence(uow: UnitOfWork, *, recycler_id: int, year: int) -> int:
     """Take the next number of a recycler's year; the counter row stays locked until commit, so no gaps."""
-    dialect: Any = postgresql if is_postgres(uow.session) else sqlite
-    stmt = (dialect.insert(InvoiceCounter).values(recycler_id=recycler_id, year=year, last_seq=1)
-            .on_conflict_do_update(index_elements=["recycler_id", "year"],
-                                   set_={"last_seq": InvoiceCounter.last_seq + 1})
-            .returning(InvoiceCounter.last_seq))
-    return int(uow.session.execute(stmt).scalar_one())
+    connection = uow.session.connection()
+    counter, _month = _upserts(connection.dialect.name)
+    return int(connection.execute(counter, {"recycler_id": recycler_id, "year": year}).scalar_one())
 
 
 def add_month_sales(uow: UnitOfWork, *, seller_id: int, month: dt.date, delta: Decimal) -> None:
     """Add to a seller's running monthly total (the seller row is locked by the caller)."""
-    dialect: Any = postgresql if is_postgres(uow.session) else sqlite
-    stmt = (dialect.insert(SellerMonth).values(seller_id=seller_id, month=month, sales=delta)
-            .on_conflict_do_update(index_elements=["seller_id", "month"],
-                                   set_={"sales": SellerMonth.sales + delta}))
-    uow.session.execute(stmt)
+    connection = uow.session.connection()
+    _counter, upsert = _upserts(connection.dialect.name)
+    connection.execute(upsert, {"seller_id": seller_id, "month": month, "delta": delta})
 
 
 def month_sales(uow: UnitOfWork, *, seller_id: int, start: dt.date, end: dt.date) -> Decimal:
@@ -101,15 +124,25 @@ def figures_of(invoice: Invoice) -> TaxFigures:
                       invoice.urban_tax, invoice.education, invoice.local_education, invoice.income_tax)
 
 
+@dataclass(frozen=True)
+class NewInvoice:
+    """An invoice row just inserted."""
+
+    id: int
+    number: str
+
+
 def insert_invoice(
     uow: UnitOfWork, *, recycler_id: int, seller_id: int, purchase_id: int | None, colour: str,
     invoice_type: str, figures: TaxFigures, issued_on: dt.date, tax_month: dt.date, location: str, actor: str,
     original_id: int | None = None, red_reason: str | None = None, replaces_id: int | None = None,
-) -> Invoice:
+) -> NewInvoice:
     """Number and insert an invoice row (blue or red) in the caller's transaction."""
     seq = next_sequence(uow, recycler_id=recycler_id, year=issued_on.year)
-    invoice = Invoice(
-        number=invoice_number(recycler_id, issued_on.year, seq), recycler_id=recycler_id, seller_id=seller_id,
+    number = invoice_number(recycler_id, issued_on.year, seq)
+    # A prebuilt INSERT … RETURNING with bound parameters: no ORM object, no statement to build per invoice.
+    values = dict(
+        number=number, recycler_id=recycler_id, seller_id=seller_id,
         purchase_id=purchase_id, year=issued_on.year, seq=seq, colour=colour, invoice_type=invoice_type,
         issued_on=issued_on, tax_month=tax_month, location_class=location, amount=figures.amount,
         vat_rate=figures.vat_rate, vat_exempt=figures.vat_exempt, vat=figures.vat, urban_rate=figures.urban_rate,
@@ -118,9 +151,7 @@ def insert_invoice(
         state="issued", reversed_amount=Decimal("0"), original_id=original_id, red_reason=red_reason,
         replaces_id=replaces_id, issued_by=actor,
     )
-    uow.session.add(invoice)
-    uow.flush()
-    return invoice
+    return NewInvoice(int(uow.session.connection().execute(_INSERT_INVOICE, values).scalar_one()), number)
 
 
 def corrections_needed(uow: UnitOfWork, *, seller_id: int, month: dt.date) -> tuple[int, ...]:
@@ -142,17 +173,25 @@ def issue_invoice(
     """Issue the reverse invoice for a purchase, in the caller's transaction, within every limit."""
     day = today or china_today()
     purchase = get_purchase(uow, purchase_id, lock=True)
-    profile = get_profile(uow, purchase.recycler_id)
+    # One round trip for the recycler's profile, whether a filing is overdue, and the seller's consent.
+    profile, overdue, consented = uow.session.execute(select(
+        RecyclerProfile, has_overdue_filing(RecyclerProfile.organisation_id, day),
+        has_consented(purchase.seller_id, RecyclerProfile.organisation_id),
+    ).where(RecyclerProfile.organisation_id == purchase.recycler_id)).one_or_none() or (None, False, False)
+    if profile is None:
+        profile = get_profile(uow, purchase.recycler_id)  # raises the recycler.not_registered refusal
     check_recycler_scope(principal, recycler_id=purchase.recycler_id, county_code=profile.county_code, write=True)
     if purchase.state != "open":
         raise Conflict("该收购已开具发票 / this purchase is already invoiced", reason="purchase.already_invoiced")
     if purchase.purchased_on > day:
         raise ValidationFailed.field("purchased_on", "收购日期晚于开票日期 / purchase is dated after the invoice")
+    months_overdue = overdue_months(uow, recycler_id=purchase.recycler_id, today=day) if overdue else ()
+    standing = check_may_issue(standing_of(profile, months_overdue), invoice_type)
+    if not consented:
+        raise no_consent()
     # The seller's row lock serialises every recycler's invoices for this seller: the cap and the month
     # totals below are read and written under it, so two recyclers issuing at once cannot both pass.
-    get_seller(uow, purchase.seller_id, lock=True)
-    standing = require_may_issue(uow, recycler_id=purchase.recycler_id, invoice_type=invoice_type, today=day)
-    require_consent(uow, seller_id=purchase.seller_id, recycler_id=purchase.recycler_id)
+    lock_seller(uow, purchase.seller_id)
     rates = load_tax_rules().rates(day)
     month = month_of(day)
     start, end = rolling_window(month, rates.rolling_months)

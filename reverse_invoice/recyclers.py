@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from reverse_invoice.domain import ALLOWED_INVOICE_TYPES, InvoiceType, LocationClass, Qualification, VatMethod
 from reverse_invoice.models import Filing, RecyclerProfile
@@ -128,7 +129,11 @@ def overdue_months(uow: UnitOfWork, *, recycler_id: int, today: dt.date) -> tupl
 def standing(uow: UnitOfWork, *, recycler_id: int, today: dt.date | None = None) -> RecyclerStanding:
     """Describe a recycler's standing, checking unpaid filings on the fly."""
     profile = get_profile(uow, recycler_id)
-    overdue = overdue_months(uow, recycler_id=recycler_id, today=today or china_today())
+    return standing_of(profile, overdue_months(uow, recycler_id=recycler_id, today=today or china_today()))
+
+
+def standing_of(profile: RecyclerProfile, overdue: tuple[dt.date, ...]) -> RecyclerStanding:
+    """Build a recycler's standing from its profile row and its overdue filing months."""
     return RecyclerStanding(
         organisation_id=profile.organisation_id, name=profile.name, county_code=profile.county_code,
         qualification=Qualification(profile.qualification), qualification_no=profile.qualification_no,
@@ -138,10 +143,20 @@ def standing(uow: UnitOfWork, *, recycler_id: int, today: dt.date | None = None)
     )
 
 
+def has_overdue_filing(recycler_id: Any, today: dt.date) -> ColumnElement[bool]:
+    """An SQL test for "some filing is unpaid past its due date" (the condition overdue_months lists)."""
+    return (select(Filing.id).where(Filing.recycler_id == recycler_id, Filing.state != "paid", Filing.due_on < today,
+                                    Filing.total_tax > 0).exists())
+
+
 def require_may_issue(uow: UnitOfWork, *, recycler_id: int, invoice_type: InvoiceType, today: dt.date
                       ) -> RecyclerStanding:
     """Refuse unless the recycler is qualified, not suspended, and its VAT method allows the invoice type."""
-    current = standing(uow, recycler_id=recycler_id, today=today)
+    return check_may_issue(standing(uow, recycler_id=recycler_id, today=today), invoice_type)
+
+
+def check_may_issue(current: RecyclerStanding, invoice_type: InvoiceType) -> RecyclerStanding:
+    """Refuse unless this standing allows issuing an invoice of the type; return it."""
     if current.qualification_state != "approved":
         raise Conflict("回收企业反向开票资格未获批准 / the recycler's qualification is not approved",
                        reason="recycler.not_qualified")

@@ -20,6 +20,7 @@ from reverse_invoice.domain import (
     reversal_figures,
 )
 from reverse_invoice.invoices import (
+    NewInvoice,
     add_month_sales,
     corrections_needed,
     figures_of,
@@ -69,7 +70,7 @@ def _reversed_so_far(uow: UnitOfWork, invoice: Invoice) -> TaxFigures:
 
 
 def _reverse(uow: UnitOfWork, invoice: Invoice, *, reason: RedReason, amount: Decimal, day: dt.date,
-             actor: str) -> Invoice:
+             actor: str) -> NewInvoice:
     """Issue the red-letter invoice for `amount` of a locked blue invoice and give the sales back to the cap."""
     figures = reversal_figures(figures_of(invoice), _reversed_so_far(uow, invoice), amount)
     red = insert_invoice(

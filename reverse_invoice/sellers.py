@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from reverse_invoice.models import Consent, Seller
 from reverse_invoice.recyclers import check_recycler_scope, get_profile
@@ -119,11 +120,25 @@ def record_consent(
 
 def require_consent(uow: UnitOfWork, *, seller_id: int, recycler_id: int) -> None:
     """Refuse when the seller has not consented to this recycler filing on their behalf."""
-    found = uow.session.scalar(select(Consent.id).where(Consent.seller_id == seller_id,
-                                                        Consent.recycler_id == recycler_id))
-    if found is None:
-        raise Conflict("售卖人尚未授权本企业代办税费 / the seller has not consented to this recycler filing on "
-                       "their behalf", reason="seller.no_consent")
+    if not uow.session.scalar(select(has_consented(seller_id, recycler_id))):
+        raise no_consent()
+
+
+def has_consented(seller_id: Any, recycler_id: Any) -> ColumnElement[bool]:
+    """An SQL test for "the seller consented to this recycler filing on their behalf"."""
+    return select(Consent.id).where(Consent.seller_id == seller_id, Consent.recycler_id == recycler_id).exists()
+
+
+def no_consent() -> Conflict:
+    """The refusal when a seller has not consented."""
+    return Conflict("售卖人尚未授权本企业代办税费 / the seller has not consented to this recycler filing on "
+                    "their behalf", reason="seller.no_consent")
+
+
+def lock_seller(uow: UnitOfWork, seller_id: int) -> None:
+    """Lock a seller's row until commit: it serialises their invoices across recyclers."""
+    if uow.session.scalar(select(Seller.id).where(Seller.id == seller_id).with_for_update()) is None:
+        raise NotFound("售卖人不存在 / seller not found", reason="seller.not_found")
 
 
 def view_seller(uow: UnitOfWork, *, principal: Principal, seller_id: int) -> SellerView:
