@@ -80,6 +80,10 @@ def consume_certificate(uow: UnitOfWork, *, certificate_id: int, application_ref
     newest row version after the first writer commits, so exactly one caller gets the row.
     """
     ref = _ref(application_ref)
+    locked: dict[int, ScrapCertificate] = uow.tx_cache.get(_LOCKED_CERTIFICATES, {})
+    if certificate_id in locked:
+        _use_locked(uow, locked[certificate_id], ref, actor)
+        return
     table = ScrapCertificate.__table__
     # ORM-enabled UPDATE: it autoflushes first and refreshes a copy already loaded in this session.
     result = uow.session.execute(
@@ -97,6 +101,31 @@ def consume_certificate(uow: UnitOfWork, *, certificate_id: int, application_ref
         raise Conflict("回收证明已被其他申请使用 / the certificate is already used", reason="certificate.already_used")
     audit.record(uow, actor=actor, action="certificate.used", entity_type="scrap_certificate",
                  entity_id=certificate_id, after={"application": ref})
+
+
+_LOCKED_CERTIFICATES = "certificates.locked"
+
+
+def lock_many(uow: UnitOfWork, *, certificate_ids: list[int]) -> None:
+    """Lock many certificates (in id order) for this transaction, so consuming each needs no statement of its own.
+
+    Holding the row lock decides a race exactly as the conditional UPDATE does: nobody else can use a
+    certificate between our reading it as issued and our commit.
+    """
+    rows = uow.session.scalars(select(ScrapCertificate).where(ScrapCertificate.id.in_(set(certificate_ids)))
+                               .order_by(ScrapCertificate.id).with_for_update()
+                               .execution_options(populate_existing=True))
+    uow.tx_cache.setdefault(_LOCKED_CERTIFICATES, {}).update({c.id: c for c in rows})
+
+
+def _use_locked(uow: UnitOfWork, certificate: ScrapCertificate, ref: str, actor: str) -> None:
+    if certificate.state == "revoked":
+        raise Conflict("回收证明已作废 / the certificate was revoked", reason="certificate.revoked")
+    if certificate.state != "issued":
+        raise Conflict("回收证明已被其他申请使用 / the certificate is already used", reason="certificate.already_used")
+    certificate.state, certificate.used_by_ref, certificate.used_at = "used", ref, utcnow()
+    audit.record(uow, actor=actor, action="certificate.used", entity_type="scrap_certificate",
+                 entity_id=certificate.id, after={"application": ref})
 
 
 def release_certificate(uow: UnitOfWork, *, certificate_id: int, application_ref: str,

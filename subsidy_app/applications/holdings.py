@@ -5,7 +5,15 @@ from __future__ import annotations
 from recycling import certificates
 from subsidy_app.applications.models import Application
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.rules import quotas
+from subsidy_app.rules import budget, quotas
+
+
+def prepare_batch(uow: UnitOfWork, *, apps: list[Application]) -> None:
+    """Before approving many applications: look up their reservations and lock their holds and certificates at once."""
+    references = [a.number for a in apps]
+    budget.preload_reservations(uow, references)
+    quotas.lock_holds(uow, references)
+    certificates.lock_many(uow, certificate_ids=[a.certificate_id for a in apps if a.certificate_id is not None])
 
 
 def consume(uow: UnitOfWork, *, app: Application, actor: str) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from subsidy_app.applications import holdings
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.services import Transitioned, load_for_update, transition
@@ -76,6 +77,7 @@ def batch_approve(uow: UnitOfWork, *, principal: Principal, application_ids: lis
     # One locking read for the whole batch; then each item goes through the same transition as a single approval.
     rows = {a.id: a for a in uow.session.scalars(select(Application).where(Application.id.in_(application_ids))
                                                  .order_by(Application.id).with_for_update())}
+    holdings.prepare_batch(uow, apps=list(rows.values()))
     with uow.session.no_autoflush:
         for application_id in application_ids:
             app = rows.get(application_id)

@@ -16,7 +16,7 @@ from subsidy_app.applications.domain import (
 )
 from subsidy_app.applications.models import Application, ApplicationEvent, Clawback
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import utcnow
+from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.rules import budget
@@ -25,7 +25,13 @@ from subsidy_app.rules.models import BudgetPool
 FUNDED_JOB = "applications.budget_funded"
 # Appliance settlement statements (issue 5 §6) pay a dealer for instant discounts; the budget was reserved per sale.
 DEALER_PAYEE = "dealer"
-SMS_JOB = "applications.notify_resident"
+SMS_JOB = "applications.notify_residents"
+# States the resident is texted about (applications/tasks.py holds the texts); "checking" lasts seconds.
+NOTIFIED_STATES = frozenset({
+    State.SUBMITTED, State.PENDING_REVIEW, State.RETURNED, State.AWAITING_FUNDS, State.APPROVED, State.PAID,
+    State.REJECTED, State.REVOKED, State.WITHDRAWN,
+})
+_EVENTS, _NOTICES = "applications.events", "applications.notices"
 
 
 @dataclass(frozen=True)
@@ -62,13 +68,27 @@ def transition(
     app.updated_at = utcnow()
     if reason:
         app.last_reason = reason.strip()[:500]
-    uow.session.add(ApplicationEvent(application_id=app.id, action=action.value, from_state=current.value,
-                                     to_state=step.to_state.value, actor=actor, reason=reason))
+    uow.context.setdefault(_EVENTS, []).append({
+        "application_id": app.id, "action": action.value, "from_state": current.value,
+        "to_state": step.to_state.value, "actor": actor, "reason": reason, "at": utcnow()})
     audit.record(uow, actor=actor, action=f"application.{action.value}", entity_type="application",
                  entity_id=app.id, before={"state": current.value},
                  after={"state": step.to_state.value, "reason": reason})
-    uow.enqueue(SMS_JOB, application_id=app.id, state=step.to_state.value)
+    if step.to_state in NOTIFIED_STATES:
+        uow.context.setdefault(_NOTICES, []).append([app.id, step.to_state.value])
+    # A batch of transitions writes its events in one INSERT and its texts as one job, at commit.
+    uow.before_commit(_EVENTS, _write_events_and_notices)
     return Transitioned(app.id, current, step.to_state)
+
+
+def _write_events_and_notices(uow: UnitOfWork) -> None:
+    """Insert the transaction's application events and queue one job texting every resident concerned."""
+    events = uow.context.pop(_EVENTS, [])
+    if events:
+        insert_rows(uow.session, ApplicationEvent, events)
+    notices = uow.context.pop(_NOTICES, [])
+    if notices:
+        uow.enqueue(SMS_JOB, changes=notices)
 
 
 def _target(uow: UnitOfWork, app: Application, action: Action, reviewer_id: int | None) -> State | None:

@@ -38,9 +38,16 @@ def budget_funded(uow: UnitOfWork, reference: str) -> None:
     services.on_budget_funded(uow, reference=reference)
 
 
+@job("applications.notify_residents")
+def notify_residents(uow: UnitOfWork, changes: list[list[object]]) -> None:
+    """Text each resident whose application changed state in one transaction ([application id, state] pairs)."""
+    for application_id, state in changes:
+        notify_resident(uow, application_id=int(str(application_id)), state=str(state))
+
+
 @job("applications.notify_resident")
 def notify_resident(uow: UnitOfWork, application_id: int, state: str) -> None:
-    """Tell the resident by SMS that their application changed state."""
+    """Tell the resident by SMS that their application changed state (also runs jobs queued one per change)."""
     template = SMS_TEXT.get(State(state))
     app = uow.session.get(Application, application_id)
     if template is None or app is None or app.person_id is None:  # a dealer statement has no resident to tell

@@ -7,12 +7,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from subsidy_app.audit.domain import GENESIS_HASH, AuditEntry, ChainBreak, chain_hash, find_break
 from subsidy_app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
-from subsidy_app.core.db import is_postgres, utcnow
+from subsidy_app.core.db import insert_rows, is_postgres, utcnow
 from subsidy_app.core.personal_data import mask_personal_text
 from subsidy_app.core.uow import UnitOfWork
 
@@ -51,7 +51,7 @@ def _write_pending(uow: UnitOfWork) -> None:
     if not pending:
         return
     session = uow.session
-    session.execute(insert(AuditEvent), pending)
+    insert_rows(session, AuditEvent, pending)
     if not is_postgres(session):
         # SQLite has a single writer, so no other transaction can be in flight: chain right away.
         seal_pending(session)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, MetaData, Numeric, create_engine, event
+from psycopg.types.json import Jsonb
+from sqlalchemy import JSON, BigInteger, DateTime, Engine, MetaData, Numeric, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -83,3 +84,23 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     """Tell whether the bound database is PostgreSQL (row locks, triggers, COPY)."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: PostgreSQL COPY when available, a multi-row INSERT otherwise.
+
+    Every row must carry the same keys; column defaults are not applied, so callers give every value they need.
+    """
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    if not is_postgres(session):
+        session.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in (row[c] for c in columns)])

@@ -141,7 +141,11 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
     """Reserve money for an approval, or queue it (first come by submission time) when the pool can't fund it."""
     value = _money(amount, "amount")
     pool = _locked_pool(uow, pool_id)  # serialises every change to this pool: the invariant can't race
-    existing = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
+    known: dict[str, BudgetReservation | None] | None = uow.tx_cache.get(_KNOWN_RESERVATIONS)
+    if known is not None and reference in known:
+        existing = known[reference]
+    else:
+        existing = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
     if existing is not None and existing.state in ("queued", "reserved", "spent"):
         return ReserveOutcome(existing.reference, existing.state)
     queue_empty = _queue_is_empty(uow, pool)
@@ -149,6 +153,8 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
                                         submitted_at=submitted_at, on_funded_job=on_funded_job)
     row.amount, row.state = value, "queued"
     uow.session.add(row)
+    if known is not None:
+        known[reference] = row
     if queue_empty and pool.reserved + pool.spent + value <= pool.allocated:
         _take(uow, pool, row, actor)
     else:
@@ -157,6 +163,20 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
                      after={"reference": reference, "amount": str(value)})
     # No flush: a batch approval's writes go to the database together (the reference identifies the row).
     return ReserveOutcome(row.reference, row.state)
+
+
+_KNOWN_RESERVATIONS = "budget.known_reservations"
+
+
+def preload_reservations(uow: UnitOfWork, references: list[str]) -> None:
+    """Look up many references' reservations at once, so a batch's `reserve` calls need no query each.
+
+    Only this transaction's view is cached: the pool row `reserve` locks still serialises every change.
+    """
+    found = {r.reference: r for r in uow.session.scalars(
+        select(BudgetReservation).where(BudgetReservation.reference.in_(references)))}
+    known: dict[str, BudgetReservation | None] = uow.tx_cache.setdefault(_KNOWN_RESERVATIONS, {})
+    known.update({reference: found.get(reference) for reference in references})
 
 
 def _take(uow: UnitOfWork, pool: BudgetPool, row: BudgetReservation, actor: str) -> None:

@@ -110,9 +110,20 @@ def _hold(session: Session, reference: str) -> QuotaHold:
     return hold
 
 
+_LOCKED_HOLDS = "quotas.locked_holds"
+
+
+def lock_holds(uow: UnitOfWork, references: list[str]) -> None:
+    """Lock many references' holds in one statement (in id order, so batches never deadlock) for this transaction."""
+    rows = uow.session.scalars(select(QuotaHold).where(QuotaHold.reference.in_(references))
+                               .order_by(QuotaHold.id).with_for_update())
+    uow.tx_cache.setdefault(_LOCKED_HOLDS, {}).update({h.reference: h for h in rows})
+
+
 def confirm_quota(uow: UnitOfWork, *, reference: str, actor: str) -> None:
     """Confirm a held unit on approval."""
-    hold = _hold(uow.session, reference)
+    locked: dict[str, QuotaHold] = uow.tx_cache.get(_LOCKED_HOLDS, {})
+    hold = locked.get(reference) or _hold(uow.session, reference)
     if hold.state == HELD:
         hold.state, hold.updated_at = CONFIRMED, utcnow()
         audit.record(uow, actor=actor, action="quota.confirmed", entity_type="quota_hold", entity_id=hold.id)
