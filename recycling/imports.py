@@ -219,21 +219,19 @@ def _write(uow: UnitOfWork, actor: str, batch: IntakeImport, drafts: list[tuple[
     written = 0
     all_or_nothing = batch.mode == "all_or_nothing"
     outer = uow.session.begin_nested()
-    # Audit events wait in the unit of work until commit; rows rolled back to a savepoint must drop theirs.
+    # Audit events wait in the unit of work until commit; an all-or-nothing failure must drop every row's.
     pending: list[Any] = uow.context.setdefault(AUDIT_PENDING, [])
     start = len(pending)
     for index, (line, draft) in enumerate(drafts, start=1):
-        mark = len(pending)
         try:
             if all_or_nothing:  # any failure discards the outer savepoint: no per-row savepoint needed
                 record_intake(uow, actor=actor, acting_org_id=batch.organisation_id, draft=draft, import_id=batch.id)
             else:
-                with uow.session.begin_nested():
+                with uow.savepoint():  # a refused row takes its own audit event with it
                     record_intake(uow, actor=actor, acting_org_id=batch.organisation_id, draft=draft,
                                   import_id=batch.id)
             written += 1
         except DomainError as exc:
-            del pending[mark:]
             errors.append(RowError(line, next(iter(exc.errors), "row"), exc.message))
             if all_or_nothing:
                 outer.rollback()

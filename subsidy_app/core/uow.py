@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -106,6 +107,26 @@ class UnitOfWork:
     def before_commit(self, key: str, hook: Hook) -> None:
         """Run `hook` once just before the next commit (e.g. to seal audit events)."""
         self._before_commit.setdefault(key, hook)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A savepoint that, if rolled back, also drops what this unit of work buffered inside it.
+
+        Services buffer rows to write at commit (audit events, application events, texts to send) in
+        `context` lists, and jobs in the outbox list; a row rolled back to its savepoint must take its own away.
+        """
+        marks = {key: len(value) for key, value in self.context.items() if isinstance(value, list)}
+        jobs = len(self._pending_jobs)
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            for key, value in self.context.items():
+                if isinstance(value, list):
+                    del value[marks.get(key, 0):]
+            del self._pending_jobs[jobs:]
+            self.tx_cache.clear()  # e.g. a pool lock cached here may belong to the rolled-back part
+            raise
 
     def after_commit(self, key: str, hook: Hook) -> None:
         """Run `hook` once right after the next commit succeeds (in its own transaction, if it writes)."""

@@ -87,3 +87,24 @@ def test_unknown_job_fails_permanently(session_factory: sessionmaker[Session], c
         uow.commit()
         assert jobs.run_outbox_message(session_factory, NullDispatcher(), message.id, cipher).status == "failed"
         assert jobs.pending_message_ids(session_factory, redeliver_after=dt.timedelta(0)) == []
+
+
+def test_a_rolled_back_savepoint_takes_its_buffered_audit_events_and_jobs_with_it(uow: UnitOfWork) -> None:
+    from sqlalchemy import func, select
+
+    from subsidy_app.audit import services as audit
+    from subsidy_app.core.outbox import OutboxMessage
+
+    audit.record(uow, actor="t", action="kept.before", entity_type="thing", entity_id=1)
+    try:
+        with uow.savepoint():
+            audit.record(uow, actor="t", action="dropped", entity_type="thing", entity_id=2)
+            uow.enqueue("audit.checkpoint")
+            raise ValueError("this row is refused")
+    except ValueError:
+        pass
+    audit.record(uow, actor="t", action="kept.after", entity_type="thing", entity_id=3)
+    uow.commit()
+    actions = [e.action for e in reversed(audit.list_events(uow.session, limit=10))]
+    assert actions == ["kept.before", "kept.after"]
+    assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
