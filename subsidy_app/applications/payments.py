@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, BankResultImport, PaymentBatch, PaymentLine
-from subsidy_app.applications.services import transition
+from subsidy_app.applications.services import budget_references, transition
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import Principal
+from subsidy_app.rules import budget
 
 EXPORT_HEADER = ["序号", "申请编号", "收款人", "银行卡号", "开户行", "金额"]
 RESULT_HEADER = ["序号", "申请编号", "金额", "结果", "银行流水号", "说明"]
@@ -83,6 +84,8 @@ def export_rows(uow: UnitOfWork, *, principal: Principal, batch_id: int) -> list
     lines = uow.session.execute(select(PaymentLine, Application).join(Application)
                                 .where(PaymentLine.batch_id == batch.id).order_by(PaymentLine.line_no)).all()
     total = Decimal("0.00")
+    keep = persons.preload(uow, person_ids=[a.person_id for _l, a in lines if a.person_id is not None],
+                           card_ids=[a.bank_card_id for _l, a in lines if a.bank_card_id is not None])
     for line, app in lines:
         if app.payee_kind == "dealer":  # appliance settlement (issue 5 §6): the dealer's account, kept encrypted
             account = uow.cipher.decrypt(base64.b64decode(app.facts["payee_account_enc"]))
@@ -98,6 +101,7 @@ def export_rows(uow: UnitOfWork, *, principal: Principal, batch_id: int) -> list
     if (len(lines), total) != (batch.declared_count, batch.declared_total):
         raise Conflict("批次明细与控制总数不符 / the batch no longer matches its control totals",
                        reason="batch.control_totals")
+    keep.clear()
     rows.append(["合计", f"{len(lines)} 笔", "", "", "", f"{total:.2f}"])
     if batch.state == "draft":
         batch.state, batch.exported_at = "exported", utcnow()
@@ -162,22 +166,10 @@ def _parse_result(filename: str, data: bytes) -> list[dict[str, str]]:
     return [dict(zip(RESULT_HEADER, (c.strip() for c in row), strict=False)) for row in raw[1:] if any(row)]
 
 
-def import_bank_result(uow: UnitOfWork, *, principal: Principal, batch_id: int, filename: str,
-                       data: bytes) -> Reconciliation:
-    """Reconcile a bank result file; importing the same file again changes nothing."""
-    digest = hashlib.sha256(data).hexdigest()
-    batch = _batch(uow, batch_id)
-    seen = uow.session.scalar(select(BankResultImport).where(BankResultImport.sha256 == digest))
-    if seen is not None:
-        return Reconciliation(already_imported=True, **{k: v for k, v in seen.report.items()
-                                                        if k != "already_imported"})
-    if batch.state == "draft":
-        raise Conflict("批次尚未导出 / export the batch before importing results", reason="batch.not_exported")
-    rows = _parse_result(filename, data)
-    lines = {app.number: (line, app) for line, app in uow.session.execute(
-        select(PaymentLine, Application).join(Application).where(PaymentLine.batch_id == batch.id)
-        .with_for_update(of=PaymentLine)).all()}
-    report = Reconciliation()
+def _reconcile_rows(uow: UnitOfWork, principal: Principal, rows: list[dict[str, str]],
+                    lines: dict[str, tuple[PaymentLine, Application]], report: Reconciliation
+                    ) -> tuple[Decimal, Decimal]:
+    """Match each result row to its line and move the application on; return the paid and the file totals."""
     paid_total = file_total = Decimal("0.00")
     handled: set[str] = set()
     for row in rows:
@@ -211,6 +203,30 @@ def import_bank_result(uow: UnitOfWork, *, principal: Principal, batch_id: int, 
             transition(uow, app=app, action=Action.PAYMENT_FAILED, actor=principal.actor,
                        reason=f"银行退回:{line.result_message or '账户信息有误'},请更正银行卡")
             report.failed.append(number)
+    return paid_total, file_total
+
+
+def import_bank_result(uow: UnitOfWork, *, principal: Principal, batch_id: int, filename: str,
+                       data: bytes) -> Reconciliation:
+    """Reconcile a bank result file; importing the same file again changes nothing."""
+    digest = hashlib.sha256(data).hexdigest()
+    batch = _batch(uow, batch_id)
+    seen = uow.session.scalar(select(BankResultImport).where(BankResultImport.sha256 == digest))
+    if seen is not None:
+        return Reconciliation(already_imported=True, **{k: v for k, v in seen.report.items()
+                                                        if k != "already_imported"})
+    if batch.state == "draft":
+        raise Conflict("批次尚未导出 / export the batch before importing results", reason="batch.not_exported")
+    rows = _parse_result(filename, data)
+    lines = {app.number: (line, app) for line, app in uow.session.execute(
+        select(PaymentLine, Application).join(Application).where(PaymentLine.batch_id == batch.id)
+        .with_for_update(of=PaymentLine)).all()}
+    report = Reconciliation()
+    # One lookup of every reservation the batch may spend; the writes go to the database together at the end.
+    budget.preload_reservations(uow, [ref for _line, app in lines.values() for ref in budget_references(app)],
+                                lock_pools=True)
+    with uow.session.no_autoflush:
+        paid_total, file_total = _reconcile_rows(uow, principal, rows, lines, report)
     report.pending = [n for n, (line, _a) in lines.items() if line.state == "pending"]
     report.paid_total, report.file_total = f"{paid_total:.2f}", f"{file_total:.2f}"
     if not report.pending:

@@ -107,6 +107,13 @@ def add_bank_card(uow: UnitOfWork, *, actor: str, person_id: int, card_number: s
     return int(card_id)
 
 
+def preload(uow: UnitOfWork, *, person_ids: list[int], card_ids: list[int]) -> list[object]:
+    """Load many persons and cards at once (for a payment file); the caller keeps the result referenced meanwhile."""
+    keep: list[object] = list(uow.session.scalars(select(Person).where(Person.id.in_(set(person_ids)))))
+    keep += uow.session.scalars(select(BankCard).where(BankCard.id.in_(set(card_ids))))
+    return keep
+
+
 def bank_card_number(uow: UnitOfWork, *, card_id: int) -> str:
     """Return a card's clear number, for the bank payment file only."""
     row = uow.session.get(BankCard, card_id)

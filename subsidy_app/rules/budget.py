@@ -168,15 +168,27 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
 _KNOWN_RESERVATIONS = "budget.known_reservations"
 
 
-def preload_reservations(uow: UnitOfWork, references: list[str]) -> None:
-    """Look up many references' reservations at once, so a batch's `reserve` calls need no query each.
+def preload_reservations(uow: UnitOfWork, references: list[str], *, lock_pools: bool = False) -> None:
+    """Look up many references' reservations at once, so a batch's `reserve`/`spend` calls need no query each.
 
-    Only this transaction's view is cached: the pool row `reserve` locks still serialises every change.
+    Every change to a reservation happens under its pool's lock. With `lock_pools` the pools are locked first
+    (in id order) and the rows read after, so they are current until commit and `spend` need not re-read them.
     """
-    found = {r.reference: r for r in uow.session.scalars(
-        select(BudgetReservation).where(BudgetReservation.reference.in_(references)))}
+    query = select(BudgetReservation).where(BudgetReservation.reference.in_(references))
+    if lock_pools:
+        pool_ids = set(uow.session.scalars(select(BudgetReservation.pool_id).where(
+            BudgetReservation.reference.in_(references)).distinct()))
+        for pool_id in sorted(pool_ids):
+            _locked_pool(uow, pool_id)
+        query = query.execution_options(populate_existing=True)
+    found = {r.reference: r for r in uow.session.scalars(query)}
     known: dict[str, BudgetReservation | None] = uow.tx_cache.setdefault(_KNOWN_RESERVATIONS, {})
     known.update({reference: found.get(reference) for reference in references})
+    if lock_pools:
+        uow.tx_cache.setdefault(_CURRENT_RESERVATIONS, set()).update(found)
+
+
+_CURRENT_RESERVATIONS = "budget.current_reservations"
 
 
 def _take(uow: UnitOfWork, pool: BudgetPool, row: BudgetReservation, actor: str) -> None:
@@ -208,7 +220,9 @@ def _fund_queue(uow: UnitOfWork, pool: BudgetPool, actor: str) -> list[str]:
 
 
 def _reservation(uow: UnitOfWork, reference: str) -> BudgetReservation:
-    row = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
+    known: dict[str, BudgetReservation | None] = uow.tx_cache.get(_KNOWN_RESERVATIONS, {})
+    row = known[reference] if reference in known else uow.session.scalar(
+        select(BudgetReservation).where(BudgetReservation.reference == reference))
     if row is None:
         raise NotFound("没有该申请的预算占用 / no budget reservation for this reference", reason="budget.not_reserved")
     return row
@@ -237,7 +251,8 @@ def spend(uow: UnitOfWork, *, actor: str, reference: str) -> None:
     """Turn a reservation into spending when the payment is made (once)."""
     row = _reservation(uow, reference)
     pool = _locked_pool(uow, row.pool_id)
-    uow.session.refresh(row)
+    if reference not in uow.tx_cache.get(_CURRENT_RESERVATIONS, ()):
+        uow.session.refresh(row)  # read before the pool lock: make sure of its state now
     if row.state == "spent":
         return
     if row.state != "reserved":
