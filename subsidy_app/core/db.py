@@ -86,6 +86,10 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+# Below this many rows a plain INSERT is cheaper than COPY's extra protocol round trips.
+COPY_FROM_ROWS = 20
+
+
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: PostgreSQL COPY when available, a multi-row INSERT otherwise.
 
@@ -94,7 +98,7 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
     if not rows:
         return
     table = cast(Table, model.__table__)
-    if not is_postgres(session):
+    if len(rows) < COPY_FROM_ROWS or not is_postgres(session):
         session.execute(table.insert(), rows)
         return
     columns = list(rows[0])
