@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from reverse_invoice.domain import (
     InvoiceType,
@@ -21,8 +22,7 @@ from reverse_invoice.domain import (
     rolling_window,
     within_cap,
 )
-from reverse_invoice.models import Invoice, InvoiceCounter, RecyclerProfile, SellerMonth
-from reverse_invoice.purchases import get_purchase
+from reverse_invoice.models import Invoice, InvoiceCounter, Purchase, RecyclerProfile, SellerMonth
 from reverse_invoice.recyclers import (
     check_may_issue,
     check_recycler_scope,
@@ -166,18 +166,25 @@ def corrections_needed(uow: UnitOfWork, *, seller_id: int, month: dt.date) -> tu
     return tuple(rows)
 
 
+_MARK_INVOICED = update(Purchase).where(Purchase.id == bindparam("purchase_id")).values(state="invoiced")
+
+
 def issue_invoice(
     uow: UnitOfWork, *, principal: Principal, purchase_id: int, invoice_type: InvoiceType = InvoiceType.ORDINARY,
     today: dt.date | None = None,
 ) -> IssueResult:
     """Issue the reverse invoice for a purchase, in the caller's transaction, within every limit."""
     day = today or china_today()
-    purchase = get_purchase(uow, purchase_id, lock=True)
-    # One round trip for the recycler's profile, whether a filing is overdue, and the seller's consent.
-    profile, overdue, consented = uow.session.execute(select(
-        RecyclerProfile, has_overdue_filing(RecyclerProfile.organisation_id, day),
-        has_consented(purchase.seller_id, RecyclerProfile.organisation_id),
-    ).where(RecyclerProfile.organisation_id == purchase.recycler_id)).one_or_none() or (None, False, False)
+    # One round trip: the purchase (locked), its recycler's profile, whether a filing is overdue, the consent.
+    found = uow.session.execute(
+        select(Purchase, RecyclerProfile, has_overdue_filing(RecyclerProfile.organisation_id, day),
+               has_consented(Purchase.seller_id, Purchase.recycler_id))
+        .join(RecyclerProfile, RecyclerProfile.organisation_id == Purchase.recycler_id, isouter=True)
+        .where(Purchase.id == purchase_id).with_for_update(of=Purchase)
+        .execution_options(populate_existing=True)).one_or_none()
+    if found is None:
+        raise NotFound("收购记录不存在 / purchase not found", reason="purchase.not_found")
+    purchase, profile, overdue, consented = found
     if profile is None:
         profile = get_profile(uow, purchase.recycler_id)  # raises the recycler.not_registered refusal
     check_recycler_scope(principal, recycler_id=purchase.recycler_id, county_code=profile.county_code, write=True)
@@ -209,7 +216,8 @@ def issue_invoice(
         invoice_type=invoice_type.value, figures=figures, issued_on=day, tax_month=month,
         location=standing.location_class.value, actor=principal.actor)
     add_month_sales(uow, seller_id=purchase.seller_id, month=month, delta=purchase.amount)
-    purchase.state = "invoiced"
+    uow.session.connection().execute(_MARK_INVOICED, {"purchase_id": purchase.id})
+    set_committed_value(purchase, "state", "invoiced")  # the loaded row says what the database now holds
     audit.record(uow, actor=principal.actor, action="reverse_invoice.issued", entity_type="ri_invoice",
                  entity_id=invoice.id, after={"number": invoice.number, "amount": str(figures.amount),
                                               "vat": str(figures.vat), "seller_id": purchase.seller_id})
