@@ -17,7 +17,7 @@ from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, BankResultImport, PaymentBatch, PaymentLine
 from subsidy_app.applications.services import budget_references, transition
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import utcnow
+from subsidy_app.core.db import slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
@@ -42,8 +42,8 @@ class BatchRef:
 def create_batch(uow: UnitOfWork, *, principal: Principal, application_ids: list[int], declared_count: int,
                  declared_total: Decimal) -> BatchRef:
     """Put approved applications in a batch; the declared count and total must match what is selected."""
-    apps = list(uow.session.scalars(select(Application).where(Application.id.in_(application_ids))
-                                    .order_by(Application.id).with_for_update()))
+    apps = [a for ids in slices(sorted(set(application_ids))) for a in uow.session.scalars(
+        select(Application).where(Application.id.in_(ids)).order_by(Application.id).with_for_update())]
     problems = [a.number for a in apps if a.state != State.APPROVED or a.card_correction_needed
                 or not principal.covers_county(a.county_code)]
     if len(apps) != len(set(application_ids)) or problems:

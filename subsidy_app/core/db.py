@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, MetaData, Numeric, Table, create_engine, event
@@ -108,3 +109,20 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in (row[c] for c in columns)])
+
+
+T = TypeVar("T")
+# PostgreSQL accepts at most 65,535 bound parameters per statement; IN lists longer than this go in slices.
+IN_LIST_SLICE = 10_000
+
+
+def slices(values: Iterable[T], size: int = IN_LIST_SLICE) -> Iterator[list[T]]:
+    """Yield the values in lists of at most `size` (for IN lists over large batches)."""
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

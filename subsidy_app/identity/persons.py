@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import Base, is_postgres, utcnow
+from subsidy_app.core.db import Base, is_postgres, slices, utcnow
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id, resident_id_birth_date
 from subsidy_app.core.identifiers_trade import normalise_bank_card, normalise_phone
@@ -109,8 +109,11 @@ def add_bank_card(uow: UnitOfWork, *, actor: str, person_id: int, card_number: s
 
 def preload(uow: UnitOfWork, *, person_ids: list[int], card_ids: list[int]) -> list[object]:
     """Load many persons and cards at once (for a payment file); the caller keeps the result referenced meanwhile."""
-    keep: list[object] = list(uow.session.scalars(select(Person).where(Person.id.in_(set(person_ids)))))
-    keep += uow.session.scalars(select(BankCard).where(BankCard.id.in_(set(card_ids))))
+    keep: list[object] = []
+    for ids in slices(set(person_ids)):
+        keep += uow.session.scalars(select(Person).where(Person.id.in_(ids)))
+    for ids in slices(set(card_ids)):
+        keep += uow.session.scalars(select(BankCard).where(BankCard.id.in_(ids)))
     return keep
 
 
