@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,12 @@ class Settings:
     quote_rate_limit: str = "120 per minute"
     rate_limit_storage: str = "memory://"
     rate_limits_enabled: bool = True
+    # Appliance fraud signals (issue 5 §8): a sale above a limit is flagged for reviewers, never refused.
+    fraud_window_days: int = 30
+    fraud_deliveries_per_address: int = 3
+    fraud_sales_per_phone: int = 3
+    fraud_store_buyer_sales: int = 3
+    fraud_price_margin_percent: Decimal = Decimal("20")
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -88,9 +95,29 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limit_storage=env.get("RATE_LIMIT_STORAGE_URL") or (env.get("REDIS_URL") or "memory://"),
         # Only benchmarks and load tests turn this off; production always limits public pages.
         rate_limits_enabled=env.get("RATE_LIMITS_ENABLED", "1") not in ("0", "false", "off"),
+        **_fraud_settings(env),
     )
     check_production_safety(settings)
     return settings
+
+
+def _fraud_settings(env: Any) -> dict[str, Any]:
+    """Read the FRAUD_* limits; a value that is not a positive number stops the start, naming the variable."""
+    found: dict[str, Any] = {}
+    for name in ("window_days", "deliveries_per_address", "sales_per_phone", "store_buyer_sales",
+                 "price_margin_percent"):
+        key = f"FRAUD_{name.upper()}"
+        raw = env.get(key)
+        if raw is None or not raw.strip():
+            continue
+        try:
+            value = Decimal(raw.strip()) if name == "price_margin_percent" else Decimal(int(raw.strip()))
+        except (InvalidOperation, ValueError):
+            raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+        if not value.is_finite() or value < (0 if name == "price_margin_percent" else 1):
+            raise ConfigError(f"{key} must be {'zero or more' if name == 'price_margin_percent' else 'at least 1'}")
+        found[f"fraud_{name}"] = value if name == "price_margin_percent" else int(value)
+    return found
 
 
 def check_production_safety(settings: Settings) -> None:

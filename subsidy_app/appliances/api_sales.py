@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal
-from subsidy_app.appliances import bulk, selling, settlement
+from subsidy_app.appliances import bulk, fraud, selling, settlement
 from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances import schemas as s
 from subsidy_app.appliances.api import upload
@@ -69,7 +69,8 @@ class Sales(MethodView):
             with uow() as tx:
                 buyer = _buyer(tx, data, principal.actor)
                 outcome = selling.sell(tx, principal=principal, versions=_versions.versions(tx), data=sale,
-                                       buyer=buyer, mode=SaleMode(data["mode"]))
+                                       buyer=buyer, mode=SaleMode(data["mode"]),
+                                       limits=fraud.thresholds(runtime().settings))
                 tx.commit()
         except selling.SerialTaken as taken:
             with uow() as tx:

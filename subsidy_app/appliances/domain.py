@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Any
 
 # DOMAIN.md §2: which programme a category belongs to (the rule version then decides whether it is covered).
 APPLIANCE_CATEGORIES = ("refrigerator", "washing_machine", "television", "air_conditioner", "computer",
@@ -101,7 +103,7 @@ class SaleFacts:
 
     price: Decimal
     reference_price: Decimal | None
-    sold_at_local: dt.time
+    sold_at_local: dt.time | None  # None when only the day is known (a back-dated or bulk-filed sale)
     opens_at: dt.time | None
     closes_at: dt.time | None
     same_address: int = 0
@@ -119,15 +121,25 @@ class Signal:
     evidence: dict[str, str] = field(default_factory=dict)
 
 
+def _count(code: str, zh: str, count: int, limit: int, window_days: int) -> Signal:
+    return Signal(code, zh, {"count": str(count), "limit": str(limit), "window_days": str(window_days)})
+
+
+def _open(opens_at: dt.time, closes_at: dt.time, at: dt.time) -> bool:
+    if opens_at <= closes_at:
+        return opens_at <= at <= closes_at
+    return at >= opens_at or at <= closes_at  # open past midnight, e.g. 18:00–02:00
+
+
 def fraud_signals(facts: SaleFacts, limits: FraudThresholds) -> list[Signal]:
     """Return the patterns this sale shows (counts include the sale itself)."""
     found: list[Signal] = []
     if facts.same_address > limits.deliveries_per_address:
-        found.append(Signal("fraud.address", "同一地址多次补贴配送",
-                            {"count": str(facts.same_address), "limit": str(limits.deliveries_per_address)}))
+        found.append(_count("fraud.address", "同一地址多次补贴配送", facts.same_address,
+                            limits.deliveries_per_address, limits.window_days))
     if facts.same_phone > limits.sales_per_phone:
-        found.append(Signal("fraud.phone", "同一手机号多次补贴购买",
-                            {"count": str(facts.same_phone), "limit": str(limits.sales_per_phone)}))
+        found.append(_count("fraud.phone", "同一手机号多次补贴购买", facts.same_phone, limits.sales_per_phone,
+                            limits.window_days))
     if facts.reference_price is not None:
         ceiling = facts.reference_price * (100 + limits.price_margin_percent) / 100
         if facts.price > ceiling:
@@ -135,14 +147,31 @@ def fraud_signals(facts: SaleFacts, limits: FraudThresholds) -> list[Signal]:
                                 {"price": f"{facts.price:.2f}", "reference": f"{facts.reference_price:.2f}",
                                  "margin_percent": str(limits.price_margin_percent)}))
     if facts.same_store_buyer > limits.store_buyer_sales:
-        found.append(Signal("fraud.store_buyer", "同一门店向同一购买人多次销售",
-                            {"count": str(facts.same_store_buyer), "limit": str(limits.store_buyer_sales)}))
+        found.append(_count("fraud.store_buyer", "同一门店向同一购买人多次销售", facts.same_store_buyer,
+                            limits.store_buyer_sales, limits.window_days))
     if facts.serial_dealers > 1:
         found.append(Signal("fraud.serial_two_dealers", "同一序列号被两家经销商上报",
                             {"dealers": str(facts.serial_dealers)}))
-    if facts.opens_at is not None and facts.closes_at is not None and not (
-            facts.opens_at <= facts.sold_at_local <= facts.closes_at):
+    if facts.sold_at_local is not None and facts.opens_at is not None and facts.closes_at is not None and \
+            not _open(facts.opens_at, facts.closes_at, facts.sold_at_local):
         found.append(Signal("fraud.outside_hours", "销售时间不在门店营业时间内",
                             {"sold_at": facts.sold_at_local.isoformat(timespec="minutes"),
                              "hours": f"{facts.opens_at:%H:%M}-{facts.closes_at:%H:%M}"}))
     return found
+
+
+# How reviewers read each evidence key (the values are stored as strings).
+_EVIDENCE_ZH = {
+    "count": "次数 {}", "limit": "阈值 {}", "window_days": "统计期 {} 天", "price": "售价 {} 元",
+    "reference": "参考价 {} 元", "margin_percent": "允许上浮 {}%", "dealers": "上报经销商 {} 家",
+    "other_dealer": "另一经销商:{}", "reported_at": "上报时间 {}", "sold_at": "销售时间 {}",
+    "hours": "营业时间 {}",
+}
+
+
+def describe_zh(signal: Mapping[str, Any]) -> str:
+    """Return a stored signal as one Chinese line: what it is, then its evidence."""
+    evidence: Mapping[str, Any] = signal.get("evidence") or {}
+    parts = [_EVIDENCE_ZH.get(key, key + " {}").format(value) for key, value in evidence.items()]
+    title = str(signal.get("zh") or signal.get("code") or "")
+    return f"{title}({','.join(parts)})" if parts else title

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from recycling import closed_loop
-from subsidy_app.appliances import participation
+from subsidy_app.appliances import fraud, participation
 from subsidy_app.appliances.buyer import Buyer
-from subsidy_app.appliances.domain import SaleMode, SaleState, programme_of, recycling_category
+from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of, recycling_category
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
@@ -170,11 +170,13 @@ def note_serial_clash(uow: UnitOfWork, *, serial_key: str, dealer_org_id: int) -
                                                              SerialReport.dealer_org_id == dealer_org_id))
         if holder is not None and holder != dealer_org_id and known is None:
             session.add(SerialReport(serial_key=serial_key, dealer_org_id=dealer_org_id))
+            fraud.flag_serial_holder(session, serial_key=serial_key, reporting_dealer_id=dealer_org_id)
 
 
 def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Buyer | None, mode: SaleMode,
-           price: Decimal, delivery_address: str | None = None, upload_id: int | None = None) -> SaleOutcome:
-    """Insert the sale (unique serial and invoice), hold quota and budget for an instant discount."""
+           price: Decimal, delivery_address: str | None = None, upload_id: int | None = None,
+           limits: FraudThresholds | None = None) -> SaleOutcome:
+    """Insert the sale (unique serial and invoice) with its fraud signals, hold quota and budget when instant."""
     store, product, decision = checked.store, checked.product, checked.decision
     participation.require_approved(uow, dealer_org_id=store.dealer_org_id, store_id=store.id,
                                    category=product.category)
@@ -184,16 +186,24 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
         raise ValidationFailed.field("buyer", "立减须核验购买人身份 / an instant discount needs a verified buyer",
                                      reason="buyer.required")
     programme = programme_of(product.category) or ""
+    # Only a sale keyed in at the till today has a real time of day; a back-dated or filed one gets the clock's.
+    today = checked.sold_on == dt.date.today()
+    time_known = today and upload_id is None
+    sold_at = utcnow() if today else dt.datetime.combine(checked.sold_on, utcnow().timetz())
+    phone_hash = buyer.phone_hash if buyer else None
+    address_hash = uow.cipher.match_hash(" ".join(delivery_address.split())) if delivery_address else None
+    signals = fraud.sale_signals(
+        uow, store=store, product=product, price=price, serial_key=checked.serial_key,
+        person_id=buyer.person_id if buyer else None, phone_hash=phone_hash, address_hash=address_hash,
+        sold_at=sold_at, time_known=time_known, limits=limits or FraudThresholds())
     sale = ApplianceSale(
         number=number, mode=mode.value, state=(SaleState.GRANTED if instant else SaleState.CLAIMABLE).value,
         dealer_org_id=store.dealer_org_id, store_id=store.id, county_code=store.county_code,
         person_id=buyer.person_id if buyer else None, programme=programme, category=product.category,
         gtin=product.gtin, serial_key=checked.serial_key, invoice_key=checked.invoice_key, price=price,
-        amount=decision.amount, version_code=decision.version_code, phone_hash=buyer.phone_hash if buyer else None,
-        address_hash=uow.cipher.match_hash(" ".join(delivery_address.split())) if delivery_address else None,
-        apply_code=secrets.token_hex(16), signals=[], upload_id=upload_id, created_by=principal.actor,
-        sold_at=dt.datetime.combine(checked.sold_on, utcnow().timetz()) if checked.sold_on != dt.date.today()
-        else utcnow(),
+        amount=decision.amount, version_code=decision.version_code, phone_hash=phone_hash,
+        address_hash=address_hash, apply_code=secrets.token_hex(16), signals=signals, upload_id=upload_id,
+        created_by=principal.actor, sold_at=sold_at,
     )
     uow.session.add(sale)
     dealer_org_id = store.dealer_org_id  # read before the flush: a failed flush expires every row
@@ -219,19 +229,21 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
             county_code=store.county_code, category=recycling_category(product.category),
             occurred_on=checked.sold_on, actor=principal.actor)
     audit.record(uow, actor=principal.actor, action=f"appliance_sale.{mode.value}", entity_type="appliance_sale",
-                 entity_id=sale.id, after={"number": number, "amount": str(decision.amount), "gtin": product.gtin})
+                 entity_id=sale.id, after={"number": number, "amount": str(decision.amount), "gtin": product.gtin,
+                                           "signals": [signal["code"] for signal in signals]})
     return SaleOutcome(True, decision.amount, programme, product.category, decision.version_code, [], sale.id,
                        number, sale.apply_code, hand_in)
 
 
 def sell(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, ...], data: SaleInput,
-         buyer: Buyer | None, mode: SaleMode = SaleMode.INSTANT) -> SaleOutcome:
-    """Evaluate a sale and, when it earns a subsidy, record it and hold what it needs."""
+         buyer: Buyer | None, mode: SaleMode = SaleMode.INSTANT, limits: FraudThresholds | None = None
+         ) -> SaleOutcome:
+    """Evaluate a sale and, when it earns a subsidy, record it (flagged, never refused, by `limits`)."""
     checked = check(uow, principal=principal, versions=versions, data=data)
     if isinstance(checked, SaleOutcome):
         return checked
     return record(uow, principal=principal, checked=checked, buyer=buyer, mode=mode, price=data.price,
-                  delivery_address=data.delivery_address)
+                  delivery_address=data.delivery_address, limits=limits)
 
 
 def _own_sale(uow: UnitOfWork, principal: Principal, sale_id: int) -> ApplianceSale:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, DealerAccount
 from subsidy_app.applications.domain import Action, State
@@ -20,8 +21,9 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity.domain import Principal
+from subsidy_app.identity.domain import OrgKind, Principal
 from subsidy_app.identity.models import Organisation
+from subsidy_app.rules import budget
 
 CATEGORY = "dealer_settlement"
 _DEAD = (State.REJECTED.value, State.WITHDRAWN.value, State.REVOKED.value)
@@ -62,11 +64,14 @@ def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: in
              ApplianceSale.sold_at < end),
         and_(ApplianceSale.state == SaleState.SETTLING.value, ApplianceSale.statement_id.in_(dead))))
         .order_by(ApplianceSale.id).with_for_update()))
-    # Returns of sales already on a statement: clawed back from this one (DOMAIN.md §2).
+    # Returns of sales already on a statement: clawed back from this one (DOMAIN.md §2), or again when the
+    # statement that was to claw them back was rejected or revoked.
     returns = list(uow.session.scalars(select(ApplianceSale).where(
         *base, ApplianceSale.state == SaleState.RETURNED.value, ApplianceSale.statement_id.is_not(None),
-        ApplianceSale.statement_id.not_in(dead), ApplianceSale.clawback_statement_id.is_(None))
+        ApplianceSale.statement_id.not_in(dead), or_(ApplianceSale.clawback_statement_id.is_(None),
+                                                     ApplianceSale.clawback_statement_id.in_(dead)))
         .order_by(ApplianceSale.id).with_for_update()))
+    _release_unpaid_returns(uow, principal, base, dead)
     if not sales:
         raise Conflict("该期间没有待清算的立减销售 / no instant discounts to settle in this period",
                        reason="settlement.empty")
@@ -99,6 +104,16 @@ def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: in
     return Statement(app.id, app.number, len(sales), gross, clawback, app.amount, len(flagged))
 
 
+def _release_unpaid_returns(uow: UnitOfWork, principal: Principal, base: tuple[Any, ...], dead: Any) -> None:
+    """Give back the budget of returns whose statement died unpaid: nobody was paid, nothing is clawed back."""
+    for sale in uow.session.scalars(select(ApplianceSale).where(
+            *base, ApplianceSale.state == SaleState.RETURNED.value, ApplianceSale.statement_id.in_(dead),
+            ApplianceSale.clawback_statement_id.is_(None)).with_for_update()):
+        budget.release(uow, actor=principal.actor, reference=sale.number, reason="退货且结算单未支付 / returned, "
+                                                                                 "its statement was not paid")
+        sale.statement_id = None  # settled for good: neither a line nor a clawback of any statement
+
+
 def _facts(uow: UnitOfWork, dealer: Organisation, account: DealerAccount, start: dt.date, end: dt.date,
            sales: list[ApplianceSale], returns: list[ApplianceSale], gross: Decimal, clawback: Decimal
            ) -> dict[str, Any]:
@@ -114,12 +129,13 @@ def _facts(uow: UnitOfWork, dealer: Organisation, account: DealerAccount, start:
 def _store_signals(uow: UnitOfWork, app: Application, flagged: list[ApplianceSale]) -> None:
     """Show each flagged sale's fraud signals to the reviewers as failed checks with their evidence."""
     for index, sale in enumerate(flagged):
-        for signal in sale.signals:
+        # Checks are readable by the dealer too: evidence naming another dealer stays in the bureau's view.
+        for signal in fraud.for_viewer(sale.signals, bureau=False):
             evidence = ", ".join(f"{k}={v}" for k, v in signal.get("evidence", {}).items())
             uow.session.add(ApplicationCheck(
                 application_id=app.id, run=1, code=f"{signal['code']}:{index}"[:60], passed=False,
-                explanation_zh=f"{sale.number}:{signal['zh']}({evidence})"[:500],
-                explanation_en=f"{sale.number}: {signal['code']} ({evidence})"[:500]))
+                explanation_zh=f"销售 {sale.number}:{signal['detail_zh']}"[:500],
+                explanation_en=f"sale {sale.number}: {signal['code']} ({evidence})"[:500]))
 
 
 def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
@@ -131,8 +147,9 @@ def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: in
     sales = uow.session.scalars(select(ApplianceSale).where(or_(
         ApplianceSale.statement_id == app.id, ApplianceSale.clawback_statement_id == app.id))
         .order_by(ApplianceSale.id))
+    bureau = principal.organisation_kind is not OrgKind.DEALER
     return {"id": app.id, "number": app.number, "state": app.state, "amount": app.amount,
             "period": app.facts.get("period"), "gross": app.facts.get("gross"), "clawback": app.facts.get("clawback"),
             "lines": [{"number": s.number, "category": s.category, "gtin": s.gtin, "price": s.price,
-                       "amount": s.amount, "state": s.state, "signals": s.signals,
+                       "amount": s.amount, "state": s.state, "signals": fraud.for_viewer(s.signals, bureau=bureau),
                        "kind": "clawback" if s.clawback_statement_id == app.id else "sale"} for s in sales]}

@@ -144,6 +144,8 @@ def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_st
     elif action is Action.PAYMENT_CONFIRMED:
         for reference in budget_references(app):
             budget.spend(uow, actor=actor, reference=reference)
+        for reference in clawback_references(app):  # deducted from this payment: the pool gets it back, once
+            budget.refund(uow, actor=actor, reference=reference, reason=f"结算单 {app.number} 扣回 / clawed back")
         app.paid_at = utcnow()
     elif action is Action.PAYMENT_FAILED:
         app.card_correction_needed = True
@@ -162,6 +164,13 @@ def budget_references(app: Application) -> list[str]:
     if app.payee_kind == DEALER_PAYEE:
         return [str(ref) for ref in app.facts.get("sale_refs", [])]
     return [app.number]
+
+
+def clawback_references(app: Application) -> list[str]:
+    """Return the paid subsidies a dealer statement deducts (returns after an earlier statement was paid)."""
+    if app.payee_kind == DEALER_PAYEE:
+        return [str(ref) for ref in app.facts.get("clawback_refs", [])]
+    return []
 
 
 def state_label(state: str) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import utcnow
+from subsidy_app.core.db import slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import services as identity
@@ -174,14 +174,14 @@ def preload_reservations(uow: UnitOfWork, references: list[str], *, lock_pools: 
     Every change to a reservation happens under its pool's lock. With `lock_pools` the pools are locked first
     (in id order) and the rows read after, so they are current until commit and `spend` need not re-read them.
     """
-    query = select(BudgetReservation).where(BudgetReservation.reference.in_(references))
     if lock_pools:
-        pool_ids = set(uow.session.scalars(select(BudgetReservation.pool_id).where(
-            BudgetReservation.reference.in_(references)).distinct()))
+        pool_ids = {p for refs in slices(references) for p in uow.session.scalars(
+            select(BudgetReservation.pool_id).where(BudgetReservation.reference.in_(refs)).distinct())}
         for pool_id in sorted(pool_ids):
             _locked_pool(uow, pool_id)
-        query = query.execution_options(populate_existing=True)
-    found = {r.reference: r for r in uow.session.scalars(query)}
+    found = {r.reference: r for refs in slices(references) for r in uow.session.scalars(
+        select(BudgetReservation).where(BudgetReservation.reference.in_(refs))
+        .execution_options(populate_existing=lock_pools))}
     known: dict[str, BudgetReservation | None] = uow.tx_cache.setdefault(_KNOWN_RESERVATIONS, {})
     known.update({reference: found.get(reference) for reference in references})
     if lock_pools:
@@ -253,7 +253,7 @@ def spend(uow: UnitOfWork, *, actor: str, reference: str) -> None:
     pool = _locked_pool(uow, row.pool_id)
     if reference not in uow.tx_cache.get(_CURRENT_RESERVATIONS, ()):
         uow.session.refresh(row)  # read before the pool lock: make sure of its state now
-    if row.state == "spent":
+    if row.state in ("spent", "refunded"):  # refunded: clawed back before its payment, nothing left to spend
         return
     if row.state != "reserved":
         raise Conflict("该申请没有可支付的预算占用 / nothing reserved to spend", reason="budget.not_reserved")
@@ -263,6 +263,32 @@ def spend(uow: UnitOfWork, *, actor: str, reference: str) -> None:
     _entry(uow, pool, "spend", row.amount, actor, reference=reference)
     audit.record(uow, actor=actor, action="budget.spent", entity_type="budget_pool", entity_id=pool.id,
                  after={"reference": reference, "amount": str(row.amount)})
+
+
+def refund(uow: UnitOfWork, *, actor: str, reference: str, reason: str) -> bool:
+    """Give a clawed-back subsidy back to the pool exactly once; False when it was given back already.
+
+    Usually the subsidy was spent (its statement was paid). When the deduction is paid first, the money is
+    still reserved: it goes back now, and the later `spend` of that reference finds nothing left to spend.
+    """
+    row = _reservation(uow, reference)
+    pool = _locked_pool(uow, row.pool_id)
+    uow.session.refresh(row)
+    if row.state not in ("spent", "reserved"):
+        return False
+    was = row.state
+    if was == "spent":
+        pool.spent -= row.amount
+    else:
+        pool.reserved -= row.amount
+    row.state = "refunded"
+    _entry(uow, pool, "refund" if was == "spent" else "release", row.amount, actor, reference=reference,
+           reason=reason)
+    audit.record(uow, actor=actor, action="budget.refunded", entity_type="budget_pool", entity_id=pool.id,
+                 after={"reference": reference, "amount": str(row.amount), "from": was, "reason": reason})
+    _reset_notified_level(pool)
+    _fund_queue(uow, pool, actor)
+    return True
 
 
 def _use_percent(pool: BudgetPool) -> Decimal:

@@ -1,0 +1,96 @@
+"""Fraud signals of subsidised sales (issue 5 §8): gathered in one indexed query, stored with their evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import distinct, false, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from subsidy_app.appliances.domain import (
+    FraudThresholds,
+    SaleFacts,
+    SaleState,
+    Signal,
+    describe_zh,
+    fraud_signals,
+)
+from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
+from subsidy_app.config import Settings
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.models import Organisation
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # store hours are local; China keeps UTC+8
+SERIAL_CODE = "fraud.serial_two_dealers"
+# Evidence a dealer must not see on its own statement: it names another dealer.
+BUREAU_ONLY_EVIDENCE = frozenset({"other_dealer"})
+
+
+def thresholds(settings: Settings) -> FraudThresholds:
+    """Return the configured limits (FRAUD_* variables, see README)."""
+    return FraudThresholds(
+        deliveries_per_address=settings.fraud_deliveries_per_address, sales_per_phone=settings.fraud_sales_per_phone,
+        price_margin_percent=settings.fraud_price_margin_percent, store_buyer_sales=settings.fraud_store_buyer_sales,
+        window_days=settings.fraud_window_days)
+
+
+def sale_signals(uow: UnitOfWork, *, store: Store, product: Product, price: Decimal, serial_key: str,
+                 person_id: int | None, phone_hash: str | None, address_hash: str | None, sold_at: dt.datetime,
+                 time_known: bool, limits: FraudThresholds) -> list[dict[str, Any]]:
+    """Return the signals a sale about to be inserted shows; never refuses it (reviewers decide)."""
+    same = {
+        "address": ApplianceSale.address_hash == address_hash if address_hash else None,
+        "phone": ApplianceSale.phone_hash == phone_hash if phone_hash else None,
+        "store_buyer": (ApplianceSale.person_id == person_id) & (ApplianceSale.store_id == store.id)
+        if person_id is not None else None,
+    }
+    wanted = [c for c in same.values() if c is not None]
+    # Other dealers who tried to report this serial while someone held it.
+    reporters = (select(func.count(distinct(SerialReport.dealer_org_id)))
+                 .where(SerialReport.serial_key == serial_key, SerialReport.dealer_org_id != store.dealer_org_id)
+                 .scalar_subquery())
+    # One statement: each OR branch has its own index (address_hash, phone_hash, person_id), so this stays cheap.
+    row = uow.session.execute(
+        select(*(func.count().filter(c) if c is not None else literal(0) for c in same.values()), reporters)
+        .select_from(ApplianceSale)
+        .where(ApplianceSale.sold_at > sold_at - dt.timedelta(days=limits.window_days),
+               ApplianceSale.state != SaleState.RETURNED.value, or_(*wanted) if wanted else false())).one()
+    address, phone, store_buyer, other_dealers = (int(v or 0) for v in row)
+    facts = SaleFacts(
+        price=price, reference_price=product.reference_price,
+        sold_at_local=sold_at.astimezone(CHINA_TZ).time() if time_known else None,
+        opens_at=store.opens_at, closes_at=store.closes_at,
+        # The sale is not inserted yet: count it too, as the thresholds expect.
+        same_address=address + 1 if address_hash else 0, same_phone=phone + 1 if phone_hash else 0,
+        same_store_buyer=store_buyer + 1 if person_id is not None else 0, serial_dealers=1 + other_dealers)
+    return [asdict(signal) for signal in fraud_signals(facts, limits)]
+
+
+def flag_serial_holder(session: Session, *, serial_key: str, reporting_dealer_id: int) -> int | None:
+    """Put (or refresh) the two-dealers signal on the live sale holding a serial another dealer reported."""
+    sale = session.scalar(select(ApplianceSale).where(
+        ApplianceSale.serial_key == serial_key, ApplianceSale.state != SaleState.RETURNED.value).with_for_update())
+    if sale is None or sale.dealer_org_id == reporting_dealer_id:
+        return None
+    others = session.scalar(select(func.count(distinct(SerialReport.dealer_org_id))).where(
+        SerialReport.serial_key == serial_key, SerialReport.dealer_org_id != sale.dealer_org_id)) or 1
+    name = session.scalar(select(Organisation.name).where(Organisation.id == reporting_dealer_id))
+    signal = Signal(SERIAL_CODE, "同一序列号被两家经销商上报", {
+        "dealers": str(1 + int(others)), "other_dealer": name or str(reporting_dealer_id),
+        "reported_at": dt.datetime.now(CHINA_TZ).strftime("%Y-%m-%d %H:%M")})
+    # One signal per code: a third dealer's report refreshes the evidence instead of repeating it.
+    sale.signals = [s for s in sale.signals if s.get("code") != SERIAL_CODE] + [asdict(signal)]
+    return sale.id
+
+
+def for_viewer(signals: list[dict[str, Any]], *, bureau: bool) -> list[dict[str, Any]]:
+    """Return stored signals for display; a dealer does not see evidence naming another dealer."""
+    shown = []
+    for signal in signals:
+        evidence = {k: v for k, v in (signal.get("evidence") or {}).items()
+                    if bureau or k not in BUREAU_ONLY_EVIDENCE}
+        shown.append({**signal, "evidence": evidence, "detail_zh": describe_zh({**signal, "evidence": evidence})})
+    return shown
