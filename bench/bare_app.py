@@ -7,6 +7,16 @@ import os
 from flask import Flask, jsonify, request
 
 
+def ensure_bare_table(url: str) -> None:
+    """Create the table /insert writes to (the benchmark calls this before starting the server's workers)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, payload text NOT NULL)"))
+    engine.dispose()
+
+
 def create_bare_app() -> Flask:
     """Return a Flask app with a constant-JSON endpoint and a one-INSERT endpoint."""
     app = Flask(__name__)

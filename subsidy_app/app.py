@@ -97,9 +97,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
         api.register_blueprint(blueprint)
     from subsidy_app.appliances.api import blp as appliances_api
     from subsidy_app.appliances.api_sales import blp as appliance_sales_api
+    from subsidy_app.appliances.views import bp as appliance_resident_views
 
     api.register_blueprint(appliances_api)
     api.register_blueprint(appliance_sales_api)
+    app.register_blueprint(appliance_resident_views)
     app.register_blueprint(identity_views)
     app.register_blueprint(home_views)
     app.register_blueprint(resident_views)

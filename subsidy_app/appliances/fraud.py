@@ -7,7 +7,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import distinct, false, func, literal, or_, select
+from sqlalchemy import distinct, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from subsidy_app.appliances.domain import (
@@ -54,7 +54,8 @@ def sale_signals(uow: UnitOfWork, *, store: Store, product: Product, price: Deci
                  .scalar_subquery())
     # One statement: each OR branch has its own index (address_hash, phone_hash, person_id), so this stays cheap.
     row = uow.session.execute(
-        select(*(func.count().filter(c) if c is not None else literal(0) for c in same.values()), reporters)
+        # Every column an aggregate: with nothing to count (no buyer, no address) it is still exactly one row.
+        select(*(func.count().filter(c if c is not None else false()) for c in same.values()), reporters)
         .select_from(ApplianceSale)
         .where(ApplianceSale.sold_at > sold_at - dt.timedelta(days=limits.window_days),
                ApplianceSale.state != SaleState.RETURNED.value, or_(*wanted) if wanted else false())).one()

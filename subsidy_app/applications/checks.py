@@ -122,6 +122,10 @@ def _check_one(uow: UnitOfWork, app: Application, versions: tuple[RuleVersion, .
         return []  # a duplicate delivery of the job after the checks already ran
     first_run = app.state == State.SUBMITTED  # submitted happens once; a resubmission has earlier runs
     transition(uow, app=app, action=Action.START_CHECKS, actor=SYSTEM)
+    if app.appliance_sale_id is not None:
+        # An appliance claim is checked when it is made (appliances.claims); corrected, it goes back to review.
+        transition(uow, app=app, action=Action.CHECKS_DONE, actor=SYSTEM)
+        return []
     sale = get_sale(uow, sale_id=app.sale_id) if app.sale_id else None
     assert sale is not None
     person_hash = persons.person_id_hash(uow, person_id=app.person_id)

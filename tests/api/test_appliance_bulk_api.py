@@ -92,3 +92,65 @@ def test_10000_rows_with_10_bad_run_as_a_job_and_report_exactly_those(postgres, 
     report = client.get(f"/api/v1/appliance-sales/bulk/{body['upload_id']}", headers=headers).get_json()["report"]
     assert {e["line"]: (e["field"], e["reason"]) for e in report["errors"]} == expected
     assert report["accepted_count"] == 9_990
+
+
+def _file(rows: list[tuple[str, str, str, str, str]]) -> bytes:
+    """A file of (gtin, serial, invoice, buyer name, buyer ID number) rows sold on 2025-03-01 at 2,699 yuan."""
+    body = "".join(f"{gtin},{serial},2699.00,{invoice},2025-03-01,{name},{id_number},13900000001\n"
+                   for gtin, serial, invoice, name, id_number in rows)
+    return (HEADER + body).encode("utf-8")
+
+
+def test_bulk_rows_hold_quota_and_budget_exactly_and_refuse_like_the_till(client, uow, world) -> None:
+    from decimal import Decimal
+
+    from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation, QuotaCounter, QuotaHold
+
+    headers = bearer(client, "dealer.appliance")
+    pool = uow.session.get(BudgetPool, world.pools["digital"])
+    reserved_before = pool.reserved
+    first, second = resident_id("14110219700101001"), resident_id("14110219700101002")
+    data = _file([(TABLET, "TB70000001", f"2514{7:016d}", "张三", first),
+                  (TABLET, "TB70000002", f"2514{8:016d}", "张三", first),       # same buyer, same category
+                  (PHONE, imei(70_003), f"2514{9:016d}", "李四", first),         # another name for that ID
+                  (PHONE, imei(70_004), f"2514{10:016d}", "王五", second)])
+    report = _upload(client, headers, world.store_id, data).get_json()["report"]
+    assert {e["line"]: (e["field"], e["reason"]) for e in report["errors"]} == {
+        3: ("buyer_id_number", "quota.exhausted"), 4: ("buyer_name", "person.name_mismatch")}
+    numbers = [a["number"] for a in report["accepted"]]
+    amounts = sum(Decimal(a["amount"]) for a in report["accepted"])
+    assert [a["line"] for a in report["accepted"]] == [2, 5] and amounts > 0
+    uow.session.expire_all()
+    assert uow.session.get(BudgetPool, world.pools["digital"]).reserved == reserved_before + amounts
+    reservations = uow.session.scalars(select(BudgetReservation).where(BudgetReservation.reference.in_(numbers)))
+    assert sorted((r.reference, r.state) for r in reservations) == sorted((n, "reserved") for n in numbers)
+    entries = uow.session.scalars(select(BudgetEntry).where(BudgetEntry.reference.in_(numbers)))
+    assert sum(e.amount for e in entries if e.kind == "reserve") == amounts
+    holds = uow.session.scalars(select(QuotaHold).where(QuotaHold.reference.in_(numbers)))
+    assert sorted(h.state for h in holds) == ["confirmed", "confirmed"]
+    assert sorted(uow.session.scalars(select(QuotaCounter.used).where(QuotaCounter.category.in_(
+        ("tablet", "phone"))))) == [1, 1]
+    # A bulk sale returns like a till sale: its reservation goes back to the pool.
+    sale_id = uow.session.scalar(select(ApplianceSale.id).where(ApplianceSale.number == numbers[0]))
+    returned = client.post(f"/api/v1/appliance-sales/{sale_id}/return", json={"reason": "退货"}, headers=headers)
+    assert returned.status_code == 200, returned.get_json()
+    uow.session.expire_all()
+    assert uow.session.get(BudgetPool, world.pools["digital"]).reserved == \
+        reserved_before + amounts - Decimal(report["accepted"][0]["amount"])
+
+
+def test_a_row_for_an_item_a_till_sold_is_refused_and_an_empty_pool_refuses_the_rest(client, uow, demo) -> None:
+    from tests.appliance_fixtures import buyer_token, sale_body, sell
+
+    world = appliance_world(uow, demo, pool_amount="500.00")
+    headers = bearer(client, "dealer.appliance")
+    status, sold = sell(client, headers, sale_body(world.store_id, buyer_token(uow, world.store_id, 900), TABLET,
+                                                   "2699.00", "2025-03-01", serial="TB80000001"))
+    assert status == 200 and sold["eligible"], sold
+    data = _file([(TABLET, "TB80000001", f"2514{11:016d}", "赵六", resident_id("14110219700202001")),
+                  (PHONE, imei(80_002), f"2514{12:016d}", "赵六", resident_id("14110219700202001"))])
+    report = _upload(client, headers, world.store_id, data).get_json()["report"]
+    assert {e["line"]: (e["field"], e["reason"]) for e in report["errors"]} == {
+        2: ("serial_number", "device.already_subsidised"), 3: ("row", "budget.exhausted")}
+    assert report["accepted_count"] == 0
+    assert uow.session.scalar(select(func.count()).select_from(ApplianceSale)) == 1

@@ -1,0 +1,219 @@
+"""Claims after purchase: a resident turns a receipt's claim-mode sale into an application, once per sale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from subsidy_app.appliances import fraud
+from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState
+from subsidy_app.appliances.models import ApplianceSale, Product, Store
+from subsidy_app.applications.domain import ACTIVE_STATES, Action, State
+from subsidy_app.applications.models import Application, ApplicationCheck
+from subsidy_app.applications.services import FUNDED_JOB, transition
+from subsidy_app.applications.submission import CONSENT_VERSION, Submitted
+from subsidy_app.audit import services as audit
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.personal_data import mask_middle
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import persons
+from subsidy_app.identity.models import Organisation, Person
+from subsidy_app.rules import budget, quotas
+from subsidy_app.rules.domain import Decision, Facts
+from subsidy_app.rules.evaluator import evaluate
+from subsidy_app.rules.models import BudgetPool
+from subsidy_app.rules.ruleset import RuleVersion
+
+SYSTEM = "system:appliance-claims"
+# The salt api_sales.receipt_url signs receipt QR tokens with; web pages may not import the API layer to read it
+# (a test holds the two equal).
+RECEIPT_PURPOSE = "appliance-receipt"
+_LIVE = [s.value for s in ACTIVE_STATES]
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    """A receipt's sale as the resident sees it: no buyer data, the serial number masked."""
+
+    sale_id: int
+    number: str
+    dealer_name: str
+    store_name: str
+    store_address: str
+    category: str
+    brand: str
+    model: str
+    price: Decimal
+    amount: Decimal
+    sold_on: dt.date
+    serial_masked: str
+    claimable: bool
+    why_not: str | None  # Chinese and English, when the sale cannot be claimed
+    claimant_id: int | None = None  # the person whose live application holds the sale
+    claim_status_code: str | None = None
+
+
+def _why_not(sale: ApplianceSale) -> str | None:
+    if sale.mode != SaleMode.CLAIM.value:
+        return "该笔销售已在收银台立减,不能再申请补贴 / this sale got an instant discount: it cannot be claimed"
+    if sale.state == SaleState.RETURNED.value:
+        return "该商品已退货,不能申请补贴 / the item was returned: no subsidy"
+    return None
+
+
+def receipt(uow: UnitOfWork, *, apply_code: str) -> ReceiptView:
+    """Return the sale a receipt's QR code names, for its claim page."""
+    row = uow.session.execute(
+        select(ApplianceSale, Store.name, Store.address, Organisation.name, Product.brand, Product.model)
+        .join(Store, Store.id == ApplianceSale.store_id)
+        .join(Organisation, Organisation.id == ApplianceSale.dealer_org_id)
+        .outerjoin(Product, Product.gtin == ApplianceSale.gtin)
+        .where(ApplianceSale.apply_code == apply_code)).first()
+    if row is None:
+        raise NotFound("二维码对应的销售记录不存在 / no sale for this QR code", reason="sale.not_found")
+    sale, store_name, store_address, dealer_name, brand, model = row
+    why = _why_not(sale)
+    live = uow.session.execute(select(Application.person_id, Application.status_code).where(
+        Application.appliance_sale_id == sale.id, Application.state.in_(_LIVE))).first()
+    if why is None and live is not None:
+        why = "该笔销售已申请过补贴,可扫描申请回执二维码查看进度 / this sale has already been claimed"
+    return ReceiptView(sale.id, sale.number, dealer_name, store_name, store_address, sale.category, brand or "",
+                       model or "", sale.price, sale.amount, sale.sold_at.date(), mask_middle(sale.serial_key, 2, 4),
+                       why is None, why, live[0] if live else None, live[1] if live else None)
+
+
+def live_claim(uow: UnitOfWork, *, sale_id: int, person_id: int) -> str | None:
+    """Return the status code of this person's live application for a sale (a repeated submit finds it)."""
+    return uow.session.scalar(select(Application.status_code).where(
+        Application.appliance_sale_id == sale_id, Application.person_id == person_id,
+        Application.state.in_(_LIVE)))
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    """What the resident entered on the claim form."""
+
+    bank_card_number: str
+    bank_name: str
+    consent: bool
+
+
+def _locked_sale(uow: UnitOfWork, apply_code: str) -> ApplianceSale:
+    # The lock serialises a claim with the dealer's return of the same sale (selling.return_sale locks it too).
+    sale = uow.session.scalar(select(ApplianceSale).where(ApplianceSale.apply_code == apply_code).with_for_update())
+    if sale is None:
+        raise NotFound("二维码对应的销售记录不存在 / no sale for this QR code", reason="sale.not_found")
+    why = _why_not(sale)
+    if why is not None:
+        reason = "sale.instant" if sale.mode != SaleMode.CLAIM.value else "sale.returned"
+        raise Conflict(why, reason=reason)
+    return sale
+
+
+def _decide(uow: UnitOfWork, sale: ApplianceSale, versions: tuple[RuleVersion, ...]) -> Decision:
+    """Evaluate the purchase again under the version the till decided it with (same evaluator, same rules)."""
+    version = next((v for v in versions if v.code == sale.version_code), None)
+    product = uow.session.scalar(select(Product).where(Product.gtin == sale.gtin))
+    if version is None or product is None:
+        raise Conflict("该销售的补贴政策或商品已不可用 / the sale's rule version or product is gone",
+                       reason="claim.not_eligible")
+    grade = product.energy_grade if product.energy_grade is not None else product.water_grade
+    decision = evaluate(version, Facts(programme=version.programme.value, purchase_date=sale.sold_at.date(),
+                                       price=sale.price, category=sale.category, energy_grade=grade,
+                                       applied_on=dt.date.today()))
+    if not decision.eligible:
+        why = ";".join(c.explanation_zh for c in decision.failed)
+        raise Conflict(f"不符合补贴条件:{why} / not eligible: "
+                       + "; ".join(c.explanation_en for c in decision.failed), reason="claim.not_eligible")
+    return decision
+
+
+def _signals(uow: UnitOfWork, sale: ApplianceSale, person_id: int, limits: FraudThresholds) -> list[dict[str, Any]]:
+    """Add the buyer-based signals the till could not compute for a sale without a buyer."""
+    store = uow.session.get(Store, sale.store_id)
+    product = uow.session.scalar(select(Product).where(Product.gtin == sale.gtin))
+    assert store is not None and product is not None
+    phone_hash = uow.session.scalar(select(Person.phone_hash).where(Person.id == person_id))
+    # Run before the sale names its buyer, so it counts itself once; the address was counted at the till.
+    found = fraud.sale_signals(uow, store=store, product=product, price=sale.price, serial_key=sale.serial_key,
+                               person_id=person_id, phone_hash=phone_hash, address_hash=None,
+                               sold_at=sale.sold_at, time_known=False, limits=limits)
+    known = {s.get("code") for s in sale.signals}
+    merged = list(sale.signals) + [s for s in found if s.get("code") not in known]
+    sale.person_id, sale.phone_hash, sale.signals = person_id, phone_hash, merged
+    return merged
+
+
+def _pool_id(uow: UnitOfWork, programme: str, county_code: str) -> int:
+    pool_id = uow.session.scalar(select(BudgetPool.id).where(
+        BudgetPool.programme == programme, BudgetPool.county_code == county_code).order_by(BudgetPool.id))
+    if pool_id is None:
+        raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
+                       reason="budget.no_pool")
+    return pool_id
+
+
+def _store_checks(uow: UnitOfWork, app: Application, decision: Decision, signals: list[dict[str, Any]]) -> None:
+    """Store every rule clause and each fraud signal as the application's first run of checks."""
+    rows = [ApplicationCheck(application_id=app.id, run=1, code=f"rule.{c.clause}"[:60], passed=c.passed,
+                             explanation_zh=c.explanation_zh[:500], explanation_en=c.explanation_en[:500])
+            for c in decision.conditions]
+    # Checks are readable by the resident: evidence naming a dealer stays in the bureau's view of the sale.
+    for index, signal in enumerate(fraud.for_viewer(signals, bureau=False)):
+        evidence = ", ".join(f"{k}={v}" for k, v in signal.get("evidence", {}).items())
+        rows.append(ApplicationCheck(application_id=app.id, run=1, code=f"{signal['code']}:{index}"[:60],
+                                     passed=False, explanation_zh=str(signal["detail_zh"])[:500],
+                                     explanation_en=f"{signal['code']} ({evidence})"[:500]))
+    uow.session.add_all(rows)
+    app.needs_second_review = bool(signals)  # a flagged sale needs a second reviewer, as on dealer statements
+
+
+def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput, versions: tuple[RuleVersion, ...],
+          limits: FraudThresholds, actor: str) -> Submitted:
+    """Apply for a claim-mode sale: quota held, budget reserved in turn, straight to review; 409 if claimed."""
+    if not data.consent:
+        raise ValidationFailed.field("consent", "请阅读并同意承诺书 / please read and accept the declaration")
+    card_id = persons.add_bank_card(uow, actor=actor, person_id=person_id, card_number=data.bank_card_number,
+                                    bank_name=data.bank_name)
+    sale = _locked_sale(uow, apply_code)
+    decision = _decide(uow, sale, versions)
+    sale_number = sale.number  # read before the flush: a failed flush expires every row
+    status_code = secrets.token_hex(16)
+    app = Application(
+        number=status_code[:24], status_code=status_code, programme=sale.programme, category=sale.category,
+        state=State.SUBMITTED.value, county_code=sale.county_code, person_id=person_id,
+        dealer_org_id=sale.dealer_org_id, appliance_sale_id=sale.id, bank_card_id=card_id,
+        facts={"sale_number": sale.number, "gtin": sale.gtin, "price": str(sale.price),
+               "sold_on": sale.sold_at.date().isoformat(), "store_id": sale.store_id},
+        version_code=decision.version_code, amount=decision.amount, consent_version=CONSENT_VERSION,
+        consent_at=utcnow())
+    uow.session.add(app)
+    try:
+        uow.flush()  # the partial unique index on live applications decides two claims of one sale
+    except IntegrityError:
+        raise Conflict("该笔销售已申请过补贴 / this sale has already been claimed",
+                       reason="sale.already_claimed") from None
+    app.number = f"QA{app.submitted_at:%Y}{app.id:08d}"
+    sale.state = SaleState.CLAIMED.value
+    if decision.quota is not None:
+        quotas.hold_quota(uow, person_id=person_id, key=decision.quota, reference=app.number, actor=actor)
+    # Like the till, the purchase takes its place in the pool now; short of money it waits, first come first
+    # funded, and approval then leaves it awaiting funds (the transition reuses this reservation).
+    app.budget_pool_id = _pool_id(uow, app.programme, app.county_code)
+    budget.reserve(uow, actor=actor, pool_id=app.budget_pool_id, reference=app.number, amount=app.amount,
+                   submitted_at=app.submitted_at, on_funded_job=FUNDED_JOB)
+    signals = _signals(uow, sale, person_id, limits)
+    audit.record(uow, actor=actor, action="application.submitted", entity_type="application", entity_id=app.id,
+                 after={"number": app.number, "programme": app.programme, "amount": str(app.amount),
+                        "appliance_sale": sale_number})
+    transition(uow, app=app, action=Action.START_CHECKS, actor=SYSTEM)
+    _store_checks(uow, app, decision, signals)
+    transition(uow, app=app, action=Action.CHECKS_DONE, actor=SYSTEM)
+    return Submitted(app.id, app.number, app.status_code, app.state)

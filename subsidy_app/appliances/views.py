@@ -1,0 +1,243 @@
+"""Residents' appliance pages: claim after purchase from the receipt QR, confirm identity from the store poster."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from subsidy_app.access import access, current_principal
+from subsidy_app.appliances import buyer as buyers
+from subsidy_app.appliances import claims, fraud, participation, poster
+from subsidy_app.applications.views import status_url
+from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.identifiers_trade import normalise_phone
+from subsidy_app.core.qr import read_token, render_png
+from subsidy_app.http import limiter, runtime
+from subsidy_app.identity import persons
+from subsidy_app.messaging import codes as messaging
+from subsidy_app.rules.services import VersionCache
+
+bp = Blueprint("appliance_resident", __name__, template_folder="templates")
+_versions = VersionCache()
+_IDENTITY = ("name", "id_number", "phone")
+
+
+@bp.errorhandler(DomainError)
+def _error_page(exc: DomainError) -> ResponseReturnValue:
+    """Answer a resident's bad or expired QR code, or a refused step, with a Chinese page rather than JSON."""
+    return render_template("appliances/error.html", message=exc.message), exc.status
+
+
+def _errors(exc: DomainError | None) -> dict[str, Any] | None:
+    """Describe a refused step for the page: the message and the fields it names (the car pages' shape)."""
+    return {"message": exc.message, "fields": exc.errors} if exc else None
+
+
+def _code(token: str, purpose: str) -> str:
+    return str(read_token(runtime().settings.secret_key, purpose, token).get("c", ""))
+
+
+def _receipt(token: str) -> claims.ReceiptView:
+    with runtime().unit_of_work() as tx:
+        return claims.receipt(tx, apply_code=_code(token, claims.RECEIPT_PURPOSE))
+
+
+def _landing(token: str, form: dict[str, str], error: DomainError | None = None) -> ResponseReturnValue:
+    page = render_template("appliances/claim_landing.html", sale=_receipt(token), token=token, pending=form,
+                           names=poster.CATEGORY_ZH, error=_errors(error))
+    return page, error.status if error else 200
+
+
+def _send(form: dict[str, str]) -> None:
+    """Send the one-time code of identity verification (the same purpose as the till and the car pages)."""
+    with runtime().unit_of_work() as tx:
+        messaging.request_code(tx, phone=normalise_phone(form["phone"], field="phone"), purpose=buyers.OTP_PURPOSE)
+        tx.commit()
+
+
+def _verified(form: dict[str, str]) -> tuple[int, str | None]:
+    """Check the code, then find or register the person; return their id and phone hash."""
+    with runtime().unit_of_work() as tx:
+        phone = normalise_phone(form["phone"], field="phone")
+        if not messaging.verify_code(tx, phone=phone, purpose=buyers.OTP_PURPOSE, code=form["code"]):
+            raise ValidationFailed.field("code", "验证码错误 / wrong code", reason="otp.wrong")
+        person_id = persons.register_person(tx, actor="resident", name=form["name"], id_number=form["id_number"],
+                                            phone=phone)
+        tx.commit()
+        return person_id, tx.cipher.match_hash(phone)
+
+
+@bp.route("/m/appliance/<token>")
+@access(public=True)
+@limiter.limit("60 per minute")
+def claim_landing(token: str) -> ResponseReturnValue:
+    """Show the purchase the receipt QR names and ask who is claiming."""
+    sale = _receipt(token)
+    principal = current_principal()
+    if principal.kind == "resident" and sale.claim_status_code and sale.claimant_id == principal.person_id:
+        return _receipt_page(sale.claim_status_code, receipt=False)  # the claimant scans again: show progress
+    if principal.kind == "resident" and sale.claimable:
+        return redirect(url_for("appliance_resident.claim_apply", token=token))
+    return _landing(token, session.get("pending_identity", {}))
+
+
+@bp.route("/m/appliance/<token>/qr.png")
+@access(public=True)
+@limiter.limit("60 per minute")
+def claim_qr(token: str) -> Response:
+    """The receipt's QR code, for the till to print: the claim page's signed URL."""
+    _code(token, claims.RECEIPT_PURPOSE)
+    return Response(render_png(f"{runtime().settings.public_base_url}/m/appliance/{token}"), mimetype="image/png")
+
+
+@bp.route("/m/appliance/<token>/code", methods=["POST"])
+@access(public=True, csrf=True)
+@limiter.limit("10 per minute")
+def claim_code(token: str) -> ResponseReturnValue:
+    """Send a one-time code to the phone the resident entered."""
+    form = {k: request.form.get(k, "").strip() for k in _IDENTITY}
+    session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
+    try:
+        _receipt(token)
+        _send(form)
+    except DomainError as exc:
+        return _landing(token, form, exc)
+    flash("验证码已发送,5 分钟内有效", "ok")
+    return redirect(url_for("appliance_resident.claim_landing", token=token))
+
+
+@bp.route("/m/appliance/<token>/verify", methods=["POST"])
+@access(public=True, csrf=True)
+@limiter.limit("20 per minute")
+def claim_verify(token: str) -> ResponseReturnValue:
+    """Check the code; the resident is then known by their ID number for this session."""
+    form = {k: request.form.get(k, "").strip() for k in (*_IDENTITY, "code")}
+    try:
+        _receipt(token)
+        person_id, _phone_hash = _verified(form)
+    except DomainError as exc:
+        return _landing(token, form, exc)
+    session.clear()
+    session["resident_person_id"] = person_id
+    return redirect(url_for("appliance_resident.claim_apply", token=token))
+
+
+def _apply_page(token: str, sale: claims.ReceiptView, form: dict[str, str], error: DomainError | None
+                ) -> ResponseReturnValue:
+    page = render_template("appliances/claim_apply.html", sale=sale, token=token, form=form,
+                           names=poster.CATEGORY_ZH, error=_errors(error))
+    return page, error.status if error else 200
+
+
+def _own_claim(sale: claims.ReceiptView, person_id: int) -> str | None:
+    """A second tap on submit finds the resident's own claim, which the page then shows instead of an error."""
+    with runtime().unit_of_work() as tx:
+        return claims.live_claim(tx, sale_id=sale.sale_id, person_id=person_id)
+
+
+@bp.route("/m/appliance/<token>/apply", methods=["GET", "POST"])
+@access(resident=True, csrf=True)
+@limiter.limit("30 per minute", methods=["POST"])
+def claim_apply(token: str) -> ResponseReturnValue:
+    """Show the claim form; submit it with the bank card and consent."""
+    person_id = current_principal().person_id
+    assert person_id is not None
+    sale = _receipt(token)
+    form = {k: request.form.get(k, "").strip() for k in ("bank_card_number", "bank_name")}
+    if request.method == "GET":
+        return _apply_page(token, sale, form, None)
+    data = claims.ClaimInput(bank_card_number=form["bank_card_number"], bank_name=form["bank_name"],
+                             consent=request.form.get("consent") == "yes")
+    settings = runtime().settings
+    try:
+        with runtime().unit_of_work() as tx:
+            done = claims.claim(tx, apply_code=_code(token, claims.RECEIPT_PURPOSE), person_id=person_id, data=data,
+                                versions=_versions.versions(tx), limits=fraud.thresholds(settings),
+                                actor=f"person:{person_id}")
+            tx.commit()
+    except DomainError as exc:
+        own = _own_claim(sale, person_id) if exc.reason == "sale.already_claimed" else None
+        return _receipt_page(own) if own else _apply_page(token, sale, form, exc)
+    return _receipt_page(done.status_code)
+
+
+def _receipt_page(status_code: str, *, receipt: bool = True) -> ResponseReturnValue:
+    """Send the resident to the status page, shown as the receipt after submitting (the car path's page)."""
+    path = status_url(status_code).replace(runtime().settings.public_base_url, "")
+    return redirect(path + "?receipt=1" if receipt else path)
+
+
+def _store(token: str) -> tuple[participation.StoreView, list[str]]:
+    with runtime().unit_of_work() as tx:
+        store = participation.store_for_poster(tx, poster_code=_code(token, poster.POSTER_PURPOSE))
+        return store, participation.approved_categories(tx, store_id=store.id)
+
+
+def _store_page(token: str, form: dict[str, str], error: DomainError | None = None) -> ResponseReturnValue:
+    store, categories = _store(token)
+    page = render_template("appliances/store_landing.html", store=store, token=token, pending=form,
+                           categories=[poster.CATEGORY_ZH.get(c, c) for c in categories],
+                           standard=poster.STANDARD_ZH, error=_errors(error))
+    return page, error.status if error else 200
+
+
+@bp.route("/m/store/<token>")
+@access(public=True)
+@limiter.limit("60 per minute")
+def store_landing(token: str) -> ResponseReturnValue:
+    """Show the store and the subsidy standard, and ask the buyer to confirm who they are."""
+    return _store_page(token, session.get("pending_identity", {}))
+
+
+@bp.route("/m/store/<token>/code", methods=["POST"])
+@access(public=True, csrf=True)
+@limiter.limit("10 per minute")
+def store_code(token: str) -> ResponseReturnValue:
+    """Send a one-time code to the buyer's phone."""
+    form = {k: request.form.get(k, "").strip() for k in _IDENTITY}
+    session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
+    try:
+        _store(token)
+        _send(form)
+    except DomainError as exc:
+        return _store_page(token, form, exc)
+    flash("验证码已发送,5 分钟内有效", "ok")
+    return redirect(url_for("appliance_resident.store_landing", token=token))
+
+
+@bp.route("/m/store/<token>/verify", methods=["POST"])
+@access(public=True, csrf=True)
+@limiter.limit("20 per minute")
+def store_verify(token: str) -> ResponseReturnValue:
+    """Check the code and give the buyer a confirmation the till accepts at this store for half an hour."""
+    form = {k: request.form.get(k, "").strip() for k in (*_IDENTITY, "code")}
+    try:
+        store, _categories = _store(token)
+        person_id, phone_hash = _verified(form)
+    except DomainError as exc:
+        return _store_page(token, form, exc)
+    confirmation = buyers.confirmation_token(runtime().settings.secret_key, person_id=person_id, store_id=store.id,
+                                             phone_hash=phone_hash)
+    until = dt.datetime.now(fraud.CHINA_TZ) + dt.timedelta(seconds=buyers.CONFIRM_SECONDS)
+    session.pop("pending_identity", None)
+    session["buyer_confirmation"] = {"store": store.id, "token": confirmation, "until": until.strftime("%H:%M")}
+    return redirect(url_for("appliance_resident.store_confirmed", token=token))
+
+
+@bp.route("/m/store/<token>/confirmed")
+@access(public=True)
+@limiter.limit("60 per minute")
+def store_confirmed(token: str) -> ResponseReturnValue:
+    """Show the confirmation for the clerk to scan at the till (a signed token, also as a QR code)."""
+    store, _categories = _store(token)
+    held = session.get("buyer_confirmation") or {}
+    if held.get("store") != store.id:
+        flash("请先验证身份 / please confirm your identity first", "error")
+        return redirect(url_for("appliance_resident.store_landing", token=token))
+    image = base64.b64encode(render_png(held["token"], box_size=6)).decode()
+    return render_template("appliances/store_confirmed.html", store=store, confirmation=held["token"],
+                           until=held["until"], qr_data=image)

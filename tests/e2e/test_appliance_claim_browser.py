@@ -1,0 +1,111 @@
+"""A buyer scans an appliance receipt's QR code and claims the subsidy on a phone-sized Chromium (Debian's)."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from PIL import Image
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
+
+from subsidy_app.core.personal_data import PersonalDataCipher
+from subsidy_app.core.uow import UnitOfWork
+from tests.appliance_fixtures import FRIDGE, appliance_world, sale_body, sell
+from tests.car_fixtures import resident_id
+from tests.conftest import REQUIRE_SERVICES, _settings_dict, make_settings
+from tests.helpers import bearer
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+NAME, PHONE, CARD = "赵六", "13912349001", "6222020000000000018"
+
+
+def _decode_qr(png: bytes) -> str:
+    import zxingcpp
+
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert results, "no QR code found in the image"
+    return str(results[0].text)
+
+
+@pytest.fixture
+def live(database_url: str, committed: sessionmaker[Session], cipher: PersonalDataCipher
+         ) -> Iterator[tuple[str, Flask]]:
+    """Serve a real-committing app on a free port, with URLs in QR codes pointing at it."""
+    if CHROMIUM is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("Chromium is not installed (apt-get install chromium)")
+        pytest.skip("needs Debian's chromium package")
+    from subsidy_app.app import create_app
+
+    server = make_server("127.0.0.1", 0, Flask("placeholder"), threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app = create_app({**_settings_dict(make_settings(database_url, public_base_url=base)),
+                      "session_factory": committed})
+    server.app = app  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base, app
+    server.shutdown()
+
+
+def test_buyer_scans_the_receipt_and_claims_on_a_phone(live: tuple[str, Flask], committed, cipher) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from subsidy_app.messaging.services import list_outbox
+    from subsidy_app.seed import seed_demo
+
+    base, app = live
+    with UnitOfWork(committed, None, cipher) as uow:
+        world = appliance_world(uow, seed_demo(uow))
+    client = app.test_client()
+    status, sale = sell(client, bearer(client, "dealer.appliance"), sale_body(
+        world.store_id, None, FRIDGE, "4599.00", "2026-03-01", mode="claim", delivery_address="离石区龙凤路 9 号"))
+    assert status == 200 and sale["eligible"], sale
+    receipt_png = client.get(sale["receipt_url"].replace(base, "") + "/qr.png")
+    assert receipt_png.status_code == 200
+    claim_url = _decode_qr(receipt_png.data)  # what the buyer's phone reads off the printed receipt
+    token = claim_url.rsplit("/", 1)[1]
+    assert claim_url.startswith(f"{base}/m/appliance/") and token.count(".") == 2 and sale["number"] not in token
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                locale="zh-CN")
+        page.goto(claim_url)
+        assert "购买后申请补贴" in page.content() and page.inner_text("#subsidy") == "689.85"
+        page.fill("#name", NAME)
+        page.fill("#id_number", resident_id("14110219850505001"))
+        page.fill("#phone", PHONE)
+        page.click("#send-code")
+        assert "验证码已发送" in page.content()
+        with UnitOfWork(committed, None, cipher) as uow:
+            code = re.search(r"\d{6}", list_outbox(uow, limit=1, phone=PHONE)[0].text)
+        assert code is not None
+        page.fill("#id_number", resident_id("14110219850505001"))
+        page.fill("#code", code.group(0))
+        page.click("#verify")
+        page.wait_for_selector("#claim-form")
+        page.fill("#bank_card_number", CARD)
+        page.fill("#bank_name", "中国农业银行")
+        page.check("#consent")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits a phone
+        page.click("#submit")
+        page.wait_for_selector("#application-number")
+        assert page.inner_text("#application-number").startswith("QA")
+        assert "申请已提交" in page.inner_text("#receipt")
+        status_png = page.request.get(base + (page.get_attribute("#status-qr", "src") or "")).body()
+        page.goto(_decode_qr(status_png))
+        assert page.inner_text("#state") == "待审核"
+        page.screenshot(path="/tmp/appliance-claim.png", full_page=True)
+        page.goto(claim_url)  # the shop receipt scanned again by the claimant: their claim's progress
+        assert page.inner_text("#state") == "待审核"
+        browser.close()
