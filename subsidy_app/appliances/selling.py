@@ -213,12 +213,15 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
         raise _conflict(exc, checked.serial_key, dealer_org_id) from None
     if instant and buyer is not None:
         if decision.quota is not None:
+            # Granted at once: the unit is taken already confirmed, under the sale's brand-new number.
             quotas.hold_quota(uow, person_id=buyer.person_id, key=decision.quota, reference=number,
-                              actor=principal.actor)
-            quotas.confirm_quota(uow, reference=number, actor=principal.actor)
-        pool_id = _pool_id(uow, programme, store.county_code)
+                              actor=principal.actor, confirmed=True, fresh=True)
+        pool_id = budget.lock_pool_for(uow, programme=programme, county_code=store.county_code)
+        if pool_id is None:
+            raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
+                           reason="budget.no_pool")
         outcome = budget.reserve(uow, actor=principal.actor, pool_id=pool_id, reference=number,
-                                 amount=decision.amount, submitted_at=sale.sold_at)
+                                 amount=decision.amount, submitted_at=sale.sold_at, fresh=True)
         if outcome.state != "reserved":  # the till must answer now: no queueing for an instant discount
             raise Conflict("本区县补贴资金已用完 / the subsidy budget of this county is used up",
                            reason="budget.exhausted")

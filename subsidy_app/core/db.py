@@ -10,8 +10,10 @@ from typing import Any, ClassVar, TypeVar, cast
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, MetaData, Numeric, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so Alembic revisions are reproducible on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -29,6 +31,25 @@ Money = Numeric(14, 2)
 Weight = Numeric(14, 3)
 
 
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp with time zone that always comes back timezone-aware (SQLite drops the zone: it is UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Store aware values in UTC (SQLite keeps no zone, so all must share one)."""
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            return value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Give naive values read from SQLite their UTC zone back."""
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
 def utcnow() -> dt.datetime:
     """Return the current time, timezone-aware in UTC."""
     return dt.datetime.now(dt.UTC)
@@ -40,7 +61,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         Decimal: Money,
-        dt.datetime: DateTime(timezone=True),
+        dt.datetime: UtcDateTime(),
         dict[str, Any]: JsonDoc,
         list[Any]: JsonDoc,
     }

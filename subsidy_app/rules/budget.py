@@ -71,6 +71,17 @@ def _locked_pool(uow: UnitOfWork, pool_id: int) -> BudgetPool:
     return pool
 
 
+def lock_pool_for(uow: UnitOfWork, *, programme: str, county_code: str) -> int | None:
+    """Find and lock a county's pool for a programme in one statement (the first one opened); None if none."""
+    pool = uow.session.scalar(select(BudgetPool).where(
+        BudgetPool.programme == programme, BudgetPool.county_code == county_code)
+        .order_by(BudgetPool.id).limit(1).with_for_update())
+    if pool is None:
+        return None
+    uow.tx_cache[f"budget.pool_locked.{pool.id}"] = pool
+    return pool.id
+
+
 def _queue_is_empty(uow: UnitOfWork, pool: BudgetPool) -> bool:
     """Tell whether approvals wait for this pool; while we hold its lock nobody else can queue one."""
     key = f"budget.queue_empty.{pool.id}"
@@ -137,12 +148,17 @@ def adjust(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, reason
 
 
 def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount: Decimal,
-            submitted_at: dt.datetime, on_funded_job: str | None = None) -> ReserveOutcome:
-    """Reserve money for an approval, or queue it (first come by submission time) when the pool can't fund it."""
+            submitted_at: dt.datetime, on_funded_job: str | None = None, fresh: bool = False) -> ReserveOutcome:
+    """Reserve money for an approval, or queue it (first come by submission time) when the pool can't fund it.
+
+    `fresh` says the caller has just made up the reference, so there is no earlier reservation to look for.
+    """
     value = _money(amount, "amount")
     pool = _locked_pool(uow, pool_id)  # serialises every change to this pool: the invariant can't race
     known: dict[str, BudgetReservation | None] | None = uow.tx_cache.get(_KNOWN_RESERVATIONS)
-    if known is not None and reference in known:
+    if fresh:
+        existing = None
+    elif known is not None and reference in known:
         existing = known[reference]
     else:
         existing = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))

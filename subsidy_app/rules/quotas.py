@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,19 +35,6 @@ class QuotaStatus:
         return max(0, self.max_count - self.used)
 
 
-def _ensure_counter(session: Session, person_id: int, key: QuotaKey) -> None:
-    values = {
-        "person_id": person_id,
-        "programme": key.programme,
-        "category": key.category,
-        "period_key": key.period_key,
-        "used": 0,
-        "max_count": key.max_count,
-    }
-    dialect = postgresql if is_postgres(session) else sqlite
-    session.execute(dialect.insert(QuotaCounter).values(**values).on_conflict_do_nothing())
-
-
 def _counter_filter(person_id: int, programme: str, category: str, period_key: str
                     ) -> tuple[ColumnElement[bool], ...]:
     return (
@@ -57,20 +45,27 @@ def _counter_filter(person_id: int, programme: str, category: str, period_key: s
     )
 
 
-def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str, actor: str) -> int:
-    """Take one unit of a person's quota for `reference`; 409 quota.exhausted when none is left."""
+def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str, actor: str,
+               confirmed: bool = False, fresh: bool = False) -> int:
+    """Take one unit of a person's quota for `reference`; 409 quota.exhausted when none is left.
+
+    `confirmed` takes it as already confirmed (a sale granted at the till); `fresh` says the caller has just
+    made up the reference, so there is no earlier hold to look for.
+    """
     session = uow.session
-    existing = session.scalar(select(QuotaHold).where(QuotaHold.reference == reference))
+    existing = None if fresh else session.scalar(select(QuotaHold).where(QuotaHold.reference == reference))
     if existing is not None and existing.state in (HELD, CONFIRMED, REFUNDED):
         return existing.id  # the same application asking again: already held
-    _ensure_counter(session, person_id, key)
-    # One conditional UPDATE: the row lock makes a concurrent second taker re-check `used < max_count` and fail.
-    taken = session.execute(
-        update(QuotaCounter)
-        .where(*_counter_filter(person_id, key.programme, key.category, key.period_key))
-        .where(QuotaCounter.used < QuotaCounter.max_count)
-        .values(used=QuotaCounter.used + 1)
-        .returning(QuotaCounter.used)
+    # One statement: the first unit creates the counter, later ones add to it only while below the limit.
+    # The row lock makes a concurrent second taker re-check `used < max_count` and get no row back.
+    dialect: Any = postgresql if is_postgres(session) else sqlite
+    counter = QuotaCounter.__table__.c
+    taken = None if key.max_count < 1 else session.execute(
+        dialect.insert(QuotaCounter).values(person_id=person_id, programme=key.programme, category=key.category,
+                                            period_key=key.period_key, used=1, max_count=key.max_count)
+        .on_conflict_do_update(index_elements=["person_id", "programme", "category", "period_key"],
+                               set_={"used": counter.used + 1}, where=counter.used < counter.max_count)
+        .returning(counter.used)
     ).first()
     if taken is None:
         raise Conflict(
@@ -78,8 +73,9 @@ def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str
             f"(limit {key.max_count})",
             reason="quota.exhausted",
         )
+    state = CONFIRMED if confirmed else HELD
     if existing is not None:
-        existing.state, existing.updated_at = HELD, utcnow()
+        existing.state, existing.updated_at = state, utcnow()
         hold = existing
     else:
         hold = QuotaHold(
@@ -88,14 +84,14 @@ def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str
             programme=key.programme,
             category=key.category,
             period_key=key.period_key,
-            state=HELD,
+            state=state,
         )
         session.add(hold)
     uow.flush()
     audit.record(
         uow,
         actor=actor,
-        action="quota.held",
+        action="quota.confirmed" if confirmed else "quota.held",
         entity_type="quota_hold",
         entity_id=hold.id,
         after={"reference": reference, "category": key.category, "period": key.period_key},
