@@ -9,6 +9,64 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, NamedTuple
 
+from subsidy_app.rules.conditions import (
+    ApplicantIndividual,
+    Condition,
+    EnergyGradeAllowed,
+    FirstRegistrationLimits,
+    FuelDisplacementMax,
+    NevCatalogue,
+    NevRequiresNewNev,
+    NewVehicleTypeAllowed,
+    OwnerSinceCutoff,
+    SamePerson,
+    UnitPriceCeiling,
+)
+from subsidy_app.rules.file_form import NO_PROVENANCE, Provenance, money_str, number_str
+
+# The clauses, Provenance and the formatters live in their own modules; they are re-exported here because
+# callers know the rules engine's values by this one module.
+__all__ = [
+    "ANY",
+    "CAR_PROGRAMMES",
+    "ApplicantIndividual",
+    "CategoryDef",
+    "Change",
+    "Condition",
+    "ConditionResult",
+    "Decision",
+    "DocumentRequirement",
+    "EnergyGradeAllowed",
+    "ExclusionRule",
+    "Facts",
+    "FirstRegistrationLimits",
+    "FixedByNewVehicleType",
+    "Formula",
+    "FormulaKind",
+    "FuelDisplacementMax",
+    "LimitPeriod",
+    "LimitRule",
+    "NevCatalogue",
+    "NevRequiresNewNev",
+    "NewVehicleTypeAllowed",
+    "OldVehicleFuel",
+    "OwnerSinceCutoff",
+    "PercentOfPriceCapped",
+    "PriceBasis",
+    "Programme",
+    "Provenance",
+    "QuotaKey",
+    "RateByEnergyGradeCapped",
+    "Rounding",
+    "RoundingMode",
+    "SamePerson",
+    "UnitPriceCeiling",
+    "VehicleType",
+    "money_str",
+    "number_str",
+]
+
+
 ANY = "*"  # key of a flat rate/cap that applies whatever the new vehicle's type
 
 
@@ -104,195 +162,17 @@ class ConditionResult(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class Provenance:
-    """Where a number comes from and how firm it is."""
-
-    source: str | None = None
-    unconfirmed: bool = False
-    local: bool = False
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the non-default fields, in file form."""
-        out: dict[str, object] = {}
-        if self.source is not None:
-            out["source"] = self.source
-        if self.unconfirmed:
-            out["unconfirmed"] = True
-        if self.local:
-            out["local"] = True
-        if self.note is not None:
-            out["note"] = self.note
-        return out
-
-
-def money_str(value: Decimal) -> str:
-    """Format an amount in yuan with two places (fen)."""
-    return f"{value:.2f}"
-
-
-def number_str(value: Decimal) -> str:
-    """Format a rate or measure without exponent or trailing zeros."""
-    return format(value.normalize(), "f")
-
-
-@dataclass(frozen=True, slots=True)
 class CategoryDef:
     """A product category a version covers, with its labels."""
 
     code: str
     zh: str
     en: str
-    meta: Provenance = Provenance()
+    meta: Provenance = NO_PROVENANCE
 
     def to_dict(self) -> dict[str, object]:
         """Return the file form."""
         return {"code": self.code, "zh": self.zh, "en": self.en, **self.meta.to_dict()}
-
-
-# ---- eligibility clauses (explicit, in file order; window/category/price checks are implicit) ----
-
-
-class _NoParams:
-    """Mixin for clauses that take no parameters."""
-
-    __slots__ = ()
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {}
-
-
-@dataclass(frozen=True, slots=True)
-class ApplicantIndividual(_NoParams):
-    """The applicant must be a natural person."""
-
-    clause: ClassVar[str] = "applicant.individual"
-    meta: Provenance = Provenance()
-
-
-@dataclass(frozen=True, slots=True)
-class SamePerson(_NoParams):
-    """The old and the new vehicle must belong to the same person."""
-
-    clause: ClassVar[str] = "applicant.same_person"
-    meta: Provenance = Provenance()
-
-
-@dataclass(frozen=True, slots=True)
-class FirstRegistrationLimits:
-    """The old vehicle's first registration must be on or before a date set per fuel."""
-
-    on_or_before: Mapping[str, date]
-    meta: Provenance = Provenance()
-    clause: ClassVar[str] = "old_vehicle.first_registration"
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {"on_or_before": {k: v.isoformat() for k, v in self.on_or_before.items()}}
-
-
-@dataclass(frozen=True, slots=True)
-class OwnerSinceCutoff:
-    """The old vehicle must be registered to the applicant before (or on or before) a date."""
-
-    before: date | None = None
-    on_or_before: date | None = None
-    meta: Provenance = Provenance()
-    clause: ClassVar[str] = "old_vehicle.owner_since"
-
-    @property
-    def active(self) -> bool:
-        """Tell whether a cutoff is set; an unset (unconfirmed) cutoff is not evaluated."""
-        return self.before is not None or self.on_or_before is not None
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        if self.on_or_before is not None:
-            return {"on_or_before": self.on_or_before.isoformat()}
-        return {"before": self.before.isoformat() if self.before is not None else None}
-
-
-@dataclass(frozen=True, slots=True)
-class NevRequiresNewNev(_NoParams):
-    """A scrapped NEV qualifies only for buying an NEV."""
-
-    clause: ClassVar[str] = "old_vehicle.nev_requires_new_nev"
-    meta: Provenance = Provenance()
-
-
-@dataclass(frozen=True, slots=True)
-class NewVehicleTypeAllowed:
-    """The new vehicle's type must be one of the allowed ones."""
-
-    allowed: tuple[str, ...]
-    meta: Provenance = Provenance()
-    clause: ClassVar[str] = "new_vehicle.type"
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {"allowed": list(self.allowed)}
-
-
-@dataclass(frozen=True, slots=True)
-class FuelDisplacementMax:
-    """A new fuel car's displacement must not exceed a limit in litres."""
-
-    fuel_max_l: Decimal
-    meta: Provenance = Provenance()
-    clause: ClassVar[str] = "new_vehicle.displacement"
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {"fuel_max_l": number_str(self.fuel_max_l)}
-
-
-@dataclass(frozen=True, slots=True)
-class NevCatalogue(_NoParams):
-    """A new NEV must be listed in the MIIT purchase-tax exemption catalogue."""
-
-    clause: ClassVar[str] = "new_vehicle.nev_catalogue"
-    meta: Provenance = Provenance()
-
-
-@dataclass(frozen=True, slots=True)
-class EnergyGradeAllowed:
-    """The product's energy-efficiency grade must be one of the allowed grades."""
-
-    grades: tuple[int, ...]
-    meta: Provenance = Provenance()
-    clause: ClassVar[str] = "energy_grade.allowed"
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {"grades": list(self.grades)}
-
-
-@dataclass(frozen=True, slots=True)
-class UnitPriceCeiling:
-    """The unit price must not exceed a ceiling."""
-
-    max: Decimal
-    meta: Provenance = Provenance()
-    clause: ClassVar[str] = "price.unit_ceiling"
-
-    def params(self) -> dict[str, object]:
-        """Return the clause's parameters in file form."""
-        return {"max": money_str(self.max)}
-
-
-Condition = (
-    ApplicantIndividual
-    | SamePerson
-    | FirstRegistrationLimits
-    | OwnerSinceCutoff
-    | NevRequiresNewNev
-    | NewVehicleTypeAllowed
-    | FuelDisplacementMax
-    | NevCatalogue
-    | EnergyGradeAllowed
-    | UnitPriceCeiling
-)
 
 
 # ---- amount formulas ----
@@ -303,7 +183,7 @@ class FixedByNewVehicleType:
     """A fixed amount by the new vehicle's type."""
 
     amounts: Mapping[str, Decimal]
-    meta: Provenance = Provenance()
+    meta: Provenance = NO_PROVENANCE
     kind: ClassVar[FormulaKind] = FormulaKind.FIXED_BY_NEW_VEHICLE_TYPE
 
 
@@ -313,7 +193,7 @@ class PercentOfPriceCapped:
 
     rate_percent: Mapping[str, Decimal]
     cap: Mapping[str, Decimal]
-    meta: Provenance = Provenance()
+    meta: Provenance = NO_PROVENANCE
     kind: ClassVar[FormulaKind] = FormulaKind.PERCENT_OF_PRICE_CAPPED
 
 
@@ -323,7 +203,7 @@ class RateByEnergyGradeCapped:
 
     rate_percent_by_grade: Mapping[int, Decimal]
     cap: Decimal
-    meta: Provenance = Provenance()
+    meta: Provenance = NO_PROVENANCE
     kind: ClassVar[FormulaKind] = FormulaKind.RATE_BY_ENERGY_GRADE_CAPPED
 
 
@@ -345,7 +225,7 @@ class LimitRule:
     period: LimitPeriod
     max_per_category: int
     overrides: Mapping[str, int]
-    meta: Provenance = Provenance()
+    meta: Provenance = NO_PROVENANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +234,7 @@ class ExclusionRule:
 
     group: str
     key: str
-    meta: Provenance = Provenance()
+    meta: Provenance = NO_PROVENANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +245,7 @@ class DocumentRequirement:
     zh: str
     en: str
     categories: tuple[str, ...] | None = None
-    meta: Provenance = Provenance()
+    meta: Provenance = NO_PROVENANCE
 
 
 @dataclass(frozen=True, slots=True)
