@@ -164,7 +164,7 @@ class BulkSales(MethodView):
             raise ValidationFailed.field("store_id", "请指定门店 / name the store") from None
         with uow() as tx:
             ref = bulk.upload(tx, principal=current_principal(), versions=_versions.versions(tx), store_id=store_id,
-                              filename=filename, data=data)
+                              filename=filename, data=data, limits=fraud.thresholds(runtime().settings))
             tx.commit()
         return {**ref.__dict__, "status_url": f"/api/v1/jobs/{ref.job_id}" if ref.job_id else None}
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from subsidy_app.appliances.bulk_rows import Row, prepare
 from subsidy_app.appliances.bulk_write import write_chunk
-from subsidy_app.appliances.domain import RowError
+from subsidy_app.appliances.domain import FraudThresholds, RowError
 from subsidy_app.appliances.models import BulkUpload, Product, Store
 from subsidy_app.appliances.tables import header_index, iter_rows
 from subsidy_app.audit import services as audit
@@ -45,8 +46,8 @@ class UploadRef:
 
 
 def upload(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, ...], store_id: int,
-           filename: str, data: bytes) -> UploadRef:
-    """Accept a day's sales file; small files are processed now, large ones by a job."""
+           filename: str, data: bytes, limits: FraudThresholds | None = None) -> UploadRef:
+    """Accept a day's sales file; small files are processed now, large ones by a job (fraud limits go along)."""
     store = uow.session.get(Store, store_id)
     if store is None or principal.organisation_kind is not OrgKind.DEALER or \
             store.dealer_org_id != principal.organisation_id:
@@ -64,16 +65,33 @@ def upload(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion
     audit.record(uow, actor=principal.actor, action="appliance_bulk.uploaded", entity_type="appliance_bulk_upload",
                  entity_id=row.id, after={"file": filename, "rows": rows, "sha256": digest})
     if rows > SYNC_ROWS:
-        message = uow.enqueue(JOB, upload_id=row.id, account_id=principal.account_id, requested_by=principal.actor)
+        message = uow.enqueue(JOB, upload_id=row.id, account_id=principal.account_id, requested_by=principal.actor,
+                              limits=limits_payload(limits or FraudThresholds()))
         uow.flush()
         row.job_id = message.id
         return UploadRef(row.id, False, row.state, message.id, None)
-    report = process(uow, upload_id=row.id, principal=principal, versions=versions, commit_chunks=False)
+    report = process(uow, upload_id=row.id, principal=principal, versions=versions, commit_chunks=False,
+                     limits=limits)
     return UploadRef(row.id, False, "done", None, report)
 
 
+def limits_payload(limits: FraudThresholds) -> dict[str, str]:
+    """The fraud limits as a job's JSON payload."""
+    return {k: str(v) for k, v in asdict(limits).items()}
+
+
+def limits_from_payload(payload: dict[str, str] | None) -> FraudThresholds:
+    """Read the fraud limits a job was given (the defaults for jobs queued before they were passed)."""
+    if not payload:
+        return FraudThresholds()
+    return FraudThresholds(
+        deliveries_per_address=int(payload["deliveries_per_address"]), sales_per_phone=int(payload["sales_per_phone"]),
+        price_margin_percent=Decimal(payload["price_margin_percent"]),
+        store_buyer_sales=int(payload["store_buyer_sales"]), window_days=int(payload["window_days"]))
+
+
 def process(uow: UnitOfWork, *, upload_id: int, principal: Principal, versions: tuple[RuleVersion, ...],
-            commit_chunks: bool = True) -> dict[str, Any]:
+            commit_chunks: bool = True, limits: FraudThresholds | None = None) -> dict[str, Any]:
     """Check every row, write each chunk's sales set-based; resume after the last committed chunk."""
     upload_row = uow.session.get(BulkUpload, upload_id)
     if upload_row is None:
@@ -97,7 +115,7 @@ def process(uow: UnitOfWork, *, upload_id: int, principal: Principal, versions: 
         checked = [prepare(line, {k: (raw[i] if i < len(raw) else "") for k, i in columns.items()}, products,
                            versions) for line, raw in chunk]
         written = write_chunk(uow, actor=principal.actor, store=store, upload_id=upload_id,
-                              rows=[r for r in checked if isinstance(r, Row)])
+                              rows=[r for r in checked if isinstance(r, Row)], limits=limits)
         refused = {e.line: e for e in written.errors}
         for outcome in checked:
             if isinstance(outcome, RowError):

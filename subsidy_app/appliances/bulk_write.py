@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from subsidy_app.appliances import participation, selling
+from subsidy_app.appliances import fraud, participation, selling
 from subsidy_app.appliances.bulk_funds import Sale, among, fund, insert_rows
 from subsidy_app.appliances.bulk_rows import Row, error, refusal
-from subsidy_app.appliances.domain import RowError, SaleMode, SaleState, programme_of
+from subsidy_app.appliances.domain import FraudThresholds, RowError, SaleMode, SaleState, programme_of
 from subsidy_app.appliances.models import ApplianceSale, Store
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
@@ -28,14 +28,6 @@ class Written:
 
     accepted: dict[int, dict[str, Any]]
     errors: list[RowError]
-
-
-def chunk_signals(uow: UnitOfWork, *, store: Store, numbers: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Fraud signals of a chunk's new sales by number; filed after the fact, bulk rows carry none yet.
-
-    The hook where a set-based version of appliances.fraud.sale_signals joins; an empty answer leaves [].
-    """
-    return {}
 
 
 @dataclass
@@ -147,14 +139,17 @@ def _sold_at(sold_on: dt.date, now: dt.datetime) -> dt.datetime:
     return now if sold_on == now.date() else dt.datetime.combine(sold_on, now.timetz())
 
 
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, rows: list[Row],
-                  persons: dict[int, int], errors: list[RowError]) -> list[Sale]:
+                  persons: dict[int, int], errors: list[RowError], limits: FraudThresholds) -> list[Sale]:
     """One multi-row INSERT; the partial unique indexes still decide a race with a till."""
     now = utcnow()
     sold_at = {row.line: _sold_at(row.sold_on, now) for row in rows}
     numbers = {row.line: f"AS{row.sold_on:%y%m%d}{secrets.token_hex(6).upper()}" for row in rows}
-    signals = chunk_signals(uow, store=store, numbers=list(numbers.values()))
-    values = [dict(
+    values: list[dict[str, Any]] = [dict(
         number=numbers[row.line], mode=SaleMode.INSTANT.value, state=SaleState.GRANTED.value,
         dealer_org_id=store.dealer_org_id, store_id=store.id, county_code=store.county_code,
         person_id=persons[row.line], programme=programme_of(row.product.category) or "",
@@ -162,8 +157,13 @@ def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, row
         invoice_key=row.invoice_key, price=row.price, amount=row.decision.amount,
         version_code=row.decision.version_code, phone_hash=uow.cipher.match_hash(row.phone_raw),
         address_hash=uow.cipher.match_hash(" ".join(row.delivery_address.split())) if row.delivery_address else None,
-        apply_code=secrets.token_hex(16), signals=signals.get(numbers[row.line], []), upload_id=upload_id,
+        apply_code=secrets.token_hex(16), signals=[], upload_id=upload_id,
         created_by=actor, sold_at=sold_at[row.line]) for row in rows]
+    signals = fraud.chunk_signals(uow, store=store, limits=limits, sales=[fraud.BulkSale(
+        numbers[row.line], persons[row.line], _opt_str(v["phone_hash"]), _opt_str(v["address_hash"]), row.price,
+        row.product.reference_price, row.serial_key, sold_at[row.line]) for row, v in zip(rows, values, strict=True)])
+    for row, v in zip(rows, values, strict=True):
+        v["signals"] = signals.get(numbers[row.line], [])
     if not values:
         return []
     inserted = {r["number"] for r in insert_rows(uow, ApplianceSale, values, ignore_conflicts=True,
@@ -181,12 +181,14 @@ def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, row
             for row in rows if numbers[row.line] in inserted]
 
 
-def write_chunk(uow: UnitOfWork, *, actor: str, store: Store, upload_id: int, rows: list[Row]) -> Written:
+def write_chunk(uow: UnitOfWork, *, actor: str, store: Store, upload_id: int, rows: list[Row],
+                limits: FraudThresholds | None = None) -> Written:
     """Record a chunk's sales as the till would, refusing rows with the till's reasons; a few statements in all."""
     errors: list[RowError] = []
     kept, buyers = _buyers(uow, actor, rows, errors)
     kept = _unique(uow, _approved(uow, store, kept, errors), errors)
-    sales = _insert_sales(uow, actor, store, upload_id, kept, _register(uow, actor, kept, buyers), errors)
+    sales = _insert_sales(uow, actor, store, upload_id, kept, _register(uow, actor, kept, buyers), errors,
+                          limits or FraudThresholds())
     funded = fund(uow, actor=actor, store=store, sales=sales, errors=errors)
     numbers = {s.number for s in funded}
     unfunded = [s.number for s in sales if s.number not in numbers]

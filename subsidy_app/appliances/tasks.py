@@ -13,9 +13,11 @@ _versions = VersionCache()
 
 
 @job(bulk.JOB)
-def process_bulk(uow: UnitOfWork, upload_id: int, account_id: int, requested_by: str) -> None:
+def process_bulk(uow: UnitOfWork, upload_id: int, account_id: int, requested_by: str,
+                 limits: dict[str, str] | None = None) -> None:
     """Process a large bulk sales file in chunks, reporting progress; a rerun resumes after the last chunk."""
     principal = load_principal(uow, account_id=account_id)
     if principal is None:
         return
-    bulk.process(uow, upload_id=upload_id, principal=principal, versions=_versions.versions(uow))
+    bulk.process(uow, upload_id=upload_id, principal=principal, versions=_versions.versions(uow),
+                 limits=bulk.limits_from_payload(limits))

@@ -154,3 +154,20 @@ def test_a_row_for_an_item_a_till_sold_is_refused_and_an_empty_pool_refuses_the_
         2: ("serial_number", "device.already_subsidised"), 3: ("row", "budget.exhausted")}
     assert report["accepted_count"] == 0
     assert uow.session.scalar(select(func.count()).select_from(ApplianceSale)) == 1
+
+
+def test_bulk_rows_get_the_tills_fraud_signals_counting_earlier_rows_of_the_file(client, uow, world) -> None:
+    # Four buyers give one phone number; with the default limit of 3 sales per phone, the fourth is flagged.
+    headers = bearer(client, "dealer.appliance")
+    rows = [f"{TABLET},TBF{i:07d},2699.00,2515{i:016d},2025-03-01,买家{i},"
+            f"{resident_id(f'14110219700101{i:03d}')},13900001111\n" for i in range(4)]
+    response = _upload(client, headers, world.store_id, (HEADER + "".join(rows)).encode("utf-8"), "phones.csv")
+    assert response.status_code in (200, 201), response.get_json()
+    assert response.get_json()["report"]["error_count"] == 0
+    sales = list(uow.session.scalars(select(ApplianceSale).where(ApplianceSale.serial_key.like("TBF%"))
+                                     .order_by(ApplianceSale.serial_key)))
+    codes = [{s["code"] for s in sale.signals} for sale in sales]
+    assert len(codes) == 4
+    assert ["fraud.phone" in c for c in codes] == [False, False, False, True]
+    flagged = next(s for s in sales[3].signals if s["code"] == "fraud.phone")
+    assert flagged["evidence"]["count"] in (4, "4")
