@@ -113,13 +113,19 @@ def _approved(uow: UnitOfWork, store: Store, rows: list[Row], errors: list[RowEr
     return kept
 
 
-def _unique(uow: UnitOfWork, rows: list[Row], errors: list[RowError]) -> list[Row]:
-    """Refuse serials and invoices that fund a live sale or appear earlier in the file (one query each)."""
+def _unique(uow: UnitOfWork, dealer_org_id: int, rows: list[Row], errors: list[RowError]) -> list[Row]:
+    """Refuse serials and invoices that fund a live sale or appear earlier in the file (one query each).
+
+    A serial another dealer's sale holds is reported as the till does (`selling.note_serial_clash`), which
+    flags the holder's sale for reviewers.
+    """
     live = ApplianceSale.state != SaleState.RETURNED.value
     serials = set(uow.session.scalars(select(ApplianceSale.serial_key).where(
         live, among(uow, ApplianceSale.serial_key, {r.serial_key for r in rows}))))
     invoices = set(uow.session.scalars(select(ApplianceSale.invoice_key).where(
         live, among(uow, ApplianceSale.invoice_key, {r.invoice_key for r in rows}))))
+    for serial in sorted(serials):
+        selling.note_serial_clash(uow, serial_key=serial, dealer_org_id=dealer_org_id)
     kept = []
     for row in rows:
         if row.serial_key in serials:
@@ -186,7 +192,7 @@ def write_chunk(uow: UnitOfWork, *, actor: str, store: Store, upload_id: int, ro
     """Record a chunk's sales as the till would, refusing rows with the till's reasons; a few statements in all."""
     errors: list[RowError] = []
     kept, buyers = _buyers(uow, actor, rows, errors)
-    kept = _unique(uow, _approved(uow, store, kept, errors), errors)
+    kept = _unique(uow, store.dealer_org_id, _approved(uow, store, kept, errors), errors)
     sales = _insert_sales(uow, actor, store, upload_id, kept, _register(uow, actor, kept, buyers), errors,
                           limits or FraudThresholds())
     funded = fund(uow, actor=actor, store=store, sales=sales, errors=errors)

@@ -210,3 +210,25 @@ def test_reviewers_see_each_signal_with_its_evidence_in_chinese(client, uow, wor
     pool = uow.session.get(BudgetPool, world.pools["appliance"])
     uow.session.refresh(pool)
     assert pool.reserved > 0  # flagged sales were still granted and hold their budget
+
+
+def test_a_bulk_row_with_a_serial_another_dealer_holds_is_reported_like_at_the_till(
+    client, uow, world, till, demo
+) -> None:
+    import io
+
+    other_store = prepare_store(uow, dealer_org_id=demo["org:dealer:xiaoyi"], name="孝义店")
+    uow.commit()
+    body = sale_body(world.store_id, _token(uow, world.store_id, _person(uow), "13300000011"), AC, "3999.00",
+                     "2025-05-05")
+    held = _sell_many(client, uow, till, world, [body])[0]
+    row = (f"{AC},{body['serial_number']},3999.00,25140000000000000011,2025-05-05,买家甲,"
+           f"{resident_id('14110219700101911')},13300000012\n")
+    data = ("商品条码,序列号/IMEI,成交价,发票号码,销售日期,购买人姓名,购买人身份证号,购买人手机号\n" + row).encode()
+    response = client.post("/api/v1/appliance-sales/bulk", headers=bearer(client, "dealer.xiaoyi"),
+                           content_type="multipart/form-data",
+                           data={"store_id": str(other_store), "file": (io.BytesIO(data), "day.csv")})
+    report = response.get_json()["report"]
+    assert [e["reason"] for e in report["errors"]] == ["device.already_subsidised"]
+    assert uow.session.scalar(select(SerialReport.dealer_org_id)) == demo["org:dealer:xiaoyi"]
+    assert _codes(uow, held)["fraud.serial_two_dealers"]["evidence"]["dealers"] == "2"
