@@ -2,57 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import re
-import shutil
-import threading
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
-from PIL import Image
-from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
-from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import UnitOfWork
 from tests.appliance_fixtures import FRIDGE, appliance_world, sale_body, sell
 from tests.car_fixtures import resident_id
-from tests.conftest import REQUIRE_SERVICES, _settings_dict, make_settings
+from tests.e2e.conftest import CHROMIUM, PHONE_VIEWPORT, decode_qr
 from tests.helpers import bearer
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PHONE_VIEWPORT = {"width": 390, "height": 844}
 NAME, PHONE, CARD = "赵六", "13912349001", "6222020000000000018"
-
-
-def _decode_qr(png: bytes) -> str:
-    import zxingcpp
-
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert results, "no QR code found in the image"
-    return str(results[0].text)
-
-
-@pytest.fixture
-def live(database_url: str, committed: sessionmaker[Session], cipher: PersonalDataCipher
-         ) -> Iterator[tuple[str, Flask]]:
-    """Serve a real-committing app on a free port, with URLs in QR codes pointing at it."""
-    if CHROMIUM is None:
-        if REQUIRE_SERVICES:
-            pytest.fail("Chromium is not installed (apt-get install chromium)")
-        pytest.skip("needs Debian's chromium package")
-    from subsidy_app.app import create_app
-
-    server = make_server("127.0.0.1", 0, Flask("placeholder"), threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app = create_app({**_settings_dict(make_settings(database_url, public_base_url=base)),
-                      "session_factory": committed})
-    server.app = app  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base, app
-    server.shutdown()
 
 
 def test_buyer_scans_the_receipt_and_claims_on_a_phone(live: tuple[str, Flask], committed, cipher) -> None:
@@ -70,7 +30,7 @@ def test_buyer_scans_the_receipt_and_claims_on_a_phone(live: tuple[str, Flask], 
     assert status == 200 and sale["eligible"], sale
     receipt_png = client.get(sale["receipt_url"].replace(base, "") + "/qr.png")
     assert receipt_png.status_code == 200
-    claim_url = _decode_qr(receipt_png.data)  # what the buyer's phone reads off the printed receipt
+    claim_url = decode_qr(receipt_png.data)  # what the buyer's phone reads off the printed receipt
     token = claim_url.rsplit("/", 1)[1]
     assert claim_url.startswith(f"{base}/m/appliance/") and token.count(".") == 2 and sale["number"] not in token
 
@@ -103,7 +63,7 @@ def test_buyer_scans_the_receipt_and_claims_on_a_phone(live: tuple[str, Flask], 
         assert page.inner_text("#application-number").startswith("QA")
         assert "申请已提交" in page.inner_text("#receipt")
         status_png = page.request.get(base + (page.get_attribute("#status-qr", "src") or "")).body()
-        page.goto(_decode_qr(status_png))
+        page.goto(decode_qr(status_png))
         assert page.inner_text("#state") == "待审核"
         page.screenshot(path="/tmp/appliance-claim.png", full_page=True)
         page.goto(claim_url)  # the shop receipt scanned again by the claimant: their claim's progress

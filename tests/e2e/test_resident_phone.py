@@ -4,53 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import threading
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
-from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import UnitOfWork
 from tests.car_fixtures import APPLICANT_ID, APPLICANT_NAME, APPLICANT_PHONE, CARD, car_world
-from tests.conftest import REQUIRE_SERVICES, _settings_dict, make_settings
+from tests.e2e.conftest import CHROMIUM, PHONE_VIEWPORT, decode_qr
 from tests.helpers import bearer
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PHONE = {"width": 390, "height": 844}
-
-
-def _decode_qr(png: bytes) -> str:
-    import zxingcpp
-
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert results, "no QR code found in the image"
-    return str(results[0].text)
-
-
-@pytest.fixture
-def live(database_url: str, committed: sessionmaker[Session], cipher: PersonalDataCipher
-         ) -> Iterator[tuple[str, Flask]]:
-    """Serve a real-committing app on a free port, with URLs in QR codes pointing at it."""
-    if CHROMIUM is None:
-        if REQUIRE_SERVICES:
-            pytest.fail("Chromium is not installed (apt-get install chromium)")
-        pytest.skip("needs Debian's chromium package")
-    from subsidy_app.app import create_app
-
-    server = make_server("127.0.0.1", 0, Flask("placeholder"), threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    settings = make_settings(database_url, public_base_url=base)
-    app = create_app({**_settings_dict(settings), "session_factory": committed})
-    server.app = app  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base, app
-    server.shutdown()
 
 
 def _tiny_png() -> bytes:
@@ -71,7 +32,7 @@ def test_resident_scans_applies_and_follows_status_on_a_phone(live: tuple[str, F
         world = car_world(uow, demo)
     client = app.test_client()
     png = client.get(f"/api/v1/car-sales/{world.sale.id}/qr.png", headers=bearer(client, "dealer.car")).data
-    apply_url = _decode_qr(png)
+    apply_url = decode_qr(png)
     token = apply_url.rsplit("/", 1)[1]
     assert apply_url.startswith(f"{base}/m/car/") and token.count(".") == 2  # a signed token, not a raw id
 
@@ -79,7 +40,7 @@ def test_resident_scans_applies_and_follows_status_on_a_phone(live: tuple[str, F
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+        page = browser.new_page(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
                                 locale="zh-CN")
         page.goto(apply_url)
         assert "汽车以旧换新补贴申请" in page.content()
@@ -112,7 +73,7 @@ def test_resident_scans_applies_and_follows_status_on_a_phone(live: tuple[str, F
         assert number.startswith("QC")
         assert "申请已提交" in page.inner_text("#receipt")
         status_png = page.request.get(base + (page.get_attribute("#status-qr", "src") or "")).body()
-        status_url = _decode_qr(status_png)
+        status_url = decode_qr(status_png)
         page.goto(status_url)
         assert page.inner_text("#state") == "待审核"
         page.screenshot(path="/tmp/resident-status.png", full_page=True)

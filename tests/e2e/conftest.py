@@ -1,0 +1,48 @@
+"""The browser tests' harness: Debian's Chromium, a live app on a free port, and a real QR decoder."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from PIL import Image
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
+
+from tests.conftest import REQUIRE_SERVICES, _settings_dict, make_settings
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+
+
+def decode_qr(png: bytes) -> str:
+    """Read the URL a QR image holds, with a real decoder (zxing-cpp)."""
+    import zxingcpp
+
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert results, "no QR code found in the image"
+    return str(results[0].text)
+
+
+@pytest.fixture
+def live(database_url: str, committed: sessionmaker[Session]) -> Iterator[tuple[str, Flask]]:
+    """Serve a real-committing app on a free port, with URLs in QR codes pointing at it."""
+    if CHROMIUM is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("Chromium is not installed (apt-get install chromium)")
+        pytest.skip("needs Debian's chromium package")  # local runs only: CI (REQUIRE_SERVICES=1) fails instead
+    from subsidy_app.app import create_app
+
+    server = make_server("127.0.0.1", 0, Flask("placeholder"), threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    settings = make_settings(database_url, public_base_url=base)
+    app = create_app({**_settings_dict(settings), "session_factory": committed})
+    server.app = app  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base, app
+    server.shutdown()
