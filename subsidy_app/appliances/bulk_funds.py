@@ -129,7 +129,7 @@ def _counters(uow: UnitOfWork, sales: list[Sale]) -> dict[tuple[int, str, str, s
 def _pool(uow: UnitOfWork, programme: str, county_code: str) -> BudgetPool | DomainError:
     """Lock the pool once for the chunk, sharing the lock with budget's own calls in this transaction."""
     try:
-        pool_id = selling._pool_id(uow, programme, county_code)
+        pool_id = budget.pool_for(uow, programme=programme, county_code=county_code)
     except DomainError as exc:
         return exc
     key = f"budget.pool_locked.{pool_id}"

@@ -28,7 +28,6 @@ from subsidy_app.identity.models import Organisation, Person
 from subsidy_app.rules import budget, quotas
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.evaluator import evaluate
-from subsidy_app.rules.models import BudgetPool
 from subsidy_app.rules.ruleset import RuleVersion
 
 SYSTEM = "system:appliance-claims"
@@ -151,15 +150,6 @@ def _signals(uow: UnitOfWork, sale: ApplianceSale, person_id: int, limits: Fraud
     return merged
 
 
-def _pool_id(uow: UnitOfWork, programme: str, county_code: str) -> int:
-    pool_id = uow.session.scalar(select(BudgetPool.id).where(
-        BudgetPool.programme == programme, BudgetPool.county_code == county_code).order_by(BudgetPool.id))
-    if pool_id is None:
-        raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
-                       reason="budget.no_pool")
-    return pool_id
-
-
 def _store_checks(uow: UnitOfWork, app: Application, decision: Decision, signals: list[dict[str, Any]]) -> None:
     """Store every rule clause and each fraud signal as the application's first run of checks."""
     rows = [ApplicationCheck(application_id=app.id, run=1, code=f"rule.{c.clause}"[:60], passed=c.passed,
@@ -206,7 +196,7 @@ def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput,
         quotas.hold_quota(uow, person_id=person_id, key=decision.quota, reference=app.number, actor=actor)
     # Like the till, the purchase takes its place in the pool now; short of money it waits, first come first
     # funded, and approval then leaves it awaiting funds (the transition reuses this reservation).
-    app.budget_pool_id = _pool_id(uow, app.programme, app.county_code)
+    app.budget_pool_id = budget.pool_for(uow, programme=app.programme, county_code=app.county_code)
     budget.reserve(uow, actor=actor, pool_id=app.budget_pool_id, reference=app.number, amount=app.amount,
                    submitted_at=app.submitted_at, on_funded_job=FUNDED_JOB)
     signals = _signals(uow, sale, person_id, limits)

@@ -25,7 +25,6 @@ from subsidy_app.identity.domain import OrgKind, Principal
 from subsidy_app.rules import budget, quotas
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.evaluator import evaluate, select_version
-from subsidy_app.rules.models import BudgetPool
 from subsidy_app.rules.ruleset import RuleVersion
 
 _SERIAL = re.compile(r"[A-Z0-9\-/]{4,40}")
@@ -136,15 +135,6 @@ def check(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion,
     return Checked(store, product, serial_key, invoice.key, sold_on, decision)
 
 
-def _pool_id(uow: UnitOfWork, programme: str, county_code: str) -> int:
-    pool_id = uow.session.scalar(select(BudgetPool.id).where(
-        BudgetPool.programme == programme, BudgetPool.county_code == county_code).order_by(BudgetPool.id))
-    if pool_id is None:
-        raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
-                       reason="budget.no_pool")
-    return pool_id
-
-
 class SerialTaken(Conflict):
     """The serial number or IMEI already funds a subsidy; carries it so the caller can note a second dealer."""
 
@@ -216,10 +206,7 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
             # Granted at once: the unit is taken already confirmed, under the sale's brand-new number.
             quotas.hold_quota(uow, person_id=buyer.person_id, key=decision.quota, reference=number,
                               actor=principal.actor, confirmed=True, fresh=True)
-        pool_id = budget.lock_pool_for(uow, programme=programme, county_code=store.county_code)
-        if pool_id is None:
-            raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
-                           reason="budget.no_pool")
+        pool_id = budget.pool_for(uow, programme=programme, county_code=store.county_code, lock=True)
         outcome = budget.reserve(uow, actor=principal.actor, pool_id=pool_id, reference=number,
                                  amount=decision.amount, submitted_at=sale.sold_at, fresh=True)
         if outcome.state != "reserved":  # the till must answer now: no queueing for an instant discount

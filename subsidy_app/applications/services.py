@@ -20,7 +20,6 @@ from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.rules import budget
-from subsidy_app.rules.models import BudgetPool
 
 FUNDED_JOB = "applications.budget_funded"
 # Appliance settlement statements (issue 5 §6) pay a dealer for instant discounts; the budget was reserved per sale.
@@ -107,21 +106,8 @@ def _target(uow: UnitOfWork, app: Application, action: Action, reviewer_id: int 
     return None
 
 
-def _pool_for(uow: UnitOfWork, app: Application) -> int:
-    key = f"applications.pool.{app.programme}.{app.county_code}"
-    if key in uow.tx_cache:
-        return int(uow.tx_cache[key])
-    pool_id = uow.session.scalar(select(BudgetPool.id).where(
-        BudgetPool.programme == app.programme, BudgetPool.county_code == app.county_code).order_by(BudgetPool.id))
-    if pool_id is None:
-        raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
-                       reason="budget.no_pool")
-    uow.tx_cache[key] = pool_id
-    return pool_id
-
-
 def _reserve_budget(uow: UnitOfWork, app: Application) -> State:
-    pool_id = _pool_for(uow, app)
+    pool_id = budget.pool_for(uow, programme=app.programme, county_code=app.county_code)
     outcome = budget.reserve(uow, actor="system", pool_id=pool_id, reference=app.number, amount=app.amount,
                              submitted_at=app.submitted_at, on_funded_job=FUNDED_JOB)
     app.budget_pool_id = pool_id

@@ -71,14 +71,25 @@ def _locked_pool(uow: UnitOfWork, pool_id: int) -> BudgetPool:
     return pool
 
 
-def lock_pool_for(uow: UnitOfWork, *, programme: str, county_code: str) -> int | None:
-    """Find and lock a county's pool for a programme in one statement (the first one opened); None if none."""
-    pool = uow.session.scalar(select(BudgetPool).where(
-        BudgetPool.programme == programme, BudgetPool.county_code == county_code)
-        .order_by(BudgetPool.id).limit(1).with_for_update())
+def pool_for(uow: UnitOfWork, *, programme: str, county_code: str, lock: bool = False) -> int:
+    """Return a county's pool for a programme (the first one opened); 409 budget.no_pool when it has none.
+
+    The answer is kept for the transaction. With `lock` the pool row is found and locked in one statement,
+    as `reserve` would lock it.
+    """
+    key = f"budget.pool_of.{programme}.{county_code}"
+    known: int | None = uow.tx_cache.get(key)
+    if known is not None and (not lock or f"budget.pool_locked.{known}" in uow.tx_cache):
+        return known
+    query = select(BudgetPool).where(BudgetPool.programme == programme, BudgetPool.county_code == county_code)
+    pool = uow.session.scalar(query.order_by(BudgetPool.id).limit(1).with_for_update() if lock else
+                              query.order_by(BudgetPool.id).limit(1))
     if pool is None:
-        return None
-    uow.tx_cache[f"budget.pool_locked.{pool.id}"] = pool
+        raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
+                       reason="budget.no_pool")
+    if lock:
+        uow.tx_cache[f"budget.pool_locked.{pool.id}"] = pool
+    uow.tx_cache[key] = pool.id
     return pool.id
 
 
