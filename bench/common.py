@@ -48,21 +48,23 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2, threads: int 
     """Serve an app with gunicorn on loopback; yield its base URL."""
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115 - outlives this frame
+    ready = Path(tempfile.mkdtemp(prefix="gunicorn-ready-"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
-        env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "-c", str(ROOT / "bench" / "gunicorn_ready.py"),
+         app_spec],
+        env={**os.environ, **env, "BENCH_READY_DIR": str(ready)}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start: {Path(log.name).read_text()[-2000:]}") from None
-                time.sleep(0.2)
+        # The master listens at once, but a worker serves only once it has imported the app: wait for every
+        # worker, or the first seconds of load measure the workers' start-up instead of the endpoint.
+        deadline = time.monotonic() + 60
+        while len(list(ready.iterdir())) < workers:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

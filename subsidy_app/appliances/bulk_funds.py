@@ -237,7 +237,7 @@ def _write_budget(uow: UnitOfWork, actor: str, pool: BudgetPool, sales: list[Sal
     total = sum((s.row.decision.amount for s in sales), Decimal("0.00"))
     audit.record(uow, actor=actor, action="budget.reserved", entity_type="budget_pool", entity_id=pool.id,
                  after={"references": [s.number for s in sales], "amount": str(total)})
-    budget._notify_thresholds(uow, pool)
+    budget.notify_thresholds(uow, pool)
 
 
 def _write_hand_ins(uow: UnitOfWork, actor: str, store: Store, funded: list[Sale]) -> None:

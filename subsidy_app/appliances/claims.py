@@ -88,6 +88,12 @@ def receipt(uow: UnitOfWork, *, apply_code: str) -> ReceiptView:
                        why is None, why, live[0] if live else None, live[1] if live else None)
 
 
+def has_live_claim(uow: UnitOfWork, *, sale_id: int) -> bool:
+    """Tell whether an application not yet rejected, withdrawn or revoked claims this sale."""
+    return uow.session.scalar(select(Application.id).where(
+        Application.appliance_sale_id == sale_id, Application.state.in_(_LIVE)).limit(1)) is not None
+
+
 def live_claim(uow: UnitOfWork, *, sale_id: int, person_id: int) -> str | None:
     """Return the status code of this person's live application for a sale (a repeated submit finds it)."""
     return uow.session.scalar(select(Application.status_code).where(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from recycling import closed_loop
-from subsidy_app.appliances import fraud, participation
+from subsidy_app.appliances import claims, fraud, participation, settlement
 from subsidy_app.appliances.buyer import Buyer
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of, recycling_category
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
@@ -22,7 +22,7 @@ from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.identifiers_trade import check_invoice_number, normalise_gtin13, normalise_imei
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal
-from subsidy_app.rules import budget, quotas
+from subsidy_app.rules import budget, instant_budget, quotas
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.evaluator import evaluate, select_version
 from subsidy_app.rules.ruleset import RuleVersion
@@ -160,7 +160,9 @@ def note_serial_clash(uow: UnitOfWork, *, serial_key: str, dealer_org_id: int) -
                                                              SerialReport.dealer_org_id == dealer_org_id))
         if holder is not None and holder != dealer_org_id and known is None:
             session.add(SerialReport(serial_key=serial_key, dealer_org_id=dealer_org_id))
-            fraud.flag_serial_holder(session, serial_key=serial_key, reporting_dealer_id=dealer_org_id)
+            flagged = fraud.flag_serial_holder(session, serial_key=serial_key, reporting_dealer_id=dealer_org_id)
+            if flagged is not None:  # already on a dealer statement: its reviewers must see it too
+                settlement.note_late_signal(session, sale_id=flagged, code=fraud.SERIAL_CODE)
 
 
 def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Buyer | None, mode: SaleMode,
@@ -206,12 +208,10 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
             # Granted at once: the unit is taken already confirmed, under the sale's brand-new number.
             quotas.hold_quota(uow, person_id=buyer.person_id, key=decision.quota, reference=number,
                               actor=principal.actor, confirmed=True, fresh=True)
-        pool_id = budget.pool_for(uow, programme=programme, county_code=store.county_code, lock=True)
-        outcome = budget.reserve(uow, actor=principal.actor, pool_id=pool_id, reference=number,
-                                 amount=decision.amount, submitted_at=sale.sold_at, fresh=True)
-        if outcome.state != "reserved":  # the till must answer now: no queueing for an instant discount
-            raise Conflict("本区县补贴资金已用完 / the subsidy budget of this county is used up",
-                           reason="budget.exhausted")
+        # Taken as the transaction commits, refused (budget.exhausted) rather than queued: the till can't wait.
+        instant_budget.reserve_at_commit(uow, actor=principal.actor, programme=programme,
+                                         county_code=store.county_code, reference=number,
+                                         amount=decision.amount, submitted_at=sale.sold_at)
     hand_in = any(d.code == HAND_IN_DOCUMENT for d in decision.required_documents)
     if hand_in:
         closed_loop.register_hand_in_obligation(
@@ -250,7 +250,8 @@ def return_sale(uow: UnitOfWork, *, principal: Principal, sale_id: int, reason: 
     sale = _own_sale(uow, principal, sale_id)
     if sale.state == SaleState.RETURNED:
         return sale.state
-    if sale.state == SaleState.CLAIMED:
+    # A claim the bureau rejected (or the resident withdrew) leaves the sale marked claimed but holds nothing.
+    if sale.state == SaleState.CLAIMED and claims.has_live_claim(uow, sale_id=sale.id):
         raise Conflict("已有补贴申请,请先由审核部门撤销 / an application exists: the bureau must revoke it first",
                        reason="sale.claimed")
     before = sale.state

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import SaleMode, SaleState
@@ -129,13 +130,41 @@ def _facts(uow: UnitOfWork, dealer: Organisation, account: DealerAccount, start:
 def _store_signals(uow: UnitOfWork, app: Application, flagged: list[ApplianceSale]) -> None:
     """Show each flagged sale's fraud signals to the reviewers as failed checks with their evidence."""
     for index, sale in enumerate(flagged):
-        # Checks are readable by the dealer too: evidence naming another dealer stays in the bureau's view.
         for signal in fraud.for_viewer(sale.signals, bureau=False):
-            evidence = ", ".join(f"{k}={v}" for k, v in signal.get("evidence", {}).items())
-            uow.session.add(ApplicationCheck(
-                application_id=app.id, run=1, code=f"{signal['code']}:{index}"[:60], passed=False,
-                explanation_zh=f"销售 {sale.number}:{signal['detail_zh']}"[:500],
-                explanation_en=f"sale {sale.number}: {signal['code']} ({evidence})"[:500]))
+            uow.session.add(_signal_check(app.id, f"{signal['code']}:{index}", sale.number, signal))
+
+
+def _signal_check(application_id: int, code: str, sale_number: str, signal: dict[str, Any]) -> ApplicationCheck:
+    # Checks are readable by the dealer too: evidence naming another dealer stays in the bureau's view.
+    evidence = ", ".join(f"{k}={v}" for k, v in signal.get("evidence", {}).items())
+    return ApplicationCheck(application_id=application_id, run=1, code=code[:60], passed=False,
+                            explanation_zh=f"销售 {sale_number}:{signal['detail_zh']}"[:500],
+                            explanation_en=f"sale {sale_number}: {signal['code']} ({evidence})"[:500])
+
+
+def note_late_signal(session: Session, *, sale_id: int, code: str) -> bool:
+    """Put a signal raised after a sale went on a statement before that statement's reviewers, if still undecided.
+
+    The statement then needs a second reviewer, as if the sale had been flagged when it was created; a decided
+    statement is left alone (the signal stays on the sale). Return whether a statement was told.
+    """
+    sale = session.get(ApplianceSale, sale_id)
+    if sale is None or sale.statement_id is None:
+        return False
+    app = session.scalar(select(Application).where(Application.id == sale.statement_id).with_for_update())
+    if app is None or app.state not in (State.PENDING_REVIEW.value, State.PENDING_SECOND_REVIEW.value):
+        return False
+    app.needs_second_review = True
+    check_code = f"{code}:late:{sale.id}"[:60]
+    for signal in fraud.for_viewer([s for s in sale.signals if s.get("code") == code], bureau=False):
+        fresh = _signal_check(app.id, check_code, sale.number, signal)
+        known = session.scalar(select(ApplicationCheck).where(
+            ApplicationCheck.application_id == app.id, ApplicationCheck.run == 1, ApplicationCheck.code == check_code))
+        if known is None:
+            session.add(fresh)
+        else:  # a third dealer's report refreshes the evidence
+            known.explanation_zh, known.explanation_en = fresh.explanation_zh, fresh.explanation_en
+    return True
 
 
 def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:

@@ -50,6 +50,7 @@ class UnitOfWork:
         self._session: Session | None = None
         self._open = False
         self._before_commit: dict[str, Hook] = {}
+        self._last_before_commit: dict[str, Hook] = {}
         self._after_commit: dict[str, Hook] = {}
         self._pending_jobs: list[OutboxMessage] = []
         self.context: dict[str, Any] = {}
@@ -108,6 +109,14 @@ class UnitOfWork:
         """Run `hook` once just before the next commit (e.g. to seal audit events)."""
         self._before_commit.setdefault(key, hook)
 
+    def last_before_commit(self, key: str, hook: Hook) -> None:
+        """Run `hook` once after every other write of the next commit, just before COMMIT itself.
+
+        For statements that lock a row every transaction of its kind needs (a county's budget pool): taken
+        last, the lock is held only for that statement and the commit, not for the transaction's other writes.
+        """
+        self._last_before_commit.setdefault(key, hook)
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A savepoint that, if rolled back, also drops what this unit of work buffered inside it.
@@ -138,11 +147,10 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit the transaction, then hand its outbox jobs to the dispatcher."""
-        hooks = list(self._before_commit.values())
-        self._before_commit.clear()
-        for hook in hooks:
-            hook(self)
-        self.session.flush()
+        self._run_before_commit()
+        while self._last_before_commit:
+            self._last_before_commit.pop(next(iter(self._last_before_commit)))(self)
+            self._run_before_commit()  # what a last hook recorded (e.g. an audit event) is written too
         jobs = [m.id for m in self._pending_jobs]
         self._pending_jobs.clear()
         self.session.commit()
@@ -154,9 +162,16 @@ class UnitOfWork:
         for hook in after:
             hook(self)
 
+    def _run_before_commit(self) -> None:
+        """Run the before-commit hooks in the order registered, including any a hook registers, then flush."""
+        while self._before_commit:
+            self._before_commit.pop(next(iter(self._before_commit)))(self)
+        self.session.flush()
+
     def rollback(self) -> None:
         """Discard uncommitted work, its hooks and its jobs."""
         self._before_commit.clear()
+        self._last_before_commit.clear()
         self._after_commit.clear()
         self._pending_jobs.clear()
         self.tx_cache.clear()

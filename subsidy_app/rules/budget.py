@@ -51,7 +51,8 @@ class ReserveOutcome:
     state: str
 
 
-def _money(value: Decimal, field: str, *, allow_negative: bool = False) -> Decimal:
+def money(value: Decimal, field: str, *, allow_negative: bool = False) -> Decimal:
+    """Return an amount of money checked to be non-zero (positive unless allowed) with at most two decimals."""
     amount = value.quantize(CENT)
     if amount != value or (amount <= 0 and not allow_negative) or amount == 0:
         message = "金额须为非零且最多两位小数 / amount must be non-zero with at most 2 decimals"
@@ -131,7 +132,7 @@ def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, sour
     if source not in SOURCES:
         raise ValidationFailed.field("source", "资金来源应为 central/provincial/city / source must be central, "
                                                "provincial or city")
-    value = _money(amount, "amount")
+    value = money(amount, "amount")
     pool = _locked_pool(uow, pool_id)
     pool.allocated += value
     setattr(pool, source, getattr(pool, source) + value)
@@ -145,7 +146,7 @@ def adjust(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, reason
     """Correct the allocation up or down with a reason (admins only); never below what is committed."""
     if not reason.strip():
         raise ValidationFailed.field("reason", "调整必须说明原因 / an adjustment needs a reason")
-    value = _money(amount, "amount", allow_negative=True)
+    value = money(amount, "amount", allow_negative=True)
     pool = _locked_pool(uow, pool_id)
     if pool.allocated + value < pool.reserved + pool.spent:
         raise Conflict("调减后低于已占用金额 / the allocation would fall below reserved + spent",
@@ -159,17 +160,12 @@ def adjust(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, reason
 
 
 def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount: Decimal,
-            submitted_at: dt.datetime, on_funded_job: str | None = None, fresh: bool = False) -> ReserveOutcome:
-    """Reserve money for an approval, or queue it (first come by submission time) when the pool can't fund it.
-
-    `fresh` says the caller has just made up the reference, so there is no earlier reservation to look for.
-    """
-    value = _money(amount, "amount")
+            submitted_at: dt.datetime, on_funded_job: str | None = None) -> ReserveOutcome:
+    """Reserve money for an approval, or queue it (first come by submission time) when the pool can't fund it."""
+    value = money(amount, "amount")
     pool = _locked_pool(uow, pool_id)  # serialises every change to this pool: the invariant can't race
     known: dict[str, BudgetReservation | None] | None = uow.tx_cache.get(_KNOWN_RESERVATIONS)
-    if fresh:
-        existing = None
-    elif known is not None and reference in known:
+    if known is not None and reference in known:
         existing = known[reference]
     else:
         existing = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
@@ -224,7 +220,7 @@ def _take(uow: UnitOfWork, pool: BudgetPool, row: BudgetReservation, actor: str)
     _entry(uow, pool, "reserve", row.amount, actor, reference=row.reference)
     audit.record(uow, actor=actor, action="budget.reserved", entity_type="budget_pool", entity_id=pool.id,
                  after={"reference": row.reference, "amount": str(row.amount)})
-    _notify_thresholds(uow, pool)
+    notify_thresholds(uow, pool)
 
 
 def _fund_queue(uow: UnitOfWork, pool: BudgetPool, actor: str) -> list[str]:
@@ -319,12 +315,21 @@ def refund(uow: UnitOfWork, *, actor: str, reference: str, reason: str) -> bool:
 
 
 def _use_percent(pool: BudgetPool) -> Decimal:
-    if pool.allocated <= 0:
-        return Decimal(0)
-    return (pool.reserved + pool.spent) * 100 / pool.allocated
+    return use_percent(pool.allocated, pool.reserved, pool.spent)
 
 
-def _notify_thresholds(uow: UnitOfWork, pool: BudgetPool) -> None:
+def use_percent(allocated: Decimal, reserved: Decimal, spent: Decimal) -> Decimal:
+    """Return the share of an allocation in use (reserved or spent), in per cent."""
+    return (reserved + spent) * 100 / allocated if allocated > 0 else Decimal(0)
+
+
+def crosses_threshold(used_percent: Decimal, notified_level: int) -> bool:
+    """Tell whether a pool this far in use has passed a threshold the bureau has not been told of."""
+    return any(used_percent >= level > notified_level for level in THRESHOLDS)
+
+
+def notify_thresholds(uow: UnitOfWork, pool: BudgetPool) -> None:
+    """Tell the county bureau, once per crossing, that the pool (locked by the caller) passed a use threshold."""
     used = _use_percent(pool)
     for level in THRESHOLDS:
         if used >= level > pool.notified_level:

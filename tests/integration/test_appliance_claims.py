@@ -320,3 +320,23 @@ def test_a_claim_sale_with_no_buyer_and_no_address_is_recorded(app: Flask, world
                                                            mode="claim"))
     assert status == 200 and body["eligible"], body
     assert body["receipt_url"]
+
+
+def test_a_return_waits_for_a_live_claim_but_not_for_a_rejected_one(app, uow, world, till) -> None:
+    page, sale_id = _claim_sale(app, till, world)
+    client = app.test_client()
+    _verify(client, uow, page)
+    assert _submit(client, page).status_code == 302
+    app_id = uow.session.scalar(select(Application.id).where(Application.appliance_sale_id == sale_id))
+    returned = f"/api/v1/appliance-sales/{sale_id}/return"
+    refused = app.test_client().post(returned, json={"reason": "顾客退货"}, headers=till)
+    assert refused.status_code == 409 and refused.get_json()["reason"] == "sale.claimed"
+    auditor = bearer(app.test_client(), "auditor.lishi")
+    rejected = app.test_client().post(f"/api/v1/applications/{app_id}/review",
+                                      json={"action": "reject", "reason": "发票与商品不符"}, headers=auditor)
+    assert rejected.status_code == 200 and rejected.get_json()["state"] == "rejected"
+    done = app.test_client().post(returned, json={"reason": "顾客退货"}, headers=till)
+    assert done.status_code == 200 and done.get_json()["state"] == "returned", done.get_json()
+    uow.session.expire_all()
+    assert uow.session.get(ApplianceSale, sale_id).state == "returned"
+    assert "已退货" in app.test_client().get(page).get_data(as_text=True)  # and the receipt can't be claimed again

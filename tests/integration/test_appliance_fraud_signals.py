@@ -232,3 +232,25 @@ def test_a_bulk_row_with_a_serial_another_dealer_holds_is_reported_like_at_the_t
     assert [e["reason"] for e in report["errors"]] == ["device.already_subsidised"]
     assert uow.session.scalar(select(SerialReport.dealer_org_id)) == demo["org:dealer:xiaoyi"]
     assert _codes(uow, held)["fraud.serial_two_dealers"]["evidence"]["dealers"] == "2"
+
+
+def test_a_serial_reported_after_the_statement_is_put_before_its_reviewers(client, uow, world, till, demo) -> None:
+    body = sale_body(world.store_id, _token(uow, world.store_id, _person(uow), "13300000021"), AC, "3999.00",
+                     "2025-05-08")
+    held = _sell_many(client, uow, till, world, [body])[0]
+    statement = client.post("/api/v1/appliance-settlements", headers=till,
+                            json={"dealer_org_id": world.dealer_org, **MAY}).get_json()
+    assert statement["flagged"] == 0, statement
+    auditor = bearer(client, "auditor.lishi")
+    url = f"/api/v1/applications/{statement['application_id']}"
+    assert not [c for c in client.get(url, headers=auditor).get_json()["checks"] if not c["passed"]]
+    other_store = prepare_store(uow, dealer_org_id=demo["org:dealer:xiaoyi"], name="孝义店")
+    uow.commit()
+    late = sale_body(other_store, _token(uow, other_store, _person(uow), "13300000022"), AC, "3999.00",
+                     "2025-05-09", serial=body["serial_number"])
+    assert sell(client, bearer(client, "dealer.xiaoyi"), late)[1]["reason"] == "device.already_subsidised"
+    failed = [c["explanation_zh"] for c in client.get(url, headers=auditor).get_json()["checks"] if not c["passed"]]
+    assert len(failed) == 1 and held in failed[0] and "两家经销商" in failed[0] and "孝义" not in failed[0]
+    # Flagged late, the statement now needs a second reviewer like one flagged from the start.
+    first = client.post(f"{url}/review", json={"action": "approve"}, headers=auditor)
+    assert first.status_code == 200 and first.get_json()["state"] == "pending_second_review", first.get_json()
