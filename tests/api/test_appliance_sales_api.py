@@ -179,3 +179,23 @@ def test_an_instant_discount_needs_a_verified_buyer(client, world, till) -> None
     body.pop("buyer_token")
     status, answer = sell(client, till, body)
     assert (status, answer["reason"]) == (422, "buyer.required")
+
+
+def test_an_instant_discount_does_not_jump_approvals_waiting_for_the_pool(client, uow, demo) -> None:
+    import datetime as dt
+
+    from subsidy_app.rules import budget
+
+    world = appliance_world(uow, demo, pool_amount="1000.00")
+    queued = budget.reserve(uow, actor="t", pool_id=world.pools["digital"], reference="WAITING-1",
+                            amount=Decimal("1500.00"), submitted_at=dt.datetime.now(dt.UTC))
+    uow.commit()
+    assert queued.state == "queued"
+    till = bearer(client, "dealer.appliance")
+    body = sale_body(world.store_id, buyer_token(uow, world.store_id, 41), PHONE, "2699.00", "2025-03-01")
+    status, answer = sell(client, till, body)  # 404.85 would fit in the 1,000, but an approval waits first
+    assert (status, answer["reason"]) == (409, "budget.exhausted")
+    assert "资金" in answer["message"]
+    uow.session.expire_all()
+    assert uow.session.scalar(select(ApplianceSale.id)) is None and uow.session.scalar(select(QuotaHold.id)) is None
+    assert uow.session.get(BudgetPool, world.pools["digital"]).reserved == Decimal("0.00")
