@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, insert, literal, select, update
+from sqlalchemy import Row, Table, bindparam, insert, literal, select, update
 
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import is_postgres, utcnow
@@ -61,33 +61,46 @@ def _reserve_pending(uow: UnitOfWork) -> None:
 def _take(uow: UnitOfWork, pool_id: int, reference: str, value: Decimal, submitted_at: dt.datetime,
           actor: str) -> Row[Any] | None:
     """Add to the pool's reserved sum if it fits and nobody queues; write the reservation and its ledger line."""
+    now = utcnow()
+    params = {"pool_id": pool_id, "amount": value, "reference": reference, "submitted_at": submitted_at,
+              "actor": actor, "now": now}
+    session = uow.session
+    if is_postgres(session):  # one round trip, so the row lock lasts one statement and the commit
+        return session.execute(_TAKE_ALL, params).first()
+    row = session.execute(_TAKE_POOL, params).first()  # SQLite: one writer at a time, no writing CTEs
+    if row is not None:
+        session.execute(insert(RESERVATION).values(
+            pool_id=pool_id, reference=reference, amount=value, state="reserved", submitted_at=submitted_at,
+            created_at=now, funded_at=now))
+        session.execute(insert(ENTRY).values(pool_id=pool_id, kind="reserve", amount=value, reference=reference,
+                                             actor=actor, created_at=now))
+    return row
+
+
+def _statements() -> tuple[Any, Any]:
+    """Build the reservation statements once (bound parameters only): building and keying them cost more per
+    sale than running them."""
+    pool_id, amount = bindparam("pool_id", type_=POOL.c.id.type), bindparam("amount", type_=POOL.c.reserved.type)
     # Read committed: a queued approval committed while we waited for the row lock is not seen by the
     # NOT EXISTS (its snapshot is the statement's), so a sale may then go ahead of it; the pool's sums still hold.
     queued = select(RESERVATION.c.id).where(RESERVATION.c.pool_id == pool_id,
                                             RESERVATION.c.state == "queued").exists()
-    taken = (update(POOL)
-             .where(POOL.c.id == pool_id, POOL.c.reserved + POOL.c.spent + value <= POOL.c.allocated, ~queued)
-             .values(reserved=POOL.c.reserved + value)
-             .returning(POOL.c.id, POOL.c.allocated, POOL.c.reserved, POOL.c.spent, POOL.c.notified_level))
-    now = utcnow()
-    reservation = {"reference": reference, "amount": value, "state": "reserved", "submitted_at": submitted_at,
-                   "created_at": now, "funded_at": now}
-    entry = {"kind": "reserve", "amount": value, "reference": reference, "actor": actor, "created_at": now}
-    session = uow.session
-    if not is_postgres(session):  # SQLite has one writer at a time and no writing CTEs: three statements
-        row = session.execute(taken).first()
-        if row is not None:
-            session.execute(insert(RESERVATION).values(pool_id=pool_id, **reservation))
-            session.execute(insert(ENTRY).values(pool_id=pool_id, **entry))
-        return row
-    # PostgreSQL: one round trip, so the row lock lasts one statement and the commit.
-    pool = taken.cte("taken")
-    reserve = insert(RESERVATION).from_select(["pool_id", *reservation], select(pool.c.id, *_literals(
-        RESERVATION, reservation))).cte("reservation")
-    ledger = insert(ENTRY).from_select(["pool_id", *entry], select(pool.c.id, *_literals(ENTRY, entry))).cte("ledger")
-    return session.execute(select(pool).add_cte(reserve, ledger)).first()
+    take_pool = (update(POOL)
+                 .where(POOL.c.id == pool_id, POOL.c.reserved + POOL.c.spent + amount <= POOL.c.allocated, ~queued)
+                 .values(reserved=POOL.c.reserved + amount)
+                 .returning(POOL.c.id, POOL.c.allocated, POOL.c.reserved, POOL.c.spent, POOL.c.notified_level))
+    taken = take_pool.cte("taken")
+    reference = bindparam("reference", type_=RESERVATION.c.reference.type)
+    now = bindparam("now", type_=RESERVATION.c.created_at.type)
+    reserve = insert(RESERVATION).from_select(
+        ["pool_id", "reference", "amount", "state", "submitted_at", "created_at", "funded_at"],
+        select(taken.c.id, reference, amount, literal("reserved"),
+               bindparam("submitted_at", type_=RESERVATION.c.submitted_at.type), now, now)).cte("reservation")
+    ledger = insert(ENTRY).from_select(
+        ["pool_id", "kind", "amount", "reference", "actor", "created_at"],
+        select(taken.c.id, literal("reserve"), amount, reference, bindparam("actor", type_=ENTRY.c.actor.type),
+               now)).cte("ledger")
+    return take_pool, select(taken).add_cte(reserve, ledger)
 
 
-def _literals(table: Table, values: dict[str, Any]) -> list[Any]:
-    """Bind each value with its column's type (money as numeric, times as UTC timestamps)."""
-    return [literal(value, type_=table.c[name].type) for name, value in values.items()]
+_TAKE_POOL, _TAKE_ALL = _statements()

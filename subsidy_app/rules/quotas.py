@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,16 @@ def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str
     made up the reference, so there is no earlier hold to look for.
     """
     session = uow.session
+    state = CONFIRMED if confirmed else HELD
+    if fresh and is_postgres(session) and key.max_count >= 1:
+        hold_id = session.execute(_TAKE_AND_HOLD, {
+            "person_id": person_id, "programme": key.programme, "category": key.category,
+            "period_key": key.period_key, "max_count": key.max_count, "reference": reference, "state": state,
+            "now": utcnow()}).scalar()
+        if hold_id is None:
+            raise _used_up(key)
+        _audit_hold(uow, actor, hold_id, reference, key, confirmed)
+        return int(hold_id)
     existing = None if fresh else session.scalar(select(QuotaHold).where(QuotaHold.reference == reference))
     if existing is not None and existing.state in (HELD, CONFIRMED, REFUNDED):
         return existing.id  # the same application asking again: already held
@@ -68,12 +78,7 @@ def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str
         .returning(counter.used)
     ).first()
     if taken is None:
-        raise Conflict(
-            f"该类别补贴次数已用完(上限 {key.max_count} 次)/ quota for {key.category} used up "
-            f"(limit {key.max_count})",
-            reason="quota.exhausted",
-        )
-    state = CONFIRMED if confirmed else HELD
+        raise _used_up(key)
     if existing is not None:
         existing.state, existing.updated_at = state, utcnow()
         hold = existing
@@ -88,15 +93,44 @@ def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str
         )
         session.add(hold)
     uow.flush()
-    audit.record(
-        uow,
-        actor=actor,
-        action="quota.confirmed" if confirmed else "quota.held",
-        entity_type="quota_hold",
-        entity_id=hold.id,
-        after={"reference": reference, "category": key.category, "period": key.period_key},
-    )
+    _audit_hold(uow, actor, hold.id, reference, key, confirmed)
     return hold.id
+
+
+def _used_up(key: QuotaKey) -> Conflict:
+    return Conflict(f"该类别补贴次数已用完(上限 {key.max_count} 次)/ quota for {key.category} used up "
+                    f"(limit {key.max_count})", reason="quota.exhausted")
+
+
+def _audit_hold(uow: UnitOfWork, actor: str, hold_id: int, reference: str, key: QuotaKey, confirmed: bool) -> None:
+    audit.record(uow, actor=actor, action="quota.confirmed" if confirmed else "quota.held",
+                 entity_type="quota_hold", entity_id=hold_id,
+                 after={"reference": reference, "category": key.category, "period": key.period_key})
+
+
+def _take_and_hold_statement() -> Any:
+    """PostgreSQL, for a brand-new reference: take a unit and insert its hold in one statement (built once).
+
+    The counter upsert is a CTE; the hold is inserted only from the row it returns, so a used-up quota
+    inserts nothing and returns no id.
+    """
+    counter, hold = QuotaCounter.__table__.c, cast(Table, QuotaHold.__table__)
+    p = {name: bindparam(name, type_=hold.c[name].type)
+         for name in ("person_id", "programme", "category", "period_key", "reference", "state")}
+    taken = (postgresql.insert(QuotaCounter)
+             .values(person_id=p["person_id"], programme=p["programme"], category=p["category"],
+                     period_key=p["period_key"], used=1, max_count=bindparam("max_count", type_=counter.max_count.type))
+             .on_conflict_do_update(index_elements=["person_id", "programme", "category", "period_key"],
+                                    set_={"used": counter.used + 1}, where=counter.used < counter.max_count)
+             .returning(counter.used).cte("taken"))
+    now = bindparam("now", type_=hold.c.created_at.type)
+    return (insert(hold).from_select(
+        ["reference", "person_id", "programme", "category", "period_key", "state", "created_at", "updated_at"],
+        select(p["reference"], p["person_id"], p["programme"], p["category"], p["period_key"], p["state"], now, now)
+        .select_from(taken)).returning(hold.c.id).add_cte(taken))
+
+
+_TAKE_AND_HOLD = _take_and_hold_statement()
 
 
 def _hold(session: Session, reference: str) -> QuotaHold:
