@@ -27,7 +27,7 @@ from sqlalchemy import func, insert, select
 
 import subsidy_app.appliances.tasks  # noqa: F401 - registers the bulk job the upload runs at commit
 from bench.bare_app import ensure_bare_table
-from bench.common import bench_database_url, gunicorn, post_load
+from bench.common import SERVER, bench_database_url, gunicorn, post_load
 from reverse_invoice.demo import make_resident_id
 from subsidy_app.appliances import bulk
 from subsidy_app.appliances.buyer import confirmation_token
@@ -211,7 +211,7 @@ def main() -> None:
         "bulk_rows": BULK_ROWS, "bulk_s": round(bulk_s, 2), "copy_s": round(copy_s, 3),
         "bulk_to_copy": round(bulk_s / copy_s, 1), "bulk": bulk_report,
         "file_sha256": hashlib.sha256(data).hexdigest()[:12], "load_avg": [round(x, 2) for x in load],
-        "server": "gunicorn 2 workers x 8 threads (gthread), PostgreSQL",
+        "server": SERVER,
     }))
 
 

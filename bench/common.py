@@ -43,8 +43,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The server every HTTP benchmark runs its app and its bare reference under (BENCH_WORKERS, BENCH_THREADS).
+WORKERS, THREADS = int(os.environ.get("BENCH_WORKERS", "2")), int(os.environ.get("BENCH_THREADS", "8"))
+SERVER = f"gunicorn {WORKERS} workers x {THREADS} threads (gthread), PostgreSQL"
+
+
 @contextlib.contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2, threads: int = 8) -> Iterator[str]:
+def gunicorn(app_spec: str, env: dict[str, str], workers: int = WORKERS, threads: int = THREADS) -> Iterator[str]:
     """Serve an app with gunicorn on loopback; yield its base URL."""
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115 - outlives this frame

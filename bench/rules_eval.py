@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_database_url, gunicorn, post_load
+from bench.common import SERVER, bench_database_url, gunicorn, post_load
 from subsidy_app.rules.domain import Facts
 from subsidy_app.rules.evaluator import evaluate, select_version
 from subsidy_app.rules.ruleset import load_rules_dir
@@ -79,7 +79,7 @@ def main() -> None:
         "quote_errors": quote["errors"],
         "bare_rps": round(bare["rps"], 1),
         "ratio_quote_to_bare": round(quote["rps"] / bare["rps"], 3),
-        "server": "gunicorn 2 workers x 8 threads (gthread), PostgreSQL",
+        "server": SERVER,
     }))
 
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from subsidy_app.core.errors import Conflict, ValidationFailed
 from subsidy_app.core.idempotency import IdempotencyRecord
@@ -27,6 +27,15 @@ class PendingKey:
     stored: bool = False
 
 
+# Built once: every state-changing call runs both (building them cost more than running them).
+_FIND = select(IdempotencyRecord).where(IdempotencyRecord.scope == bindparam("scope"),
+                                        IdempotencyRecord.key == bindparam("key"))
+_REMEMBER = (update(IdempotencyRecord)
+             .where(IdempotencyRecord.scope == bindparam("for_scope"), IdempotencyRecord.key == bindparam("for_key"))
+             .values(status_code=bindparam("answer_status"), response_body=bindparam("answer_body"),
+                     content_type=bindparam("answer_type")))
+
+
 def _request_hash() -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
@@ -44,9 +53,7 @@ def check_replay(scope: str) -> Response | None:
     request_hash = _request_hash()
     session_factory = current_app.extensions["subsidy"].session_factory
     with session_factory() as session:
-        record = session.scalar(
-            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-        )
+        record = session.scalar(_FIND, {"scope": scope, "key": key})
         if record is None:
             g.idempotency = PendingKey(scope, key, request_hash)
             return None
@@ -91,11 +98,9 @@ def remember_response(response: Response) -> Response:
                           ensure_ascii=False)
     session_factory = current_app.extensions["subsidy"].session_factory
     with session_factory() as session, session.begin():
-        session.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.scope == pending.scope, IdempotencyRecord.key == pending.key)
-            .values(status_code=response.status_code, response_body=body, content_type=response.content_type)
-        )
+        session.execute(_REMEMBER, {"for_scope": pending.scope, "for_key": pending.key,
+                                    "answer_status": response.status_code, "answer_body": body,
+                                    "answer_type": response.content_type})
     return response
 
 

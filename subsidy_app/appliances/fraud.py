@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import distinct, false, func, or_, select
+from sqlalchemy import bindparam, distinct, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from subsidy_app.appliances.domain import (
@@ -39,28 +40,37 @@ def thresholds(settings: Settings) -> FraudThresholds:
         window_days=settings.fraud_window_days)
 
 
-def sale_signals(uow: UnitOfWork, *, store: Store, product: Product, price: Decimal, serial_key: str,
-                 person_id: int | None, phone_hash: str | None, address_hash: str | None, sold_at: dt.datetime,
-                 time_known: bool, limits: FraudThresholds) -> list[dict[str, Any]]:
-    """Return the signals a sale about to be inserted shows; never refuses it (reviewers decide)."""
+@functools.cache
+def _counts(address: bool, phone: bool, buyer: bool) -> Any:
+    """The statement counting a sale's earlier matches, for the keys it has; built once per combination."""
     same = {
-        "address": ApplianceSale.address_hash == address_hash if address_hash else None,
-        "phone": ApplianceSale.phone_hash == phone_hash if phone_hash else None,
-        "store_buyer": (ApplianceSale.person_id == person_id) & (ApplianceSale.store_id == store.id)
-        if person_id is not None else None,
+        "address": ApplianceSale.address_hash == bindparam("address_hash") if address else None,
+        "phone": ApplianceSale.phone_hash == bindparam("phone_hash") if phone else None,
+        "store_buyer": (ApplianceSale.person_id == bindparam("person_id"))
+        & (ApplianceSale.store_id == bindparam("store_id")) if buyer else None,
     }
     wanted = [c for c in same.values() if c is not None]
     # Other dealers who tried to report this serial while someone held it.
     reporters = (select(func.count(distinct(SerialReport.dealer_org_id)))
-                 .where(SerialReport.serial_key == serial_key, SerialReport.dealer_org_id != store.dealer_org_id)
+                 .where(SerialReport.serial_key == bindparam("serial_key"),
+                        SerialReport.dealer_org_id != bindparam("dealer_org_id"))
                  .scalar_subquery())
     # One statement: each OR branch has its own index (address_hash, phone_hash, person_id), so this stays cheap.
-    row = uow.session.execute(
-        # Every column an aggregate: with nothing to count (no buyer, no address) it is still exactly one row.
-        select(*(func.count().filter(c if c is not None else false()) for c in same.values()), reporters)
-        .select_from(ApplianceSale)
-        .where(ApplianceSale.sold_at > sold_at - dt.timedelta(days=limits.window_days),
-               ApplianceSale.state != SaleState.RETURNED.value, or_(*wanted) if wanted else false())).one()
+    # Every column an aggregate: with nothing to count (no buyer, no address) it is still exactly one row.
+    return (select(*(func.count().filter(c if c is not None else false()) for c in same.values()), reporters)
+            .select_from(ApplianceSale)
+            .where(ApplianceSale.sold_at > bindparam("since", type_=ApplianceSale.__table__.c.sold_at.type),
+                   ApplianceSale.state != SaleState.RETURNED.value, or_(*wanted) if wanted else false()))
+
+
+def sale_signals(uow: UnitOfWork, *, store: Store, product: Product, price: Decimal, serial_key: str,
+                 person_id: int | None, phone_hash: str | None, address_hash: str | None, sold_at: dt.datetime,
+                 time_known: bool, limits: FraudThresholds) -> list[dict[str, Any]]:
+    """Return the signals a sale about to be inserted shows; never refuses it (reviewers decide)."""
+    row = uow.session.execute(_counts(bool(address_hash), bool(phone_hash), person_id is not None), {
+        "address_hash": address_hash, "phone_hash": phone_hash, "person_id": person_id, "store_id": store.id,
+        "serial_key": serial_key, "dealer_org_id": store.dealer_org_id,
+        "since": sold_at - dt.timedelta(days=limits.window_days)}).one()
     address, phone, store_buyer, other_dealers = (int(v or 0) for v in row)
     facts = SaleFacts(
         price=price, reference_price=product.reference_price,

@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from subsidy_app.appliances.domain import ParticipationStatus, programme_of
 from subsidy_app.appliances.models import DealerAccount, Participation, Store
@@ -163,11 +163,16 @@ def _status(uow: UnitOfWork, scope: str, category: str) -> str | None:
         Participation.scope_key == scope, Participation.category == category))
 
 
+# Built once: every sale at a till checks it.
+_APPROVED_SCOPES = select(func.count()).select_from(Participation).where(
+    Participation.scope_key.in_([bindparam("dealer"), bindparam("store")]),
+    Participation.category == bindparam("category"), Participation.status == ParticipationStatus.APPROVED.value)
+
+
 def require_approved(uow: UnitOfWork, *, dealer_org_id: int, store_id: int, category: str) -> None:
     """Refuse a subsidised sale unless both the dealer and the store are approved for the category."""
-    approved = uow.session.scalar(select(func.count()).select_from(Participation).where(
-        Participation.scope_key.in_((f"dealer:{dealer_org_id}", f"store:{store_id}")),
-        Participation.category == category, Participation.status == ParticipationStatus.APPROVED.value))
+    approved = uow.session.scalar(_APPROVED_SCOPES, {"dealer": f"dealer:{dealer_org_id}", "store": f"store:{store_id}",
+                                                     "category": category})
     if approved != 2:
         raise Conflict("该门店未获准以补贴销售此品类(或已暂停)/ this store is not approved (or is suspended) for "
                        "subsidised sales of this category", reason="dealer.not_approved")

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from recycling import closed_loop
@@ -105,6 +105,9 @@ def _no(reason: str, zh: str, en: str, *, programme: str | None = None, category
     return SaleOutcome(False, Decimal("0.00"), programme, category, None, [Reason(reason, zh, en)])
 
 
+_PRODUCT = select(Product).where(Product.gtin == bindparam("gtin"))  # built once: every sale looks one up
+
+
 def check(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, ...], data: SaleInput
           ) -> Checked | SaleOutcome:
     """Validate a sale and evaluate it; a SaleOutcome means no subsidy (and says why)."""
@@ -115,7 +118,7 @@ def check(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion,
         raise ValidationFailed.field("price", "价格应为正数,最多两位小数 / price must be positive with at most 2 "
                                               "decimals", reason="sale.price")
     sold_on = data.sold_on or dt.date.today()
-    product = uow.session.scalar(select(Product).where(Product.gtin == gtin))
+    product = uow.session.scalar(_PRODUCT, {"gtin": gtin})
     if product is None or not product.active:
         return _no("product.not_in_catalogue", "该商品不在补贴产品目录中,不享受补贴",
                    "the product is not in the subsidy catalogue: no subsidy")

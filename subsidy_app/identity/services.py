@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
@@ -199,12 +199,16 @@ def revoke_api_token(uow: UnitOfWork, *, principal: Principal, token_id: int) ->
                      entity_id=token.id)
 
 
+# Built once: every API call resolves its token, and building the query cost more than running it.
+_TOKEN_BY_PREFIX = select(ApiToken).where(ApiToken.prefix == bindparam("prefix"))
+
+
 def principal_for_token(uow: UnitOfWork, *, secret: str) -> Principal | None:
     """Resolve a bearer token to its account's principal, or None if unknown or revoked."""
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
-    token = uow.session.scalar(select(ApiToken).where(ApiToken.prefix == parts[1]))
+    token = uow.session.scalar(_TOKEN_BY_PREFIX, {"prefix": parts[1]})
     if token is None or token.revoked_at is not None:
         return None
     if not secrets.compare_digest(token.token_hash, _token_digest(secret)):

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import slices, utcnow
@@ -72,26 +72,27 @@ def _locked_pool(uow: UnitOfWork, pool_id: int) -> BudgetPool:
     return pool
 
 
-def pool_for(uow: UnitOfWork, *, programme: str, county_code: str, lock: bool = False) -> int:
+def pool_for(uow: UnitOfWork, *, programme: str, county_code: str) -> int:
     """Return a county's pool for a programme (the first one opened); 409 budget.no_pool when it has none.
 
-    The answer is kept for the transaction. With `lock` the pool row is found and locked in one statement,
-    as `reserve` would lock it.
+    The answer is kept for the transaction.
     """
     key = f"budget.pool_of.{programme}.{county_code}"
     known: int | None = uow.tx_cache.get(key)
-    if known is not None and (not lock or f"budget.pool_locked.{known}" in uow.tx_cache):
+    if known is not None:
         return known
-    query = select(BudgetPool).where(BudgetPool.programme == programme, BudgetPool.county_code == county_code)
-    pool = uow.session.scalar(query.order_by(BudgetPool.id).limit(1).with_for_update() if lock else
-                              query.order_by(BudgetPool.id).limit(1))
-    if pool is None:
+    pool_id = uow.session.scalar(_FIRST_POOL_ID, {"programme": programme, "county_code": county_code})
+    if pool_id is None:
         raise Conflict("该区县尚未设立此项目的资金池 / no budget pool for this programme in this county",
                        reason="budget.no_pool")
-    if lock:
-        uow.tx_cache[f"budget.pool_locked.{pool.id}"] = pool
-    uow.tx_cache[key] = pool.id
-    return pool.id
+    uow.tx_cache[key] = pool_id
+    return int(pool_id)
+
+
+# Built once, as every sale at a till looks its pool up.
+_FIRST_POOL_ID = (select(BudgetPool.id).where(BudgetPool.programme == bindparam("programme"),
+                                              BudgetPool.county_code == bindparam("county_code"))
+                  .order_by(BudgetPool.id).limit(1))
 
 
 def _queue_is_empty(uow: UnitOfWork, pool: BudgetPool) -> bool:
