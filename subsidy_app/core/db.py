@@ -91,9 +91,6 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    # No server-side prepared statements: psycopg drops them all at every ROLLBACK, which the pool issues on
-    # every connection's return, so they were re-prepared per request and cost a DEALLOCATE ALL round trip.
-    kwargs.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
