@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy import ColumnElement, String, bindparam, func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import sqltypes
 
 from recycling import closed_loop
@@ -39,18 +37,6 @@ class Sale:
     number: str
     person_id: int
     sold_at: dt.datetime
-
-
-def among(uow: UnitOfWork, column: Any, values: Collection[str]) -> ColumnElement[bool]:
-    """`column IN values`, sent to PostgreSQL as one array parameter (thousands of placeholders parse slowly).
-
-    As `IN (SELECT unnest(…))` rather than `= ANY(…)`: a reused generic plan of `= ANY` may scan the table and
-    compare each row with the whole array; a semi-join stays an index or hash lookup.
-    """
-    if is_postgres(uow.session):
-        array = bindparam(None, list(values), type_=ARRAY(String))
-        return column.in_(select(func.unnest(array)))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
 
 
 def insert_rows(uow: UnitOfWork, model: type[Base], rows: list[dict[str, Any]], *, ignore_conflicts: bool = False,

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from subsidy_app.appliances import fraud, participation, selling
-from subsidy_app.appliances.bulk_funds import Sale, among, fund, insert_rows
+from subsidy_app.appliances.bulk_funds import Sale, fund, insert_rows
 from subsidy_app.appliances.bulk_rows import Row, error, refusal
 from subsidy_app.appliances.domain import FraudThresholds, RowError, SaleMode, SaleState, programme_of
 from subsidy_app.appliances.models import ApplianceSale, Store
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import utcnow
+from subsidy_app.core.db import in_values, utcnow
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.personal_data import mask_name, mask_phone, mask_resident_id
 from subsidy_app.core.uow import UnitOfWork
@@ -45,7 +45,7 @@ def _buyers(uow: UnitOfWork, actor: str, rows: list[Row], errors: list[RowError]
     cipher = uow.cipher
     digests = {row.line: cipher.match_hash(row.id_number) for row in rows}
     found = uow.session.execute(select(Person.id, Person.id_number_hash, Person.name_enc, Person.phone_hash)
-                                .where(among(uow, Person.id_number_hash, set(digests.values())))).all()
+                                .where(in_values(uow.session, Person.id_number_hash, set(digests.values())))).all()
     buyers = _Buyers(digests, {p.id_number_hash: p.id for p in found},
                      {p.id_number_hash: cipher.decrypt(p.name_enc) for p in found},
                      {p.id_number_hash: p.phone_hash for p in found})
@@ -121,9 +121,9 @@ def _unique(uow: UnitOfWork, dealer_org_id: int, rows: list[Row], errors: list[R
     """
     live = ApplianceSale.state != SaleState.RETURNED.value
     serials = set(uow.session.scalars(select(ApplianceSale.serial_key).where(
-        live, among(uow, ApplianceSale.serial_key, {r.serial_key for r in rows}))))
+        live, in_values(uow.session, ApplianceSale.serial_key, {r.serial_key for r in rows}))))
     invoices = set(uow.session.scalars(select(ApplianceSale.invoice_key).where(
-        live, among(uow, ApplianceSale.invoice_key, {r.invoice_key for r in rows}))))
+        live, in_values(uow.session, ApplianceSale.invoice_key, {r.invoice_key for r in rows}))))
     for serial in sorted(serials):
         selling.note_serial_clash(uow, serial_key=serial, dealer_org_id=dealer_org_id)
     kept = []

@@ -120,6 +120,10 @@ class Signal:
     zh: str
     evidence: dict[str, str] = field(default_factory=dict)
 
+    def stored(self) -> dict[str, Any]:
+        """Return the signal as stored on a sale (dataclasses.asdict's deep copy was a bulk file's hot spot)."""
+        return {"code": self.code, "zh": self.zh, "evidence": dict(self.evidence)}
+
 
 def _count(code: str, zh: str, count: int, limit: int, window_days: int) -> Signal:
     return Signal(code, zh, {"count": str(count), "limit": str(limit), "window_days": str(window_days)})

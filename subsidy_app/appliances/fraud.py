@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from subsidy_app.appliances.domain import (
 )
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
 from subsidy_app.config import Settings
-from subsidy_app.core.db import slices
+from subsidy_app.core.db import in_values, slices
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.models import Organisation
 
@@ -79,7 +79,7 @@ def sale_signals(uow: UnitOfWork, *, store: Store, product: Product, price: Deci
         # The sale is not inserted yet: count it too, as the thresholds expect.
         same_address=address + 1 if address_hash else 0, same_phone=phone + 1 if phone_hash else 0,
         same_store_buyer=store_buyer + 1 if person_id is not None else 0, serial_dealers=1 + other_dealers)
-    return [asdict(signal) for signal in fraud_signals(facts, limits)]
+    return [signal.stored() for signal in fraud_signals(facts, limits)]
 
 
 def flag_serial_holder(session: Session, *, serial_key: str, reporting_dealer_id: int) -> int | None:
@@ -95,7 +95,7 @@ def flag_serial_holder(session: Session, *, serial_key: str, reporting_dealer_id
         "dealers": str(1 + int(others)), "other_dealer": name or str(reporting_dealer_id),
         "reported_at": dt.datetime.now(CHINA_TZ).strftime("%Y-%m-%d %H:%M")})
     # One signal per code: a third dealer's report refreshes the evidence instead of repeating it.
-    sale.signals = [s for s in sale.signals if s.get("code") != SERIAL_CODE] + [asdict(signal)]
+    sale.signals = [s for s in sale.signals if s.get("code") != SERIAL_CODE] + [signal.stored()]
     return sale.id
 
 
@@ -143,14 +143,14 @@ def chunk_signals(uow: UnitOfWork, *, store: Store, sales: list[BulkSale], limit
         "store_buyer": ({s.person_id for s in sales}, ApplianceSale.person_id)}
     for name, (wanted, column) in keys.items():
         for part in slices(wanted):
-            query = select(column, ApplianceSale.sold_at).where(column.in_(part), *live)
+            query = select(column, ApplianceSale.sold_at).where(in_values(uow.session, column, part), *live)
             if name == "store_buyer":
                 query = query.where(ApplianceSale.store_id == store.id)
             for key, at in uow.session.execute(query).all():
                 earlier[name][key].append(at)
     reported = dict(uow.session.execute(
         select(SerialReport.serial_key, func.count(distinct(SerialReport.dealer_org_id)))
-        .where(SerialReport.serial_key.in_({s.serial_key for s in sales}),
+        .where(in_values(uow.session, SerialReport.serial_key, {s.serial_key for s in sales}),
                SerialReport.dealer_org_id != store.dealer_org_id).group_by(SerialReport.serial_key)).all())
     out: dict[str, list[dict[str, Any]]] = {}
     for sale in sales:
@@ -166,7 +166,7 @@ def chunk_signals(uow: UnitOfWork, *, store: Store, sales: list[BulkSale], limit
             same_phone=count("phone", sale.phone_hash) + 1 if sale.phone_hash else 0,
             same_store_buyer=count("store_buyer", sale.person_id) + 1,
             serial_dealers=1 + int(reported.get(sale.serial_key, 0)))
-        out[sale.number] = [asdict(signal) for signal in fraud_signals(facts, limits)]
+        out[sale.number] = [signal.stored() for signal in fraud_signals(facts, limits)]
         # This sale now counts for the rows after it, as it would had they come to the till one by one.
         for name, key in (("address", sale.address_hash), ("phone", sale.phone_hash),
                           ("store_buyer", sale.person_id)):
