@@ -92,8 +92,13 @@ def _serial(category: str, raw: str) -> str:
     return text
 
 
+# Built once: every sale looks both up.
+_PRODUCT = select(Product).where(Product.gtin == bindparam("gtin"))
+_STORE = select(Store).where(Store.id == bindparam("store_id"))
+
+
 def _store(uow: UnitOfWork, principal: Principal, store_id: int) -> Store:
-    store = uow.session.get(Store, store_id)
+    store = uow.session.scalar(_STORE, {"store_id": store_id})
     if store is None or principal.organisation_kind is not OrgKind.DEALER or \
             store.dealer_org_id != principal.organisation_id:
         raise NotFound("门店不存在 / store not found", reason="store.not_found")
@@ -103,9 +108,6 @@ def _store(uow: UnitOfWork, principal: Principal, store_id: int) -> Store:
 def _no(reason: str, zh: str, en: str, *, programme: str | None = None, category: str | None = None
         ) -> SaleOutcome:
     return SaleOutcome(False, Decimal("0.00"), programme, category, None, [Reason(reason, zh, en)])
-
-
-_PRODUCT = select(Product).where(Product.gtin == bindparam("gtin"))  # built once: every sale looks one up
 
 
 def check(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, ...], data: SaleInput

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, cast
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Engine,
+    Insert,
     MetaData,
     Numeric,
     Table,
@@ -126,6 +128,12 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
 COPY_FROM_ROWS = 20
 
 
+@functools.cache
+def _plain_insert(table: Table) -> Insert:
+    """A table's INSERT statement, built once: audit rows are written this way by nearly every transaction."""
+    return table.insert()
+
+
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: PostgreSQL COPY when available, a multi-row INSERT otherwise.
 
@@ -135,7 +143,7 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
         return
     table = cast(Table, model.__table__)
     if len(rows) < COPY_FROM_ROWS or not is_postgres(session):
-        session.execute(table.insert(), rows)
+        session.execute(_plain_insert(table), rows)
         return
     columns = list(rows[0])
     raw = session.connection().connection.driver_connection
