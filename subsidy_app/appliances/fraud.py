@@ -22,7 +22,7 @@ from subsidy_app.appliances.domain import (
 )
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
 from subsidy_app.config import Settings
-from subsidy_app.core.db import in_values, slices
+from subsidy_app.core.db import slices
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.models import Organisation
 
@@ -143,14 +143,14 @@ def chunk_signals(uow: UnitOfWork, *, store: Store, sales: list[BulkSale], limit
         "store_buyer": ({s.person_id for s in sales}, ApplianceSale.person_id)}
     for name, (wanted, column) in keys.items():
         for part in slices(wanted):
-            query = select(column, ApplianceSale.sold_at).where(in_values(uow.session, column, part), *live)
+            query = select(column, ApplianceSale.sold_at).where(column.in_(part), *live)
             if name == "store_buyer":
                 query = query.where(ApplianceSale.store_id == store.id)
             for key, at in uow.session.execute(query).all():
                 earlier[name][key].append(at)
     reported = dict(uow.session.execute(
         select(SerialReport.serial_key, func.count(distinct(SerialReport.dealer_org_id)))
-        .where(in_values(uow.session, SerialReport.serial_key, {s.serial_key for s in sales}),
+        .where(SerialReport.serial_key.in_({s.serial_key for s in sales}),
                SerialReport.dealer_org_id != store.dealer_org_id).group_by(SerialReport.serial_key)).all())
     out: dict[str, list[dict[str, Any]]] = {}
     for sale in sales:
