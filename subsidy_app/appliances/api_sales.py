@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.exc import OperationalError
 
 from subsidy_app.access import access, current_principal
 from subsidy_app.appliances import bulk, fraud, selling, settlement
@@ -26,6 +28,7 @@ blp = Blueprint("appliance_sales", __name__, url_prefix="/api/v1",
 BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN)
 RECEIPT_PURPOSE = "appliance-receipt"
 _versions = VersionCache()
+log = logging.getLogger(__name__)
 
 
 def receipt_url(apply_code: str | None) -> str | None:
@@ -51,6 +54,19 @@ def _buyer(tx: Any, data: dict[str, Any], actor: str) -> buyers.Buyer | None:
     return None
 
 
+def _note_clash(taken: selling.SerialTaken) -> None:
+    """Record a second dealer's report of a held serial; the till gets its 409 even if this fails (logged)."""
+    for attempt in (1, 2):
+        try:
+            with uow() as tx:
+                selling.note_serial_clash(tx, serial_key=taken.serial_key, dealer_org_id=taken.dealer_org_id)
+            return
+        except OperationalError:  # a deadlock with a review locking the statement: transient, so once more
+            if attempt == 2:
+                log.exception("could not record the report of serial %s by dealer %s", taken.serial_key,
+                              taken.dealer_org_id)
+
+
 _BUYER_FIELDS = ("buyer_token", "buyer_name", "buyer_id_number", "buyer_phone", "buyer_code", "mode")
 
 
@@ -73,8 +89,7 @@ class Sales(MethodView):
                                        limits=fraud.thresholds(runtime().settings))
                 tx.commit()
         except selling.SerialTaken as taken:
-            with uow() as tx:
-                selling.note_serial_clash(tx, serial_key=taken.serial_key, dealer_org_id=taken.dealer_org_id)
+            _note_clash(taken)
             raise
         return {**outcome.__dict__, "receipt_url": receipt_url(outcome.apply_code)}
 

@@ -254,3 +254,28 @@ def test_a_serial_reported_after_the_statement_is_put_before_its_reviewers(clien
     # Flagged late, the statement now needs a second reviewer like one flagged from the start.
     first = client.post(f"{url}/review", json={"action": "approve"}, headers=auditor)
     assert first.status_code == 200 and first.get_json()["state"] == "pending_second_review", first.get_json()
+
+
+def test_the_till_still_gets_its_409_when_the_clash_cannot_be_recorded(client, uow, world, till, demo,
+                                                                        monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from subsidy_app.appliances import selling
+
+    other_store = prepare_store(uow, dealer_org_id=demo["org:dealer:xiaoyi"], name="孝义店")
+    uow.commit()
+    body = sale_body(world.store_id, _token(uow, world.store_id, _person(uow), "13300000031"), AC, "3999.00",
+                     "2025-05-05")
+    _sell_many(client, uow, till, world, [body])
+    attempts = []
+
+    def deadlocked(*args, **kwargs):
+        attempts.append(1)
+        raise OperationalError("UPDATE application ...", {}, Exception("deadlock detected"))
+
+    monkeypatch.setattr(selling, "note_serial_clash", deadlocked)
+    second = sale_body(other_store, _token(uow, other_store, _person(uow), "13300000032"), AC, "3999.00",
+                       "2025-05-05", serial=body["serial_number"])
+    status, answer = sell(client, bearer(client, "dealer.xiaoyi"), second)
+    assert (status, answer["reason"]) == (409, "device.already_subsidised")
+    assert len(attempts) == 2  # tried once more before giving up (and logging)
