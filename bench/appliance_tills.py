@@ -27,7 +27,7 @@ from sqlalchemy import func, insert, select
 
 import subsidy_app.appliances.tasks  # noqa: F401 - registers the bulk job the upload runs at commit
 from bench.bare_app import ensure_bare_table
-from bench.common import SERVER, bench_database_url, gunicorn, post_load
+from bench.common import SERVER, bench_database_url, checkpoint, gunicorn, post_load
 from reverse_invoice.demo import make_resident_id
 from subsidy_app.appliances import bulk
 from subsidy_app.appliances.buyer import confirmation_token
@@ -192,6 +192,7 @@ def main() -> None:
     bulk_s, bulk_report = bulk_time(runtime, seeded, data)
     copy_s = copy_time(url, data)
     runtime.engine.dispose()
+    checkpoint(url)
     till = till_rate(url, seeded)
     with runtime.unit_of_work() as uow:
         began = time.perf_counter()
@@ -199,6 +200,7 @@ def main() -> None:
         uow.commit()
         seal_s = time.perf_counter() - began
     runtime.engine.dispose()
+    checkpoint(url)
     bare = bare_rate(url)
     load = os.getloadavg()
     print(json.dumps({
