@@ -12,18 +12,14 @@ from flask.typing import ResponseReturnValue
 from subsidy_app.access import access, current_principal
 from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances import claims, fraud, participation, poster
-from subsidy_app.applications.views import status_url
-from subsidy_app.core.errors import DomainError, ValidationFailed
-from subsidy_app.core.identifiers_trade import normalise_phone
+from subsidy_app.applications.views import IDENTITY_FIELDS, send_identity_code, status_url, verify_identity
+from subsidy_app.core.errors import DomainError
 from subsidy_app.core.qr import read_token, render_png
 from subsidy_app.http import limiter, runtime
-from subsidy_app.identity import persons
-from subsidy_app.messaging import codes as messaging
 from subsidy_app.rules.services import VersionCache
 
 bp = Blueprint("appliance_resident", __name__, template_folder="templates")
 _versions = VersionCache()
-_IDENTITY = ("name", "id_number", "phone")
 
 
 @bp.errorhandler(DomainError)
@@ -50,25 +46,6 @@ def _landing(token: str, form: dict[str, str], error: DomainError | None = None)
     page = render_template("appliances/claim_landing.html", sale=_receipt(token), token=token, pending=form,
                            names=poster.CATEGORY_ZH, error=_errors(error))
     return page, error.status if error else 200
-
-
-def _send(form: dict[str, str]) -> None:
-    """Send the one-time code of identity verification (the same purpose as the till and the car pages)."""
-    with runtime().unit_of_work() as tx:
-        messaging.request_code(tx, phone=normalise_phone(form["phone"], field="phone"), purpose=buyers.OTP_PURPOSE)
-        tx.commit()
-
-
-def _verified(form: dict[str, str]) -> tuple[int, str | None]:
-    """Check the code, then find or register the person; return their id and phone hash."""
-    with runtime().unit_of_work() as tx:
-        phone = normalise_phone(form["phone"], field="phone")
-        if not messaging.verify_code(tx, phone=phone, purpose=buyers.OTP_PURPOSE, code=form["code"]):
-            raise ValidationFailed.field("code", "验证码错误 / wrong code", reason="otp.wrong")
-        person_id = persons.register_person(tx, actor="resident", name=form["name"], id_number=form["id_number"],
-                                            phone=phone)
-        tx.commit()
-        return person_id, tx.cipher.match_hash(phone)
 
 
 @bp.route("/m/appliance/<token>")
@@ -99,11 +76,11 @@ def claim_qr(token: str) -> Response:
 @limiter.limit("10 per minute")
 def claim_code(token: str) -> ResponseReturnValue:
     """Send a one-time code to the phone the resident entered."""
-    form = {k: request.form.get(k, "").strip() for k in _IDENTITY}
+    form = {k: request.form.get(k, "").strip() for k in IDENTITY_FIELDS}
     session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
     try:
         _receipt(token)
-        _send(form)
+        send_identity_code(form)
     except DomainError as exc:
         return _landing(token, form, exc)
     flash("验证码已发送,5 分钟内有效", "ok")
@@ -115,10 +92,10 @@ def claim_code(token: str) -> ResponseReturnValue:
 @limiter.limit("20 per minute")
 def claim_verify(token: str) -> ResponseReturnValue:
     """Check the code; the resident is then known by their ID number for this session."""
-    form = {k: request.form.get(k, "").strip() for k in (*_IDENTITY, "code")}
+    form = {k: request.form.get(k, "").strip() for k in (*IDENTITY_FIELDS, "code")}
     try:
         _receipt(token)
-        person_id, _phone_hash = _verified(form)
+        person_id, _phone_hash = verify_identity(form)
     except DomainError as exc:
         return _landing(token, form, exc)
     session.clear()
@@ -198,11 +175,11 @@ def store_landing(token: str) -> ResponseReturnValue:
 @limiter.limit("10 per minute")
 def store_code(token: str) -> ResponseReturnValue:
     """Send a one-time code to the buyer's phone."""
-    form = {k: request.form.get(k, "").strip() for k in _IDENTITY}
+    form = {k: request.form.get(k, "").strip() for k in IDENTITY_FIELDS}
     session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
     try:
         _store(token)
-        _send(form)
+        send_identity_code(form)
     except DomainError as exc:
         return _store_page(token, form, exc)
     flash("验证码已发送,5 分钟内有效", "ok")
@@ -214,10 +191,10 @@ def store_code(token: str) -> ResponseReturnValue:
 @limiter.limit("20 per minute")
 def store_verify(token: str) -> ResponseReturnValue:
     """Check the code and give the buyer a confirmation the till accepts at this store for half an hour."""
-    form = {k: request.form.get(k, "").strip() for k in (*_IDENTITY, "code")}
+    form = {k: request.form.get(k, "").strip() for k in (*IDENTITY_FIELDS, "code")}
     try:
         store, _categories = _store(token)
-        person_id, phone_hash = _verified(form)
+        person_id, phone_hash = verify_identity(form)
     except DomainError as exc:
         return _store_page(token, form, exc)
     confirmation = buyers.confirmation_token(runtime().settings.secret_key, person_id=person_id, store_id=store.id,

@@ -49,17 +49,50 @@ def _errors(exc: DomainError) -> dict[str, Any]:
     return {"message": exc.message, "fields": exc.errors}
 
 
+# The identity step every resident page shares (car QR, appliance receipt, store poster): the form's fields,
+# a one-time code to the phone entered, then the code checked and the person found or registered.
+IDENTITY_FIELDS = ("name", "id_number", "phone")
+
+
+def send_identity_code(form: dict[str, str]) -> None:
+    """Send the one-time code to the phone the resident entered."""
+    with runtime().unit_of_work() as tx:
+        messaging.request_code(tx, phone=normalise_phone(form["phone"], field="phone"), purpose=OTP_PURPOSE)
+        tx.commit()
+
+
+def verify_identity(form: dict[str, str]) -> tuple[int, str | None]:
+    """Check the code, then find or register the person; return their id and phone hash."""
+    with runtime().unit_of_work() as tx:
+        phone = normalise_phone(form["phone"], field="phone")
+        if not messaging.verify_code(tx, phone=phone, purpose=OTP_PURPOSE, code=form["code"]):
+            raise ValidationFailed.field("code", "验证码错误 / wrong code", reason="otp.wrong")
+        person_id = persons.register_person(tx, actor="resident", name=form["name"], id_number=form["id_number"],
+                                            phone=phone)
+        tx.commit()
+        return person_id, tx.cipher.match_hash(phone)
+
+
+def _car_sale(token: str) -> sales.SaleView:
+    with runtime().unit_of_work() as tx:
+        return sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token)
+
+
+def _car_landing_page(token: str, form: dict[str, str], error: DomainError | None = None) -> ResponseReturnValue:
+    page = render_template("applications/car_landing.html", sale=_car_sale(token), token=token, pending=form,
+                           error=_errors(error) if error else None)
+    return page, error.status if error else 200
+
+
 @bp.route("/m/car/<token>")
 @access(public=True)
 @limiter.limit("60 per minute")
 def car_landing(token: str) -> ResponseReturnValue:
     """Show the sale the QR code was issued for and ask who is applying."""
-    with runtime().unit_of_work() as tx:
-        sale = sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token)
+    _car_sale(token)
     if current_principal().kind == "resident":
         return redirect(url_for("resident.car_apply", token=token))
-    pending = session.get("pending_identity", {})
-    return render_template("applications/car_landing.html", sale=sale, token=token, pending=pending, error=None)
+    return _car_landing_page(token, session.get("pending_identity", {}))
 
 
 @bp.route("/m/car/<token>/code", methods=["POST"])
@@ -67,19 +100,13 @@ def car_landing(token: str) -> ResponseReturnValue:
 @limiter.limit("10 per minute")
 def send_code(token: str) -> ResponseReturnValue:
     """Send a one-time code to the phone the resident entered."""
-    form = {k: request.form.get(k, "").strip() for k in ("name", "id_number", "phone")}
+    form = {k: request.form.get(k, "").strip() for k in IDENTITY_FIELDS}
     session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
     try:
-        with runtime().unit_of_work() as tx:
-            sale = sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token)
-            phone = normalise_phone(form["phone"], field="phone")
-            messaging.request_code(tx, phone=phone, purpose=OTP_PURPOSE)
-            tx.commit()
+        _car_sale(token)
+        send_identity_code(form)
     except DomainError as exc:
-        with runtime().unit_of_work() as tx:
-            sale = sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token)
-        return render_template("applications/car_landing.html", sale=sale, token=token, pending=form,
-                               error=_errors(exc)), exc.status
+        return _car_landing_page(token, form, exc)
     flash("验证码已发送,5 分钟内有效", "ok")
     return redirect(url_for("resident.car_landing", token=token))
 
@@ -89,21 +116,12 @@ def send_code(token: str) -> ResponseReturnValue:
 @limiter.limit("20 per minute")
 def verify(token: str) -> ResponseReturnValue:
     """Check the code; the resident is then known by their ID number for this session."""
-    form = {k: request.form.get(k, "").strip() for k in ("name", "id_number", "phone", "code")}
+    form = {k: request.form.get(k, "").strip() for k in (*IDENTITY_FIELDS, "code")}
     try:
-        with runtime().unit_of_work() as tx:
-            sale = sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token)
-            phone = normalise_phone(form["phone"], field="phone")
-            if not messaging.verify_code(tx, phone=phone, purpose=OTP_PURPOSE, code=form["code"]):
-                raise ValidationFailed.field("code", "验证码错误 / wrong code", reason="otp.wrong")
-            person_id = persons.register_person(tx, actor="resident", name=form["name"],
-                                                id_number=form["id_number"], phone=phone)
-            tx.commit()
+        _car_sale(token)
+        person_id, _phone_hash = verify_identity(form)
     except DomainError as exc:
-        with runtime().unit_of_work() as tx:
-            sale = sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token)
-        return render_template("applications/car_landing.html", sale=sale, token=token, pending=form,
-                               error=_errors(exc)), exc.status
+        return _car_landing_page(token, form, exc)
     session.clear()
     session["resident_person_id"] = person_id
     return redirect(url_for("resident.car_apply", token=token))
@@ -122,8 +140,7 @@ def car_apply(token: str) -> ResponseReturnValue:
     """Show the application form; submit it with the documents, bank card and consent."""
     person_id = current_principal().person_id
     assert person_id is not None
-    with runtime().unit_of_work() as tx:
-        sale = sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token)
+    sale = _car_sale(token)
     form = {k: request.form.get(k, "").strip() for k in ("programme", "county_code", "certificate_number",
                                                          "old_vin", "bank_card_number", "bank_name")}
     if request.method == "GET":
