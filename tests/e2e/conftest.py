@@ -6,6 +6,8 @@ import io
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -26,6 +28,22 @@ def decode_qr(png: bytes) -> str:
     results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert results, "no QR code found in the image"
     return str(results[0].text)
+
+
+@contextmanager
+def phone_page() -> Iterator[Any]:
+    """A Chinese-locale phone-sized page in Debian's Chromium (headless), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            yield browser.new_page(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                   locale="zh-CN")
+        finally:
+            browser.close()
 
 
 @pytest.fixture

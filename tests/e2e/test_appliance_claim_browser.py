@@ -9,15 +9,13 @@ from flask import Flask
 from subsidy_app.core.uow import UnitOfWork
 from tests.appliance_fixtures import FRIDGE, appliance_world, sale_body, sell
 from tests.car_fixtures import resident_id
-from tests.e2e.conftest import CHROMIUM, PHONE_VIEWPORT, decode_qr
+from tests.e2e.conftest import decode_qr, phone_page
 from tests.helpers import bearer
 
 NAME, PHONE, CARD = "赵六", "13912349001", "6222020000000000018"
 
 
 def test_buyer_scans_the_receipt_and_claims_on_a_phone(live: tuple[str, Flask], committed, cipher) -> None:
-    from playwright.sync_api import sync_playwright
-
     from subsidy_app.messaging.services import list_outbox
     from subsidy_app.seed import seed_demo
 
@@ -34,12 +32,7 @@ def test_buyer_scans_the_receipt_and_claims_on_a_phone(live: tuple[str, Flask], 
     token = claim_url.rsplit("/", 1)[1]
     assert claim_url.startswith(f"{base}/m/appliance/") and token.count(".") == 2 and sale["number"] not in token
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                locale="zh-CN")
+    with phone_page() as page:
         page.goto(claim_url)
         assert "购买后申请补贴" in page.content() and page.inner_text("#subsidy") == "689.85"
         page.fill("#name", NAME)
@@ -68,4 +61,3 @@ def test_buyer_scans_the_receipt_and_claims_on_a_phone(live: tuple[str, Flask], 
         page.screenshot(path="/tmp/appliance-claim.png", full_page=True)
         page.goto(claim_url)  # the shop receipt scanned again by the claimant: their claim's progress
         assert page.inner_text("#state") == "待审核"
-        browser.close()

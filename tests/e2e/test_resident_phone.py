@@ -10,7 +10,7 @@ from PIL import Image
 
 from subsidy_app.core.uow import UnitOfWork
 from tests.car_fixtures import APPLICANT_ID, APPLICANT_NAME, APPLICANT_PHONE, CARD, car_world
-from tests.e2e.conftest import CHROMIUM, PHONE_VIEWPORT, decode_qr
+from tests.e2e.conftest import decode_qr, phone_page
 from tests.helpers import bearer
 
 
@@ -21,8 +21,6 @@ def _tiny_png() -> bytes:
 
 
 def test_resident_scans_applies_and_follows_status_on_a_phone(live: tuple[str, Flask], committed, cipher) -> None:
-    from playwright.sync_api import sync_playwright
-
     from subsidy_app.messaging.services import list_outbox
     from subsidy_app.seed import seed_demo
 
@@ -36,12 +34,7 @@ def test_resident_scans_applies_and_follows_status_on_a_phone(live: tuple[str, F
     token = apply_url.rsplit("/", 1)[1]
     assert apply_url.startswith(f"{base}/m/car/") and token.count(".") == 2  # a signed token, not a raw id
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                locale="zh-CN")
+    with phone_page() as page:
         page.goto(apply_url)
         assert "汽车以旧换新补贴申请" in page.content()
         page.fill("#name", APPLICANT_NAME)
@@ -77,4 +70,3 @@ def test_resident_scans_applies_and_follows_status_on_a_phone(live: tuple[str, F
         page.goto(status_url)
         assert page.inner_text("#state") == "待审核"
         page.screenshot(path="/tmp/resident-status.png", full_page=True)
-        browser.close()
