@@ -44,6 +44,14 @@ def load_json(schema: ma.Schema) -> dict[str, Any]:
     return loaded
 
 
+def answer(schema: ma.Schema, data: Any, status: int = 200) -> Response:
+    """Build a view's JSON answer before its commit, so the request's Idempotency-Key stores it with the writes."""
+    response = jsonify(schema.dump(data))
+    response.status_code = status
+    idempotency.answer_with_writes(response)
+    return response
+
+
 def runtime() -> Runtime:
     """Return the current app's runtime."""
     value: Runtime = current_app.extensions["subsidy"]

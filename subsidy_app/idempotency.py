@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -9,12 +10,16 @@ from dataclasses import dataclass
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import bindparam, select, update
 
+from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, ValidationFailed
 from subsidy_app.core.idempotency import IdempotencyRecord
 from subsidy_app.core.uow import UnitOfWork
 
 HEADER = "Idempotency-Key"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A key committed without its answer this long ago belongs to a request that died after its writes committed
+# (gunicorn kills a worker after 30 s): no answer is coming, so a replay must not be told to wait for one.
+ANSWER_LOST_AFTER = dt.timedelta(seconds=60)
 
 
 @dataclass
@@ -25,6 +30,7 @@ class PendingKey:
     key: str
     request_hash: str
     stored: bool = False
+    answer: Response | None = None  # set by answer_with_writes: stored in the writes' transaction
 
 
 # Built once: every state-changing call runs both (building them cost more than running them).
@@ -62,6 +68,9 @@ def check_replay(scope: str) -> Response | None:
                 "同一幂等键用于不同的请求 / Idempotency-Key reused with a different request",
                 reason="idempotency.key_reused", errors={HEADER: ["used before with a different request"]},
             )
+        if record.status_code is None and utcnow() - record.created_at > ANSWER_LOST_AFTER:
+            raise Conflict("该请求已处理,但应答未能保存,请查询处理结果 / the request was applied but its answer was "
+                           "lost: look the result up", reason="idempotency.answer_lost")
         if record.status_code is None:
             raise Conflict("相同请求正在处理 / the first request with this key is still in progress",
                            reason="idempotency.in_progress")
@@ -78,17 +87,28 @@ def attach(uow: UnitOfWork) -> None:
         return
 
     def store(tx: UnitOfWork) -> None:
-        tx.session.add(IdempotencyRecord(scope=pending.scope, key=pending.key, request_hash=pending.request_hash))
+        answer = pending.answer
+        tx.session.add(IdempotencyRecord(
+            scope=pending.scope, key=pending.key, request_hash=pending.request_hash,
+            status_code=None if answer is None else answer.status_code,
+            response_body=None if answer is None else _stored_body(answer),
+            content_type=None if answer is None else answer.content_type))
         pending.stored = True
 
     uow.before_commit("idempotency.store", store)
 
 
-def remember_response(response: Response) -> Response:
-    """After the view: save the response beside the key committed with the request's writes."""
+def answer_with_writes(response: Response) -> None:
+    """Store the view's answer in the transaction that commits its writes (call before committing).
+
+    A replay then finds the answer even if the process dies right after the commit, and the request saves the
+    second transaction remember_response would open."""
     pending: PendingKey | None = g.get("idempotency")
-    if pending is None or not pending.stored or response.direct_passthrough:
-        return response
+    if pending is not None:
+        pending.answer = response
+
+
+def _stored_body(response: Response) -> str:
     body = response.get_data(as_text=True)
     secret_fields: set[str] = g.get("idempotency_secret_fields", set())
     if secret_fields and response.is_json:
@@ -96,6 +116,17 @@ def remember_response(response: Response) -> Response:
         data = json.loads(body)
         body = json.dumps({k: ("(已隐藏 / shown once)" if k in secret_fields else v) for k, v in data.items()},
                           ensure_ascii=False)
+    return body
+
+
+def remember_response(response: Response) -> Response:
+    """After the view: save the response beside the key committed with the request's writes."""
+    pending: PendingKey | None = g.get("idempotency")
+    if pending is None or not pending.stored or response.direct_passthrough:
+        return response
+    if pending.answer is not None:  # stored with the writes (or rolled back with them)
+        return response
+    body = _stored_body(response)
     session_factory = current_app.extensions["subsidy"].session_factory
     with session_factory() as session, session.begin():
         session.execute(_REMEMBER, {"for_scope": pending.scope, "for_key": pending.key,

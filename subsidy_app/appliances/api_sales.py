@@ -18,7 +18,7 @@ from subsidy_app.appliances.api import upload
 from subsidy_app.appliances.domain import SaleMode
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import sign_token
-from subsidy_app.http import runtime, uow
+from subsidy_app.http import answer, runtime, uow
 from subsidy_app.identity.domain import Role
 from subsidy_app.messaging import codes
 from subsidy_app.rules.services import VersionCache
@@ -28,6 +28,7 @@ blp = Blueprint("appliance_sales", __name__, url_prefix="/api/v1",
 BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN)
 RECEIPT_PURPOSE = "appliance-receipt"
 _versions = VersionCache()
+_SALE_OUT = s.SaleOut()
 log = logging.getLogger(__name__)
 
 
@@ -87,11 +88,13 @@ class Sales(MethodView):
                 outcome = selling.sell(tx, principal=principal, versions=_versions.versions(tx), data=sale,
                                        buyer=buyer, mode=SaleMode(data["mode"]),
                                        limits=fraud.thresholds(runtime().settings))
+                # The till retries on a timeout: its answer commits with the sale, so a retry always finds it.
+                response = answer(_SALE_OUT, {**outcome.__dict__, "receipt_url": receipt_url(outcome.apply_code)})
                 tx.commit()
         except selling.SerialTaken as taken:
             _note_clash(taken)
             raise
-        return {**outcome.__dict__, "receipt_url": receipt_url(outcome.apply_code)}
+        return response
 
 
 @blp.route("/appliance-sales/<int:sale_id>/return")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from subsidy_app.appliances.demo import demo_gtin
 from subsidy_app.appliances.models import ApplianceSale
 from subsidy_app.audit import services as audit
+from subsidy_app.core.idempotency import IdempotencyRecord
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.rules.models import BudgetPool, QuotaHold
 from tests.appliance_fixtures import (
@@ -199,3 +201,40 @@ def test_an_instant_discount_does_not_jump_approvals_waiting_for_the_pool(client
     uow.session.expire_all()
     assert uow.session.scalar(select(ApplianceSale.id)) is None and uow.session.scalar(select(QuotaHold.id)) is None
     assert uow.session.get(BudgetPool, world.pools["digital"]).reserved == Decimal("0.00")
+
+
+def test_the_tills_answer_commits_with_the_sale(client, uow, world, till, engine) -> None:
+    body = sale_body(world.store_id, buyer_token(uow, world.store_id, 40), PHONE, "2699.00", "2025-03-01")
+    headers = {**till, "Idempotency-Key": "till-retry-1"}
+    later_answers: list[str] = []
+
+    def watch(conn, cursor, statement, *args) -> None:
+        if statement.startswith("UPDATE idempotency_record"):
+            later_answers.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        first = client.post("/api/v1/appliance-sales", json=body, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert first.status_code == 200
+    # The answer is inserted with the key in the sale's transaction, not saved by a later one: a retry after a
+    # crash right after the commit finds it.
+    assert later_answers == []
+    record = uow.session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "till-retry-1"))
+    assert record is not None and record.status_code == 200
+    assert json.loads(record.response_body) == first.get_json()
+    again = client.post("/api/v1/appliance-sales", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert uow.session.scalar(select(func.count()).select_from(ApplianceSale)
+                              .where(ApplianceSale.number == first.get_json()["number"])) == 1
+
+
+def test_a_refused_sale_leaves_its_key_free_for_a_corrected_retry(client, uow, world, till) -> None:
+    headers = {**till, "Idempotency-Key": "till-retry-2"}
+    body = sale_body(world.store_id, buyer_token(uow, world.store_id, 41), PHONE, "2699.00", "2025-03-01")
+    bad = client.post("/api/v1/appliance-sales", json={**body, "serial_number": "12345"}, headers=headers)
+    assert bad.status_code == 422
+    assert uow.session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "till-retry-2")) is None
+    assert client.post("/api/v1/appliance-sales", json=body, headers=headers).status_code == 200

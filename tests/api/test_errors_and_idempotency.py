@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.idempotency import IdempotencyRecord
 from subsidy_app.identity.models import Organisation, Person
 from tests.helpers import bearer
 
@@ -97,3 +101,19 @@ def test_openapi_document_is_valid_openapi_3(client: FlaskClient) -> None:
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/persons" in spec["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+@pytest.mark.parametrize(("age_seconds", "reason"), [(5, "idempotency.in_progress"), (300, "idempotency.answer_lost")])
+def test_a_key_committed_without_its_answer(client: FlaskClient, demo: dict[str, int], uow, age_seconds: int,
+                                            reason: str) -> None:
+    headers = {**bearer(client, "dealer.car"), "Idempotency-Key": f"lost-{age_seconds}"}
+    body = {"name": "李四", "id_number": "11010519491231002X"}
+    assert client.post("/api/v1/persons", json=body, headers=headers).status_code == 201
+    # As if the process died between committing the writes and saving the answer.
+    uow.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == f"lost-{age_seconds}")
+                        .values(status_code=None, response_body=None,
+                                created_at=utcnow() - dt.timedelta(seconds=age_seconds)))
+    uow.flush()
+    again = client.post("/api/v1/persons", json=body, headers=headers)
+    assert (again.status_code, again.get_json()["reason"]) == (409, reason)
+    assert uow.session.scalar(select(func.count()).select_from(Person)) == 1
