@@ -1,5 +1,6 @@
 """Benchmark appliance sales: the till endpoint through gunicorn with 32 clients vs a bare one-INSERT Flask
-endpoint, and a 100,000-row bulk file vs PostgreSQL COPY of the same rows. Prints one JSON line.
+endpoint, and a 100,000-row bulk file vs PostgreSQL COPY of the same rows and vs PostgreSQL alone writing the rows
+the bulk wrote (its write floor). Prints one JSON line.
 
 Every till request is a distinct sale (serial, invoice, idempotency key) by a distinct buyer (a signed
 confirmation, as the resident's phone shows it), so each one evaluates, inserts, holds a quota and reserves
@@ -183,14 +184,43 @@ def copy_time(url: str, data: bytes) -> float:
         return time.perf_counter() - began
 
 
+def row_counts(url: str) -> dict[str, int]:
+    """Count the rows of every table of the schema (before and after the bulk: what it wrote, table by table)."""
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        tables = [t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+
+def write_floor(url: str, before: dict[str, int], after: dict[str, int]) -> tuple[float, dict[str, dict[str, float]]]:
+    """Time PostgreSQL alone writing the rows the bulk wrote: copy as many rows of each table (its newest, by
+    physical position) into a clone with its indexes, unique and check constraints. No Python, no parsing, no
+    foreign-key checks: a lower bound for any way of loading the file into this schema."""
+    written = {t: after[t] - before.get(t, 0) for t in after if after[t] - before.get(t, 0) > 0}
+    tables: dict[str, dict[str, float]] = {}
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        for table, rows in written.items():
+            conn.execute(f'CREATE TABLE "floor_{table}" (LIKE "{table}" INCLUDING ALL)')
+            conn.commit()
+            began = time.perf_counter()
+            conn.execute(f'INSERT INTO "floor_{table}" SELECT * FROM "{table}" ORDER BY ctid DESC LIMIT {rows}')
+            conn.commit()
+            tables[table] = {"rows": rows, "s": round(time.perf_counter() - began, 3)}
+            conn.execute(f'DROP TABLE "floor_{table}"')
+            conn.commit()
+    return round(sum(t["s"] for t in tables.values()), 2), tables
+
+
 def main() -> None:
     """Run the benchmark and print one JSON line."""
     url = bench_database_url(os.environ.get("BENCH_DB_NAME", "subsidy_bench_appliance"))
     runtime = build_runtime(Settings(database_url=url, secret_key=SECRET, data_key=SECRET))
     seeded = prepare(runtime)
     data = bulk_file(BULK_ROWS)
+    before = row_counts(url)
     bulk_s, bulk_report = bulk_time(runtime, seeded, data)
+    after = row_counts(url)
     copy_s = copy_time(url, data)
+    floor_s, floor_tables = write_floor(url, before, after)
     runtime.engine.dispose()
     checkpoint(url)
     till = till_rate(url, seeded)
@@ -212,6 +242,8 @@ def main() -> None:
         "audit_sealed": sealed, "audit_seal_per_s": round(sealed / seal_s, 1) if seal_s else None,
         "bulk_rows": BULK_ROWS, "bulk_s": round(bulk_s, 2), "copy_s": round(copy_s, 3),
         "bulk_to_copy": round(bulk_s / copy_s, 1), "bulk": bulk_report,
+        "bulk_write_floor_s": floor_s, "write_floor_to_copy": round(floor_s / copy_s, 1),
+        "bulk_write_floor": floor_tables,
         "file_sha256": hashlib.sha256(data).hexdigest()[:12], "load_avg": [round(x, 2) for x in load],
         "server": SERVER,
     }))
