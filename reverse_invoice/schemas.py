@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from reverse_invoice.domain import InvoiceType, LocationClass, Qualification, VatMethod
+from reverse_invoice.schemas_documents import MONTH
 
 Money = ma.fields.Decimal(as_string=True, places=2)
 
@@ -141,7 +142,7 @@ class RiIssueOut(ma.Schema):
 class RiCorrectionIn(ma.Schema):
     """The month to correct (YYYY-MM)."""
 
-    month = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
+    month = ma.fields.String(required=True, validate=MONTH)
 
 
 class RiCorrectedOut(ma.Schema):
@@ -155,7 +156,7 @@ class RiCorrectedOut(ma.Schema):
 class RiCorrectionsQuery(ma.Schema):
     """The month whose invoices to check."""
 
-    month = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
+    month = ma.fields.String(required=True, validate=MONTH)
 
 
 class RiCorrectionsOut(ma.Schema):

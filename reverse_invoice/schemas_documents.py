@@ -8,6 +8,8 @@ from marshmallow import validate
 from reverse_invoice.domain import RedReason
 
 Money = ma.fields.Decimal(as_string=True, places=2)
+# A month as YYYY-MM from 2000 on: the regex alone let "0000-01" through, which is no date (a 500, found by fuzzing).
+MONTH = validate.Regexp(r"^20\d{2}-(0[1-9]|1[0-2])$", error="应为 YYYY-MM 格式的月份 / expected a month as YYYY-MM")
 
 
 class RiReversalIn(ma.Schema):
@@ -96,7 +98,7 @@ class RiInvoiceQuery(ma.Schema):
 
     recycler_id = ma.fields.Integer(load_default=None)
     seller_id = ma.fields.Integer(load_default=None)
-    month = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    month = ma.fields.String(load_default=None, validate=MONTH)
     before_id = ma.fields.Integer(load_default=None)
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
@@ -144,13 +146,13 @@ class RiFilingOut(ma.Schema):
 class RiFilingQuery(ma.Schema):
     """Filters for the filing list."""
 
-    month = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    month = ma.fields.String(load_default=None, validate=MONTH)
 
 
 class RiPrepareIn(ma.Schema):
     """Prepare every recycler's filing for a month (default: last month)."""
 
-    month = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    month = ma.fields.String(load_default=None, validate=MONTH)
 
 
 class RiJobOut(ma.Schema):

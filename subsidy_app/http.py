@@ -17,11 +17,13 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api as SmorestApi
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from subsidy_app import idempotency
 from subsidy_app.access import current_principal
+from subsidy_app.core.db import MAX_ID
 from subsidy_app.core.errors import Conflict, DomainError, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.runtime import Runtime
@@ -143,6 +145,24 @@ def handle_domain_error(error: DomainError) -> ResponseReturnValue:
     return envelope(error.status, message, error.reason, error.errors)
 
 
+class RecordIdConverter(IntegerConverter):
+    """`<int:…>` in every route: an id past the database's bigint is no record (404), not a database error (500)."""
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = MAX_ID, signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
+def handle_data_error(error: DataError | OverflowError) -> ResponseReturnValue:
+    """A value the database can't hold (a number past a column's range, text past its length): the client's 422.
+
+    Schemas bound the fields clients usually send; this keeps any they don't from becoming a 500. SQLite's driver
+    raises OverflowError for an integer past 64 bits where PostgreSQL raises a DataError."""
+    log.warning("value refused by the database on %s %s: %s", request.method, request.path,
+                getattr(error, "orig", error))
+    return envelope(422, "输入的数值超出范围或文本过长 / a value is out of range or too long", "input.out_of_range")
+
+
 def handle_unexpected(error: Exception) -> ResponseReturnValue:
     """Log an unexpected error and answer 500 without internals."""
     if isinstance(error, HTTPException):
@@ -192,7 +212,10 @@ def init_app(app: Flask) -> Api:
         "bearer": {"type": "http", "scheme": "bearer"},
         "session": {"type": "apiKey", "in": "cookie", "name": "session"},
     }}})
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(OverflowError, handle_data_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)
     limiter.init_app(app)

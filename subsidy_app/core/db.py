@@ -42,6 +42,7 @@ NAMING_CONVENTION = {
 
 # BIGINT primary keys on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
+MAX_ID = 2**63 - 1  # the largest BigId: a larger number sent as an id is no record, not a database error
 JsonDoc = JSON().with_variant(postgresql.JSONB(), "postgresql")
 Money = Numeric(14, 2)
 Weight = Numeric(14, 3)

@@ -91,10 +91,12 @@ class UnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            self.rollback()
+            self._discard_pending()
         finally:
             self._open = False
             if self._session is not None:
+                # close() ends the transaction (nothing uncommitted survives) without expiring what was read, as
+                # rollback() would: a view may serialise the rows it read once its unit of work is over.
                 self._session.close()
                 self._session = None
 
@@ -170,13 +172,16 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         """Discard uncommitted work, its hooks and its jobs."""
+        self._discard_pending()
+        if self._session is not None:
+            self._session.rollback()
+
+    def _discard_pending(self) -> None:
         self._before_commit.clear()
         self._last_before_commit.clear()
         self._after_commit.clear()
         self._pending_jobs.clear()
         self.tx_cache.clear()
-        if self._session is not None:
-            self._session.rollback()
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

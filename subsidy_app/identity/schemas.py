@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from subsidy_app.core.db import MAX_ID
 from subsidy_app.identity.domain import COUNTIES, OrgKind, Role
 
 county_field = ma.fields.String(validate=validate.OneOf(list(COUNTIES)))
@@ -81,7 +82,7 @@ class OrganisationQuery(ma.Schema):
 class AccountIn(ma.Schema):
     """A staff account to create."""
 
-    organisation_id = ma.fields.Integer(required=True)
+    organisation_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     username = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_.-]{3,60}$"))
     display_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -14,16 +16,27 @@ def money_field(**kwargs: object) -> ma.fields.Decimal:
     return ma.fields.Decimal(as_string=True, places=2, **kwargs)  # type: ignore[arg-type]
 
 
+LARGEST_AMOUNT = Decimal("999999999999.99")  # what a Numeric(14, 2) column holds
+
+
+def storable(value: object) -> None:
+    """Refuse amounts the ledger's columns can't hold (the database would refuse them with no field named)."""
+    if value is not None and abs(value) > LARGEST_AMOUNT:  # type: ignore[arg-type]
+        raise ma.ValidationError("数额超出允许范围 / amount out of range")
+
+
 def positive(value: object) -> None:
-    """Refuse zero and negative amounts (a plain validator: apispec renders Range on Decimal as a string)."""
+    """Refuse zero, negative and unstorable amounts (plain validator: apispec renders Range on Decimal as a string)."""
     if value is not None and value <= 0:  # type: ignore[operator]
         raise ma.ValidationError("必须大于 0 / must be greater than 0")
+    storable(value)
 
 
 def non_negative(value: object) -> None:
-    """Refuse negative numbers."""
+    """Refuse negative and unstorable numbers."""
     if value is not None and value < 0:  # type: ignore[operator]
         raise ma.ValidationError("不能为负数 / must not be negative")
+    storable(value)
 
 
 class FactsIn(ma.Schema):
@@ -147,7 +160,7 @@ class AllocationIn(ma.Schema):
 class AdjustmentIn(ma.Schema):
     """A correction of a pool's allocation."""
 
-    amount = ma.fields.Decimal(required=True, places=2)
+    amount = ma.fields.Decimal(required=True, places=2, validate=storable)
     reason = ma.fields.String(required=True, validate=validate.Length(min=2, max=300))
 
 

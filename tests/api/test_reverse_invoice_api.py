@@ -71,6 +71,9 @@ def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient
     body = issued.get_json()
     assert body["amount"] == "4901.00" and body["vat"] == "0.00" and body["vat_exempt"] is True
     invoice_id = body["invoice_id"]
+    listed = client.get("/api/v1/reverse-invoice/invoices", headers=clerk)
+    assert listed.status_code == 200, listed.get_json()
+    assert [i["number"] for i in listed.get_json()] == [body["number"]]
 
     doc = client.get(f"/api/v1/reverse-invoice/invoices/{invoice_id}", headers=clerk).get_json()
     assert doc["number"] == body["number"] and doc["income_tax"] == "24.51" and doc["lines"][0]["quantity"]
