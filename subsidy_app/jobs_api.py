@@ -7,9 +7,10 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from subsidy_app.access import access, current_principal, raise_not_in_scope
-from subsidy_app.core.outbox import OutboxMessage
+from subsidy_app.core.outbox import JobProgress, OutboxMessage
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
 
@@ -28,13 +29,13 @@ class JobOut(ma.Schema):
     done_at = ma.fields.DateTime(allow_none=True)
 
 
-def job_state(message: OutboxMessage) -> str:
+def job_state(message: OutboxMessage, progress: dict[str, Any] | None) -> str:
     """Name the state a user sees."""
     if message.done_at:
         return "done"
     if message.failed_at:
         return "failed"
-    return "running" if message.progress else "queued"
+    return "running" if progress else "queued"
 
 
 @blp.route("/<int:job_id>")
@@ -52,6 +53,7 @@ class JobItem(MethodView):
                                    and Role.ADMIN not in principal.roles):
                 raise_not_in_scope()
             assert message is not None
-            return {"id": message.id, "job": message.job, "state": job_state(message), "progress": message.progress,
+            progress = tx.session.scalar(select(JobProgress.progress).where(JobProgress.message_id == job_id))
+            return {"id": message.id, "job": message.job, "state": job_state(message, progress), "progress": progress,
                     "error": message.last_error if message.failed_at else None,
                     "created_at": message.created_at, "done_at": message.done_at}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import DomainError
-from subsidy_app.core.outbox import OutboxMessage
+from subsidy_app.core.outbox import JobProgress, OutboxMessage
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import JobDispatcher, UnitOfWork
 
@@ -140,13 +140,19 @@ def relay_pending(
 
 
 def set_progress(uow: UnitOfWork, done: int, total: int, **extra: Any) -> None:
-    """Record a running job's progress on its outbox row, in a separate transaction the UI can poll."""
+    """Record a running job's progress in its own transaction, for the UI to poll while the job goes on."""
     message_id = uow.context.get("outbox_message_id")
     if message_id is None:
         return
-    progress = {"done": done, "total": total, **extra}
+    if uow.session.get_bind().dialect.name == "sqlite" and uow.session.in_transaction():
+        # SQLite has one writer: a second connection would wait for the job's own open transaction. The embedded
+        # database serves one user, so such progress shows when the job ends; after a commit it is written.
+        return
+    values = {"progress": {"done": done, "total": total, **extra}, "updated_at": utcnow()}
     with uow.session_factory() as session, session.begin():
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(progress=progress))
+        changed = session.execute(update(JobProgress).where(JobProgress.message_id == message_id).values(**values))
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            session.add(JobProgress(message_id=message_id, **values))
 
 
 class InProcessDispatcher:

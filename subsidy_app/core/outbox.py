@@ -27,4 +27,17 @@ class OutboxMessage(Base):
     done_at: Mapped[dt.datetime | None]
     failed_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    progress: Mapped[dict[str, Any] | None]
+
+
+class JobProgress(Base):
+    """How far a running job has got, written in its own transactions for the UI to poll.
+
+    Not a column of outbox_message: the job's transaction holds that row FOR UPDATE until it commits, so a progress
+    write there waited for the job that made it (a job reporting progress mid-transaction hung for ever). For the
+    same reason no foreign key: its check would wait for that row lock too."""
+
+    __tablename__ = "job_progress"
+
+    message_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    progress: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

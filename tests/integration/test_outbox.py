@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from subsidy_app.audit.models import AuditCheckpoint
 from subsidy_app.core import jobs
-from subsidy_app.core.outbox import OutboxMessage
+from subsidy_app.core.db import build_session_factory
+from subsidy_app.core.outbox import JobProgress, OutboxMessage
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import NullDispatcher, UnitOfWork
 
@@ -108,3 +109,37 @@ def test_a_rolled_back_savepoint_takes_its_buffered_audit_events_and_jobs_with_i
     actions = [e.action for e in reversed(audit.list_events(uow.session, limit=10))]
     assert actions == ["kept.before", "kept.after"]
     assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+PROGRESS_JOB = "tests.progress_mid_transaction"
+_seen_from_outside: list[object] = []
+
+
+@jobs.job(PROGRESS_JOB)
+def _report_progress_mid_transaction(uow: UnitOfWork, requested_by: str) -> None:
+    """A job like the monthly filing: progress between two parts of one transaction, polled meanwhile."""
+    jobs.set_progress(uow, 1, 2)
+    with uow.session_factory() as poller:  # another connection, as the UI's poll would be
+        _seen_from_outside.append(poller.scalar(select(JobProgress.progress)
+                                                .where(JobProgress.message_id == uow.context["outbox_message_id"])))
+    jobs.set_progress(uow, 2, 2)
+
+
+def test_a_job_reports_progress_mid_transaction_on_postgres(postgres: None, committed: sessionmaker[Session],
+                                                            database_url: str, cipher: PersonalDataCipher) -> None:
+    # The job holds its outbox row FOR UPDATE until it commits: progress written to that row waited for the job
+    # itself (the filing and roll-up jobs hung for ever). A lock timeout turns such a wait into a failure here.
+    engine = create_engine(database_url, connect_args={"options": "-c lock_timeout=5s"})
+    factory = build_session_factory(engine)
+    try:
+        with UnitOfWork(factory, NullDispatcher(), cipher) as uow:
+            message = uow.enqueue(PROGRESS_JOB, requested_by="t")
+            uow.commit()
+        _seen_from_outside.clear()
+        outcome = jobs.run_outbox_message(factory, NullDispatcher(), message.id, cipher)
+        assert (outcome.status, outcome.error) == ("done", None)
+        assert _seen_from_outside == [{"done": 1, "total": 2}]
+        with factory() as session:
+            assert session.get(JobProgress, message.id).progress == {"done": 2, "total": 2}
+    finally:
+        engine.dispose()
