@@ -11,6 +11,10 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 KG = Decimal("0.001")
+# The most one movement may record: far above any real load, well inside the stock columns (Integer,
+# Numeric(14, 3)) so that a typo or a hostile figure is refused by field instead of failing in the database.
+MAX_UNITS = 1_000_000
+MAX_WEIGHT_KG = Decimal("100000000.000")  # 100,000 tonnes
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -162,6 +166,10 @@ def check_quantity(units: int, weight_kg: Decimal) -> tuple[str, str] | None:
         return "units", "数量不能为负 / units must not be negative"
     if weight_kg < 0:
         return "weight_kg", "重量不能为负 / weight must not be negative"
+    if units > MAX_UNITS:
+        return "units", f"单次数量不能超过 {MAX_UNITS:,} / at most {MAX_UNITS:,} units at a time"
+    if weight_kg > MAX_WEIGHT_KG:
+        return "weight_kg", "单次重量不能超过 100,000 吨 / at most 100,000 tonnes at a time"
     if weight_kg.quantize(KG) != weight_kg:
         return "weight_kg", "重量最多三位小数（克）/ weight has at most 3 decimals"
     if units == 0 and weight_kg == 0:

@@ -16,6 +16,7 @@ from recycling.models import UsedCarTransaction
 from recycling.rollups import bump
 from recycling.sites import get_site
 from subsidy_app.audit import services as audit
+from subsidy_app.core.db import LARGEST_MONEY
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.identifiers import normalise_vin
 from subsidy_app.core.uow import UnitOfWork
@@ -47,7 +48,7 @@ def register_used_car_transfer(uow: UnitOfWork, *, actor: str, reporter_org_id: 
         raise ValidationFailed.field("county_code", "不是吕梁市的区县代码 / not a Lüliang county code")
     if transferred_on > local_today():
         raise ValidationFailed.field("transferred_on", "交易日期不能晚于今天 / the date is in the future")
-    if price <= 0 or price.quantize(Decimal("0.01")) != price:
+    if price <= 0 or price > LARGEST_MONEY or price.quantize(Decimal("0.01")) != price:
         raise ValidationFailed.field("price", "价格须为正且最多两位小数 / price must be positive, 2 decimals")
     existing = uow.session.scalar(select(UsedCarTransaction.id).where(
         UsedCarTransaction.vin == clean_vin, UsedCarTransaction.transferred_on == transferred_on))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import InvalidOperation
 from http import HTTPStatus
 from typing import Any
 
@@ -153,7 +154,7 @@ class RecordIdConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits, min, max, signed)
 
 
-def handle_data_error(error: DataError | OverflowError) -> ResponseReturnValue:
+def handle_data_error(error: DataError | OverflowError | InvalidOperation) -> ResponseReturnValue:
     """A value the database can't hold (a number past a column's range, text past its length): the client's 422.
 
     Schemas bound the fields clients usually send; this keeps any they don't from becoming a 500. SQLite's driver
@@ -216,6 +217,7 @@ def init_app(app: Flask) -> Api:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(OverflowError, handle_data_error)
+    app.register_error_handler(InvalidOperation, handle_data_error)  # Decimal arithmetic on an absurd figure
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)
     limiter.init_app(app)

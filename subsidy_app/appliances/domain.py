@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from subsidy_app.core.db import LARGEST_MONEY
+
 # DOMAIN.md §2: which programme a category belongs to (the rule version then decides whether it is covered).
 APPLIANCE_CATEGORIES = ("refrigerator", "washing_machine", "television", "air_conditioner", "computer",
                         "water_heater", "cooker", "range_hood", "microwave", "water_purifier", "dishwasher",
@@ -63,7 +65,7 @@ def parse_money(text: str) -> Decimal | None:
         value = Decimal(str(text).strip().replace(",", ""))
     except InvalidOperation:
         return None
-    if not value.is_finite() or value <= 0 or value.quantize(CENT) != value:
+    if not value.is_finite() or value <= 0 or value > LARGEST_MONEY or value.quantize(CENT) != value:
         return None
     return value
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from subsidy_app.core.db import LARGEST_MONEY
 from subsidy_app.core.errors import DomainError, ValidationFailed
 
 
@@ -26,6 +27,8 @@ def optional_decimal(form: Mapping[str, str], name: str) -> Decimal | None:
         raise ValidationFailed.field(name, "应为数字 / must be a number") from None
     if not value.is_finite():
         raise ValidationFailed.field(name, "应为数字 / must be a number")
+    if abs(value) > LARGEST_MONEY:  # no figure on these forms comes near; Decimal arithmetic would overflow
+        raise ValidationFailed.field(name, "数值超出允许范围 / number out of range")
     return value
 
 

@@ -45,6 +45,7 @@ BigId = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
 MAX_ID = 2**63 - 1  # the largest BigId: a larger number sent as an id is no record, not a database error
 JsonDoc = JSON().with_variant(postgresql.JSONB(), "postgresql")
 Money = Numeric(14, 2)
+LARGEST_MONEY = Decimal("999999999999.99")  # what a Money column holds
 Weight = Numeric(14, 3)
 
 

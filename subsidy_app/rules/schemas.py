@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import marshmallow as ma
 from marshmallow import validate
 
+from subsidy_app.core.db import LARGEST_MONEY
 from subsidy_app.identity.domain import COUNTIES
 from subsidy_app.rules.domain import OldVehicleFuel, Programme, VehicleType
 
@@ -16,12 +15,9 @@ def money_field(**kwargs: object) -> ma.fields.Decimal:
     return ma.fields.Decimal(as_string=True, places=2, **kwargs)  # type: ignore[arg-type]
 
 
-LARGEST_AMOUNT = Decimal("999999999999.99")  # what a Numeric(14, 2) column holds
-
-
 def storable(value: object) -> None:
     """Refuse amounts the ledger's columns can't hold (the database would refuse them with no field named)."""
-    if value is not None and abs(value) > LARGEST_AMOUNT:  # type: ignore[arg-type]
+    if value is not None and abs(value) > LARGEST_MONEY:  # type: ignore[arg-type]
         raise ma.ValidationError("数额超出允许范围 / amount out of range")
 
 

@@ -86,6 +86,8 @@ def test_intake_import_and_transfer_through_the_api(client: FlaskClient, clerk: 
             "units": 3, "weight_kg": "100", "occurred_on": YESTERDAY}
     refused = client.post("/api/v1/recycling/transfers", json=move, headers=clerk)
     assert refused.status_code == 409 and refused.get_json()["reason"] == "stock.insufficient"
+    huge = client.post("/api/v1/recycling/transfers", json={**move, "weight_kg": 8.4e48}, headers=clerk)
+    assert huge.status_code == 422 and "weight_kg" in huge.get_json()["errors"]  # was a 500 (found by fuzzing)
     assert client.post("/api/v1/recycling/transfers", json={**move, "units": 2}, headers=clerk).status_code == 201
     stock = client.get(f"/api/v1/recycling/sites/{network.transfer}/stock", headers=clerk).get_json()
     assert stock == [{"category": "appliance.refrigerator", "units": 2, "weight_kg": "100.000"}]
@@ -98,6 +100,8 @@ def test_dealer_registers_used_cars_and_bureau_reads_progress_within_its_countie
     car = {"vin": make_vin(3), "transferred_on": YESTERDAY, "price": "45000.00", "county_code": "141102"}
     assert client.post("/api/v1/recovery/used-car-transactions", json=car, headers=dealer).get_json()["counted"]
     assert not client.post("/api/v1/recovery/used-car-transactions", json=car, headers=dealer).get_json()["counted"]
+    absurd = client.post("/api/v1/recovery/used-car-transactions", json={**car, "price": "1e30"}, headers=dealer)
+    assert absurd.status_code == 422 and "price" in absurd.get_json()["errors"]
     auditor = bearer(client, "auditor.lishi")
     progress = client.get("/api/v1/recovery/progress?indicator=used_cars", headers=auditor)
     assert progress.status_code == 200 and progress.get_json()["ytd"] == "1.00"

@@ -68,3 +68,10 @@ def test_straight_line_path_and_forecast() -> None:
     # Half of 2025 gone with 800 recovered: run rate 1600/yr, the line through (2023,1000),(2025,1600) → 2200.
     mid = dt.date(2025, 7, 2)
     assert abs(forecast(path, Decimal(800), mid) - Decimal(2200)) < Decimal(10)
+
+
+def test_quantities_beyond_any_real_load_are_refused_by_field() -> None:
+    # Found by fuzzing: 8.4e48 kg raised decimal.InvalidOperation in quantize (a 500).
+    assert check_quantity(1, Decimal("8.412526565186798e+48"))[0] == "weight_kg"
+    assert check_quantity(1_000_001, Decimal("1"))[0] == "units"
+    assert check_quantity(1_000_000, Decimal("100000000.000")) is None
