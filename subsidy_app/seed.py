@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -153,11 +155,16 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Prepare the embedded database with demo data and serve the platform."""
     app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
     runtime: Runtime = app.extensions["subsidy"]
+    # QR codes must point at where this demo listens; on every interface only PUBLIC_BASE_URL can say which address
+    # a phone reaches.
+    if "PUBLIC_BASE_URL" not in os.environ and host not in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+        runtime.settings = dataclasses.replace(runtime.settings, public_base_url=f"http://{host}:{port}")
     _prepare(runtime)
     click.echo("")
     click.echo(f"平台已就绪 / platform ready: http://{host}:{port}/")
     click.echo(f"  staff login:  http://{host}:{port}/login")
     click.echo(f"  API docs:     http://{host}:{port}/api/docs")
+    click.echo(f"  QR codes:     {runtime.settings.public_base_url}/m/… (PUBLIC_BASE_URL)")
     click.echo(f"  database:     {runtime.settings.database_url}")
     click.echo(f"  jobs:         {'in-process' if runtime.settings.jobs_in_process else 'Celery'}")
     print_demo_logins()

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from subsidy_app.applications.form_input import money, optional_decimal
 from subsidy_app.appliances.domain import parse_money
+from subsidy_app.applications.form_input import money, optional_decimal
 from subsidy_app.core.errors import ValidationFailed
 
 
