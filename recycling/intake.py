@@ -202,8 +202,8 @@ def list_intakes(uow: UnitOfWork, *, principal: Principal | None, site_id: int |
     if date_to is not None:
         stmt = stmt.where(Intake.occurred_on <= date_to)
     rows = list(uow.session.scalars(stmt))
-    reversed_by = dict(uow.session.execute(select(Intake.reverses_id, Intake.id).where(
-        Intake.reverses_id.in_([r.id for r in rows]))).tuples().all())
+    reversed_by: dict[int | None, int] = {reverses: by for reverses, by in uow.session.execute(
+        select(Intake.reverses_id, Intake.id).where(Intake.reverses_id.in_([r.id for r in rows])))}
     return [_view(r, reversed_by.get(r.id)) for r in rows]
 
 
