@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -65,37 +66,47 @@ def published_versions(uow: UnitOfWork) -> tuple[RuleVersion, ...]:
     return tuple(parse_rule_mapping(r.content, name=r.code) for r in rows)
 
 
+@dataclass
+class _Loaded:
+    versions: tuple[RuleVersion, ...] = ()
+    by_code: dict[str, RuleVersion] = field(default_factory=dict)
+    at: float = float("-inf")
+
+
 class VersionCache:
-    """Published versions held in memory; refreshed every CACHE_SECONDS so new versions appear."""
+    """Published versions held in memory; refreshed every CACHE_SECONDS so new versions appear.
+
+    Held per database (per session factory): a process serving two databases, as the test suite does one after
+    another, must not hand one database's versions to the other."""
 
     def __init__(self) -> None:
-        self._versions: tuple[RuleVersion, ...] = ()
-        self._by_code: dict[str, RuleVersion] = {}
-        self._loaded_at = float("-inf")
+        self._by_database: weakref.WeakKeyDictionary[object, _Loaded] = weakref.WeakKeyDictionary()
+
+    def _loaded(self, uow: UnitOfWork) -> _Loaded:
+        loaded = self._by_database.get(uow.session_factory)
+        if loaded is None or time.monotonic() - loaded.at > CACHE_SECONDS:
+            versions = published_versions(uow)
+            loaded = _Loaded(versions, {v.code: v for v in versions}, time.monotonic())
+            self._by_database[uow.session_factory] = loaded
+        return loaded
 
     def versions(self, uow: UnitOfWork) -> tuple[RuleVersion, ...]:
         """Return the versions, reloading when stale."""
-        if time.monotonic() - self._loaded_at > CACHE_SECONDS:
-            self._versions = published_versions(uow)
-            self._by_code = {v.code: v for v in self._versions}
-            self._loaded_at = time.monotonic()
-        return self._versions
+        return self._loaded(uow).versions
 
     def by_code(self, uow: UnitOfWork, code: str) -> RuleVersion:
         """Return one version by code."""
-        self.versions(uow)
-        version = self._by_code.get(code)
+        version = self._loaded(uow).by_code.get(code)
         if version is None:
-            self._loaded_at = float("-inf")
-            self.versions(uow)
-            version = self._by_code.get(code)
+            self.invalidate()
+            version = self._loaded(uow).by_code.get(code)
         if version is None:
             raise NotFound(f"规则版本 {code} 不存在 / rule version {code} not found", reason="rules.not_found")
         return version
 
     def invalidate(self) -> None:
         """Forget the cached versions."""
-        self._loaded_at = float("-inf")
+        self._by_database.clear()
 
 
 def version_for(cache: VersionCache, uow: UnitOfWork, *, programme: str, category: str,

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import Connection
+from sqlalchemy.orm import sessionmaker
 
 from subsidy_app.core.errors import Conflict, ValidationFailed
-from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.core.personal_data import PersonalDataCipher
+from subsidy_app.core.uow import NullDispatcher, UnitOfWork
 from subsidy_app.rules import services
 from subsidy_app.rules.ruleset import DATA_DIR
 
@@ -71,3 +74,19 @@ def test_reevaluation_uses_the_version_decided_under(uow: UnitOfWork) -> None:
     later = services.reevaluate(cache, uow, version_code=decided.version_code, facts=facts)
     assert later.version_code == decided.version_code == "appliance-2025"
     assert later.amount == decided.amount == Decimal("450.00")
+
+
+def test_the_version_cache_is_kept_per_database(uow: UnitOfWork, connection: Connection,
+                                                cipher: PersonalDataCipher) -> None:
+    cache = services.VersionCache()
+    assert cache.versions(uow) == ()  # nothing published yet: cached for this database
+    services.publish_rule_files(uow, actor="t", paths=_shipped())
+    uow.commit()
+    # Another database (here another session factory) must not get the first one's cached empty list, as a test
+    # app got the previous test's (a test fuzzing the till before any rule was published broke the next ones).
+    other = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    with UnitOfWork(other, NullDispatcher(), cipher) as elsewhere:
+        assert {v.code for v in cache.versions(elsewhere)} >= {"appliance-2025", "digital-2025"}
+    assert cache.versions(uow) == ()  # still within CACHE_SECONDS for the first
+    cache.invalidate()
+    assert cache.versions(uow) != ()
