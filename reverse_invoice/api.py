@@ -14,13 +14,14 @@ from reverse_invoice import invoices, purchases, recyclers, reversals, sellers, 
 from reverse_invoice import schemas as s
 from subsidy_app.access import access, current_principal
 from subsidy_app.core.errors import Forbidden
-from subsidy_app.http import uow
+from subsidy_app.http import answer, uow
 from subsidy_app.identity.domain import Role
 
 blp = Blueprint("reverse_invoice", __name__, url_prefix="/api/v1/reverse-invoice",
                 description="反向开票与代办税费 / reverse invoicing and taxes filed on sellers' behalf")
 CLERK = Role.RECYCLER_CLERK
 READERS = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN, Role.FINANCE_OFFICER)
+_ID_OUT, _ISSUE_OUT = s.RiIdOut(), s.RiIssueOut()
 
 
 def month_param(value: str | None) -> dt.date | None:
@@ -195,8 +196,10 @@ class Purchases(MethodView):
         with uow() as tx:
             purchase_id = purchases.record_purchase(tx, principal=current_principal(), recycler_id=_own_recycler(),
                                                     lines=lines, evidence=evidence, **data)
+            # A bookkeeping system retries: the answer commits with the purchase, so a retry always finds it.
+            response = answer(_ID_OUT, {"id": purchase_id}, 201)
             tx.commit()
-        return {"id": purchase_id}
+        return response
 
 
 @blp.route("/purchases/<int:purchase_id>/invoice")
@@ -210,8 +213,10 @@ class PurchaseInvoice(MethodView):
         """Issue the reverse invoice (checks standing, consent, the 12-month cap; numbers it gaplessly)."""
         with uow() as tx:
             result = invoices.issue_invoice(tx, principal=current_principal(), purchase_id=purchase_id, **data)
-            tx.commit()
-        f = result.figures
-        return {"invoice_id": result.invoice_id, "number": result.number, "amount": f.amount, "vat": f.vat,
+            f = result.figures
+            response = answer(_ISSUE_OUT, {  # committed with the invoice, like the purchase's answer
+                "invoice_id": result.invoice_id, "number": result.number, "amount": f.amount, "vat": f.vat,
                 "vat_exempt": f.vat_exempt, "net_payable": f.net_payable,
-                "corrections_needed": list(result.corrections_needed)}
+                "corrections_needed": list(result.corrections_needed)}, 201)
+            tx.commit()
+        return response

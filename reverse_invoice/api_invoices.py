@@ -12,12 +12,13 @@ from reverse_invoice import documents, exports, filing, reversals
 from reverse_invoice import schemas_documents as s
 from reverse_invoice.api import CLERK, READERS, download, month_param
 from subsidy_app.access import access, current_principal
-from subsidy_app.http import uow
+from subsidy_app.http import answer, uow
 from subsidy_app.identity.domain import Role
 
 blp = Blueprint("reverse_invoice_documents", __name__, url_prefix="/api/v1/reverse-invoice",
                 description="反向开票发票、红冲与月度申报 / invoices, reversals and monthly filings")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_REVERSAL_OUT = s.RiReversalOut()
 
 
 @blp.route("/invoices")
@@ -83,8 +84,9 @@ class InvoiceReversals(MethodView):
         """Reverse in full (01–03) or grant a sales allowance (04), never beyond the invoice's amount."""
         with uow() as tx:
             result = reversals.reverse(tx, principal=current_principal(), invoice_id=invoice_id, **data)
+            response = answer(_REVERSAL_OUT, result, 201)  # committed with the red invoice: a retry finds it
             tx.commit()
-        return result
+        return response
 
 
 @blp.route("/filings")

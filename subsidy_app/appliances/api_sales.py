@@ -28,7 +28,7 @@ blp = Blueprint("appliance_sales", __name__, url_prefix="/api/v1",
 BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN)
 RECEIPT_PURPOSE = "appliance-receipt"
 _versions = VersionCache()
-_SALE_OUT = s.SaleOut()
+_SALE_OUT, _STATE_OUT = s.SaleOut(), s.StateOut()
 log = logging.getLogger(__name__)
 
 
@@ -108,8 +108,9 @@ class SaleReturn(MethodView):
         """Record a return: the subsidy is clawed back from the dealer; the buyer's quota stays used."""
         with uow() as tx:
             state = selling.return_sale(tx, principal=current_principal(), sale_id=sale_id, reason=data["reason"])
+            response = answer(_STATE_OUT, {"state": state})  # committed with the clawback: a retry finds it
             tx.commit()
-        return {"state": state}
+        return response
 
 
 @blp.route("/appliance-sales/<int:sale_id>/pickup")

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from sqlalchemy import event
 
 from reverse_invoice.demo import SCRAP_STEEL_CODE, make_bank_card, make_resident_id
 from reverse_invoice.recyclers import china_today
@@ -173,3 +174,29 @@ def test_monthly_filing_and_daily_suspension_check_are_scheduled() -> None:
     assert {"reverse_invoice.prepare_filings", "reverse_invoice.check_suspensions"} <= jobs
     schedule, _ = BEAT_JOBS["reverse-invoice-filings-monthly"]
     assert schedule.day_of_month == {1}
+
+
+def test_an_issued_invoices_answer_commits_with_it_and_a_retry_gets_it(client: FlaskClient, demo: dict[str, int],
+                                                                       engine) -> None:
+    clerk, _recycler_id = _qualified(client, demo)
+    seller_id = _seller(client, clerk, 3)
+    text = client.get("/api/v1/reverse-invoice/consent-text", headers=clerk).get_json()
+    client.post(f"/api/v1/reverse-invoice/sellers/{seller_id}/consents", headers=clerk,
+                json={"text_version": text["text_version"], "agreed": True})
+    purchase_id = _purchase(client, clerk, seller_id)
+    headers = {**clerk, "Idempotency-Key": "issue-1"}
+    later_answers: list[str] = []
+
+    def watch(conn, cursor, statement, *args) -> None:
+        if statement.startswith("UPDATE idempotency_record"):
+            later_answers.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        first = client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=headers, json={})
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert first.status_code == 201 and later_answers == []  # stored by the invoice's own transaction
+    again = client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=headers, json={})
+    assert (again.status_code, again.get_json()) == (201, first.get_json())
+    assert again.headers["Idempotent-Replayed"] == "true"
