@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from recycling import intake, issuing, sites
 from recycling.domain import CATEGORIES, SOURCE_LABELS, local_today
 from subsidy_app.access import access, current_principal
+from subsidy_app.core.db import LARGEST_WEIGHT, MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.http import limiter, runtime, uow
 from subsidy_app.identity.domain import Role
@@ -42,9 +43,12 @@ def verify_certificate(token: str) -> ResponseReturnValue:
 
 def _decimal(name: str) -> Decimal:
     try:
-        return Decimal(request.form.get(name, "").strip())
+        value = Decimal(request.form.get(name, "").strip())
     except InvalidOperation:
         raise ValidationFailed.field(name, "应为数字 / must be a number") from None
+    if not value.is_finite() or abs(value) > LARGEST_WEIGHT:  # shown on the form, not as the API's JSON error
+        raise ValidationFailed.field(name, "数值超出允许范围 / number out of range")
+    return value
 
 
 def _date(name: str) -> dt.date:
@@ -56,9 +60,19 @@ def _date(name: str) -> dt.date:
 
 def _int(name: str) -> int:
     try:
-        return int(request.form.get(name, "").strip())
+        value = int(request.form.get(name, "").strip())
     except ValueError:
         raise ValidationFailed.field(name, "应为整数 / must be a whole number") from None
+    if abs(value) > MAX_ID:  # shown on the form, not as the API's JSON error
+        raise ValidationFailed.field(name, "数值超出允许范围 / number out of range")
+    return value
+
+
+def _text(name: str) -> str:
+    value = (request.form.get(name) or "").strip()
+    if "\x00" in value:  # PostgreSQL can't store it: the database would refuse the row with no field named
+        raise ValidationFailed.field(name, "含有不允许的字符 / contains a character that is not allowed")
+    return value
 
 
 def _form_context() -> dict[str, Any]:
@@ -76,10 +90,10 @@ def intake_form() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             draft = intake.IntakeDraft(
-                site_id=_int("site_id"), source=request.form.get("source", ""),
-                category=request.form.get("category", ""), units=_int("units"), weight_kg=_decimal("weight_kg"),
-                occurred_on=_date("occurred_on"), trade_in_ref=request.form.get("trade_in_ref") or None,
-                note=request.form.get("note", ""))
+                site_id=_int("site_id"), source=_text("source"),
+                category=_text("category"), units=_int("units"), weight_kg=_decimal("weight_kg"),
+                occurred_on=_date("occurred_on"), trade_in_ref=_text("trade_in_ref") or None,
+                note=_text("note"))
             with uow() as tx:
                 new_id = intake.record_intake(tx, actor=current_principal().actor,
                                               acting_org_id=current_principal().organisation_id, draft=draft)
@@ -102,13 +116,13 @@ def certificate_form() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
-            values = {f: (request.form.get(f) or "").strip() or None for f in _CERT_FIELDS}
+            values = {f: _text(f) or None for f in _CERT_FIELDS}
             draft = issuing.CertificateDraft(
                 **{k: v or "" for k, v in values.items() if k not in ("phone", "address", "battery_code")},
                 phone=values["phone"], address=values["address"], battery_code=values["battery_code"],
                 handover_date=_date("handover_date"), first_registration_date=_date("first_registration_date"),
                 curb_weight_kg=_decimal("curb_weight_kg"),
-                site_id=int(request.form["site_id"]) if request.form.get("site_id") else None)
+                site_id=_int("site_id") if request.form.get("site_id") else None)
             with uow() as tx:
                 new_id = issuing.issue_certificate(tx, actor=current_principal().actor,
                                                    dismantler_org_id=current_principal().organisation_id or 0,

@@ -46,14 +46,14 @@ def sale_form() -> ResponseReturnValue:
         return _form_page({"new_vehicle_type": "nev"}, None)
     form = request.form
     try:
-        vehicle_type = f.text(form, "new_vehicle_type")
+        vehicle_type = f.choice(form, "new_vehicle_type", ("nev", "fuel"))
         with uow() as tx:
             sale = sales.register_car_sale(
                 tx, principal=current_principal(), new_vin=f.text(form, "new_vin"),
                 invoice_number=f.text(form, "invoice_number"), invoice_code=f.text(form, "invoice_code") or None,
                 invoice_date=f.date(form, "invoice_date"), invoice_total=f.money(form, "invoice_total"),
                 price_excl_tax=f.optional_decimal(form, "price_excl_tax"), new_vehicle_type=vehicle_type,
-                nev_catalogue_ref=f.text(form, "nev_catalogue_ref") or None,
+                nev_catalogue_ref=f.text(form, "nev_catalogue_ref", max_length=60) or None,
                 displacement_l=f.optional_decimal(form, "displacement_l") if vehicle_type == "fuel" else None,
                 buyer_name=f.text(form, "buyer_name"), buyer_id_number=f.text(form, "buyer_id_number"))
             tx.commit()

@@ -11,9 +11,22 @@ from subsidy_app.core.db import LARGEST_MONEY
 from subsidy_app.core.errors import DomainError, ValidationFailed
 
 
-def text(form: Mapping[str, str], name: str) -> str:
-    """Return a field's trimmed text ('' when absent)."""
-    return (form.get(name) or "").strip()
+def text(form: Mapping[str, str], name: str, *, max_length: int = 2000) -> str:
+    """Return a field's trimmed text ('' when absent); refuse NUL characters and over-long text by field."""
+    value = (form.get(name) or "").strip()
+    if "\x00" in value:  # PostgreSQL can't store it: the database would refuse the row with no field named
+        raise ValidationFailed.field(name, "含有不允许的字符 / contains a character that is not allowed")
+    if len(value) > max_length:
+        raise ValidationFailed.field(name, f"最多 {max_length} 个字符 / at most {max_length} characters")
+    return value
+
+
+def choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """Return a field that must be one of `allowed` (a select's options; the browser does not enforce them)."""
+    value = text(form, name)
+    if value not in allowed:
+        raise ValidationFailed.field(name, "请从列表中选择 / choose one of the listed values")
+    return value
 
 
 def optional_decimal(form: Mapping[str, str], name: str) -> Decimal | None:

@@ -46,6 +46,7 @@ MAX_ID = 2**63 - 1  # the largest BigId: a larger number sent as an id is no rec
 JsonDoc = JSON().with_variant(postgresql.JSONB(), "postgresql")
 Money = Numeric(14, 2)
 LARGEST_MONEY = Decimal("999999999999.99")  # what a Money column holds
+LARGEST_WEIGHT = Decimal("99999999999.999")  # what a Weight column holds
 Weight = Numeric(14, 3)
 
 

@@ -151,6 +151,9 @@ def test_clerk_issues_a_certificate_through_the_web_form(client: FlaskClient, ne
     assert "WEB-0001" in page and "qr.svg" in page
     again = client.post("/recycling/certificates/new", data=form)
     assert again.status_code == 422 and "证明编号已使用" in again.get_data(as_text=True)
+    # Every other field right and the site not a number: the form says so (it was a 500).
+    odd_site = client.post("/recycling/certificates/new", data={**form, "number": "WEB-0002", "site_id": "abc"})
+    assert odd_site.status_code == 422 and "应为整数" in odd_site.get_data(as_text=True)
 
 
 def test_public_verification_page_is_rate_limited(database_url: str, session_factory, network, uow) -> None:
