@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from subsidy_app.core.db import LARGEST_MONEY
+from subsidy_app.core.db import LARGEST_MONEY, MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
 
 
@@ -72,9 +72,12 @@ def date(form: Mapping[str, str], name: str) -> dt.date:
 def integer(form: Mapping[str, str], name: str) -> int:
     """Return a required whole-number field."""
     try:
-        return int(text(form, name))
+        value = int(text(form, name))
     except ValueError:
         raise ValidationFailed.field(name, "应为整数 / must be a whole number") from None
+    if abs(value) > MAX_ID:
+        raise ValidationFailed.field(name, "数值超出允许范围 / number out of range")
+    return value
 
 
 def ids(values: list[str], name: str) -> list[int]:
@@ -83,6 +86,8 @@ def ids(values: list[str], name: str) -> list[int]:
         chosen = list(dict.fromkeys(int(v) for v in values))
     except ValueError:
         raise ValidationFailed.field(name, "选择无效 / invalid selection") from None
+    if any(not 0 < i <= MAX_ID for i in chosen):
+        raise ValidationFailed.field(name, "选择无效 / invalid selection")
     if not chosen:
         raise ValidationFailed.field(name, "请至少勾选一项 / tick at least one")
     return chosen

@@ -109,8 +109,9 @@ def detail(application_id: int) -> ResponseReturnValue:
 @access(*PAGE_ROLES)
 def decide(application_id: int) -> ResponseReturnValue:
     """Apply a reviewer's decision (approve, second approval, return, reject, revoke) with its reason."""
-    reason = f.text(request.form, "reason")
+    reason = ""
     try:
+        reason = f.text(request.form, "reason", max_length=500)
         chosen = f.text(request.form, "action")
         if chosen not in {a.value for a in DECISIONS}:
             raise ValidationFailed.field("action", "请选择审核操作 / choose a decision")
@@ -133,7 +134,7 @@ def override(application_id: int, check_id: int) -> ResponseReturnValue:
     try:
         with uow() as tx:
             review.override_check(tx, principal=current_principal(), application_id=application_id,
-                                  check_id=check_id, reason=f.text(request.form, "reason"))
+                                  check_id=check_id, reason=f.text(request.form, "reason", max_length=500))
             tx.commit()
     except DomainError as exc:
         if exc.status == 404:

@@ -19,6 +19,7 @@ from subsidy_app.identity.domain import Principal, Role
 from subsidy_app.identity.models import BankCard, Person
 
 # Roles that may see a person's full ID number and card (to check documents and pay).
+BANK_NAME_LENGTH = 60  # bank_card.bank_name
 REVEAL_ROLES = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER})
 
 
@@ -93,13 +94,17 @@ def find_person_id(uow: UnitOfWork, *, id_number: str) -> int | None:
 def add_bank_card(uow: UnitOfWork, *, actor: str, person_id: int, card_number: str, bank_name: str = "") -> int:
     """Record a person's bank card (Luhn-checked), or return the existing one."""
     card = normalise_bank_card(card_number, field="bank_card")
+    bank_name = bank_name.strip()
+    if len(bank_name) > BANK_NAME_LENGTH or "\x00" in bank_name:  # else the database refuses it, naming nothing
+        raise ValidationFailed.field("bank_name", f"开户行名称最多 {BANK_NAME_LENGTH} 个字 / the bank's name has at "
+                                                  f"most {BANK_NAME_LENGTH} characters", reason="bank_name.invalid")
     digest = uow.cipher.match_hash(card)
     existing = uow.session.scalar(select(BankCard).where(BankCard.person_id == person_id, BankCard.card_hash == digest))
     if existing is not None:
         return existing.id
     card_id = uow.session.execute(_insert(uow, BankCard).values(
         person_id=person_id, card_hash=digest, card_enc=uow.cipher.encrypt(card), card_masked=mask_bank_card(card),
-        bank_name=bank_name.strip(), created_at=utcnow()).on_conflict_do_nothing().returning(BankCard.id)).scalar()
+        bank_name=bank_name, created_at=utcnow()).on_conflict_do_nothing().returning(BankCard.id)).scalar()
     if card_id is None:  # added by a concurrent request a moment ago
         return add_bank_card(uow, actor=actor, person_id=person_id, card_number=card_number, bank_name=bank_name)
     audit.record(uow, actor=actor, action="bank_card.added", entity_type="person", entity_id=person_id,

@@ -10,16 +10,18 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.api.test_recycling_api import CERTIFICATE, YESTERDAY
 from tests.api.test_staff_pages import SALE_FORM
-from tests.car_fixtures import vin
-from tests.helpers import login
+from tests.appliance_fixtures import appliance_world
+from tests.car_fixtures import resident_id, vin
+from tests.helpers import bearer, csrf_token, login
 from tests.recycling_support import build_network
 
-GARBAGE = ["", " ", "x" * 5000, "1e400", "-1", "NaN", "0000-01-01", "99999999999999999999999", "\x00", "１２３",
-           "<script>alert(1)</script>"]
+GARBAGE = ["", " ", "x" * 5000, "y" * 501, "1e400", "-1", "NaN", "0000-01-01", "99999999999999999999999", "\x00",
+           "１２３", "<script>alert(1)</script>"]
 _serial = itertools.count(1)
 
 
@@ -64,3 +66,68 @@ def test_the_recyclers_certificate_and_intake_forms(client: FlaskClient, uow, de
                 "weight_kg": "8.5", "occurred_on": YESTERDAY}
 
     assert _fuzz(client, "/recycling/intake", intake, login(client, "recycler.dismantler")) == []
+
+
+def test_the_residents_claim_pages(app: Flask, uow, demo: dict[str, int]) -> None:
+    from tests.integration.test_appliance_claims import CARD, ID_NUMBER, NAME, PHONE, _claim_sale, _verify
+
+    world = appliance_world(uow, demo)
+    till = bearer(app.test_client(), "dealer.appliance")
+    failures: list[str] = []
+
+    def check(what: str, response) -> None:
+        if response.status_code >= 500 or response.is_json:  # a resident must get the page back, in Chinese
+            failures.append(f"{what}: {response.status_code} {response.content_type}")
+
+    page, _sale = _claim_sale(app, till, world)
+    client = app.test_client()
+    identity = {"name": NAME, "id_number": ID_NUMBER, "phone": PHONE}
+    for name in identity:
+        for value in GARBAGE:
+            form = {**identity, name: value, "csrf_token": csrf_token(client, page)}
+            check(f"code {name}={value[:20]!r}", client.post(f"{page}/code", data=form))
+            check(f"verify {name}={value[:20]!r}", client.post(f"{page}/verify", data={**form, "code": "123456"}))
+    for value in GARBAGE:
+        form = {**identity, "code": value, "csrf_token": csrf_token(client, page)}
+        check(f"verify code={value[:20]!r}", client.post(f"{page}/verify", data=form))
+
+    claim = {"bank_card_number": CARD, "bank_name": "中国工商银行", "consent": "yes"}
+    for name in claim:
+        for value in GARBAGE:
+            # A fresh sale and buyer each time: a claimed sale shows its claim, a used quota refuses the claim,
+            # and a phone may only ask for so many codes.
+            n = next(_serial)
+            page, _sale = _claim_sale(app, till, world)
+            client = app.test_client()
+            _verify(client, uow, page, id_number=resident_id(f"14110219800102{n % 1000:03d}"), phone=f"137{n:08d}")
+            data = {**claim, name: value, "csrf_token": csrf_token(client, f"{page}/apply")}
+            check(f"apply {name}={value[:20]!r}", client.post(f"{page}/apply", data=data))
+    assert failures == [], "\n".join(failures)
+
+
+def test_the_bureaus_review_and_finance_forms(client: FlaskClient, uow, demo: dict[str, int]) -> None:
+    from tests.api.test_staff_pages import _approved, _pending
+
+    failures: list[str] = []
+
+    def check(what: str, response) -> None:
+        if response.status_code >= 500 or response.is_json:
+            failures.append(f"{what}: {response.status_code} {response.content_type}")
+
+    csrf = login(client, "auditor.lishi")
+    for value in GARBAGE:
+        n = next(_serial) % 1000  # each application its own old car and owner (one scrap subsidy per person)
+        app_id = _pending(uow, demo, serial=100 + n, owner_id=resident_id(f"11010519800101{n:03d}"))
+        check(f"decision action={value[:20]!r}", client.post(f"/review/{app_id}/decision", data={
+            "csrf_token": csrf, "action": value, "reason": "材料不全"}))
+        check(f"decision reason={value[:20]!r}", client.post(f"/review/{app_id}/decision", data={
+            "csrf_token": csrf, "action": "return", "reason": value}))
+        check(f"batch-approve ids={value[:20]!r}", client.post("/review/batch-approve", data={
+            "csrf_token": csrf, "application_ids": [value]}))
+    app_id = _approved(uow, demo, client)
+    csrf = login(client, "finance.city")
+    base = {"csrf_token": csrf, "application_ids": [str(app_id)], "declared_count": "1", "declared_total": "17000.00"}
+    for name in ("application_ids", "declared_count", "declared_total"):
+        for value in GARBAGE:
+            check(f"batch {name}={value[:20]!r}", client.post("/finance/batches", data={**base, name: value}))
+    assert failures == [], "\n".join(failures)
