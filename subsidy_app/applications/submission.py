@@ -65,9 +65,13 @@ def _validate(data: CarApplicationInput) -> str | None:
         if not data.old_vin:
             raise ValidationFailed.field("old_vin", "置换更新须填写旧车车架号 / replacement needs the old car's VIN")
         return normalise_vin(data.old_vin, field="old_vin")
-    if not (data.certificate_number or "").strip():
+    number = (data.certificate_number or "").strip()
+    if not number:
         raise ValidationFailed.field("certificate_number", "报废更新须填写报废机动车回收证明编号 / scrap-renewal needs "
                                                            "the scrap certificate number")
+    if len(number) > 60 or not number.isprintable():  # a control character would reach the database's lookup
+        raise ValidationFailed.field("certificate_number", "回收证明编号格式不正确 / this is not a scrap certificate "
+                                                           "number", reason="certificate.not_found")
     return None
 
 

@@ -6,12 +6,14 @@ stops at the first required field (that is how a non-numeric site on the certifi
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
 from tests.api.test_recycling_api import CERTIFICATE, YESTERDAY
 from tests.api.test_staff_pages import SALE_FORM
@@ -92,16 +94,18 @@ def test_the_residents_claim_pages(app: Flask, uow, demo: dict[str, int]) -> Non
         check(f"verify code={value[:20]!r}", client.post(f"{page}/verify", data=form))
 
     claim = {"bank_card_number": CARD, "bank_name": "中国工商银行", "consent": "yes"}
-    for name in claim:
-        for value in GARBAGE:
-            # A fresh sale and buyer each time: a claimed sale shows its claim, a used quota refuses the claim,
-            # and a phone may only ask for so many codes.
-            n = next(_serial)
-            page, _sale = _claim_sale(app, till, world)
-            client = app.test_client()
-            _verify(client, uow, page, id_number=resident_id(f"14110219800102{n % 1000:03d}"), phone=f"137{n:08d}")
-            data = {**claim, name: value, "csrf_token": csrf_token(client, f"{page}/apply")}
-            check(f"apply {name}={value[:20]!r}", client.post(f"{page}/apply", data=data))
+    for name, value in [("consent", "yes"), *((n, v) for n in claim for v in GARBAGE)]:  # the base first
+        # A fresh sale and buyer each time: a claimed sale shows its claim, a used quota refuses the claim,
+        # and a phone may only ask for so many codes.
+        n = next(_serial)
+        page, _sale = _claim_sale(app, till, world)
+        client = app.test_client()
+        _verify(client, uow, page, id_number=resident_id(f"14110219800102{n % 1000:03d}"), phone=f"137{n:08d}")
+        data = {**claim, name: value, "csrf_token": csrf_token(client, f"{page}/apply")}
+        response = client.post(f"{page}/apply", data=data)
+        check(f"apply {name}={value[:20]!r}", response)
+        if (name, value) == ("consent", "yes"):
+            assert response.status_code == 302  # the base really is valid
     assert failures == [], "\n".join(failures)
 
 
@@ -130,4 +134,41 @@ def test_the_bureaus_review_and_finance_forms(client: FlaskClient, uow, demo: di
     for name in ("application_ids", "declared_count", "declared_total"):
         for value in GARBAGE:
             check(f"batch {name}={value[:20]!r}", client.post("/finance/batches", data={**base, name: value}))
+    assert failures == [], "\n".join(failures)
+
+
+def test_the_residents_car_application_page(app: Flask, uow, demo: dict[str, int]) -> None:
+    from subsidy_app.applications import sales
+    from tests.car_fixtures import APPLICANT_NAME, CARD, car_world
+    from tests.conftest import TEST_SECRET_KEY
+    from tests.integration.test_appliance_claims import _verify
+
+    documents = ("id_card", "vehicle_invoice", "registration_certificate", "bank_card", "scrap_certificate")
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(image, format="PNG")
+    png = image.getvalue()
+
+    def apply(**changed: str):
+        # Each submission its own old car, sale and buyer: an application uses them up.
+        n = next(_serial) % 1000
+        owner = resident_id(f"11010519700101{n:03d}")
+        world = car_world(uow, demo, serial=300 + n, owner_id=owner)
+        page = f"/m/car/{sales.apply_token(TEST_SECRET_KEY, world.sale, days=30)}"
+        client = app.test_client()
+        _verify(client, uow, page, name=APPLICANT_NAME, id_number=owner, phone=f"136{n:08d}")
+        form = {"programme": "car_scrap", "county_code": "141102", "certificate_number": world.certificate_number,
+                "old_vin": "", "bank_card_number": CARD, "bank_name": "中国工商银行", "consent": "yes", **changed,
+                "csrf_token": csrf_token(client, f"{page}/apply")}
+        files = {kind: (io.BytesIO(png), f"{kind}.png") for kind in documents}
+        return client.post(f"{page}/apply", data={**form, **files}, content_type="multipart/form-data")
+
+    valid = apply()
+    assert valid.status_code == 302, valid.get_data(as_text=True)[:3000]  # the base really is valid
+    failures: list[str] = []
+    for name in ("programme", "county_code", "certificate_number", "old_vin", "bank_card_number", "bank_name",
+                 "consent"):
+        for value in GARBAGE:
+            response = apply(**{name: value})
+            if response.status_code >= 500 or response.is_json:
+                failures.append(f"apply {name}={value[:20]!r}: {response.status_code} {response.content_type}")
     assert failures == [], "\n".join(failures)
