@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, event
 
 from subsidy_app.seed import DEMO_PASSWORD
 
@@ -34,3 +37,19 @@ def bearer(client: FlaskClient, username: str) -> dict[str, str]:
     assert response.status_code == 201, response.get_json()
     client.post("/logout", data={"csrf_token": csrf})
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+@contextlib.contextmanager
+def statements_starting(engine: Engine, prefix: str) -> Iterator[list[str]]:
+    """Collect the SQL statements starting with `prefix` that run on `engine` inside the block."""
+    seen: list[str] = []
+
+    def watch(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith(prefix):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from subsidy_app.appliances.demo import demo_gtin
 from subsidy_app.appliances.models import ApplianceSale
@@ -30,7 +30,7 @@ from tests.appliance_fixtures import (
     sale_body,
     sell,
 )
-from tests.helpers import bearer
+from tests.helpers import bearer, statements_starting
 
 
 @pytest.fixture
@@ -206,17 +206,8 @@ def test_an_instant_discount_does_not_jump_approvals_waiting_for_the_pool(client
 def test_the_tills_answer_commits_with_the_sale(client, uow, world, till, engine) -> None:
     body = sale_body(world.store_id, buyer_token(uow, world.store_id, 40), PHONE, "2699.00", "2025-03-01")
     headers = {**till, "Idempotency-Key": "till-retry-1"}
-    later_answers: list[str] = []
-
-    def watch(conn, cursor, statement, *args) -> None:
-        if statement.startswith("UPDATE idempotency_record"):
-            later_answers.append(statement)
-
-    event.listen(engine, "before_cursor_execute", watch)
-    try:
+    with statements_starting(engine, "UPDATE idempotency_record") as later_answers:
         first = client.post("/api/v1/appliance-sales", json=body, headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", watch)
     assert first.status_code == 200
     # The answer is inserted with the key in the sale's transaction, not saved by a later one: a retry after a
     # crash right after the commit finds it.

@@ -8,11 +8,10 @@ import xml.etree.ElementTree as ET
 
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import event
 
 from reverse_invoice.demo import SCRAP_STEEL_CODE, make_bank_card, make_resident_id
 from reverse_invoice.recyclers import china_today
-from tests.helpers import bearer, login
+from tests.helpers import bearer, login, statements_starting
 
 
 def _qualified(client: FlaskClient, demo: dict[str, int]) -> tuple[dict[str, str], int]:
@@ -185,17 +184,8 @@ def test_an_issued_invoices_answer_commits_with_it_and_a_retry_gets_it(client: F
                 json={"text_version": text["text_version"], "agreed": True})
     purchase_id = _purchase(client, clerk, seller_id)
     headers = {**clerk, "Idempotency-Key": "issue-1"}
-    later_answers: list[str] = []
-
-    def watch(conn, cursor, statement, *args) -> None:
-        if statement.startswith("UPDATE idempotency_record"):
-            later_answers.append(statement)
-
-    event.listen(engine, "before_cursor_execute", watch)
-    try:
+    with statements_starting(engine, "UPDATE idempotency_record") as later_answers:
         first = client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=headers, json={})
-    finally:
-        event.remove(engine, "before_cursor_execute", watch)
     assert first.status_code == 201 and later_answers == []  # stored by the invoice's own transaction
     again = client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=headers, json={})
     assert (again.status_code, again.get_json()) == (201, first.get_json())
