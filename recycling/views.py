@@ -14,6 +14,7 @@ from recycling.domain import CATEGORIES, SOURCE_LABELS, local_today
 from subsidy_app.access import access, current_principal
 from subsidy_app.core.db import LARGEST_WEIGHT, MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.text import checked_text
 from subsidy_app.http import limiter, runtime, uow
 from subsidy_app.identity.domain import Role
 
@@ -69,10 +70,7 @@ def _int(name: str) -> int:
 
 
 def _text(name: str) -> str:
-    value = (request.form.get(name) or "").strip()
-    if "\x00" in value:  # PostgreSQL can't store it: the database would refuse the row with no field named
-        raise ValidationFailed.field(name, "含有不允许的字符 / contains a character that is not allowed")
-    return value
+    return checked_text(request.form.get(name), field=name, max_length=2000)
 
 
 def _form_context() -> dict[str, Any]:

@@ -9,16 +9,12 @@ from typing import Any
 
 from subsidy_app.core.db import LARGEST_MONEY, MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.text import checked_text
 
 
 def text(form: Mapping[str, str], name: str, *, max_length: int = 2000) -> str:
     """Return a field's trimmed text ('' when absent); refuse NUL characters and over-long text by field."""
-    value = (form.get(name) or "").strip()
-    if "\x00" in value:  # PostgreSQL can't store it: the database would refuse the row with no field named
-        raise ValidationFailed.field(name, "含有不允许的字符 / contains a character that is not allowed")
-    if len(value) > max_length:
-        raise ValidationFailed.field(name, f"最多 {max_length} 个字符 / at most {max_length} characters")
-    return value
+    return checked_text(form.get(name), field=name, max_length=max_length)
 
 
 def choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

@@ -14,6 +14,7 @@ from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id, resident_id_birth_date
 from subsidy_app.core.identifiers_trade import normalise_bank_card, normalise_phone
 from subsidy_app.core.personal_data import mask_bank_card, mask_name, mask_phone, mask_resident_id
+from subsidy_app.core.text import checked_text
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import Principal, Role
 from subsidy_app.identity.models import BankCard, Person
@@ -94,10 +95,7 @@ def find_person_id(uow: UnitOfWork, *, id_number: str) -> int | None:
 def add_bank_card(uow: UnitOfWork, *, actor: str, person_id: int, card_number: str, bank_name: str = "") -> int:
     """Record a person's bank card (Luhn-checked), or return the existing one."""
     card = normalise_bank_card(card_number, field="bank_card")
-    bank_name = bank_name.strip()
-    if len(bank_name) > BANK_NAME_LENGTH or "\x00" in bank_name:  # else the database refuses it, naming nothing
-        raise ValidationFailed.field("bank_name", f"开户行名称最多 {BANK_NAME_LENGTH} 个字 / the bank's name has at "
-                                                  f"most {BANK_NAME_LENGTH} characters", reason="bank_name.invalid")
+    bank_name = checked_text(bank_name, field="bank_name", max_length=BANK_NAME_LENGTH)
     digest = uow.cipher.match_hash(card)
     existing = uow.session.scalar(select(BankCard).where(BankCard.person_id == person_id, BankCard.card_hash == digest))
     if existing is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -68,9 +68,9 @@ def published_versions(uow: UnitOfWork) -> tuple[RuleVersion, ...]:
 
 @dataclass
 class _Loaded:
-    versions: tuple[RuleVersion, ...] = ()
-    by_code: dict[str, RuleVersion] = field(default_factory=dict)
-    at: float = float("-inf")
+    versions: tuple[RuleVersion, ...]
+    by_code: dict[str, RuleVersion]
+    at: float
 
 
 class VersionCache:
