@@ -24,8 +24,9 @@ from werkzeug.routing import IntegerConverter, Map
 
 from subsidy_app import idempotency
 from subsidy_app.access import current_principal
+from subsidy_app.core import constraints
 from subsidy_app.core.db import MAX_ID
-from subsidy_app.core.errors import Conflict, DomainError, ValidationFailed
+from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.runtime import Runtime
 
@@ -69,10 +70,9 @@ def uow() -> Iterator[UnitOfWork]:
         try:
             yield unit
         except IntegrityError as exc:
-            # A unique constraint lost a race: the client should retry or has a duplicate.
+            # A constraint refused the write (usually a lost race): say which rule, as its package registered it.
             log.info("integrity error in view: %s", exc.orig)
-            raise Conflict("与已有记录冲突,请重试 / conflicts with an existing record, retry",
-                           reason="conflict.integrity") from None
+            raise constraints.error_for(exc) from None
 
 
 class ErrorEnvelope(ma.Schema):
@@ -164,6 +164,12 @@ def handle_data_error(error: DataError | OverflowError | InvalidOperation) -> Re
     return envelope(422, "输入的数值超出范围或文本过长 / a value is out of range or too long", "input.out_of_range")
 
 
+def handle_integrity_error(error: IntegrityError) -> ResponseReturnValue:
+    """A constraint refused a write outside uow() (a page's own transaction): the same specific reason."""
+    log.info("integrity error on %s %s: %s", request.method, request.path, error.orig)
+    return handle_domain_error(constraints.error_for(error))
+
+
 def handle_unexpected(error: Exception) -> ResponseReturnValue:
     """Log an unexpected error and answer 500 without internals."""
     if isinstance(error, HTTPException):
@@ -216,6 +222,7 @@ def init_app(app: Flask) -> Api:
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(OverflowError, handle_data_error)
     app.register_error_handler(InvalidOperation, handle_data_error)  # Decimal arithmetic on an absurd figure
     app.register_error_handler(HTTPException, handle_http_error)

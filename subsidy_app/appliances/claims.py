@@ -19,6 +19,7 @@ from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.services import FUNDED_JOB, transition
 from subsidy_app.applications.submission import CONSENT_VERSION, Submitted
 from subsidy_app.audit import services as audit
+from subsidy_app.core import constraints
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.personal_data import mask_middle
@@ -193,9 +194,8 @@ def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput,
     uow.session.add(app)
     try:
         uow.flush()  # the partial unique index on live applications decides two claims of one sale
-    except IntegrityError:
-        raise Conflict("该笔销售已申请过补贴 / this sale has already been claimed",
-                       reason="sale.already_claimed") from None
+    except IntegrityError as exc:
+        raise constraints.error_for(exc) from None
     app.number = f"QA{app.submitted_at:%Y}{app.id:08d}"
     sale.state = SaleState.CLAIMED.value
     if decision.quota is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, Money, utcnow
 
 # A returned item funds nothing any more, so its serial number and invoice may fund a later sale.
@@ -151,3 +152,25 @@ class BulkUpload(Base):
     job_id: Mapped[int | None] = mapped_column(BigInteger)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('uq_appliance_product_gtin', 'product.gtin_exists',
+         '该商品条码已登记 / this GTIN is already registered')
+register('uq_appliance_store_poster_code', 'store.poster_code_exists',
+         '海报码冲突,请重试 / poster code clash, retry')
+register('uq_appliance_participation_scope_key_programme_category', 'participation.exists',
+         '已报名该品类 / already enrolled for this category')
+register('uq_appliance_sale_apply_code', 'sale.apply_code_exists',
+         '申领码冲突,请重试 / apply code clash, retry')
+register('uq_appliance_sale_number', 'sale.number_exists',
+         '销售单号冲突,请重试 / sale number clash, retry')
+register('uq_appliance_sale_serial_live', 'device.already_subsidised',
+         '该序列号/IMEI 已享受过补贴 / this serial number or IMEI already funded a subsidy')
+register('uq_appliance_sale_invoice_live', 'invoice.already_subsidised',
+         '该发票已享受过补贴 / this invoice already funded a subsidy')
+register('uq_appliance_serial_report_serial_key_dealer_org_id', 'device.clash_noted',
+         '该序列号冲突已记录 / this serial clash is already noted')
+register('uq_appliance_dealer_account_dealer_org_id', 'dealer_account.exists',
+         '该经销商已登记收款账户 / this dealer already has a payee account')
+register('uq_appliance_bulk_upload_dealer_org_id_sha256', 'upload.duplicate',
+         '该文件已上传过 / this file was already uploaded')

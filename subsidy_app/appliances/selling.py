@@ -17,6 +17,7 @@ from subsidy_app.appliances.buyer import Buyer
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of, recycling_category
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
 from subsidy_app.audit import services as audit
+from subsidy_app.core import constraints
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.identifiers_trade import check_invoice_number, normalise_gtin13, normalise_imei
@@ -150,10 +151,11 @@ class SerialTaken(Conflict):
 
 
 def _conflict(exc: IntegrityError, serial_key: str, dealer_org_id: int) -> Conflict:
-    if "invoice" in str(exc.orig):
-        return Conflict("该发票已享受过补贴 / this invoice already funded a subsidy",
-                        reason="invoice.already_subsidised")
-    return SerialTaken(serial_key, dealer_org_id)
+    if constraints.constraint_name(exc) == "uq_appliance_sale_serial_live":
+        return SerialTaken(serial_key, dealer_org_id)
+    error = constraints.error_for(exc)
+    assert isinstance(error, Conflict)  # the sale's unique indexes all mean a clash with an existing sale
+    return error
 
 
 def note_serial_clash(uow: UnitOfWork, *, serial_key: str, dealer_org_id: int) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, Money, utcnow
 
 # Applications that still hold what they name (certificate, new VIN): everything but the final refusals.
@@ -185,3 +186,34 @@ class Clawback(Base):
     state: Mapped[str] = mapped_column(String(20), default="open")  # open | recovered | written_off
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('uq_car_sale_invoice_key', 'sale.invoice_exists',
+         '该发票已登记销售 / this invoice is already registered')
+register('uq_car_sale_apply_code', 'sale.apply_code_exists',
+         '申领码冲突,请重试 / apply code clash, retry')
+register('uq_car_sale_new_vin', 'sale.vin_exists',
+         '该车架号已登记销售 / this VIN is already registered as sold')
+register('uq_application_status_code', 'application.status_code_exists',
+         '查询码冲突,请重试 / status code clash, retry')
+register('uq_application_number', 'application.number_exists',
+         '申请编号冲突,请重试 / application number clash, retry')
+register('uq_application_certificate_active', 'certificate.already_used',
+         '该报废机动车回收证明已被其他申请使用 / this scrap certificate is already used by another application')
+register('uq_application_new_vin_active', 'vehicle.already_subsidised',
+         "该新车已申请过补贴(报废更新与置换更新不能同时享受)/ this new car already has an application "
+         "(scrap-renewal and replacement can't both be claimed)")
+register('uq_application_appliance_sale_active', 'sale.already_claimed',
+         '该笔销售已申请过补贴 / this sale has already been claimed')
+register('uq_application_check_application_id_run_code', 'application.check_recorded',
+         '该核验已记录 / this check is already recorded')
+register('uq_payment_batch_number', 'payment_batch.number_exists',
+         '批次号冲突,请重试 / batch number clash, retry')
+register('uq_payment_line_batch_id_line_no', 'payment_batch.line_exists',
+         '批次行号冲突,请重试 / batch line clash, retry')
+register('uq_payment_line_live', 'payment.already_batched',
+         '该申请已在付款批次中 / this application is already in a payment batch')
+register('uq_bank_result_import_sha256', 'bank_results.duplicate',
+         '该银行回盘文件已导入 / this bank result file was already imported')
+register('uq_clawback_application_id', 'clawback.exists',
+         '该申请已追回 / this application already has a clawback')

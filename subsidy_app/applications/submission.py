@@ -15,8 +15,9 @@ from subsidy_app.applications.models import Application
 from subsidy_app.applications.sales import SaleView
 from subsidy_app.applications.services import load_for_update, transition
 from subsidy_app.audit import services as audit
+from subsidy_app.core import constraints
 from subsidy_app.core.db import utcnow
-from subsidy_app.core.errors import Conflict, Forbidden, ValidationFailed
+from subsidy_app.core.errors import Forbidden, ValidationFailed
 from subsidy_app.core.identifiers import normalise_vin
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import store_document
@@ -116,7 +117,7 @@ def submit_car_application(
     try:
         uow.flush()  # the partial unique indexes decide races for the certificate and the new car
     except IntegrityError as exc:
-        raise _conflict_for(exc) from None
+        raise constraints.error_for(exc) from None
     app.number = f"QC{app.submitted_at:%Y}{app.id:08d}"
     for kind, filename, content in uploads or []:
         store_document(uow, actor=actor, kind=kind, filename=filename, data=content,
@@ -127,17 +128,6 @@ def submit_car_application(
                  after={"number": app.number, "programme": app.programme, "amount": str(app.amount)})
     uow.enqueue(CHECK_JOB, application_id=app.id)
     return Submitted(app.id, app.number, app.status_code, app.state)
-
-
-def _conflict_for(exc: IntegrityError) -> Conflict:
-    text = str(exc.orig)
-    if "certificate" in text:
-        return Conflict("该报废机动车回收证明已被其他申请使用 / this scrap certificate is already used by another "
-                        "application", reason="certificate.already_used")
-    if "new_vin" in text:
-        return Conflict("该新车已申请过补贴(报废更新与置换更新不能同时享受)/ this new car already has an application "
-                        "(scrap-renewal and replacement can't both be claimed)", reason="vehicle.already_subsidised")
-    return Conflict("与已有申请冲突 / conflicts with an existing application", reason="application.conflict")
 
 
 def resubmit(uow: UnitOfWork, *, application_id: int, person_id: int, actor: str) -> None:

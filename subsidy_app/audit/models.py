@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, utcnow
 
 
@@ -58,3 +59,9 @@ class AuditCheckpoint(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
     ok: Mapped[bool]
     problem: Mapped[str | None] = mapped_column(String(300))
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('uq_audit_event_seq', 'audit.sequence_taken',
+         '审计序号冲突,请重试 / audit sequence clash, retry')
+register('uq_audit_checkpoint_outbox_message_id', 'audit.checkpoint_exists',
+         '该检查点已记录 / this checkpoint is already recorded')

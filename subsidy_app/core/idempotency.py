@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, utcnow
 
 
@@ -24,3 +25,7 @@ class IdempotencyRecord(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('uq_idempotency_record_scope_key', 'idempotency.in_progress',
+         '相同幂等键的请求正在处理 / a request with this Idempotency-Key is in progress')

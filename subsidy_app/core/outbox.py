@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, utcnow
 
 
@@ -41,3 +42,7 @@ class JobProgress(Base):
     message_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     progress: Mapped[dict[str, Any]]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('pk_job_progress', 'job.progress_exists',
+         "任务进度已建立 / the job's progress already exists")

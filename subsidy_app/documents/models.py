@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, utcnow
 
 
@@ -36,3 +37,7 @@ class Document(Base):
     owner_ref: Mapped[str] = mapped_column(String(100), index=True)
     uploaded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('pk_document_blob', 'document.exists',
+         '该文件已保存 / this file is already stored')

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, utcnow
 
 
@@ -121,3 +122,19 @@ class Notification(Base):
     entity_id: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     read_at: Mapped[dt.datetime | None]
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('pk_county', 'county.exists',
+         '该区县代码已存在 / this county code already exists')
+register('uq_county_name', 'county.name_exists',
+         '该区县名称已存在 / this county name already exists')
+register('uq_organisation_credit_code', 'organisation.credit_code_exists',
+         '该统一社会信用代码已登记 / this unified social credit code is already registered')
+register('uq_account_username', 'account.username_taken',
+         '该用户名已被使用 / this username is taken')
+register('uq_api_token_prefix', 'api_token.exists',
+         '令牌前缀冲突,请重试 / token prefix clash, retry')
+register('uq_person_id_number_hash', 'person.exists',
+         '该身份证号已登记 / this ID number is already registered')
+register('uq_bank_card_person_id_card_hash', 'bank_card.exists',
+         '该银行卡已登记 / this bank card is already registered')

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, utcnow
 
 
@@ -39,3 +40,7 @@ class OneTimeCode(Base):
     expires_at: Mapped[dt.datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[dt.datetime | None]  # used, or replaced by a newer code
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('uq_sms_message_request_id', 'sms.already_sent',
+         '该短信已发送 / this message was already sent')

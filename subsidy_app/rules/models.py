@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, Money, utcnow
 
 
@@ -117,3 +118,21 @@ class BudgetReservation(Base):
     on_funded_job: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     funded_at: Mapped[dt.datetime | None]
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('uq_rule_version_code', 'rule_version.code_exists',
+         '该规则版本代码已存在 / this rule version code already exists')
+register('pk_quota_counter', 'quota.counter_exists',
+         '名额计数已建立,请重试 / the quota counter was just created, retry')
+register('ck_quota_counter_within_limit', 'quota.exhausted',
+         '该品类名额已用完 / the quota for this category is used up')
+register('uq_quota_hold_reference', 'quota.already_held',
+         '该申请已占用名额 / this application already holds a quota unit')
+register('uq_budget_pool_programme_county_code_name', 'budget.pool_exists',
+         '同名资金池已存在 / a pool with this name already exists')
+register('ck_budget_pool_not_overcommitted', 'budget.exhausted',
+         '资金池余额不足 / the budget pool is exhausted')
+register('ck_budget_pool_non_negative', 'budget.negative',
+         "资金池金额不能为负 / pool amounts can't be negative", field='allocated')
+register('uq_budget_reservation_reference', 'budget.already_reserved',
+         '该申请已预留资金 / this application already has a reservation')

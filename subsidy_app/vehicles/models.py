@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, utcnow
 
 
@@ -45,3 +46,9 @@ class VehicleOwnership(Base):
     owner_id_masked: Mapped[str] = mapped_column(String(18))
     owner_since: Mapped[dt.date]
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('uq_vehicle_record_vin', 'vehicle.exists',
+         '该车架号已在登记库中 / this VIN is already in the registry')
+register('uq_vehicle_ownership_vehicle_id_owner_id_hash_owner_since', 'vehicle.ownership_exists',
+         '该登记记录已存在 / this ownership record already exists')
