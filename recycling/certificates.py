@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from recycling.models import ScrapCertificate
 from subsidy_app.audit import services as audit
@@ -155,3 +155,25 @@ def preload(uow: UnitOfWork, *, certificate_ids: list[int]) -> list[object]:
     if not certificate_ids:
         return []
     return list(uow.session.scalars(select(ScrapCertificate).where(ScrapCertificate.id.in_(set(certificate_ids)))))
+
+
+@dataclass(frozen=True)
+class LiveCertificate:
+    """One of several live certificates for one VIN (issued before the database refused a second)."""
+
+    vin: str
+    id: int
+    number: str
+    dismantler_org_id: int
+    state: str
+    issued_at: dt.datetime
+
+
+def live_duplicates(uow: UnitOfWork) -> list[LiveCertificate]:
+    """Every live (issued or used) certificate whose VIN has another live one, oldest first per VIN."""
+    twice = (select(ScrapCertificate.vin).where(ScrapCertificate.state != "revoked")
+             .group_by(ScrapCertificate.vin).having(func.count() > 1))
+    rows = uow.session.scalars(select(ScrapCertificate).where(
+        ScrapCertificate.state != "revoked", ScrapCertificate.vin.in_(twice))
+        .order_by(ScrapCertificate.vin, ScrapCertificate.issued_at, ScrapCertificate.id))
+    return [LiveCertificate(r.vin, r.id, r.number, r.dismantler_org_id, r.state, r.issued_at) for r in rows]

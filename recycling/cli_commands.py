@@ -1,4 +1,5 @@
-"""Commands: `flask recovery rebuild-rollups [--verify]|load-baselines|flag-overdue`, `flask reports make|list`."""
+"""Commands: `recovery rebuild-rollups [--verify]|load-baselines|flag-overdue`, `reports make|list`,
+`certificates duplicates`."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from recycling import closed_loop, reports, rollups, stock, targets
+from recycling import certificates, closed_loop, reports, rollups, stock, targets
 from subsidy_app.core.errors import DomainError
 from subsidy_app.runtime import Runtime
 
 recovery_cli = AppGroup("recovery", help="回收量统计 / recovery volumes")
 reports_cli = AppGroup("reports", help="旬报与月报 / ten-day and monthly reports")
+certificates_cli = AppGroup("certificates", help="报废机动车回收证明 / scrap certificates")
 CLI_ACTOR = "system:cli"
 
 
@@ -98,7 +100,28 @@ def list_reports() -> None:
                        f"{info.generated_at:%F %T}")
 
 
+@certificates_cli.command("duplicates")
+def duplicates() -> None:
+    """List VINs with more than one live certificate, so the bureau can revoke the extra ones (exit 1 if any)."""
+    with _rt().unit_of_work() as uow:
+        rows = certificates.live_duplicates(uow)
+    if not rows:
+        click.echo("没有重复的有效回收证明 / no VIN has more than one live certificate")
+        return
+    click.echo(f"{'VIN':<18} {'id':>8} {'编号 number':<24} {'拆解企业 dismantler':>20} {'状态 state':<8} "
+               "出具时间 issued")
+    for row in rows:
+        click.echo(f"{row.vin:<18} {row.id:>8} {row.number:<24} {row.dismantler_org_id:>20} {row.state:<8} "
+                   f"{row.issued_at:%F %T}")
+    vins = len({row.vin for row in rows})
+    click.echo(f"{vins} 个车架号有多份有效证明，请核对后作废多余的证明（已用于申请的须先追回）/ {vins} VINs have "
+               "several live certificates: check them and revoke the extra ones (one used by an application must "
+               "be clawed back first)")
+    raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
-    """Attach the recovery and reports commands."""
+    """Attach the recovery, reports and certificates commands."""
     app.cli.add_command(recovery_cli)
     app.cli.add_command(reports_cli)
+    app.cli.add_command(certificates_cli)

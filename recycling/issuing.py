@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from recycling.domain import CATEGORIES, Domain, IntakeSource, QualificationKind, local_today
 from recycling.intake import IntakeDraft, live_intake_for_certificate, record_intake, reverse_intake
 from recycling.models import ScrapCertificate, Site
 from recycling.sites import licence_for, recycler
 from subsidy_app.audit import services as audit
+from subsidy_app.core import constraints
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_credit_code, check_plate, normalise_resident_id, normalise_vin
@@ -141,6 +143,19 @@ def _site_for(uow: UnitOfWork, org_id: int, site_id: int | None) -> Site:
     return site
 
 
+def _refuse_clash(uow: UnitOfWork, *, dismantler_org_id: int, number: str, vin: str) -> None:
+    """Refuse a number this dismantler already issued, or a VIN with a live certificate (naming its number)."""
+    if uow.session.scalar(select(ScrapCertificate.id).where(ScrapCertificate.dismantler_org_id == dismantler_org_id,
+                                                            ScrapCertificate.number == number)) is not None:
+        raise Conflict("证明编号已使用 / this certificate number was already issued", reason="certificate.duplicate")
+    live = uow.session.scalar(select(ScrapCertificate.number).where(ScrapCertificate.vin == vin,
+                                                                    ScrapCertificate.state != "revoked"))
+    if live is not None:
+        raise Conflict(f"该车辆已出具回收证明(编号 {live}),作废后才能重开 / this VIN already has live certificate "
+                       f"{live}; revoke it before issuing another", reason="certificate.vin_already_certified",
+                       errors={"vin": [f"已有回收证明 {live} / live certificate {live}"]})
+
+
 def issue_certificate(uow: UnitOfWork, *, actor: str, dismantler_org_id: int, draft: CertificateDraft,
                       today: dt.date | None = None) -> int:
     """Issue a certificate (licence valid today, VIN and owner ID checked) and record the vehicle as recovered."""
@@ -156,12 +171,7 @@ def issue_certificate(uow: UnitOfWork, *, actor: str, dismantler_org_id: int, dr
     owner_id = _owner_id(draft)
     phone = normalise_phone(draft.phone, field="phone") if draft.phone else None
     number = draft.number.strip()
-    if uow.session.scalar(select(ScrapCertificate.id).where(ScrapCertificate.dismantler_org_id == dismantler_org_id,
-                                                            ScrapCertificate.number == number)) is not None:
-        raise Conflict("证明编号已使用 / this certificate number was already issued", reason="certificate.duplicate")
-    if uow.session.scalar(select(ScrapCertificate.id).where(ScrapCertificate.vin == vin,
-                                                            ScrapCertificate.state != "revoked")) is not None:
-        raise Conflict("该车辆已出具回收证明 / this VIN already has a certificate", reason="certificate.vin_exists")
+    _refuse_clash(uow, dismantler_org_id=dismantler_org_id, number=number, vin=vin)
     site = _site_for(uow, dismantler_org_id, draft.site_id)
     cipher = uow.cipher
     name = " ".join(draft.owner_name.split())
@@ -178,8 +188,15 @@ def issue_certificate(uow: UnitOfWork, *, actor: str, dismantler_org_id: int, dr
         vin=vin, curb_weight_kg=draft.curb_weight_kg, fuel_type=draft.fuel_type,
         engine_number=draft.engine_number.strip()[:40], battery_code=(draft.battery_code or "").strip() or None,
         site_id=site.id, issued_by=actor)
-    uow.session.add(row)
-    uow.flush()
+    # The unique indexes decide a race the check above can't see; the savepoint keeps the transaction usable
+    # to name the winner's certificate.
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(row)
+            uow.session.flush()
+    except IntegrityError as exc:
+        _refuse_clash(uow, dismantler_org_id=dismantler_org_id, number=number, vin=vin)
+        raise constraints.error_for(exc) from None
     audit.record(uow, actor=actor, action="certificate.issued", entity_type="scrap_certificate", entity_id=row.id,
                  after={"number": number, "vin": vin, "owner": row.owner_id_masked, "licence": licence.number})
     source = IntakeSource.RESIDENT if draft.owner_kind == "person" else IntakeSource.INSTITUTION

@@ -15,9 +15,11 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, Weight, utcnow
 
 
@@ -60,6 +62,9 @@ class ScrapCertificate(Base):
     __table_args__ = (
         UniqueConstraint("dismantler_org_id", "number"),
         CheckConstraint("state IN ('issued', 'used', 'revoked')", name="state"),
+        # One live certificate per vehicle: a revoked one frees the VIN for a corrected re-issue.
+        Index("uq_scrap_certificate_vin_live", "vin", unique=True, postgresql_where=text("state <> 'revoked'"),
+              sqlite_where=text("state <> 'revoked'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -289,3 +294,45 @@ class RecoveryReport(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     generated_by: Mapped[str] = mapped_column(String(100))
     generated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('uq_recycler_qualification_kind_number', 'qualification.number_exists',
+         '该资质证书编号已登记 / this licence number is already registered')
+register('uq_recycling_site_organisation_id_code', 'site.code_exists',
+         '该场地编号已使用 / this site code is already used')
+register('uq_scrap_certificate_verify_key', 'certificate.verify_key_exists',
+         '核验码冲突,请重试 / verification key clash, retry')
+register('uq_scrap_certificate_dismantler_org_id_number', 'certificate.duplicate',
+         '证明编号已使用 / this certificate number was already issued')
+register('uq_scrap_certificate_vin_live', 'certificate.vin_already_certified',
+         '该车辆已出具回收证明 / this VIN already has a live certificate')
+register('ck_scrap_certificate_state', 'certificate.state_invalid',
+         '证明状态无效 / invalid certificate state', field='state')
+register('uq_intake_import_organisation_id_fingerprint', 'intake_import.duplicate',
+         '该文件已导入过 / this file was already imported')
+register('uq_intake_record_reverses_id', 'intake.already_reversed',
+         '该记录已冲销 / this record is already reversed')
+register('pk_site_stock', 'stock.exists',
+         '库存行已建立,请重试 / the stock row was just created, retry')
+register('ck_site_stock_units_not_negative', 'stock.insufficient',
+         '场地库存数量不足 / not enough units in stock at this site')
+register('ck_site_stock_weight_not_negative', 'stock.insufficient',
+         '场地库存重量不足 / not enough weight in stock at this site')
+register('pk_volume_rollup', 'rollup.exists',
+         '汇总行已建立,请重试 / the roll-up row was just created, retry')
+register('pk_volume_rollup_month', 'rollup.exists',
+         '汇总行已建立,请重试 / the roll-up row was just created, retry')
+register('uq_used_car_transaction_vin_transferred_on', 'used_car.exists',
+         "该车当日交易已登记 / this VIN's transfer on that day is already recorded")
+register('uq_hand_in_obligation_trade_in_ref', 'hand_in.exists',
+         '该以旧换新已登记交旧 / this trade-in already has a hand-in')
+register('ck_hand_in_obligation_status', 'hand_in.status_invalid',
+         '交旧状态无效 / invalid hand-in status', field='status')
+register('pk_recycling_setting', 'setting.exists',
+         '该设置已存在 / this setting already exists')
+register('pk_recovery_baseline', 'baseline.exists',
+         '该基数已登记 / this baseline is already recorded')
+register('pk_recovery_target', 'target.exists',
+         '该目标已登记 / this target is already recorded')
+register('uq_recovery_report_period', 'report.exists',
+         "该期报表已生成 / this period's report already exists")

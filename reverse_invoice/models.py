@@ -15,9 +15,11 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, Money, utcnow
 
 Rate = Numeric(7, 4)
@@ -155,6 +157,12 @@ class Invoice(Base):
         CheckConstraint("state IN ('issued', 'partly_reversed', 'reversed')", name="state"),
         Index("ix_ri_invoice_recycler_issued_on", "recycler_id", "issued_on"),
         Index("ix_ri_invoice_seller_tax_month", "seller_id", "tax_month"),
+        # One original blue invoice per purchase; a month's correction re-issues it once, naming what it replaces.
+        Index("uq_ri_invoice_purchase_original", "purchase_id", unique=True,
+              postgresql_where=text("colour = 'blue' AND replaces_id IS NULL AND purchase_id IS NOT NULL"),
+              sqlite_where=text("colour = 'blue' AND replaces_id IS NULL AND purchase_id IS NOT NULL")),
+        Index("uq_ri_invoice_replaces_id", "replaces_id", unique=True,
+              postgresql_where=text("replaces_id IS NOT NULL"), sqlite_where=text("replaces_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -231,3 +239,51 @@ class FilingLine(Base):
     education: Mapped[Decimal] = mapped_column(Money)
     local_education: Mapped[Decimal] = mapped_column(Money)
     income_tax: Mapped[Decimal] = mapped_column(Money)
+
+# What each constraint's refusal means to the client (see core.constraints).
+register('pk_ri_recycler', 'recycler.exists',
+         '该回收企业已登记 / this recycler is already registered')
+register('ck_ri_recycler_vat_method', 'recycler.vat_method_invalid',
+         '计税方法无效 / invalid VAT method', field='vat_method')
+register('ck_ri_recycler_status', 'recycler.status_invalid',
+         '状态无效 / invalid status', field='status')
+register('ck_ri_recycler_qualification', 'recycler.qualification_invalid',
+         '资质类型无效 / invalid qualification', field='qualification')
+register('ck_ri_recycler_qualification_state', 'recycler.qualification_state_invalid',
+         '资质状态无效 / invalid qualification state', field='qualification_state')
+register('ck_ri_recycler_location_class', 'recycler.location_class_invalid',
+         '所在地类别无效 / invalid location class', field='location_class')
+register('uq_ri_seller_person_id', 'seller.exists',
+         '该出售人已登记 / this seller is already registered')
+register('uq_ri_consent_seller_id_recycler_id', 'consent.exists',
+         '该出售人已授权 / this seller already consented')
+register('pk_ri_seller_month', 'seller.month_exists',
+         '月度累计已建立,请重试 / the monthly total was just created, retry')
+register('ck_ri_purchase_state', 'purchase.state_invalid',
+         '收购状态无效 / invalid purchase state', field='state')
+register('uq_ri_purchase_line_purchase_id_line_no', 'purchase.line_exists',
+         '收购明细行号重复 / duplicate purchase line number')
+register('ck_ri_purchase_line_positive', 'purchase.line_invalid',
+         '数量须大于零、单价不能为负 / quantity must be positive, unit price not negative', field='lines')
+register('pk_ri_invoice_counter', 'invoice.counter_exists',
+         '发票计数器已建立,请重试 / the invoice counter was just created, retry')
+register('uq_ri_invoice_number', 'invoice.number_exists',
+         '发票号码已使用 / this invoice number is already used')
+register('uq_ri_invoice_recycler_id_year_seq', 'invoice.sequence_taken',
+         '发票序号已使用 / this invoice sequence number is taken')
+register('uq_ri_invoice_purchase_original', 'purchase.already_invoiced',
+         '该收购已开具发票 / this purchase is already invoiced')
+register('uq_ri_invoice_replaces_id', 'invoice.already_reissued',
+         '该发票已重开 / this invoice was already re-issued')
+register('ck_ri_invoice_colour_sign', 'invoice.amount_sign',
+         '蓝字发票金额须为正、红字为负 / a blue invoice is positive, a red one negative', field='amount')
+register('ck_ri_invoice_reversed', 'invoice.over_reversed',
+         "冲红金额不能超过原发票 / reversals can't exceed the invoice")
+register('ck_ri_invoice_state', 'invoice.state_invalid',
+         '发票状态无效 / invalid invoice state', field='state')
+register('uq_ri_filing_recycler_id_month', 'filing.exists',
+         "该月申报已生成 / this month's filing already exists")
+register('ck_ri_filing_state', 'filing.state_invalid',
+         '申报状态无效 / invalid filing state', field='state')
+register('pk_ri_filing_line', 'filing.line_exists',
+         '申报明细已存在 / this filing line already exists')

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
 
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
@@ -53,3 +55,37 @@ def statements_starting(engine: Engine, prefix: str) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", watch)
+
+
+def race(count: int, attempt: Callable[[int], str]) -> Counter[str]:
+    """Run `attempt(i)` in `count` threads released together; count what each returned or refused with.
+
+    A refusal counts as its reason: a DomainError's, or an IntegrityError's as http.uow() would answer it."""
+    from sqlalchemy.exc import IntegrityError
+
+    from subsidy_app.core import constraints
+    from subsidy_app.core.errors import DomainError
+
+    barrier = threading.Barrier(count)
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            result = attempt(i)
+        except DomainError as exc:
+            result = exc.reason
+        except IntegrityError as exc:
+            result = constraints.error_for(exc).reason
+        except Exception as exc:  # the caller's assertion shows it
+            result = repr(exc)
+        with lock:
+            outcomes[result] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
