@@ -128,6 +128,7 @@ class ChainWalk:
         for point in checkpoints:
             self._points.setdefault(point.seq, []).append(point)
         self.last_seq, self.last_hash = 0, GENESIS_HASH
+        self._vouched = 0  # the last position a checkpoint confirmed
 
     @property
     def checked(self) -> int:
@@ -146,7 +147,10 @@ class ChainWalk:
                 return ChainBreak(seq, f"event #{seq} was altered after it was written (or not sealed under AUDIT_KEY)")
             for point in self._points.pop(seq, ()):
                 if point.hash != stored_hash:
-                    return ChainBreak(seq, f"event #{seq} differs from what {point.source} recorded")
+                    # A hash covers every event before it: one of those after the last vouched-for one differs.
+                    return ChainBreak(seq, f"the chain from #{self._vouched + 1} to #{seq} differs from what "
+                                           f"{point.source} recorded for #{seq}")
+                self._vouched = seq
             self.last_seq, self.last_hash = seq, stored_hash
         return None
 
