@@ -246,9 +246,10 @@ def celery_worker(redis_url: str, database_url: str, postgres: None, committed: 
 
     redis.Redis.from_url(redis_url).flushdb()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"celery-test-{os.getpid()}.log"
+    checkpoints = log_path.with_suffix(".checkpoints")
+    checkpoints.unlink(missing_ok=True)
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DATA_KEY": TEST_DATA_KEY,
-           "SECRET_KEY": TEST_SECRET_KEY, "AUDIT_KEY": TEST_AUDIT_KEY,
-           "AUDIT_CHECKPOINT_FILE": str(log_path.with_suffix(".checkpoints"))}
+           "SECRET_KEY": TEST_SECRET_KEY, "AUDIT_KEY": TEST_AUDIT_KEY, "AUDIT_CHECKPOINT_FILE": str(checkpoints)}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "subsidy_app.worker:celery_app", "worker", "--pool=solo",
@@ -261,7 +262,7 @@ def celery_worker(redis_url: str, database_url: str, postgres: None, committed: 
             proc.kill()
             pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield {"redis_url": redis_url, "log": str(log_path)}
+    yield {"redis_url": redis_url, "log": str(log_path), "checkpoints": str(checkpoints)}
     proc.terminate()
     try:
         proc.wait(timeout=20)
