@@ -152,8 +152,7 @@ def _as_entry(row: AuditEvent, seq: int | None = None) -> AuditEntry:
     return AuditEntry(position, row.occurred_at, row.actor, row.action, row.entity_type, row.entity_id, row.summary)
 
 
-def _batches(session: Session, batch: int) -> Iterator[list[AuditEvent]]:
-    after = 0
+def _batches(session: Session, batch: int, after: int = 0) -> Iterator[list[AuditEvent]]:
     while True:  # sealed events only: an unsealed one has no seq yet
         rows = list(
             session.scalars(select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch))
@@ -175,11 +174,18 @@ def verify_chain(
     """
     seal_all(session)
     walk = ChainWalk(_setup(session).key, [*_stored_checkpoints(session), *checkpoints])
-    for rows in _batches(session, batch):
-        broken = walk.feed((_as_entry(r), r.prev_hash or "", r.hash or "") for r in rows)
-        if broken is not None:
-            return walk.checked, broken
-    head = session.get(AuditHead, 1)
+    while True:
+        walked = False
+        for rows in _batches(session, batch, after=walk.last_seq):
+            walked = True
+            broken = walk.feed((_as_entry(r), r.prev_hash or "", r.hash or "") for r in rows)
+            if broken is not None:
+                return walk.checked, broken
+        head = session.scalar(select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True))
+        # If another sealer held the head when this walk began, it may have chained more since (each statement
+        # sees the latest commit): walk on to where the head now is, so a busy sealer never reads as a gap.
+        if not walked or head is None or head.last_seq <= walk.last_seq:
+            break
     return walk.checked, walk.finish(None if head is None else (head.last_seq, head.last_hash))
 
 
@@ -187,7 +193,11 @@ def _stored_checkpoints(session: Session) -> list[Checkpoint]:
     # Only a checkpoint that found the chain intact vouches for a position.
     rows = session.execute(select(AuditCheckpoint.last_seq, AuditCheckpoint.last_hash, AuditCheckpoint.checked_at)
                            .where(AuditCheckpoint.ok)).all()
-    return [Checkpoint(seq, digest, f"the checkpoint of {at:%Y-%m-%d %H:%M:%S} UTC") for seq, digest, at in rows]
+    return [Checkpoint(seq, digest, f"the checkpoint of {_utc(at):%Y-%m-%d %H:%M:%S} UTC") for seq, digest, at in rows]
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC) if at.tzinfo else at  # SQLite hands back naive UTC
 
 
 def read_checkpoint_file(path: str | Path) -> list[Checkpoint]:
