@@ -25,6 +25,8 @@ from bench.common import bench_database_url
 from recycling.models import Qualification, ScrapCertificate, Site
 from subsidy_app.applications import checks, payments, review
 from subsidy_app.applications.models import Application, CarSale
+from subsidy_app.audit.services import session_info
+from subsidy_app.config import DEV_AUDIT_KEY
 from subsidy_app.core.db import build_engine, build_session_factory
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import NullDispatcher, UnitOfWork
@@ -143,7 +145,7 @@ def main() -> None:
     count = parser.parse_args().count
     url = bench_database_url("subsidy_bench_car")
     engine = build_engine(url)
-    factory = build_session_factory(engine)
+    factory = build_session_factory(engine, info=session_info(key=DEV_AUDIT_KEY))
     cipher = PersonalDataCipher(DATA_KEY)
     seed_seconds = time.perf_counter()
     ids = seed(factory, cipher, count)

@@ -34,6 +34,7 @@ from reverse_invoice.demo import (
 from reverse_invoice.domain import LocationClass, Qualification, VatMethod
 from reverse_invoice.models import Purchase, PurchaseLine, Seller
 from subsidy_app.audit import services as audit
+from subsidy_app.config import DEV_AUDIT_KEY
 from subsidy_app.core.db import build_engine, build_session_factory
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import UnitOfWork
@@ -88,12 +89,14 @@ def _setup(factory, cipher: PersonalDataCipher) -> tuple[list[int], list[tuple[i
 
 
 _worker: dict[str, object] = {}
+AUDIT = audit.session_info(key=DEV_AUDIT_KEY)  # one process family seals and verifies: any key will do
 
 
 def _init_worker(url: str, today: dt.date) -> None:
     """Give each issuing process its own engine (connections are never shared across a fork)."""
     engine = build_engine(url, pool_size=1)
-    _worker.update(factory=build_session_factory(engine), cipher=PersonalDataCipher("bench-" * 8), today=today)
+    _worker.update(factory=build_session_factory(engine, info=AUDIT), cipher=PersonalDataCipher("bench-" * 8),
+                   today=today)
 
 
 def _issue(item: tuple[int, int]) -> None:
@@ -146,7 +149,7 @@ def main() -> None:
     """Run the benchmark and print one JSON line."""
     url = bench_database_url(os.environ.get("BENCH_DB_NAME", "subsidy_test_h7_bench"))
     engine = build_engine(url, pool_size=2)
-    factory = build_session_factory(engine)
+    factory = build_session_factory(engine, info=AUDIT)
     cipher = PersonalDataCipher("bench-" * 8)
     began = time.perf_counter()
     _recycler_ids, pairs = _setup(factory, cipher)

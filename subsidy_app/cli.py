@@ -60,15 +60,23 @@ def audit_seal() -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option("--checkpoints", "checkpoint_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="a checkpoint file kept outside the database (AUDIT_CHECKPOINT_FILE, or a log holding its "
+                   "lines); the chain must still pass through every checkpoint in it. May be given again.")
+def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
     """Walk the audit chain and report the first broken link (exit 1 if broken)."""
-    from subsidy_app.audit.services import verify_chain
+    from subsidy_app.audit.services import read_checkpoint_file, verify_chain
 
+    try:
+        outside = [point for path in checkpoint_files for point in read_checkpoint_file(path)]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     with _rt().unit_of_work() as uow:
-        checked, broken = verify_chain(uow.session)
+        checked, broken = verify_chain(uow.session, checkpoints=outside)
         uow.commit()  # keep what verification sealed
     if broken is None:
-        click.echo(f"audit chain intact: {checked} events")
+        against = f", through {len(outside)} checkpoint(s) from file" if checkpoint_files else ""
+        click.echo(f"audit chain intact: {checked} events{against}")
         return
     click.echo(f"audit chain BROKEN at event #{broken.seq}: {broken.problem} ({checked} events intact before it)")
     raise SystemExit(1)

@@ -11,6 +11,7 @@ from typing import Any
 # Values a newcomer gets with no configuration; production refuses to start with them.
 DEV_SECRET_KEY = "dev-secret-key-change-me"  # noqa: S105 - a marker, refused in production
 DEV_DATA_KEY = "dev-data-key-change-me"
+DEV_AUDIT_KEY = "dev-audit-key-change-me"
 
 INSTANCE_DIR = Path(os.environ.get("SUBSIDY_INSTANCE_DIR", Path.cwd() / "instance"))
 
@@ -28,6 +29,10 @@ class Settings:
     redis_url: str | None = None
     secret_key: str = DEV_SECRET_KEY
     data_key: str = DEV_DATA_KEY
+    # Keys the audit chain (HMAC-SHA256); kept out of the database so its owner cannot re-forge the chain.
+    audit_key: str = DEV_AUDIT_KEY
+    # Where each verified checkpoint is appended outside the database; None writes only the log line.
+    audit_checkpoint_file: str | None = None
     public_base_url: str = "http://127.0.0.1:5000"
     login_max_failures: int = 5
     login_lock_minutes: int = 15
@@ -91,6 +96,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         secret_key=env.get("SECRET_KEY", DEV_SECRET_KEY),
         data_key=env.get("DATA_KEY", DEV_DATA_KEY),
+        audit_key=env.get("AUDIT_KEY", DEV_AUDIT_KEY),
+        audit_checkpoint_file=env.get("AUDIT_CHECKPOINT_FILE") or str(INSTANCE_DIR / "audit-checkpoints.log"),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         rate_limit_storage=env.get("RATE_LIMIT_STORAGE_URL") or (env.get("REDIS_URL") or "memory://"),
         # Only benchmarks and load tests turn this off; production always limits public pages.
@@ -129,6 +136,11 @@ def check_production_safety(settings: Settings) -> None:
         problems.append("SECRET_KEY is missing, the development default, or shorter than 32 characters")
     if not settings.data_key or settings.data_key == DEV_DATA_KEY or len(settings.data_key) < 32:
         problems.append("DATA_KEY is missing, the development default, or shorter than 32 characters")
+    if not settings.audit_key or settings.audit_key == DEV_AUDIT_KEY or len(settings.audit_key) < 32:
+        problems.append("AUDIT_KEY is missing, the development default, or shorter than 32 characters")
+    elif settings.audit_key in (settings.data_key, settings.secret_key):
+        # Its own secret, so it can be held (and rotated) apart from the keys the application uses for data.
+        problems.append("AUDIT_KEY must differ from DATA_KEY and SECRET_KEY")
     if settings.database_url.startswith("sqlite"):
         problems.append("DATABASE_URL must point at PostgreSQL in production")
     if not settings.redis_url:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from subsidy_app.audit.services import configure_sessions
 from subsidy_app.config import Settings
 from subsidy_app.core.db import build_engine, build_session_factory
 from subsidy_app.core.jobs import InProcessDispatcher
@@ -48,6 +49,8 @@ def build_runtime(
     else:
         bind = session_factory.kw["bind"]
         engine = bind if isinstance(bind, Engine) else bind.engine
+    # Every session of this runtime seals and checks the audit chain under this configuration's AUDIT_KEY.
+    configure_sessions(session_factory, key=settings.audit_key, checkpoint_file=settings.audit_checkpoint_file)
     runtime = Runtime(settings, engine, session_factory, PersonalDataCipher(settings.data_key))
     if dispatcher_factory is None:
         runtime.dispatcher = InProcessDispatcher(session_factory, runtime.cipher)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from subsidy_app import migrate
+from subsidy_app.audit.services import session_info
 from subsidy_app.config import Settings
 from subsidy_app.core.db import build_engine
 from subsidy_app.core.jobs import InProcessDispatcher
@@ -27,6 +28,7 @@ from subsidy_app.core.uow import UnitOfWork
 
 TEST_DATA_KEY = "test-data-key-0123456789abcdef0123456789"
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef0123456789"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
@@ -112,7 +114,8 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def session_factory(connection: Connection) -> sessionmaker[Session]:
     """Sessions joined to the test's transaction: their commits become savepoints."""
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                        info=session_info(key=TEST_AUDIT_KEY))
 
 
 @pytest.fixture
@@ -131,7 +134,7 @@ def uow(session_factory: sessionmaker[Session], cipher: PersonalDataCipher) -> I
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Build test settings."""
     base = Settings(env="testing", database_url=database_url, secret_key=TEST_SECRET_KEY, data_key=TEST_DATA_KEY,
-                    testing=True)
+                    audit_key=TEST_AUDIT_KEY, testing=True)
     return base.with_overrides(**{"rate_limits": False, **overrides})
 
 
@@ -197,7 +200,7 @@ def committed(engine: Engine) -> Iterator[sessionmaker[Session]]:
     from subsidy_app.core.db import build_session_factory
 
     _truncate_everything(engine)
-    yield build_session_factory(engine)
+    yield build_session_factory(engine, info=session_info(key=TEST_AUDIT_KEY))
     _truncate_everything(engine)
 
 
@@ -242,9 +245,11 @@ def celery_worker(redis_url: str, database_url: str, postgres: None, committed: 
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DATA_KEY": TEST_DATA_KEY,
-           "SECRET_KEY": TEST_SECRET_KEY}
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"celery-test-{os.getpid()}.log"
+    checkpoints = log_path.with_suffix(".checkpoints")
+    checkpoints.unlink(missing_ok=True)
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DATA_KEY": TEST_DATA_KEY,
+           "SECRET_KEY": TEST_SECRET_KEY, "AUDIT_KEY": TEST_AUDIT_KEY, "AUDIT_CHECKPOINT_FILE": str(checkpoints)}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "subsidy_app.worker:celery_app", "worker", "--pool=solo",
@@ -257,7 +262,7 @@ def celery_worker(redis_url: str, database_url: str, postgres: None, committed: 
             proc.kill()
             pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield {"redis_url": redis_url, "log": str(log_path)}
+    yield {"redis_url": redis_url, "log": str(log_path), "checkpoints": str(checkpoints)}
     proc.terminate()
     try:
         proc.wait(timeout=20)

@@ -67,7 +67,7 @@ class Verify(MethodView):
     @access(Role.ADMIN)
     @blp.response(200, VerifyOut)
     def get(self) -> Any:
-        """Walk the chain and report the first broken link."""
+        """Walk the keyed chain through every stored checkpoint and report the first broken link."""
         with uow() as tx:
             checked, broken = services.verify_chain(tx.session)
         return {"ok": broken is None, "checked": checked, "broken_at": broken.seq if broken else None,

@@ -3,21 +3,62 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-from collections.abc import Iterator
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from subsidy_app.audit.domain import GENESIS_HASH, AuditEntry, ChainBreak, chain_hash, find_break
+from subsidy_app.audit.domain import (
+    GENESIS_HASH,
+    AuditEntry,
+    ChainBreak,
+    ChainKey,
+    ChainWalk,
+    Checkpoint,
+    checkpoint_line,
+    parse_checkpoint_lines,
+)
 from subsidy_app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from subsidy_app.core.db import insert_rows, is_postgres, utcnow
 from subsidy_app.core.personal_data import mask_personal_text
 from subsidy_app.core.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
+
 _PENDING = "audit_pending"
+_SETUP = "subsidy_app.audit"  # the Session.info entry holding this process's AUDIT_KEY
 SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True, repr=False)
+class _Setup:
+    key: ChainKey
+    checkpoint_file: Path | None
+
+
+def session_info(*, key: str, checkpoint_file: str | Path | None = None) -> dict[str, Any]:
+    """Return the Session.info entry that lets a factory's sessions seal and check the chain under AUDIT_KEY."""
+    return {_SETUP: _Setup(ChainKey(key), Path(checkpoint_file) if checkpoint_file else None)}
+
+
+def configure_sessions(factory: sessionmaker[Session], *, key: str, checkpoint_file: str | Path | None = None) -> None:
+    """Give every session of `factory` the audit key (and checkpoint file) of this process's configuration."""
+    factory.configure(info={**factory.kw.get("info", {}), **session_info(key=key, checkpoint_file=checkpoint_file)})
+
+
+def _setup(session: Session) -> _Setup:
+    setup = session.info.get(_SETUP)
+    if not isinstance(setup, _Setup):
+        # Never fall back to a default key: events sealed under the wrong key would all read as forged.
+        raise RuntimeError("this session carries no AUDIT_KEY: build its factory with audit.services.session_info()")
+    return setup
 
 
 def record(
@@ -83,10 +124,11 @@ def seal_pending(session: Session, *, limit: int = 20_000) -> int:
     query = select(AuditEvent).where(AuditEvent.hash.is_(None)).order_by(AuditEvent.id).limit(limit)
     rows = session.scalars(query).all()
     updates = []
+    key = _setup(session).key
     seq, prev = head.last_seq, head.last_hash
     for row in rows:
         seq += 1
-        digest = chain_hash(prev, _as_entry(row, seq))
+        digest = key.link(prev, _as_entry(row, seq))
         updates.append({"id": row.id, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
     if updates:
@@ -105,14 +147,12 @@ def seal_all(session: Session) -> int:
 
 
 def _as_entry(row: AuditEvent, seq: int | None = None) -> AuditEntry:
-    occurred = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=dt.UTC)
     position = seq if seq is not None else row.seq
     assert position is not None, "only sealed events have a place in the chain"
-    return AuditEntry(position, occurred, row.actor, row.action, row.entity_type, row.entity_id, row.summary)
+    return AuditEntry(position, row.occurred_at, row.actor, row.action, row.entity_type, row.entity_id, row.summary)
 
 
-def _batches(session: Session, batch: int) -> Iterator[list[AuditEvent]]:
-    after = 0
+def _batches(session: Session, batch: int, after: int = 0) -> Iterator[list[AuditEvent]]:
     while True:  # sealed events only: an unsealed one has no seq yet
         rows = list(
             session.scalars(select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch))
@@ -123,21 +163,47 @@ def _batches(session: Session, batch: int) -> Iterator[list[AuditEvent]]:
         after = int(rows[-1].seq or 0)
 
 
-def verify_chain(session: Session, *, batch: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Seal what is pending, walk the whole chain; return how many events hold and the first break, if any."""
+def verify_chain(
+    session: Session, *, checkpoints: Iterable[Checkpoint] = (), batch: int = 5000
+) -> tuple[int, ChainBreak | None]:
+    """Seal what is pending, walk the whole chain; return how many events hold and the first break, if any.
+
+    Each event must carry its keyed hash, and the chain must pass through every stored checkpoint and every
+    given one (e.g. the bureau's copy of the checkpoint file): a checkpoint records how far the chain once
+    reached, so a tail deleted together with a rewound head still shows.
+    """
     seal_all(session)
-    prev, seq, checked = GENESIS_HASH, 1, 0
-    for rows in _batches(session, batch):
-        triples = [(_as_entry(r), r.prev_hash or "", r.hash or "") for r in rows]
-        broken = find_break(triples, expected_prev=prev, expected_seq=seq)
-        if broken is not None:
-            return checked + (broken.seq - seq), broken
-        checked += len(rows)
-        prev, seq = triples[-1][2], triples[-1][0].seq + 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.last_seq != seq - 1 or head.last_hash != prev):
-        return checked, ChainBreak(seq, f"events after #{seq - 1} are missing (the head records #{head.last_seq})")
-    return checked, None
+    walk = ChainWalk(_setup(session).key, [*_stored_checkpoints(session), *checkpoints])
+    while True:
+        walked = False
+        for rows in _batches(session, batch, after=walk.last_seq):
+            walked = True
+            broken = walk.feed((_as_entry(r), r.prev_hash or "", r.hash or "") for r in rows)
+            if broken is not None:
+                return walk.checked, broken
+        head = session.scalar(select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True))
+        # If another sealer held the head when this walk began, it may have chained more since (each statement
+        # sees the latest commit): walk on to where the head now is, so a busy sealer never reads as a gap.
+        if not walked or head is None or head.last_seq <= walk.last_seq:
+            break
+    return walk.checked, walk.finish(None if head is None else (head.last_seq, head.last_hash))
+
+
+def _stored_checkpoints(session: Session) -> list[Checkpoint]:
+    # Only a checkpoint that found the chain intact vouches for a position.
+    rows = session.execute(select(AuditCheckpoint.last_seq, AuditCheckpoint.last_hash, AuditCheckpoint.checked_at)
+                           .where(AuditCheckpoint.ok)).all()
+    return [Checkpoint(seq, digest, f"the checkpoint of {_utc(at):%Y-%m-%d %H:%M:%S} UTC") for seq, digest, at in rows]
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC) if at.tzinfo else at  # SQLite hands back naive UTC
+
+
+def read_checkpoint_file(path: str | Path) -> list[Checkpoint]:
+    """Read the checkpoints of a checkpoint file (or of a log holding the checkpoint lines)."""
+    with open(path, encoding="utf-8") as lines:
+        return parse_checkpoint_lines(lines, source=str(path))
 
 
 def event_count(session: Session) -> int:
@@ -146,18 +212,46 @@ def event_count(session: Session) -> int:
 
 
 def write_checkpoint(uow: UnitOfWork) -> AuditCheckpoint:
-    """Verify the chain and store the result; once per outbox message."""
+    """Verify the chain and store the result; once per outbox message. Once committed, it is also written out."""
     _checked, broken = verify_chain(uow.session)
     head = uow.session.get(AuditHead, 1)
     checkpoint = AuditCheckpoint(
         outbox_message_id=uow.context.get("outbox_message_id"),
+        checked_at=utcnow(),
         last_seq=head.last_seq if head else 0,
         last_hash=head.last_hash if head else GENESIS_HASH,
         ok=broken is None,
         problem=None if broken is None else f"#{broken.seq}: {broken.problem}"[:300],
     )
     uow.session.add(checkpoint)
+    # Only after commit: a rolled-back verification also rolls back what it sealed, and the next sealing may
+    # number those events differently, so an outside copy written earlier could name a position that never was.
+    uow.after_commit("audit.checkpoint_out", functools.partial(
+        _write_out, _setup(uow.session).checkpoint_file, checkpoint.last_seq, checkpoint.last_hash,
+        checkpoint.checked_at, broken))
     return checkpoint
+
+
+def _write_out(path: Path | None, seq: int, digest: str, at: dt.datetime, broken: ChainBreak | None,
+               _uow: UnitOfWork) -> None:
+    """Write a checkpoint outside the database: a log line, and a line appended to the checkpoint file."""
+    if broken is not None:
+        log.error("audit chain BROKEN at event #%d: %s (no checkpoint written)", broken.seq, broken.problem)
+        return
+    line = checkpoint_line(seq, digest, at)
+    log.info("%s", line)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_APPEND: each line goes to the end even with several workers; fsync, so a crash does not lose it.
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError:
+        # The checkpoint is committed and the log line carries it; the next checkpoint covers this position too.
+        log.exception("audit checkpoint #%d not appended to %s", seq, path)
 
 
 def request_checkpoint(uow: UnitOfWork, *, requested_by: str) -> int:

@@ -116,9 +116,9 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def build_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Create the session factory units of work draw from."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def build_session_factory(engine: Engine, *, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """Create the session factory units of work draw from; `info` is copied into every session's Session.info."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

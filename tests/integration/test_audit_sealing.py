@@ -110,3 +110,37 @@ def test_postgres_lets_the_sealer_fill_in_the_chain_but_refuses_editing_an_unsea
     with committed() as session, session.begin():
         assert audit.seal_all(session) == 1
         assert session.scalar(select(func.count()).where(AuditEvent.hash.is_(None))) == 0
+
+
+
+@pytest.mark.parametrize(("when", "nth"), [
+    ("FROM audit_event", 1),  # while the walk reads the chain
+    ("FROM audit_head", 2),  # after the walk, as the head is read to compare
+])
+def test_verifying_while_another_sealer_commits_reads_no_gap(
+    postgres: None, committed: sessionmaker[Session], when: str, nth: int
+) -> None:
+    from sqlalchemy import event
+
+    for number in range(3):
+        _record(committed, 1, number)
+    with committed() as session, session.begin():
+        audit.seal_all(session)
+    _record(committed, 1, 3)
+    seen: list[str] = []
+    with committed() as sealer, committed() as verifier:
+        sealer.begin()
+        assert audit.seal_pending(sealer) == 1  # holds the head until it commits
+        connection = verifier.connection()
+
+        def commit_the_sealer(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if when in statement and "FOR UPDATE" not in statement:
+                seen.append(statement)
+                if len(seen) == nth:
+                    sealer.commit()
+
+        event.listen(connection, "before_cursor_execute", commit_the_sealer)
+        checked, broken = audit.verify_chain(verifier)  # its own sealing skips: the head is taken
+        verifier.rollback()
+    assert not sealer.in_transaction()
+    assert (checked, broken) == (4, None)  # it used to read a gap between the walk and the head

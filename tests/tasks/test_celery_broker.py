@@ -82,6 +82,12 @@ def test_job_enqueued_with_broker_up_runs_on_the_worker(
     status = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
     assert status["state"] == "done"
     assert redis.Redis.from_url(celery_worker["redis_url"]).ping()
+    # The worker, configured by AUDIT_CHECKPOINT_FILE, also wrote the checkpoint outside the database.
+    from subsidy_app.audit.services import read_checkpoint_file
+
+    with committed() as session:
+        stored = session.execute(select(AuditCheckpoint.last_seq, AuditCheckpoint.last_hash)).one()
+    assert [(p.seq, p.hash) for p in read_checkpoint_file(celery_worker["checkpoints"])] == [tuple(stored)]
 
 
 def test_the_worker_seals_audit_events_written_under_the_broker(

@@ -6,7 +6,10 @@ import logging
 
 import pytest
 
-from subsidy_app.config import ConfigError, load_settings
+from subsidy_app.config import INSTANCE_DIR, ConfigError, load_settings
+
+SECRETS = {"SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40, "AUDIT_KEY": "a" * 40}
+PRODUCTION = {"SUBSIDY_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r", **SECRETS}
 
 
 def test_no_configuration_means_sqlite_and_in_process_jobs() -> None:
@@ -20,24 +23,45 @@ def test_postgres_urls_use_psycopg3() -> None:
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATA_KEY"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATA_KEY", "AUDIT_KEY"])
 def test_production_refuses_missing_or_default_secrets_and_names_them(missing: str) -> None:
-    env = {"SUBSIDY_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r",
-           "SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40}
+    env = dict(PRODUCTION)
     del env[missing]
     with pytest.raises(ConfigError, match=missing):
         load_settings(env)
 
 
+@pytest.mark.parametrize("value", ["dev-audit-key-change-me", "too-short"])
+def test_production_refuses_a_default_or_short_audit_key(value: str) -> None:
+    with pytest.raises(ConfigError, match="AUDIT_KEY"):
+        load_settings({**PRODUCTION, "AUDIT_KEY": value})
+
+
+@pytest.mark.parametrize("other", ["DATA_KEY", "SECRET_KEY"])
+def test_production_refuses_an_audit_key_shared_with_another_secret(other: str) -> None:
+    with pytest.raises(ConfigError, match="AUDIT_KEY must differ from DATA_KEY and SECRET_KEY"):
+        load_settings({**PRODUCTION, "AUDIT_KEY": PRODUCTION[other]})
+
+
+def test_audit_checkpoints_go_to_the_instance_folder_unless_configured(tmp_path) -> None:
+    assert load_settings({}).audit_checkpoint_file == str(INSTANCE_DIR / "audit-checkpoints.log")
+    chosen = str(tmp_path / "bureau" / "checkpoints.log")
+    assert load_settings({"AUDIT_CHECKPOINT_FILE": chosen}).audit_checkpoint_file == chosen
+
+
+def test_development_has_an_audit_key_without_configuration() -> None:
+    assert load_settings({}).audit_key == "dev-audit-key-change-me"
+    assert load_settings({"AUDIT_KEY": "k" * 40}).audit_key == "k" * 40
+
+
 def test_production_refuses_sqlite_and_no_broker() -> None:
     with pytest.raises(ConfigError) as err:
-        load_settings({"SUBSIDY_ENV": "production", "SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40})
+        load_settings({"SUBSIDY_ENV": "production", **SECRETS})
     assert "DATABASE_URL" in str(err.value) and "REDIS_URL" in str(err.value)
 
 
 def test_production_starts_with_everything_set() -> None:
-    settings = load_settings({"SUBSIDY_ENV": "production", "DATABASE_URL": "postgresql://x/y",
-                              "REDIS_URL": "redis://r", "SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40})
+    settings = load_settings(PRODUCTION)
     assert settings.is_production and not settings.jobs_in_process
 
 
