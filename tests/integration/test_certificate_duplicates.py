@@ -12,7 +12,7 @@ from recycling.models import ScrapCertificate
 from subsidy_app import migrate
 from subsidy_app.app import create_app
 from subsidy_app.seed import seed_demo
-from tests.conftest import _settings_dict, make_settings
+from tests.conftest import TEST_AUDIT_KEY, _settings_dict, make_settings
 from tests.recycling_support import ACTOR, CertificateDraftFactory, build_network
 
 BEFORE = "0009_job_progress"
@@ -22,7 +22,9 @@ COLUMNS = ("dismantler_org_id, qualification_id, licence_valid_on_issue, state, 
            "fuel_type, engine_number, battery_code, site_id, issued_by, issued_at")
 
 
-def test_the_upgrade_stops_on_duplicate_live_certificates_and_the_command_lists_them(tmp_path: Path) -> None:
+def test_the_upgrade_stops_on_duplicate_live_certificates_and_the_command_lists_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIT_KEY", TEST_AUDIT_KEY)  # the audit re-keying revision reads it as the app does
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     migrate.upgrade(url)
     app = create_app(_settings_dict(make_settings(url)))
