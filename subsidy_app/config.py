@@ -31,7 +31,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:5000"
     login_max_failures: int = 5
     login_lock_minutes: int = 15
-    qr_token_days: int = 30
+    qr_token_days: int = 30  # a sale's apply code (till receipt, car sale); posters and certificates never expire
     public_rate_limit: str = "60 per minute"
     quote_rate_limit: str = "120 per minute"
     rate_limit_storage: str = "memory://"
