@@ -34,8 +34,7 @@ def acting_org() -> int | None:
 def verify_url(tx: Any, certificate_id: int) -> str:
     """Return the public verification URL a certificate's QR code carries."""
     settings = runtime().settings
-    token = issuing.verification_token(tx, certificate_id=certificate_id, secret_key=settings.secret_key,
-                                       max_age_days=settings.qr_token_days)
+    token = issuing.verification_token(tx, certificate_id=certificate_id, secret_key=settings.secret_key)
     return f"{settings.public_base_url}{url_for('recycling_views.verify_certificate', token=token)}"
 
 

@@ -21,7 +21,7 @@ from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_credit_code, check_plate, normalise_resident_id, normalise_vin
 from subsidy_app.core.identifiers_trade import normalise_phone
 from subsidy_app.core.personal_data import mask_middle, mask_name, mask_phone, mask_resident_id
-from subsidy_app.core.qr import read_token, sign_token
+from subsidy_app.core.qr import read_printed, sign_printed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import Principal
 from subsidy_app.identity.models import Organisation
@@ -260,17 +260,17 @@ def list_certificates(uow: UnitOfWork, *, principal: Principal | None, state: st
     return [_view(r) for r in uow.session.scalars(stmt)]
 
 
-def verification_token(uow: UnitOfWork, *, certificate_id: int, secret_key: str, max_age_days: int) -> str:
-    """Sign the token a certificate's QR code carries (its random key, never its id)."""
+def verification_token(uow: UnitOfWork, *, certificate_id: int, secret_key: str) -> str:
+    """Sign the lasting code a certificate's QR carries (its random key, never its id); revoking it shows there."""
     row = uow.session.get(ScrapCertificate, certificate_id)
     if row is None:
         raise NotFound("回收证明不存在 / scrap certificate not found", reason="certificate.not_found")
-    return sign_token(secret_key, QR_PURPOSE, {"k": row.verify_key}, max_age_days)
+    return sign_printed(secret_key, QR_PURPOSE, {"k": row.verify_key})
 
 
-def verify_public(uow: UnitOfWork, *, token: str, secret_key: str, max_age_days: int) -> PublicCertificate:
-    """Check a QR token and return what the public may see of its certificate."""
-    payload = read_token(secret_key, QR_PURPOSE, token, max_age_days * 86400)
+def verify_public(uow: UnitOfWork, *, token: str, secret_key: str) -> PublicCertificate:
+    """Check a certificate's printed code (of any age) and return what the public may see of it, state included."""
+    payload = read_printed(secret_key, QR_PURPOSE, token, formerly_expiring=True)
     row = uow.session.scalar(select(ScrapCertificate).where(ScrapCertificate.verify_key == str(payload.get("k"))))
     if row is None:
         raise NotFound("查无此回收证明 / no such certificate", reason="certificate.not_found")

@@ -34,8 +34,7 @@ def verify_certificate(token: str) -> ResponseReturnValue:
     settings = runtime().settings
     try:
         with uow() as tx:
-            found = issuing.verify_public(tx, token=token, secret_key=settings.secret_key,
-                                          max_age_days=settings.qr_token_days)
+            found = issuing.verify_public(tx, token=token, secret_key=settings.secret_key)
     except DomainError as exc:
         return render_template("recycling/verify.html", certificate=None, reason=exc.reason), \
             404 if exc.status == 404 else 400

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from subsidy_app import access, http
 from subsidy_app.config import Settings, load_settings
@@ -60,11 +61,14 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
-        RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
         RATELIMIT_ENABLED=settings.extra.get("rate_limits", settings.rate_limits_enabled),
-        RATELIMIT_HEADERS_ENABLED=True,
+        **http.rate_limit_config(settings.rate_limit_storage),
         JSON_AS_ASCII=False,
     )
+    if settings.trusted_proxy_count:
+        # The client is the address the nearest trusted proxy reports; headers set before it are the client's own.
+        n = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     dispatcher_factory = runtime_overrides.get("dispatcher_factory") or _dispatcher_factory(settings)
     runtime: Runtime = build_runtime(
         settings, session_factory=runtime_overrides.get("session_factory"), dispatcher_factory=dispatcher_factory

@@ -45,11 +45,13 @@ def make_celery(settings: Settings) -> Celery:
         accept_content=["json"],
         timezone="Asia/Shanghai",
         enable_utc=True,
-        # Publishing must fail fast when the broker is down: the job is safe in the outbox.
+        # Publishing must fail fast when the broker is down: the job is safe in the outbox. A broker that hangs
+        # without closing the connection (paused, failed over) would hold the request forever without the
+        # socket timeout: it bounds every command, and kombu's consumer loop keeps its own BRPOP timing.
         task_publish_retry=False,
         broker_connection_timeout=2,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"socket_connect_timeout": 2, "visibility_timeout": 3600},
+        broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 2, "visibility_timeout": 3600},
         worker_hijack_root_logger=False,
         beat_schedule={
             "outbox-relay": {"task": RELAY_TASK, "schedule": 30.0},

@@ -36,11 +36,14 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:5000"
     login_max_failures: int = 5
     login_lock_minutes: int = 15
-    qr_token_days: int = 30
+    qr_token_days: int = 30  # a sale's apply code (till receipt, car sale); posters and certificates never expire
     public_rate_limit: str = "60 per minute"
     quote_rate_limit: str = "120 per minute"
     rate_limit_storage: str = "memory://"
     rate_limits_enabled: bool = True
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto it believes (0: none, the peer is the
+    # client). Rate limits key on the address they report; any more and a client could pick its own address.
+    trusted_proxy_count: int = 0
     # Appliance fraud signals (issue 5 §8): a sale above a limit is flagged for reviewers, never refused.
     fraud_window_days: int = 30
     fraud_deliveries_per_address: int = 3
@@ -102,10 +105,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limit_storage=env.get("RATE_LIMIT_STORAGE_URL") or (env.get("REDIS_URL") or "memory://"),
         # Only benchmarks and load tests turn this off; production always limits public pages.
         rate_limits_enabled=env.get("RATE_LIMITS_ENABLED", "1") not in ("0", "false", "off"),
+        trusted_proxy_count=_count(env, "TRUSTED_PROXY_COUNT", 0),
         **_fraud_settings(env),
     )
     check_production_safety(settings)
     return settings
+
+
+def _count(env: Any, key: str, default: int) -> int:
+    """Read a whole number of zero or more; anything else stops the start, naming the variable."""
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):  # digits only: no sign, no decimals
+        raise ConfigError(f"{key} must be a whole number of zero or more, got {raw!r}")
+    return int(raw)
 
 
 def _fraud_settings(env: Any) -> dict[str, Any]:

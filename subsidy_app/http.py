@@ -32,6 +32,23 @@ from subsidy_app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# A dead or paused Redis costs a request at most this long before the limiter counts in memory instead; without
+# a timeout a paused one would hold every rate-limited request.
+LIMIT_STORE_TIMEOUT_SECONDS = 0.5
+
+
+def rate_limit_config(storage_uri: str) -> dict[str, Any]:
+    """Flask-Limiter's settings: the store, and per-process memory while that store is unreachable."""
+    redis = storage_uri.startswith(("redis://", "rediss://", "redis+unix://"))
+    timeouts = {"socket_connect_timeout": LIMIT_STORE_TIMEOUT_SECONDS, "socket_timeout": LIMIT_STORE_TIMEOUT_SECONDS}
+    return {
+        "RATELIMIT_STORAGE_URI": storage_uri,
+        "RATELIMIT_STORAGE_OPTIONS": timeouts if redis else {},
+        # Redis away: each route's own limits count in this process's memory (logged once by Flask-Limiter);
+        # it pings the store again after 1 s, doubling to 32 s, and goes back to it once it answers.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+    }
 
 
 def load_json(schema: ma.Schema) -> dict[str, Any]:

@@ -235,6 +235,21 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Any]:
+    """Start a redis-server of this test's own (tests.redis_server.RedisServer); it is killed afterwards."""
+    from tests.redis_server import RedisServer, redis_server_binary
+
+    if redis_server_binary() is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but redis-server is not installed")
+        pytest.skip("needs redis-server on PATH")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
 def celery_worker(redis_url: str, database_url: str, postgres: None, committed: sessionmaker[Session]
                   ) -> Iterator[dict[str, str]]:
     """Start a real Celery worker process against Redis and the test database."""

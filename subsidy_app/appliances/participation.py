@@ -191,16 +191,36 @@ def list_participations(uow: UnitOfWork, *, principal: Principal, dealer_org_id:
     return [_pview(p) for p in uow.session.scalars(query.order_by(Participation.id))]
 
 
-def approved_categories(uow: UnitOfWork, *, store_id: int) -> list[str]:
-    """Return the categories a store may sell with a subsidy (for its poster)."""
+@dataclass(frozen=True)
+class PosterStanding:
+    """What a store's poster stands for now: the categories it may sell with a subsidy and those suspended."""
+
+    approved: list[str]
+    suspended: list[str]
+
+    @property
+    def revoked(self) -> bool:
+        """Tell whether the poster is revoked: the store had categories and every one is suspended now."""
+        return not self.approved and bool(self.suspended)
+
+
+def poster_standing(uow: UnitOfWork, *, store_id: int) -> PosterStanding:
+    """Return a store's standing: a category is approved when the store and its dealer both are, else suspended."""
     store = uow.session.get(Store, store_id)
     if store is None:
-        return []
-    rows = uow.session.execute(select(Participation.scope_key, Participation.category).where(
-        Participation.scope_key.in_((f"dealer:{store.dealer_org_id}", f"store:{store.id}")),
-        Participation.status == ParticipationStatus.APPROVED.value)).all()
-    dealer_ok = {c for s, c in rows if s.startswith("dealer:")}
-    return sorted(c for s, c in rows if s.startswith("store:") and c in dealer_ok)
+        return PosterStanding([], [])
+    rows = uow.session.execute(select(Participation.scope_key, Participation.category, Participation.status).where(
+        Participation.scope_key.in_((f"dealer:{store.dealer_org_id}", f"store:{store.id}")))).all()
+    approved = ParticipationStatus.APPROVED.value
+    dealer_ok = {c for s, c, status in rows if s.startswith("dealer:") and status == approved}
+    own = {c: status for s, c, status in rows if s.startswith("store:")}
+    ok = sorted(c for c, status in own.items() if status == approved and c in dealer_ok)
+    return PosterStanding(ok, sorted(set(own) - set(ok)))
+
+
+def approved_categories(uow: UnitOfWork, *, store_id: int) -> list[str]:
+    """Return the categories a store may sell with a subsidy (for its poster)."""
+    return poster_standing(uow, store_id=store_id).approved
 
 
 def set_dealer_account(uow: UnitOfWork, *, principal: Principal, dealer_org_id: int, account_name: str,

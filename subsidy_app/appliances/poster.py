@@ -14,7 +14,7 @@ from reportlab.pdfgen import canvas
 
 from subsidy_app.appliances.participation import StoreView
 from subsidy_app.core.errors import ValidationFailed
-from subsidy_app.core.qr import render_png, render_svg, sign_token
+from subsidy_app.core.qr import render_png, render_svg, sign_printed
 from subsidy_app.http import runtime
 
 POSTER_PURPOSE = "appliance-store"
@@ -32,10 +32,9 @@ CATEGORY_ZH = {"refrigerator": "冰箱", "washing_machine": "洗衣机", "televi
 
 
 def poster_url(store: StoreView) -> str:
-    """Return the URL the store's poster QR holds (a signed, expiring token)."""
+    """Return the URL the store's poster QR holds (a signed, lasting code: suspending the store revokes it)."""
     settings = runtime().settings
-    token = sign_token(settings.secret_key, POSTER_PURPOSE, {"c": store.poster_code},
-                       max_age_days=settings.qr_token_days)
+    token = sign_printed(settings.secret_key, POSTER_PURPOSE, {"c": store.poster_code})
     return f"{settings.public_base_url}/m/store/{token}"
 
 
@@ -64,7 +63,7 @@ def pdf(store: StoreView, categories: list[str], url: str) -> bytes:
             y -= 6 * mm
             page.drawString(24 * mm, y, line[60:])
     page.setFont(FONT, 9)
-    page.drawString(20 * mm, 15 * mm, f"门店地址:{store.address}  二维码含签名与有效期,请勿涂改。")
+    page.drawString(20 * mm, 15 * mm, f"门店地址:{store.address}  二维码含防伪签名,请勿涂改。")
     page.showPage()
     page.save()
     return out.getvalue()

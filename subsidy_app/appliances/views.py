@@ -13,8 +13,8 @@ from subsidy_app.access import access, current_principal
 from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances import claims, fraud, participation, poster
 from subsidy_app.applications.views import IDENTITY_FIELDS, send_identity_code, status_url, verify_identity
-from subsidy_app.core.errors import DomainError
-from subsidy_app.core.qr import read_token, render_png
+from subsidy_app.core.errors import Conflict, DomainError
+from subsidy_app.core.qr import read_printed, read_token, render_png
 from subsidy_app.http import limiter, runtime
 from subsidy_app.rules.services import VersionCache
 
@@ -148,17 +148,31 @@ def _receipt_page(status_code: str, *, receipt: bool = True) -> ResponseReturnVa
     return redirect(path + "?receipt=1" if receipt else path)
 
 
-def _store(token: str) -> tuple[participation.StoreView, list[str]]:
+def _store(token: str) -> tuple[participation.StoreView, participation.PosterStanding]:
+    # A poster hangs for the whole programme: its code never expires (older posters' expiring codes included);
+    # the bureau revokes it by suspending the store.
+    poster_code = read_printed(runtime().settings.secret_key, poster.POSTER_PURPOSE, token,
+                               formerly_expiring=True).get("c", "")
     with runtime().unit_of_work() as tx:
-        store = participation.store_for_poster(tx, poster_code=_code(token, poster.POSTER_PURPOSE))
-        return store, participation.approved_categories(tx, store_id=store.id)
+        store = participation.store_for_poster(tx, poster_code=str(poster_code))
+        return store, participation.poster_standing(tx, store_id=store.id)
+
+
+def _open_store(token: str) -> participation.StoreView:
+    """Return the poster's store for a buyer's identity step; refused while the store is suspended."""
+    store, standing = _store(token)
+    if standing.revoked:
+        raise Conflict("本店以旧换新补贴资格已暂停,暂不能办理 / this store's subsidy is suspended",
+                       reason="store.suspended")
+    return store
 
 
 def _store_page(token: str, form: dict[str, str], error: DomainError | None = None) -> ResponseReturnValue:
-    store, categories = _store(token)
+    store, standing = _store(token)
     page = render_template("appliances/store_landing.html", store=store, token=token, pending=form,
-                           categories=[poster.CATEGORY_ZH.get(c, c) for c in categories],
-                           standard=poster.STANDARD_ZH, error=_errors(error))
+                           categories=[poster.CATEGORY_ZH.get(c, c) for c in standing.approved],
+                           suspended=[poster.CATEGORY_ZH.get(c, c) for c in standing.suspended],
+                           revoked=standing.revoked, standard=poster.STANDARD_ZH, error=_errors(error))
     return page, error.status if error else 200
 
 
@@ -178,7 +192,7 @@ def store_code(token: str) -> ResponseReturnValue:
     form = {k: request.form.get(k, "").strip() for k in IDENTITY_FIELDS}
     session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
     try:
-        _store(token)
+        _open_store(token)
         send_identity_code(form)
     except DomainError as exc:
         return _store_page(token, form, exc)
@@ -193,7 +207,7 @@ def store_verify(token: str) -> ResponseReturnValue:
     """Check the code and give the buyer a confirmation the till accepts at this store for half an hour."""
     form = {k: request.form.get(k, "").strip() for k in (*IDENTITY_FIELDS, "code")}
     try:
-        store, _categories = _store(token)
+        store = _open_store(token)
         person_id, phone_hash = verify_identity(form)
     except DomainError as exc:
         return _store_page(token, form, exc)
@@ -210,7 +224,7 @@ def store_verify(token: str) -> ResponseReturnValue:
 @limiter.limit("60 per minute")
 def store_confirmed(token: str) -> ResponseReturnValue:
     """Show the confirmation for the clerk to scan at the till (a signed token, also as a QR code)."""
-    store, _categories = _store(token)
+    store, _standing = _store(token)
     held = session.get("buyer_confirmation") or {}
     if held.get("store") != store.id:
         flash("请先验证身份 / please confirm your identity first", "error")

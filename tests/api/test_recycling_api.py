@@ -166,8 +166,7 @@ def test_public_verification_page_is_rate_limited(database_url: str, session_fac
                                                draft=CertificateDraftFactory())
     settings = make_settings(database_url, rate_limits=True, public_rate_limit="2 per minute")
     app = create_app({**_settings_dict(settings), "session_factory": session_factory})
-    token = issuing.verification_token(uow, certificate_id=certificate_id, secret_key=settings.secret_key,
-                                       max_age_days=30)
+    token = issuing.verification_token(uow, certificate_id=certificate_id, secret_key=settings.secret_key)
     client = app.test_client()
     codes = [client.get(f"/verify/certificate/{token}").status_code for _ in range(3)]
     assert codes == [200, 200, 429]

@@ -18,7 +18,7 @@ from subsidy_app.appliances.models import ApplianceSale, Store
 from subsidy_app.appliances.poster import POSTER_PURPOSE
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.views import STATUS_PURPOSE
-from subsidy_app.core.qr import read_token, sign_token
+from subsidy_app.core.qr import read_token, sign_printed, sign_token
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.messaging.services import list_outbox
 from subsidy_app.rules.models import BudgetPool, BudgetReservation, QuotaHold
@@ -230,7 +230,7 @@ def test_claims_and_instant_discounts_share_one_quota(app, uow, world, till) -> 
 
 def test_the_store_poster_page_confirms_the_buyer_for_the_till(app, uow, world, till) -> None:
     poster_code = uow.session.scalar(select(Store.poster_code).where(Store.id == world.store_id))
-    page = "/m/store/" + sign_token(TEST_SECRET_KEY, POSTER_PURPOSE, {"c": poster_code}, max_age_days=30)
+    page = "/m/store/" + sign_printed(TEST_SECRET_KEY, POSTER_PURPOSE, {"c": poster_code})
     client = app.test_client()
     landing = client.get(page).get_data(as_text=True)
     assert "补贴标准" in landing and "冰箱" in landing and "以旧换新" in landing
@@ -249,7 +249,7 @@ def test_the_store_poster_page_confirms_the_buyer_for_the_till(app, uow, world, 
 
 def test_the_confirmed_page_needs_a_verified_buyer(app, uow, world) -> None:
     poster_code = uow.session.scalar(select(Store.poster_code).where(Store.id == world.store_id))
-    page = "/m/store/" + sign_token(TEST_SECRET_KEY, POSTER_PURPOSE, {"c": poster_code}, max_age_days=30)
+    page = "/m/store/" + sign_printed(TEST_SECRET_KEY, POSTER_PURPOSE, {"c": poster_code})
     answer = app.test_client().get(f"{page}/confirmed")
     assert answer.status_code == 302 and answer.location.endswith(page)
 

@@ -18,7 +18,7 @@ from recycling.stock import stock_of
 from subsidy_app.audit.models import AuditEvent
 from subsidy_app.core.errors import Conflict, ValidationFailed
 from subsidy_app.core.personal_data import PersonalDataCipher
-from subsidy_app.core.qr import read_token
+from subsidy_app.core.qr import read_printed
 from subsidy_app.core.uow import UnitOfWork
 from tests.recycling_support import ACTOR, OWNER_ID, CertificateDraftFactory, build_network
 
@@ -116,14 +116,14 @@ def test_revoke_only_while_unused_and_it_reverses_the_vehicle_intake(uow: UnitOf
 
 def test_public_verification_shows_state_and_masked_details_only(uow: UnitOfWork, network) -> None:
     certificate_id = issue(uow, network, vin="LTA1278U35X132040")
-    token = issuing.verification_token(uow, certificate_id=certificate_id, secret_key=SECRET, max_age_days=30)
-    assert set(read_token(SECRET, issuing.QR_PURPOSE, token)) == {"k"}  # a random key, never the row id
-    public = issuing.verify_public(uow, token=token, secret_key=SECRET, max_age_days=30)
+    token = issuing.verification_token(uow, certificate_id=certificate_id, secret_key=SECRET)
+    assert set(read_printed(SECRET, issuing.QR_PURPOSE, token)) == {"k"}  # a random key, never the row id
+    public = issuing.verify_public(uow, token=token, secret_key=SECRET)
     assert public.vin_masked == "LTA1*********2040"
     assert public.owner_id_masked == "1101**********002X"
     assert public.state == "issued"
     with pytest.raises(ValidationFailed) as caught:
-        issuing.verify_public(uow, token=token + "x", secret_key=SECRET, max_age_days=30)
+        issuing.verify_public(uow, token=token + "x", secret_key=SECRET)
     assert caught.value.reason == "qr.invalid"
 
 

@@ -65,6 +65,14 @@ def test_production_starts_with_everything_set() -> None:
     assert settings.is_production and not settings.jobs_in_process
 
 
+def test_trusted_proxy_count_defaults_to_none_and_refuses_what_is_not_a_count() -> None:
+    assert load_settings({}).trusted_proxy_count == 0
+    assert load_settings({"TRUSTED_PROXY_COUNT": " 2 "}).trusted_proxy_count == 2
+    for bad in ("-1", "one", "1.5", "²"):
+        with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
+            load_settings({"TRUSTED_PROXY_COUNT": bad})
+
+
 def test_app_logs_never_carry_id_numbers_in_clear(app, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         logging.getLogger("subsidy_app.test").info("applicant %s card %s", "11010519491231002X", "6222021234567890123")
