@@ -14,6 +14,7 @@ from subsidy_app.core.db import build_engine, build_session_factory
 from subsidy_app.core.jobs import InProcessDispatcher
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import JobDispatcher, UnitOfWork
+from subsidy_app.messaging.services import show_codes_in_local_outbox
 
 
 @dataclass
@@ -49,6 +50,7 @@ def build_runtime(
         bind = session_factory.kw["bind"]
         engine = bind if isinstance(bind, Engine) else bind.engine
     runtime = Runtime(settings, engine, session_factory, PersonalDataCipher(settings.data_key))
+    show_codes_in_local_outbox(settings.shows_sms_codes)
     if dispatcher_factory is None:
         runtime.dispatcher = InProcessDispatcher(session_factory, runtime.cipher)
     else:
