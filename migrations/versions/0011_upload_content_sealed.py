@@ -76,8 +76,22 @@ def _unseal(cipher: PersonalDataCipher) -> Any:
         try:
             return cipher.decrypt_bytes(blob)
         except CiphertextInvalid:
-            raise RuntimeError(f"{where}: cannot decrypt with the configured DATA_KEY; nothing was changed") from None
+            raise RuntimeError(f"{where}: cannot decrypt with the configured DATA_KEY") from None
     return unseal
+
+
+def _check_key(cipher: PersonalDataCipher) -> None:
+    """Stop before changing anything when the key does not open the first sealed value of each kind."""
+    bind = op.get_bind()
+    for table, key, column in SEALED:
+        first = bind.execute(sa.text(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL "
+                                     f"ORDER BY {key} LIMIT 1")).first()
+        if first is not None:
+            _unseal(cipher)(bytes(first[1]), f"{table} {key}={first[0]}")
+    for row in _otp_jobs():
+        if "text_enc" in row.payload:
+            _unseal(cipher)(base64.b64decode(row.payload["text_enc"]), f"outbox_message id={row.id}")
+            break
 
 
 def _otp_jobs() -> list[Any]:
@@ -134,6 +148,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     cipher = _cipher()
+    _check_key(cipher)
     _unmask_pending_otp_jobs(cipher)
     for table, key, column in SEALED:
         _rewrite(table, key, column, _unseal(cipher))
