@@ -137,7 +137,7 @@ def upgrade() -> None:
         batch_op.alter_column('content', existing_type=sa.LargeBinary(), nullable=True)
     with op.batch_alter_table('bank_result_import', schema=None) as batch_op:
         batch_op.alter_column('content', existing_type=sa.LargeBinary(), nullable=True)
-    # A file processed before this revision finished no later than it was uploaded... or soon after.
+    # Files processed before this revision have no finish time: their upload time stands in for it.
     op.execute("UPDATE appliance_bulk_upload SET finished_at = created_at WHERE state = 'done'")
     cipher = _cipher()
     for table, key, column in SEALED:
