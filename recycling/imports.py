@@ -20,7 +20,9 @@ from recycling.sites import recycler
 from subsidy_app.audit import services as audit
 from subsidy_app.audit.services import _PENDING as AUDIT_PENDING
 from subsidy_app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from subsidy_app.core.personal_data import mask_personal_text
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.core.uploads import seal, unseal
 
 MODES = ("all_or_nothing", "valid_only")
 INLINE_ROW_LIMIT = 2000  # larger files run as a background job with progress
@@ -145,7 +147,8 @@ def to_draft(uow: UnitOfWork, organisation_id: int, sites: dict[str, int], line:
             return RowError(line, "certificate_number", "本企业无此回收证明 / no such certificate")
     draft = IntakeDraft(site_id=site_id, source=row.get("source", ""), category=row.get("category", ""), units=units,
                         weight_kg=weight, occurred_on=day, certificate_id=certificate_id,
-                        trade_in_ref=row.get("trade_in_ref") or None, note=row.get("note", ""))
+                        trade_in_ref=row.get("trade_in_ref") or None,
+                        note=mask_personal_text(row.get("note", "")))  # a file's note may quote an ID number
     try:
         check_draft(draft)
     except ValidationFailed as exc:
@@ -171,7 +174,7 @@ def import_intake_file(uow: UnitOfWork, *, actor: str, organisation_id: int, fil
                          status="queued", rows_total=len(rows), created_by=actor)
     uow.session.add(batch)
     if len(rows) > INLINE_ROW_LIMIT:
-        batch.fingerprint, batch.content = digest, content  # reserved now: a second upload is refused at once
+        batch.fingerprint, batch.content = digest, seal(uow, content)  # reserved now: a second upload is refused
         uow.flush()
         job = uow.enqueue(IMPORT_JOB, import_id=batch.id, requested_by=actor)
         uow.flush()
@@ -189,7 +192,7 @@ def run_import(uow: UnitOfWork, *, actor: str, import_id: int, rows: list[tuple[
     if batch.status != "queued":
         return _report(batch)
     if rows is None:
-        rows = parse_rows(batch.filename, batch.content or b"")
+        rows = parse_rows(batch.filename, unseal(uow, batch.content) if batch.content else b"")
     sites = {s.code: s.id for s in uow.session.scalars(select(Site).where(
         Site.organisation_id == batch.organisation_id))}
     errors: list[RowError] = []

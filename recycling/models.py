@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, Weight, utcnow
+from subsidy_app.core.uploads import stored_upload
 
 
 class Qualification(Base):
@@ -116,12 +117,15 @@ class IntakeImport(Base):
     filename: Mapped[str] = mapped_column(String(200))
     mode: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))  # queued | done | rejected
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # kept only while a job is queued
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed, kept only while a job is queued
     rows_total: Mapped[int] = mapped_column(default=0)
     rows_written: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+stored_upload(IntakeImport.content, finished=None)  # its job clears the bytes when it ends
 
 
 class Intake(Base):

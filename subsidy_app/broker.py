@@ -30,7 +30,15 @@ BEAT_JOBS: dict[str, tuple[Any, str]] = {
     "reverse-invoice-suspensions-daily": (crontab(hour=0, minute=45), "reverse_invoice.check_suspensions"),
     "recycling-overdue-hand-ins-daily": (crontab(hour=1, minute=10), "recycling.flag_overdue"),
     "recycling-due-reports-daily": (crontab(hour=1, minute=30), "recycling.make_due_reports"),
+    "uploads-purge-daily": (crontab(hour=3, minute=20), "uploads.purge_expired"),
 }
+
+
+def beat_payload(settings: Settings, job: str) -> dict[str, Any]:
+    """The payload a periodic job is queued with: what it needs from the worker's settings."""
+    if job == "uploads.purge_expired":
+        return {"retention_days": settings.upload_retention_days}
+    return {}
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -57,7 +65,8 @@ def make_celery(settings: Settings) -> Celery:
             "outbox-relay": {"task": RELAY_TASK, "schedule": 30.0},
             "audit-seal": {"task": SEAL_TASK, "schedule": AUDIT_SEAL_SECONDS, "options": {"expires": 30}},
             **{
-                name: {"task": SCHEDULE_TASK, "schedule": schedule, "args": [job]}
+                name: {"task": SCHEDULE_TASK, "schedule": schedule, "args": [job],
+                       "kwargs": beat_payload(settings, job)}
                 for name, (schedule, job) in BEAT_JOBS.items()
             },
         },

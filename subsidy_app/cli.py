@@ -26,7 +26,7 @@ db_cli = AppGroup("db", help="数据库迁移 / database migrations (Alembic)")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Upgrade the database to REVISION (default: head)."""
-    migrate.upgrade(_rt().settings.database_url, revision)
+    migrate.upgrade(_rt().settings.database_url, revision, data_key=_rt().settings.data_key)
     click.echo(f"database upgraded to {revision}")
 
 
@@ -34,7 +34,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision", default="-1")
 def db_downgrade(revision: str) -> None:
     """Downgrade the database to REVISION (default: one step)."""
-    migrate.downgrade(_rt().settings.database_url, revision)
+    migrate.downgrade(_rt().settings.database_url, revision, data_key=_rt().settings.data_key)
     click.echo(f"database downgraded to {revision}")
 
 
@@ -109,11 +109,31 @@ def outbox_run() -> None:
             run_outbox_message(rt.session_factory, rt.dispatcher, message_id, rt.cipher)
 
 
+uploads_cli = AppGroup("uploads", help="上传文件 / uploaded files")
+
+
+@uploads_cli.command("purge")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="retention in days after the job finished (default: UPLOAD_RETENTION_DAYS)")
+def uploads_purge(days: int | None) -> None:
+    """Drop uploaded files' bytes kept past the retention period (their rows, hashes and reports stay)."""
+    from subsidy_app.retention import purge_expired_uploads
+
+    rt = _rt()
+    retention = days or rt.settings.upload_retention_days
+    with rt.unit_of_work() as uow:
+        purged = purge_expired_uploads(uow, retention_days=retention, actor="cli:uploads-purge")
+        uow.commit()
+    for name, count in purged.items():
+        click.echo(f"{name}: {count} file(s) purged")
+    click.echo(f"purged {sum(purged.values())} file(s) finished more than {retention} days ago")
+
+
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app."""
     from subsidy_app.seed import demo_command, seed_cli
 
-    for group in (db_cli, audit_cli, outbox_cli, seed_cli):
+    for group in (db_cli, audit_cli, outbox_cli, seed_cli, uploads_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     from subsidy_app.rules.cli_commands import register_cli as register_rules_cli

@@ -50,6 +50,10 @@ class Settings:
     fraud_sales_per_phone: int = 3
     fraud_store_buyer_sales: int = 3
     fraud_price_margin_percent: Decimal = Decimal("20")
+    # Uploaded files' bytes are dropped this many days after their job finished (issue 20 §5).
+    upload_retention_days: int = 30
+    # None: the local SMS outbox shows one-time codes outside production and masks them in production.
+    sms_outbox_shows_codes: bool | None = None
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -62,6 +66,11 @@ class Settings:
     def is_production(self) -> bool:
         """Tell whether production safety checks apply."""
         return self.env == "production"
+
+    @property
+    def shows_sms_codes(self) -> bool:
+        """Tell whether the local SMS outbox records one-time codes in clear (a developer reads them there)."""
+        return not self.is_production if self.sms_outbox_shows_codes is None else self.sms_outbox_shows_codes
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with some values replaced."""
@@ -106,6 +115,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # Only benchmarks and load tests turn this off; production always limits public pages.
         rate_limits_enabled=env.get("RATE_LIMITS_ENABLED", "1") not in ("0", "false", "off"),
         trusted_proxy_count=_count(env, "TRUSTED_PROXY_COUNT", 0),
+        upload_retention_days=_positive_int(env, "UPLOAD_RETENTION_DAYS", 30),
+        sms_outbox_shows_codes=_flag(env, "SMS_OUTBOX_SHOWS_CODES"),
         **_fraud_settings(env),
     )
     check_production_safety(settings)
@@ -120,6 +131,26 @@ def _count(env: Any, key: str, default: int) -> int:
     if not (raw.isascii() and raw.isdigit()):  # digits only: no sign, no decimals
         raise ConfigError(f"{key} must be a whole number of zero or more, got {raw!r}")
     return int(raw)
+
+
+def _positive_int(env: Any, key: str, default: int) -> int:
+    """Read a whole number of at least 1; anything else stops the start, naming the variable."""
+    value = _count(env, key, default)
+    if value < 1:
+        raise ConfigError(f"{key} must be at least 1")
+    return value
+
+
+def _flag(env: Any, key: str) -> bool | None:
+    """Read an on/off switch; unset means the mode's default."""
+    raw = (env.get(key) or "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise ConfigError(f"{key} must be 1 or 0, got {raw!r}")
 
 
 def _fraud_settings(env: Any) -> dict[str, Any]:
@@ -159,5 +190,8 @@ def check_production_safety(settings: Settings) -> None:
         problems.append("DATABASE_URL must point at PostgreSQL in production")
     if not settings.redis_url:
         problems.append("REDIS_URL must be set in production (jobs need a broker)")
+    if settings.shows_sms_codes:
+        problems.append("SMS_OUTBOX_SHOWS_CODES must be off in production (whoever reads the outbox could sign in "
+                        "as the resident)")
     if problems:
         raise ConfigError("Refusing to start in production: " + "; ".join(problems))

@@ -15,6 +15,7 @@ from subsidy_app.core.db import build_engine, build_session_factory
 from subsidy_app.core.jobs import InProcessDispatcher
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import JobDispatcher, UnitOfWork
+from subsidy_app.messaging.services import show_codes_in_local_outbox
 
 
 @dataclass
@@ -52,6 +53,7 @@ def build_runtime(
     # Every session of this runtime seals and checks the audit chain under this configuration's AUDIT_KEY.
     configure_sessions(session_factory, key=settings.audit_key, checkpoint_file=settings.audit_checkpoint_file)
     runtime = Runtime(settings, engine, session_factory, PersonalDataCipher(settings.data_key))
+    show_codes_in_local_outbox(settings.shows_sms_codes)
     if dispatcher_factory is None:
         runtime.dispatcher = InProcessDispatcher(session_factory, runtime.cipher)
     else:

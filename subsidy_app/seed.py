@@ -138,7 +138,7 @@ def _step_label(step: tuple[str, Callable[[Runtime], str]] | None) -> str:
 def _prepare(runtime: Runtime) -> None:
     from subsidy_app import migrate
 
-    migrate.upgrade(runtime.settings.database_url)
+    migrate.upgrade(runtime.settings.database_url, data_key=runtime.settings.data_key)
     with runtime.unit_of_work() as uow:
         seed_demo(uow)
     steps: list[tuple[str, Callable[[Runtime], str]]] = [("organisations and accounts", _already_done), *DEMO_STEPS]

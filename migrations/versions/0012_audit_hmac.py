@@ -15,7 +15,7 @@ of the old head kept outside can still be matched.
 The key is AUDIT_KEY from the environment, as the application reads it: run the upgrade with the same value.
 
 Revision ID: 0012_audit_hmac
-Revises: 0010_one_live_row
+Revises: 0011_upload_content_sealed
 Create Date: 2026-11-30 09:00:00
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from subsidy_app.audit.domain import GENESIS_HASH, AuditEntry, ChainKey, unkeyed
 from subsidy_app.config import load_settings
 
 revision = '0012_audit_hmac'
-down_revision = '0010_one_live_row'
+down_revision = '0011_upload_content_sealed'
 branch_labels = None
 depends_on = None
 

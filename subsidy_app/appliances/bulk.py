@@ -15,9 +15,11 @@ from subsidy_app.appliances.domain import FraudThresholds, RowError
 from subsidy_app.appliances.models import BulkUpload, Product, Store
 from subsidy_app.appliances.tables import header_index, iter_rows
 from subsidy_app.audit import services as audit
-from subsidy_app.core.errors import NotFound
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.jobs import set_progress
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.core.uploads import seal, unseal
 from subsidy_app.identity.domain import OrgKind, Principal
 from subsidy_app.rules.ruleset import RuleVersion
 
@@ -59,7 +61,7 @@ def upload(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion
         return UploadRef(seen.id, True, seen.state, seen.job_id, seen.report)
     rows = sum(1 for _ in iter_rows(filename, data)) - 1
     row = BulkUpload(dealer_org_id=store.dealer_org_id, store_id=store.id, sha256=digest, filename=filename[:200],
-                     content=data, state="queued", report=None, created_by=principal.actor)
+                     content=seal(uow, data), state="queued", report=None, created_by=principal.actor)
     uow.session.add(row)
     uow.flush()
     audit.record(uow, actor=principal.actor, action="appliance_bulk.uploaded", entity_type="appliance_bulk_upload",
@@ -99,7 +101,10 @@ def process(uow: UnitOfWork, *, upload_id: int, principal: Principal, versions: 
     if upload_row.state == "done" and upload_row.report is not None:
         return upload_row.report
     report: dict[str, Any] = dict(upload_row.report or {"done_lines": 1, "accepted": [], "errors": []})
-    rows = iter_rows(upload_row.filename, upload_row.content)
+    if upload_row.content is None:
+        raise Conflict("上传文件已按保留期限删除 / the uploaded file was purged after its retention period",
+                       reason="bulk.content_purged")
+    rows = iter_rows(upload_row.filename, unseal(uow, upload_row.content))
     header = next(rows, None) or []
     at = header_index(header, COLUMNS)
     optional = {k: header.index(a) for k, names in OPTIONAL.items() for a in (k, *names) if a in header}
@@ -131,7 +136,7 @@ def process(uow: UnitOfWork, *, upload_id: int, principal: Principal, versions: 
             set_progress(uow, start + len(chunk), total)
     upload_row.report = {**report, "rows": total, "accepted_count": len(report["accepted"]),
                          "error_count": len(report["errors"])}
-    upload_row.state = "done"
+    upload_row.state, upload_row.finished_at = "done", utcnow()
     audit.record(uow, actor=principal.actor, action="appliance_bulk.processed", entity_type="appliance_bulk_upload",
                  entity_id=upload_id, after={"accepted": len(report["accepted"]), "errors": len(report["errors"])})
     return upload_row.report

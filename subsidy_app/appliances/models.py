@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, Money, utcnow
+from subsidy_app.core.uploads import stored_upload
 
 # A returned item funds nothing any more, so its serial number and invoice may fund a later sale.
 _LIVE = text("state <> 'returned'")
@@ -146,12 +147,16 @@ class BulkUpload(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("appliance_store.id"))
     sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(200))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed; dropped after the retention period
     state: Mapped[str] = mapped_column(String(12))  # queued | done
     report: Mapped[dict[str, Any] | None]
     job_id: Mapped[int | None] = mapped_column(BigInteger)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+
+stored_upload(BulkUpload.content, finished=BulkUpload.finished_at)
 
 # What each constraint's refusal means to the client (see core.constraints).
 register('uq_appliance_product_gtin', 'product.gtin_exists',

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, Money, utcnow
+from subsidy_app.core.uploads import stored_upload
 
 # Applications that still hold what they name (certificate, new VIN): everything but the final refusals.
 _ACTIVE = text("state NOT IN ('rejected', 'withdrawn', 'revoked')")
@@ -168,10 +169,13 @@ class BankResultImport(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batch.id"))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     filename: Mapped[str] = mapped_column(String(200))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed; dropped after the retention period
     report: Mapped[dict[str, Any]]
     imported_by: Mapped[str] = mapped_column(String(120))
     imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+stored_upload(BankResultImport.content, finished=BankResultImport.imported_at)
 
 
 class Clawback(Base):

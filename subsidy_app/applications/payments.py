@@ -19,7 +19,9 @@ from subsidy_app.applications.services import budget_references, transition
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.personal_data import mask_personal_text
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.core.uploads import seal
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import Principal
 from subsidy_app.rules import budget
@@ -180,7 +182,7 @@ def _reconcile_rows(uow: UnitOfWork, principal: Principal, rows: list[dict[str, 
             amount = Decimal("-1")
         file_total += max(amount, Decimal("0"))
         if number not in lines:
-            report.unknown.append(number or f"row {row.get('序号', '?')}")
+            report.unknown.append(mask_personal_text(number) or f"row {row.get('序号', '?')}")
             continue
         line, app = lines[number]
         if number in handled or line.state != "pending":
@@ -191,7 +193,8 @@ def _reconcile_rows(uow: UnitOfWork, principal: Principal, rows: list[dict[str, 
             continue
         handled.add(number)
         line.bank_ref = row.get("银行流水号") or None
-        line.result_message = (row.get("说明") or "")[:300] or None
+        # The bank's note may quote the payee's card or ID number; only its masked form is kept and shown.
+        line.result_message = mask_personal_text(row.get("说明") or "")[:300] or None
         line.settled_at = utcnow()
         if row.get("结果", "").lower() in SUCCESS:
             line.state = "paid"
@@ -231,7 +234,7 @@ def import_bank_result(uow: UnitOfWork, *, principal: Principal, batch_id: int, 
     report.paid_total, report.file_total = f"{paid_total:.2f}", f"{file_total:.2f}"
     if not report.pending:
         batch.state, batch.reconciled_at = "reconciled", utcnow()
-    uow.session.add(BankResultImport(batch_id=batch.id, sha256=digest, filename=filename[:200], content=data,
+    uow.session.add(BankResultImport(batch_id=batch.id, sha256=digest, filename=filename[:200], content=seal(uow, data),
                                      report=report.as_dict(), imported_by=principal.actor))
     audit.record(uow, actor=principal.actor, action="payment_batch.reconciled", entity_type="payment_batch",
                  entity_id=batch.id, after={k: len(v) if isinstance(v, list) else v

@@ -61,23 +61,30 @@ class PersonalDataCipher:
 
     def encrypt(self, plain: str) -> bytes:
         """Encrypt text as version byte + random nonce + AES-GCM ciphertext and tag."""
-        header = bytes([self._version])
-        nonce = os.urandom(_NONCE_LEN)
-        # The version byte is authenticated data, so relabelling a blob to another key is detected.
-        return header + nonce + self._aead[self._version].encrypt(nonce, plain.encode("utf-8"), header)
+        return self.encrypt_bytes(plain.encode("utf-8"))
 
     def decrypt(self, blob: bytes) -> str:
         """Decrypt a blob from encrypt(), under whichever known key version it names."""
+        return self.decrypt_bytes(blob).decode("utf-8")
+
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """Encrypt bytes (an uploaded file) in the same format as encrypt()."""
+        header = bytes([self._version])
+        nonce = os.urandom(_NONCE_LEN)
+        # The version byte is authenticated data, so relabelling a blob to another key is detected.
+        return header + nonce + self._aead[self._version].encrypt(nonce, data, header)
+
+    def decrypt_bytes(self, blob: bytes) -> bytes:
+        """Decrypt a blob from encrypt_bytes() or encrypt(), under whichever known key version it names."""
         if len(blob) < 1 + _NONCE_LEN + _TAG_LEN:
             raise CiphertextInvalid("ciphertext is too short")
         aead = self._aead.get(blob[0])
         if aead is None:
             raise CiphertextInvalid(f"unknown key version {blob[0]}")
         try:
-            plain = aead.decrypt(blob[1 : 1 + _NONCE_LEN], blob[1 + _NONCE_LEN :], blob[:1])
+            return aead.decrypt(blob[1 : 1 + _NONCE_LEN], blob[1 + _NONCE_LEN :], blob[:1])
         except InvalidTag:
             raise CiphertextInvalid("ciphertext failed authentication") from None
-        return plain.decode("utf-8")
 
     def reencrypt(self, blob: bytes) -> bytes:
         """Return the blob encrypted under the current key version, for key rotation."""

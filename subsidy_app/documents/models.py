@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from subsidy_app.core.constraints import register
 from subsidy_app.core.db import Base, BigId, utcnow
+from subsidy_app.core.uploads import stored_upload
 
 
 class DocumentBlob(Base):
@@ -19,8 +20,11 @@ class DocumentBlob(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # sealed: ID-card scans are personal data
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+stored_upload(DocumentBlob.data, finished=None)  # evidence of its application: kept as long as the document
 
 
 class Document(Base):

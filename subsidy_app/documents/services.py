@@ -14,6 +14,7 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core.db import is_postgres
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.core.uploads import seal, unseal
 from subsidy_app.documents.domain import DEFAULT_MAX_BYTES, DocumentRef, check_upload, parse_kind, safe_filename
 from subsidy_app.documents.models import Document, DocumentBlob
 
@@ -56,7 +57,7 @@ def store_document(
     owner = _clean_owner_ref(owner_ref)
     content_type = check_upload(data, max_bytes=max_bytes)
     digest = hashlib.sha256(data).hexdigest()
-    values = {"sha256": digest, "content_type": content_type, "size": len(data), "data": data}
+    values = {"sha256": digest, "content_type": content_type, "size": len(data), "data": seal(uow, data)}
     # Two workers storing the same bytes at once: the second insert is a no-op, not an error.
     if is_postgres(uow.session):
         uow.session.execute(pg_insert(DocumentBlob).values(**values).on_conflict_do_nothing())
@@ -101,7 +102,7 @@ def load_document(uow: UnitOfWork, *, document_id: int) -> DocumentContent:
         raise NotFound("材料不存在 / document not found", reason="document.not_found")
     blob = uow.session.get(DocumentBlob, row.sha256)
     assert blob is not None  # the foreign key guarantees it
-    return DocumentContent(_ref(row), blob.data)
+    return DocumentContent(_ref(row), unseal(uow, blob.data))
 
 
 def register_owner_check(prefix: str, check: OwnerCheck) -> None:

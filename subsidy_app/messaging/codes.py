@@ -51,7 +51,7 @@ def request_code(
     code = new_code(policy)
     session.add(OneTimeCode(phone_hash=digest, purpose=kind.value, code_hash=_code_hash(uow, value, kind, code),
                             created_at=moment, expires_at=moment + policy.ttl, attempts=0))
-    queue_sms(uow, phone=value, text=otp_text(code, kind, policy), purpose=f"otp:{kind.value}")
+    queue_sms(uow, phone=value, text=otp_text(code, kind, policy), purpose=f"otp:{kind.value}", secret=code)
 
 
 def verify_code(

@@ -18,8 +18,8 @@ MAX_TEXT_LENGTH = 300
 class SmsGateway(Protocol):
     """Sends one text message; returns the gateway's message id."""
 
-    def send(self, phone: str, text: str, *, purpose: str) -> str:
-        """Send `text` to an 11-digit mainland mobile number."""
+    def send(self, phone: str, text: str, *, purpose: str, masked: str | None = None) -> str:
+        """Send `text` to an 11-digit mainland mobile number; keep any record of it as `masked` when given."""
 
 
 class OtpPurpose(StrEnum):
@@ -65,6 +65,13 @@ def otp_text(code: str, purpose: OtpPurpose, policy: OtpPolicy = DEFAULT_POLICY)
     minutes = int(policy.ttl.total_seconds() // 60)
     return (f"{SMS_SIGNATURE}您的{PURPOSE_LABELS_ZH[purpose]}验证码为{code}，{minutes}分钟内有效。"
             "工作人员不会向您索要验证码，请勿告诉他人。")
+
+
+def mask_secret(text: str, secret: str) -> str:
+    """Return the text with the secret (a one-time code) it carries replaced by asterisks."""
+    if not secret or secret not in text:
+        raise ValueError("the text does not carry the secret")
+    return text.replace(secret, "*" * len(secret))
 
 
 def check_request_allowed(

@@ -12,7 +12,7 @@ from subsidy_app.core.db import Base, BigId, utcnow
 
 
 class SmsMessage(Base):
-    """A text the local gateway "sent": phone encrypted, hashed and masked; the text kept for the demo."""
+    """A text the local gateway "sent": phone encrypted, hashed and masked; a one-time code masked in production."""
 
     __tablename__ = "sms_message"
 

@@ -12,4 +12,5 @@ from subsidy_app.messaging import services
 @job(services.SEND_JOB)
 def send_sms(uow: UnitOfWork, **payload: Any) -> None:
     """Send one queued text through the configured gateway."""
-    services.send_queued(uow, phone_enc=payload["phone_enc"], text=payload["text"], purpose=payload["purpose"])
+    services.send_queued(uow, phone_enc=payload["phone_enc"], text=payload["text"], purpose=payload["purpose"],
+                         text_enc=payload.get("text_enc"))

@@ -79,3 +79,23 @@ def test_app_logs_never_carry_id_numbers_in_clear(app, caplog: pytest.LogCapture
     assert "11010519491231002X" not in caplog.text
     assert "1101**********002X" in caplog.text
     assert "6222021234567890123" not in caplog.text
+
+
+PRODUCTION = {"SUBSIDY_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r",
+              "SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40}
+
+
+def test_uploads_are_kept_30_days_unless_configured_and_a_bad_value_is_named() -> None:
+    assert load_settings({}).upload_retention_days == 30
+    assert load_settings({"UPLOAD_RETENTION_DAYS": "90"}).upload_retention_days == 90
+    for bad in ("0", "thirty"):
+        with pytest.raises(ConfigError, match="UPLOAD_RETENTION_DAYS"):
+            load_settings({"UPLOAD_RETENTION_DAYS": bad})
+
+
+def test_the_local_sms_outbox_shows_codes_in_development_and_masks_them_in_production() -> None:
+    assert load_settings({}).shows_sms_codes
+    assert not load_settings({"SMS_OUTBOX_SHOWS_CODES": "0"}).shows_sms_codes
+    assert not load_settings(PRODUCTION).shows_sms_codes
+    with pytest.raises(ConfigError, match="SMS_OUTBOX_SHOWS_CODES"):
+        load_settings({**PRODUCTION, "SMS_OUTBOX_SHOWS_CODES": "1"})

@@ -13,6 +13,7 @@ from subsidy_app.messaging.domain import (
     check_request_allowed,
     check_sms_text,
     judge_code,
+    mask_secret,
     new_code,
     otp_text,
     verdict_error,
@@ -66,3 +67,10 @@ def test_sms_text_must_not_carry_id_or_card_numbers() -> None:
     for text in ("身份证 11010519491231002X 已核验", "款项已打入 6222021234567890123", ""):
         with pytest.raises(ValidationFailed):
             check_sms_text(text)
+
+
+def test_a_code_is_masked_where_the_text_carries_it_and_a_text_without_it_is_refused() -> None:
+    text = otp_text("048213", OtpPurpose.RESIDENT_LOGIN)
+    assert mask_secret(text, "048213") == otp_text("******", OtpPurpose.RESIDENT_LOGIN)
+    with pytest.raises(ValueError, match="secret"):
+        mask_secret(text, "999999")

@@ -78,6 +78,15 @@ def test_wrong_key_cannot_decrypt(cipher: PersonalDataCipher) -> None:
         PersonalDataCipher(KEY + "x").decrypt(cipher.encrypt(RESIDENT_ID))
 
 
+def test_file_bytes_encrypt_in_the_same_format_and_a_wrong_key_cannot_open_them(cipher: PersonalDataCipher) -> None:
+    data = b"\xef\xbb\xbf" + f"购买人身份证号\n{RESIDENT_ID}\n".encode() + bytes(range(256))
+    blob = cipher.encrypt_bytes(data)
+    assert RESIDENT_ID.encode() not in blob and blob[0] == 1 and len(blob) == 1 + 12 + len(data) + 16
+    assert PersonalDataCipher(KEY).decrypt_bytes(blob) == data
+    with pytest.raises(CiphertextInvalid, match="authentication"):
+        PersonalDataCipher(KEY + "x").decrypt_bytes(blob)
+
+
 def test_rotated_key_still_reads_old_blobs_and_reencrypts_under_the_new_version() -> None:
     old_blob = PersonalDataCipher("old-key", key_version=1).encrypt(RESIDENT_ID)
     rotated = PersonalDataCipher("new-key", key_version=2, old_keys={1: "old-key"})
