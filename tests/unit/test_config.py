@@ -81,10 +81,6 @@ def test_app_logs_never_carry_id_numbers_in_clear(app, caplog: pytest.LogCapture
     assert "6222021234567890123" not in caplog.text
 
 
-PRODUCTION = {"SUBSIDY_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r",
-              "SECRET_KEY": "s" * 40, "DATA_KEY": "d" * 40}
-
-
 def test_uploads_are_kept_30_days_unless_configured_and_a_bad_value_is_named() -> None:
     assert load_settings({}).upload_retention_days == 30
     assert load_settings({"UPLOAD_RETENTION_DAYS": "90"}).upload_retention_days == 90
