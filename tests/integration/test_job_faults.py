@@ -1,11 +1,12 @@
-"""After a fault a job's status tells the truth: progress counts earlier runs, a silent run is stalled and sent again."""
+"""After a fault a job's status tells the truth: progress counts earlier runs, a silent run is stalled, runs again."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from subsidy_app.appliances import bulk
 from subsidy_app.appliances.models import ApplianceSale, BulkUpload
 from subsidy_app.core import jobs
 from subsidy_app.core.db import utcnow
-from subsidy_app.core.job_runs import JobTiming, claim
+from subsidy_app.core.job_runs import JobTiming, claim, job_state
 from subsidy_app.core.outbox import JobProgress, OutboxMessage
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import NullDispatcher, UnitOfWork
@@ -225,3 +226,90 @@ def test_relays_running_at_once_send_each_message_once(postgres: None, committed
         t.join(timeout=60)
     sent = [message_id for r in relays for message_id in r.sent]
     assert sorted(sent) == sorted(ids)
+
+
+WAITING_JOB = "tests.waits_for_a_signal"
+_release_waiting_job = threading.Event()
+
+
+@jobs.job(WAITING_JOB)
+def _wait_for_the_signal(uow: UnitOfWork, requested_by: str, steps: int = 1) -> None:
+    """A long step with no progress report in it (like one big import), then a progress report per step."""
+    for step in range(steps):
+        _release_waiting_job.wait(timeout=30)
+        jobs.set_progress(uow, step + 1, steps)
+
+
+def _poll(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Wait for `condition`, checking every 20 ms (the run under test works in another thread)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+FAST = JobTiming(heartbeat=dt.timedelta(seconds=0.1), stall_after=dt.timedelta(seconds=0.5))
+
+
+def _heartbeat(factory: sessionmaker[Session], message_id: int) -> tuple[dt.datetime | None, str | None]:
+    with factory() as session:
+        row = session.get(JobProgress, message_id)
+        return (row.heartbeat_at, row.run_token) if row else (None, None)
+
+
+def test_a_long_step_without_progress_keeps_beating_so_the_job_is_running_not_stalled(
+        postgres: None, committed: sessionmaker[Session], cipher: PersonalDataCipher) -> None:
+    job_id = _queued_job(committed, sent_ago=dt.timedelta(minutes=5))
+    with UnitOfWork(committed, NullDispatcher()) as uow:
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == job_id)
+                            .values(job=WAITING_JOB, payload={"requested_by": "user:1"}))
+        uow.commit()
+    _release_waiting_job.clear()
+    outcome: list[str] = []
+    run = threading.Thread(target=lambda: outcome.append(
+        jobs.run_outbox_message(committed, NullDispatcher(), job_id, cipher, FAST).status))
+    run.start()
+    try:
+        assert _poll(lambda: _heartbeat(committed, job_id)[0] is not None)
+        started = _heartbeat(committed, job_id)[0]
+        assert started is not None
+        # The run outlives the stall limit three times over, beating all along.
+        assert _poll(lambda: (_heartbeat(committed, job_id)[0] or started) - started >= 3 * FAST.stall_after)
+        assert run.is_alive()
+        with committed() as session:
+            state = job_state(session.get(OutboxMessage, job_id), session.get(JobProgress, job_id),
+                                   now=utcnow(), stall_after=FAST.stall_after)
+        assert state == "running"
+        assert jobs.pending_message_ids(committed, timing=FAST) == []
+    finally:
+        _release_waiting_job.set()
+        run.join(timeout=30)
+    assert outcome == ["done"]
+    assert _heartbeat(committed, job_id)[1] is None  # the finished run let the job go
+
+
+def test_a_run_whose_job_was_taken_over_stops_at_its_next_step_without_marking_it_done(
+        postgres: None, committed: sessionmaker[Session], cipher: PersonalDataCipher) -> None:
+    job_id = _queued_job(committed, sent_ago=None)
+    with UnitOfWork(committed, NullDispatcher()) as uow:
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == job_id)
+                            .values(job=WAITING_JOB, payload={"requested_by": "user:1", "steps": 2}))
+        uow.commit()
+    _release_waiting_job.clear()
+    outcome: list[str] = []
+    run = threading.Thread(target=lambda: outcome.append(
+        jobs.run_outbox_message(committed, NullDispatcher(), job_id, cipher).status))
+    run.start()
+    try:
+        assert _poll(lambda: _heartbeat(committed, job_id)[1] is not None)
+        with committed() as session, session.begin():  # the run fell silent and another run claimed the job
+            session.execute(update(JobProgress).where(JobProgress.message_id == job_id).values(run_token="other"))
+    finally:
+        _release_waiting_job.set()
+        run.join(timeout=30)
+    assert outcome == ["skipped"]
+    with committed() as session:
+        assert session.get(OutboxMessage, job_id).done_at is None
+        assert session.get(JobProgress, job_id).run_token == "other"  # the newer run's lease is left alone
