@@ -56,7 +56,7 @@ class JobOutcome:
     """What one run of an outbox message did."""
 
     message_id: int
-    status: str  # "done", "skipped" (already done or unknown), "failed" (permanent), "error" (retryable)
+    status: str  # "done", "skipped" (done, unknown or held by a live run), "failed" (permanent), "error" (retryable)
     error: str | None = None
 
 
