@@ -40,11 +40,11 @@ class JobSuperseded(Exception):
 
 def tracks_runs(session_factory: sessionmaker[Session]) -> bool:
     """Tell whether runs hold leases and beat: not on SQLite, nor on one connection shared by a test."""
-    bind = session_factory.kw["bind"]
+    bind = session_factory.kw.get("bind")
     # SQLite has one writer: a heartbeat beside the job's open write transaction would wait for it. The embedded
     # database runs jobs inline in its one process, where no run dies unseen. A factory bound to one connection
     # (a test's rolled-back transaction) cannot be used by a second thread.
-    return not isinstance(bind, Connection) and bind.dialect.name != "sqlite"
+    return bind is not None and not isinstance(bind, Connection) and bind.dialect.name != "sqlite"
 
 
 def live_run(now: dt.datetime, stall_after: dt.timedelta) -> ColumnElement[bool]:
