@@ -243,6 +243,8 @@ def _write(uow: UnitOfWork, actor: str, batch: IntakeImport, drafts: list[tuple[
         if progress is not None and index % 200 == 0:
             progress(index, len(drafts))
     outer.commit()
+    if progress is not None:  # the last rows since a multiple of 200: a finished import shows all of them
+        progress(len(drafts), len(drafts))
     return written, errors
 
 

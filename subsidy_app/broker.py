@@ -62,7 +62,10 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 2, "visibility_timeout": 3600},
         worker_hijack_root_logger=False,
         beat_schedule={
-            "outbox-relay": {"task": RELAY_TASK, "schedule": 30.0},
+            # Often enough that a lost or stalled job is sent again within about its redelivery interval; an
+            # expired tick is dropped, the next one does the same work.
+            "outbox-relay": {"task": RELAY_TASK, "schedule": settings.outbox_relay_seconds,
+                             "options": {"expires": settings.outbox_relay_seconds}},
             "audit-seal": {"task": SEAL_TASK, "schedule": AUDIT_SEAL_SECONDS, "options": {"expires": 30}},
             **{
                 name: {"task": SCHEDULE_TASK, "schedule": schedule, "args": [job],

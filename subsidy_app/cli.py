@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import replace
 
 import click
 from flask import Flask, current_app
@@ -87,26 +88,27 @@ outbox_cli = AppGroup("outbox", help="后台任务发件箱 / job outbox")
 
 @outbox_cli.command("relay")
 @click.option("--loop", is_flag=True, help="keep relaying every --interval seconds")
-@click.option("--interval", default=15.0, show_default=True)
-def outbox_relay(loop: bool, interval: float) -> None:
-    """Send jobs the broker has not accepted yet (after an outage)."""
+@click.option("--interval", type=float, default=None, help="seconds between passes [default: OUTBOX_RELAY_SECONDS]")
+def outbox_relay(loop: bool, interval: float | None) -> None:
+    """Send jobs the broker has not accepted yet (after an outage), lost, or whose worker died (stalled)."""
     rt = _rt()
     while True:
-        sent = relay_pending(rt.session_factory, rt.dispatcher, redeliver_after=dt.timedelta(minutes=10))
+        sent = relay_pending(rt.session_factory, rt.dispatcher, timing=rt.job_timing)
         click.echo(f"relayed {sent} job(s)")
         if not loop:
             return
-        time.sleep(interval)
+        time.sleep(interval or rt.settings.outbox_relay_seconds)
 
 
 @outbox_cli.command("run")
 def outbox_run() -> None:
     """Run every pending job in this process (useful without a broker)."""
     rt = _rt()
-    ids = pending_message_ids(rt.session_factory, redeliver_after=dt.timedelta(0))
+    timing = replace(rt.job_timing, redeliver_after=dt.timedelta(0))
+    ids = pending_message_ids(rt.session_factory, timing=timing)
     with click.progressbar(ids, label="running jobs") as bar:
         for message_id in bar:
-            run_outbox_message(rt.session_factory, rt.dispatcher, message_id, rt.cipher)
+            run_outbox_message(rt.session_factory, rt.dispatcher, message_id, rt.cipher, rt.job_timing)
 
 
 uploads_cli = AppGroup("uploads", help="上传文件 / uploaded files")

@@ -54,6 +54,14 @@ class Settings:
     upload_retention_days: int = 30
     # None: the local SMS outbox shows one-time codes outside production and masks them in production.
     sms_outbox_shows_codes: bool | None = None
+    # Background jobs (issue 20 §7): a running job beats every job_heartbeat_seconds; silent for job_stall_seconds
+    # its worker is presumed dead, the job shows as stalled and the relay sends it again. A message sent but never
+    # started (the broker lost it) is sent again after outbox_redeliver_seconds; beat runs the relay every
+    # outbox_relay_seconds. A second delivery is harmless: every job is idempotent.
+    job_heartbeat_seconds: float = 15.0
+    job_stall_seconds: float = 60.0
+    outbox_redeliver_seconds: float = 60.0
+    outbox_relay_seconds: float = 15.0
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -118,6 +126,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         upload_retention_days=_positive_int(env, "UPLOAD_RETENTION_DAYS", 30),
         sms_outbox_shows_codes=_flag(env, "SMS_OUTBOX_SHOWS_CODES"),
         **_fraud_settings(env),
+        **_job_settings(env),
     )
     check_production_safety(settings)
     return settings
@@ -169,6 +178,31 @@ def _fraud_settings(env: Any) -> dict[str, Any]:
         if not value.is_finite() or value < (0 if name == "price_margin_percent" else 1):
             raise ConfigError(f"{key} must be {'zero or more' if name == 'price_margin_percent' else 'at least 1'}")
         found[f"fraud_{name}"] = value if name == "price_margin_percent" else int(value)
+    return found
+
+
+JOB_TIMINGS = ("JOB_HEARTBEAT_SECONDS", "JOB_STALL_SECONDS", "OUTBOX_REDELIVER_SECONDS", "OUTBOX_RELAY_SECONDS")
+
+
+def _job_settings(env: Any) -> dict[str, Any]:
+    """Read the job timings; a value that is not a positive number, or a stall limit a live job could reach
+    between two heartbeats, stops the start naming the variable."""
+    found: dict[str, float] = {}
+    for key in JOB_TIMINGS:
+        raw = env.get(key)
+        if raw is None or not raw.strip():
+            continue
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{key} must be a number of seconds, got {raw!r}") from None
+        if not value > 0 or value == float("inf"):
+            raise ConfigError(f"{key} must be a positive number of seconds, got {raw!r}")
+        found[key.lower()] = value
+    heartbeat = found.get("job_heartbeat_seconds", Settings.job_heartbeat_seconds)
+    stall = found.get("job_stall_seconds", Settings.job_stall_seconds)
+    if stall < 2 * heartbeat:  # one late beat must not make a live job look dead
+        raise ConfigError(f"JOB_STALL_SECONDS ({stall:g}) must be at least twice JOB_HEARTBEAT_SECONDS ({heartbeat:g})")
     return found
 
 

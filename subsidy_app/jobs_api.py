@@ -7,11 +7,12 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from subsidy_app.access import access, current_principal, raise_not_in_scope
+from subsidy_app.core.db import utcnow
+from subsidy_app.core.job_runs import STATE_LABELS, job_state
 from subsidy_app.core.outbox import JobProgress, OutboxMessage
-from subsidy_app.http import uow
+from subsidy_app.http import runtime, uow
 from subsidy_app.identity.domain import Role
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="后台任务 / background jobs")
@@ -22,20 +23,15 @@ class JobOut(ma.Schema):
 
     id = ma.fields.Integer()
     job = ma.fields.String()
-    state = ma.fields.String(metadata={"description": "queued, running, done or failed"})
+    state = ma.fields.String(metadata={"description": "queued, running, stalled (its worker stopped beating; it "
+                                                      "will run again), done or failed"})
+    state_label = ma.fields.String(metadata={"description": "the state in words, Chinese / English"})
     progress = ma.fields.Dict(allow_none=True)
+    heartbeat_at = ma.fields.DateTime(allow_none=True, metadata={"description": "the running job's last sign of life"})
+    runs = ma.fields.Integer(metadata={"description": "how many times a worker started it (more after a restart)"})
     error = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
     done_at = ma.fields.DateTime(allow_none=True)
-
-
-def job_state(message: OutboxMessage, progress: dict[str, Any] | None) -> str:
-    """Name the state a user sees."""
-    if message.done_at:
-        return "done"
-    if message.failed_at:
-        return "failed"
-    return "running" if progress else "queued"
 
 
 @blp.route("/<int:job_id>")
@@ -47,13 +43,16 @@ class JobItem(MethodView):
     def get(self, job_id: int) -> Any:
         """Poll a job you started (admins see all)."""
         principal = current_principal()
+        stall_after = runtime().job_timing.stall_after
         with uow() as tx:
             message = tx.session.get(OutboxMessage, job_id)
             if message is None or (message.payload.get("requested_by") != principal.actor
                                    and Role.ADMIN not in principal.roles):
                 raise_not_in_scope()
             assert message is not None
-            progress = tx.session.scalar(select(JobProgress.progress).where(JobProgress.message_id == job_id))
-            return {"id": message.id, "job": message.job, "state": job_state(message, progress), "progress": progress,
-                    "error": message.last_error if message.failed_at else None,
+            run = tx.session.get(JobProgress, job_id)
+            state = job_state(message, run, now=utcnow(), stall_after=stall_after)
+            return {"id": message.id, "job": message.job, "state": state, "state_label": STATE_LABELS[state],
+                    "progress": run.progress if run else None, "heartbeat_at": run.heartbeat_at if run else None,
+                    "runs": run.runs if run else 0, "error": message.last_error if message.failed_at else None,
                     "created_at": message.created_at, "done_at": message.done_at}

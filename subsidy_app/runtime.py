@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from subsidy_app.audit.services import configure_sessions
 from subsidy_app.config import Settings
 from subsidy_app.core.db import build_engine, build_session_factory
+from subsidy_app.core.job_runs import JobTiming
 from subsidy_app.core.jobs import InProcessDispatcher
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import JobDispatcher, UnitOfWork
@@ -28,6 +29,13 @@ class Runtime:
     cipher: PersonalDataCipher
     dispatcher: JobDispatcher = field(init=False)
     caches: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def job_timing(self) -> JobTiming:
+        """Return the heartbeat, stall and redelivery intervals of the settings."""
+        s = self.settings
+        return JobTiming.of_seconds(heartbeat=s.job_heartbeat_seconds, stall_after=s.job_stall_seconds,
+                                    redeliver_after=s.outbox_redeliver_seconds)
 
     def unit_of_work(self) -> UnitOfWork:
         """Open a unit of work on this runtime."""
@@ -55,7 +63,7 @@ def build_runtime(
     runtime = Runtime(settings, engine, session_factory, PersonalDataCipher(settings.data_key))
     show_codes_in_local_outbox(settings.shows_sms_codes)
     if dispatcher_factory is None:
-        runtime.dispatcher = InProcessDispatcher(session_factory, runtime.cipher)
+        runtime.dispatcher = InProcessDispatcher(session_factory, runtime.cipher, runtime.job_timing)
     else:
         runtime.dispatcher = dispatcher_factory(runtime)
     return runtime

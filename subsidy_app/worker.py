@@ -5,7 +5,6 @@ The Celery app and the database runtime are built on first use, not at import ti
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from celery import Celery, Task
@@ -46,7 +45,7 @@ def _register_tasks(app: Celery) -> None:
     @app.task(name=RUN_TASK, bind=True, acks_late=True, max_retries=8)
     def run(self: Task, message_id: int) -> str:
         rt = worker_runtime()
-        outcome = run_outbox_message(rt.session_factory, rt.dispatcher, message_id, rt.cipher)
+        outcome = run_outbox_message(rt.session_factory, rt.dispatcher, message_id, rt.cipher, rt.job_timing)
         if outcome.status == "error":
             raise self.retry(countdown=min(600, 5 * 2 ** self.request.retries))
         return outcome.status
@@ -54,7 +53,7 @@ def _register_tasks(app: Celery) -> None:
     @app.task(name=RELAY_TASK, acks_late=True)
     def relay() -> int:
         rt = worker_runtime()
-        return relay_pending(rt.session_factory, rt.dispatcher, redeliver_after=dt.timedelta(minutes=10))
+        return relay_pending(rt.session_factory, rt.dispatcher, timing=rt.job_timing)
 
     @app.task(name=SEAL_TASK)
     def seal() -> int:

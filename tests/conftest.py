@@ -249,26 +249,19 @@ def redis_server(tmp_path: Path) -> Iterator[Any]:
     server.kill()
 
 
-@pytest.fixture
-def celery_worker(redis_url: str, database_url: str, postgres: None, committed: sessionmaker[Session]
-                  ) -> Iterator[dict[str, str]]:
-    """Start a real Celery worker process against Redis and the test database."""
+def start_celery_worker(redis_url: str, database_url: str, log_path: Path, *args: str, **env: str) -> Any:
+    """Start a real Celery worker process (solo pool) and wait until it is ready; `args` and `env` add options."""
     import subprocess
     import sys
     import time
 
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
-    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"celery-test-{os.getpid()}.log"
-    checkpoints = log_path.with_suffix(".checkpoints")
-    checkpoints.unlink(missing_ok=True)
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DATA_KEY": TEST_DATA_KEY,
-           "SECRET_KEY": TEST_SECRET_KEY, "AUDIT_KEY": TEST_AUDIT_KEY, "AUDIT_CHECKPOINT_FILE": str(checkpoints)}
+           "SECRET_KEY": TEST_SECRET_KEY, "AUDIT_KEY": TEST_AUDIT_KEY,
+           "AUDIT_CHECKPOINT_FILE": str(log_path.with_suffix(".checkpoints")), **env}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "subsidy_app.worker:celery_app", "worker", "--pool=solo",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat", *args],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
@@ -277,12 +270,34 @@ def celery_worker(redis_url: str, database_url: str, postgres: None, committed: 
             proc.kill()
             pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield {"redis_url": redis_url, "log": str(log_path), "checkpoints": str(checkpoints)}
+    return proc
+
+
+def stop_celery_worker(proc: Any) -> None:
+    """Stop a worker started by start_celery_worker (warm shutdown, then kill)."""
+    import subprocess
+
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def celery_worker(redis_url: str, database_url: str, postgres: None, committed: sessionmaker[Session]
+                  ) -> Iterator[dict[str, str]]:
+    """Start a real Celery worker process against Redis and the test database."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"celery-test-{os.getpid()}.log"
+    checkpoints = log_path.with_suffix(".checkpoints")
+    checkpoints.unlink(missing_ok=True)
+    proc = start_celery_worker(redis_url, database_url, log_path)
+    yield {"redis_url": redis_url, "log": str(log_path), "checkpoints": str(checkpoints)}
+    stop_celery_worker(proc)
 
 
 @pytest.fixture(autouse=True, scope="session")

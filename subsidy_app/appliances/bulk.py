@@ -115,6 +115,10 @@ def process(uow: UnitOfWork, *, upload_id: int, principal: Principal, versions: 
     assert store is not None
     products = {p.gtin: p for p in uow.session.scalars(select(Product))}
     todo = [(line, raw) for line, raw in all_rows if line > report["done_lines"]]
+    # Progress counts the rows committed by every run, not by this one: after a restart it resumes where it was.
+    done_before = total - len(todo)
+    if commit_chunks:
+        set_progress(uow, done_before, total)
     for start in range(0, len(todo), CHUNK):
         chunk = todo[start:start + CHUNK]
         checked = [prepare(line, {k: (raw[i] if i < len(raw) else "") for k, i in columns.items()}, products,
@@ -133,7 +137,7 @@ def process(uow: UnitOfWork, *, upload_id: int, principal: Principal, versions: 
         if commit_chunks:
             upload_row.report = dict(report)
             uow.commit()
-            set_progress(uow, start + len(chunk), total)
+            set_progress(uow, done_before + start + len(chunk), total)
     upload_row.report = {**report, "rows": total, "accepted_count": len(report["accepted"]),
                          "error_count": len(report["errors"])}
     upload_row.state, upload_row.finished_at = "done", utcnow()

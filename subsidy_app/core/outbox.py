@@ -31,7 +31,7 @@ class OutboxMessage(Base):
 
 
 class JobProgress(Base):
-    """How far a running job has got, written in its own transactions for the UI to poll.
+    """How far a job has got and which run holds it, written in their own transactions for the UI to poll.
 
     Not a column of outbox_message: the job's transaction holds that row FOR UPDATE until it commits, so a progress
     write there waited for the job that made it (a job reporting progress mid-transaction hung for ever). For the
@@ -40,8 +40,14 @@ class JobProgress(Base):
     __tablename__ = "job_progress"
 
     message_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    progress: Mapped[dict[str, Any]]
+    progress: Mapped[dict[str, Any] | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The run holding the job and its last sign of life: a run silent past the stall limit is presumed dead (its
+    # worker was killed), the job shows as stalled and the relay sends it again. None: no run holds it.
+    run_token: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[dt.datetime | None]
+    runs: Mapped[int] = mapped_column(default=0)
+
 
 # What each constraint's refusal means to the client (see core.constraints).
 register('pk_job_progress', 'job.progress_exists',

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from subsidy_app.audit.models import AuditCheckpoint
 from subsidy_app.core import jobs
 from subsidy_app.core.db import build_session_factory
+from subsidy_app.core.job_runs import JobTiming
 from subsidy_app.core.outbox import JobProgress, OutboxMessage
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import NullDispatcher, UnitOfWork
@@ -57,7 +58,7 @@ def test_relay_sends_undelivered_messages_and_skips_done_ones(session_factory: s
         done = uow.enqueue("audit.checkpoint")
         uow.commit()
         jobs.run_outbox_message(session_factory, NullDispatcher(), done.id, cipher)
-        assert jobs.relay_pending(session_factory, Recorder(), redeliver_after=dt.timedelta(minutes=10)) == 1
+        assert jobs.relay_pending(session_factory, Recorder()) == 1
         assert sent == [pending.id]
 
 
@@ -87,7 +88,7 @@ def test_unknown_job_fails_permanently(session_factory: sessionmaker[Session], c
         message = uow.enqueue("no.such.job")
         uow.commit()
         assert jobs.run_outbox_message(session_factory, NullDispatcher(), message.id, cipher).status == "failed"
-        assert jobs.pending_message_ids(session_factory, redeliver_after=dt.timedelta(0)) == []
+        assert jobs.pending_message_ids(session_factory, timing=JobTiming(redeliver_after=dt.timedelta(0))) == []
 
 
 def test_a_rolled_back_savepoint_takes_its_buffered_audit_events_and_jobs_with_it(uow: UnitOfWork) -> None:

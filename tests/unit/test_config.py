@@ -95,3 +95,28 @@ def test_the_local_sms_outbox_shows_codes_in_development_and_masks_them_in_produ
     assert not load_settings(PRODUCTION).shows_sms_codes
     with pytest.raises(ConfigError, match="SMS_OUTBOX_SHOWS_CODES"):
         load_settings({**PRODUCTION, "SMS_OUTBOX_SHOWS_CODES": "1"})
+
+
+def test_jobs_beat_every_15_seconds_stall_after_a_minute_and_a_lost_message_is_sent_again_after_one() -> None:
+    from subsidy_app.broker import RELAY_TASK, make_celery
+
+    settings = load_settings({})
+    assert (settings.job_heartbeat_seconds, settings.job_stall_seconds) == (15.0, 60.0)
+    assert (settings.outbox_redeliver_seconds, settings.outbox_relay_seconds) == (60.0, 15.0)
+    relay = make_celery(settings).conf.beat_schedule["outbox-relay"]
+    assert (relay["task"], relay["schedule"]) == (RELAY_TASK, 15.0)
+    faster = load_settings({"OUTBOX_REDELIVER_SECONDS": "30", "OUTBOX_RELAY_SECONDS": "5"})
+    assert make_celery(faster).conf.beat_schedule["outbox-relay"]["schedule"] == 5.0
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"JOB_STALL_SECONDS": "soon"}, "JOB_STALL_SECONDS"),
+    ({"OUTBOX_REDELIVER_SECONDS": "0"}, "OUTBOX_REDELIVER_SECONDS"),
+    ({"OUTBOX_RELAY_SECONDS": "-5"}, "OUTBOX_RELAY_SECONDS"),
+    ({"JOB_HEARTBEAT_SECONDS": "nan"}, "JOB_HEARTBEAT_SECONDS"),
+    ({"JOB_HEARTBEAT_SECONDS": "40"}, "JOB_STALL_SECONDS"),  # a live job would look stalled between two beats
+])
+def test_job_timings_that_are_not_positive_or_would_stall_a_live_job_stop_the_start(env: dict[str, str],
+                                                                                     named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings(env)
