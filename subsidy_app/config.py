@@ -42,6 +42,12 @@ class Settings:
     fraud_sales_per_phone: int = 3
     fraud_store_buyer_sales: int = 3
     fraud_price_margin_percent: Decimal = Decimal("20")
+    # Body limits (issue 20 §4), checked before a body is read: JSON bodies and plain forms (a payment batch of
+    # 10,000 ids is ~200 KB), table files (bulk sales, catalogue, intake, bank results, registry), residents'
+    # document pages (several photos of at most 8 MiB each).
+    json_body_max_bytes: int = 256 * 1024
+    upload_max_bytes: int = 16 * 1024 * 1024
+    document_upload_max_bytes: int = 20 * 1024 * 1024
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -96,6 +102,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # Only benchmarks and load tests turn this off; production always limits public pages.
         rate_limits_enabled=env.get("RATE_LIMITS_ENABLED", "1") not in ("0", "false", "off"),
         **_fraud_settings(env),
+        **_body_limits(env),
     )
     check_production_safety(settings)
     return settings
@@ -117,6 +124,19 @@ def _fraud_settings(env: Any) -> dict[str, Any]:
         if not value.is_finite() or value < (0 if name == "price_margin_percent" else 1):
             raise ConfigError(f"{key} must be {'zero or more' if name == 'price_margin_percent' else 'at least 1'}")
         found[f"fraud_{name}"] = value if name == "price_margin_percent" else int(value)
+    return found
+
+
+def _body_limits(env: Any) -> dict[str, Any]:
+    """Read the *_MAX_BYTES body limits; a value that is not a whole number of bytes from 1 KiB stops the start."""
+    found: dict[str, Any] = {}
+    for name in ("json_body_max_bytes", "upload_max_bytes", "document_upload_max_bytes"):
+        raw = (env.get(name.upper()) or "").strip()
+        if not raw:
+            continue
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1024:
+            raise ConfigError(f"{name.upper()} must be a whole number of bytes, at least 1024, got {raw!r}")
+        found[name] = int(raw)
     return found
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal
+from subsidy_app.bodies import TABLE_FILE_LIMIT, Blueprint, body_limit
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
@@ -77,6 +77,7 @@ class RegistryImports(MethodView):
     """Registry file uploads."""
 
     @access(Role.ADMIN)
+    @body_limit(TABLE_FILE_LIMIT)
     @blp.response(200, RegistryImportOut)
     def post(self) -> Any:
         """Import a public-security CSV or XLSX file (multipart field `file`) and report refused rows."""
