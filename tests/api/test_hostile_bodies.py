@@ -140,3 +140,27 @@ def test_a_well_formed_body_below_the_limit_still_reaches_the_schema(
     empty = client.post("/api/v1/car-sales", data=b"", content_type="application/json",
                         headers=callers[Role.DEALER_CLERK])
     assert empty.status_code == 422  # no body: the schema names its required fields
+
+
+@pytest.mark.parametrize(("path", "caller", "missing"), [
+    ("/api/v1/appliance-products/import", Role.ADMIN, "gtin"),
+    ("/api/v1/recycling/intake-imports?mode=valid_only", Role.RECYCLER_CLERK, "site_code"),
+    ("/api/v1/vehicle-registry/imports", Role.ADMIN, "车辆识别代号"),
+])
+def test_every_table_upload_refuses_a_wrong_header_at_once_naming_file_and_the_missing_column(
+        client: FlaskClient, uow: Any, callers: dict[Role, dict[str, str]], path: str, caller: Role,
+        missing: str) -> None:
+    from sqlalchemy import func, select
+
+    from subsidy_app.core.outbox import OutboxMessage
+
+    # Rows enough for the intake import's background job, had the header been right (the bulk sales file's own
+    # test is in test_appliance_bulk_api.py).
+    wrong = ("名称,数量\n" + "冰箱,1\n" * 2_500).encode("utf-8")
+    queued_before = uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+    response = client.post(path, headers=callers[caller], content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(wrong), "wrong.csv")})
+    body = response.get_json()
+    assert response.status_code == 422, body
+    assert missing in body["errors"]["file"][0]
+    assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == queued_before
