@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from recycling import imports, intake, issuing, sites, stock
 from recycling import schemas as s
 from recycling.issuing import CertificateDraft
 from subsidy_app.access import access, current_principal, raise_not_in_scope
+from subsidy_app.bodies import TABLE_FILE_LIMIT, Blueprint, body_limit
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import render_png, render_svg
 from subsidy_app.http import runtime, uow
@@ -249,6 +249,7 @@ class IntakeImports(MethodView):
     """Bulk intake files (CSV or XLSX)."""
 
     @access(CLERK)
+    @body_limit(TABLE_FILE_LIMIT)
     @blp.arguments(s.ImportForm, location="query")
     @blp.arguments(s.ImportFile, location="files")
     @blp.response(201, s.ImportOut)

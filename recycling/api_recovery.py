@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from recycling import closed_loop, reports, rollups, targets, used_cars
 from recycling import schemas_recovery as s
 from recycling.domain import Indicator, local_today
 from recycling.schemas import IndicatorQuery
 from subsidy_app.access import access, current_principal, require_county
+from subsidy_app.bodies import Blueprint
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import COUNTIES, Role
 

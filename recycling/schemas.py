@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from recycling.domain import CATEGORIES, Indicator, IntakeSource, QualificationKind, SiteLevel
 from subsidy_app.identity.domain import COUNTIES
+from subsidy_app.schema_fields import Text
 
 county = validate.OneOf(list(COUNTIES))
 category = validate.OneOf(list(CATEGORIES))
@@ -26,7 +27,7 @@ class QualificationIn(ma.Schema):
     """A licence to record."""
 
     kind = ma.fields.Enum(QualificationKind, by_value=True, required=True)
-    number = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
+    number = Text(required=True, validate=validate.Length(min=1), max_length=60)
     valid_from = ma.fields.Date(required=True)
     valid_to = ma.fields.Date(load_default=None)
 
@@ -47,11 +48,11 @@ class SiteIn(ma.Schema):
     """A site to register (admins name the recycler; clerks register for their own)."""
 
     organisation_id = ma.fields.Integer(load_default=None)
-    code = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,30}$"))
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    code = Text(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,30}$"))
+    name = Text(required=True, validate=validate.Length(min=1), max_length=100)
     level = ma.fields.Enum(SiteLevel, by_value=True, required=True)
     county_code = ma.fields.String(required=True, validate=county)
-    address = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    address = Text(load_default="", max_length=200)
 
 
 class SiteOut(ma.Schema):
@@ -78,23 +79,23 @@ class StockOut(ma.Schema):
 class CertificateIn(ma.Schema):
     """A scrap certificate to issue (DOMAIN §3 fields)."""
 
-    number = ma.fields.String(required=True)
+    number = Text(required=True)
     owner_kind = ma.fields.String(load_default="person", validate=validate.OneOf(["person", "organisation"]))
-    owner_name = ma.fields.String(required=True)
-    owner_id_number = ma.fields.String(required=True)
-    phone = ma.fields.String(load_default=None)
-    address = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+    owner_name = Text(required=True)
+    owner_id_number = Text(required=True)
+    phone = Text(load_default=None)
+    address = Text(load_default=None, max_length=200)
     handover_date = ma.fields.Date(required=True)
     first_registration_date = ma.fields.Date(required=True)
-    plate = ma.fields.String(required=True)
-    vehicle_type = ma.fields.String(required=True)
-    use_type = ma.fields.String(required=True)
-    make_model = ma.fields.String(required=True)
-    vin = ma.fields.String(required=True)
+    plate = Text(required=True)
+    vehicle_type = Text(required=True)
+    use_type = Text(required=True)
+    make_model = Text(required=True)
+    vin = Text(required=True)
     curb_weight_kg = ma.fields.Decimal(required=True)
-    fuel_type = ma.fields.String(required=True)
-    engine_number = ma.fields.String(required=True)
-    battery_code = ma.fields.String(load_default=None)
+    fuel_type = Text(required=True)
+    engine_number = Text(required=True)
+    battery_code = Text(load_default=None)
     site_id = ma.fields.Integer(load_default=None)
 
 
@@ -129,7 +130,7 @@ class CertificateOut(ma.Schema):
 class ReasonIn(ma.Schema):
     """A reason for a revocation or correction."""
 
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = Text(required=True, validate=validate.Length(min=1), max_length=200, multiline=True)
 
 
 class StateQuery(ma.Schema):
@@ -148,8 +149,8 @@ class IntakeIn(ma.Schema):
     weight_kg = ma.fields.Decimal(required=True)
     occurred_on = ma.fields.Date(required=True)
     certificate_id = ma.fields.Integer(load_default=None)
-    trade_in_ref = ma.fields.String(load_default=None, validate=validate.Length(max=80))
-    note = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    trade_in_ref = Text(load_default=None, max_length=80)
+    note = Text(load_default="", max_length=200, multiline=True)
 
 
 class IntakeOut(ma.Schema):
@@ -184,7 +185,7 @@ class IntakeQuery(ma.Schema):
 class CorrectionIn(ma.Schema):
     """A correction: a reason and, optionally, the record that should have been made."""
 
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = Text(required=True, validate=validate.Length(min=1), max_length=200, multiline=True)
     replacement = ma.fields.Nested(IntakeIn, load_default=None)
 
 

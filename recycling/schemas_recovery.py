@@ -6,12 +6,13 @@ import marshmallow as ma
 from marshmallow import validate
 
 from recycling.schemas import county, money_field
+from subsidy_app.schema_fields import Text
 
 
 class UsedCarIn(ma.Schema):
     """A used-car transfer to register."""
 
-    vin = ma.fields.String(required=True)
+    vin = Text(required=True)
     transferred_on = ma.fields.Date(required=True)
     price = ma.fields.Decimal(required=True)
     county_code = ma.fields.String(required=True, validate=county)
@@ -157,7 +158,7 @@ class VolumeOut(ma.Schema):
 class ReportIn(ma.Schema):
     """A report to make."""
 
-    period = ma.fields.String(required=True, metadata={"description": "YYYY-MM-1|2|3 (ten-day) or YYYY-MM"})
+    period = Text(required=True, metadata={"description": "YYYY-MM-1|2|3 (ten-day) or YYYY-MM"})
     replace = ma.fields.Boolean(load_default=False)
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from reverse_invoice import invoices, purchases, recyclers, reversals, sellers, statements
 from reverse_invoice import schemas as s
 from subsidy_app.access import access, current_principal
+from subsidy_app.bodies import Blueprint
 from subsidy_app.core.errors import Forbidden
 from subsidy_app.http import answer, uow
 from subsidy_app.identity.domain import Role

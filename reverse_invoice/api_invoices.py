@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from reverse_invoice import documents, exports, filing, reversals
 from reverse_invoice import schemas_documents as s
 from reverse_invoice.api import CLERK, READERS, download, month_param
 from subsidy_app.access import access, current_principal
+from subsidy_app.bodies import Blueprint
 from subsidy_app.http import answer, uow
 from subsidy_app.identity.domain import Role
 

@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from reverse_invoice.domain import InvoiceType, LocationClass, Qualification, VatMethod
 from reverse_invoice.schemas_documents import MONTH
+from subsidy_app.schema_fields import Text
 
 Money = ma.fields.Decimal(as_string=True, places=2)
 
@@ -15,7 +16,7 @@ class RiProfileIn(ma.Schema):
     """A recycler's qualification, VAT method and location class."""
 
     qualification = ma.fields.Enum(Qualification, by_value=True, required=True)
-    qualification_no = ma.fields.String(required=True, validate=validate.Length(min=4, max=60))
+    qualification_no = Text(required=True, validate=validate.Length(min=4), max_length=60)
     vat_method = ma.fields.Enum(VatMethod, by_value=True, required=True)
     location_class = ma.fields.Enum(LocationClass, by_value=True, required=True)
 
@@ -45,17 +46,17 @@ class RiStandingOut(ma.Schema):
 class RiSellerIn(ma.Schema):
     """A seller: a natural person with their own bank card."""
 
-    name = ma.fields.String(required=True, validate=validate.Length(min=2, max=40))
-    id_number = ma.fields.String(required=True)
-    bank_card = ma.fields.String(required=True)
-    bank_name = ma.fields.String(load_default="", validate=validate.Length(max=60))
-    phone = ma.fields.String(load_default=None)
+    name = Text(required=True, validate=validate.Length(min=2), max_length=40)
+    id_number = Text(required=True)
+    bank_card = Text(required=True)
+    bank_name = Text(load_default="", max_length=60)
+    phone = Text(load_default=None)
 
 
 class RiConsentIn(ma.Schema):
     """The seller's consent to the caller's recycler filing on their behalf."""
 
-    text_version = ma.fields.String(required=True)
+    text_version = Text(required=True)
     agreed = ma.fields.Boolean(required=True)
 
 
@@ -90,10 +91,10 @@ class RiSellerOut(ma.Schema):
 class RiLineIn(ma.Schema):
     """One purchase line."""
 
-    product_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
-    tax_code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{19}$", error="19 digits"))
-    specification = ma.fields.String(load_default="", validate=validate.Length(max=60))
-    unit = ma.fields.String(required=True, validate=validate.Length(min=1, max=10))
+    product_name = Text(required=True, validate=validate.Length(min=1), max_length=100)
+    tax_code = Text(required=True, validate=validate.Regexp(r"^\d{19}$", error="19 digits"))
+    specification = Text(load_default="", max_length=60)
+    unit = Text(required=True, validate=validate.Length(min=1), max_length=10)
     quantity = ma.fields.Decimal(required=True, places=None)
     unit_price = ma.fields.Decimal(required=True, places=None)
     amount = ma.fields.Decimal(load_default=None, places=None)
@@ -105,14 +106,14 @@ class RiPurchaseIn(ma.Schema):
     seller_id = ma.fields.Integer(required=True)
     purchased_on = ma.fields.Date(required=True)
     lines = ma.fields.List(ma.fields.Nested(RiLineIn), required=True, validate=validate.Length(min=1, max=100))
-    contract_no = ma.fields.String(required=True)
-    weighbridge_ticket = ma.fields.String(required=True)
-    vehicle_plate = ma.fields.String(required=True)
-    photos = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=300)), required=True)
-    payment_reference = ma.fields.String(required=True)
+    contract_no = Text(required=True)
+    weighbridge_ticket = Text(required=True)
+    vehicle_plate = Text(required=True)
+    photos = ma.fields.List(Text(validate=validate.Length(min=1), max_length=300), required=True)
+    payment_reference = Text(required=True)
     paid_amount = ma.fields.Decimal(required=True, places=2)
     paid_at = ma.fields.AwareDateTime(required=True, default_timezone=None)
-    intake_ref = ma.fields.String(load_default=None, validate=validate.Length(max=60))
+    intake_ref = Text(load_default=None, max_length=60)
 
 
 class RiIdOut(ma.Schema):
@@ -142,7 +143,7 @@ class RiIssueOut(ma.Schema):
 class RiCorrectionIn(ma.Schema):
     """The month to correct (YYYY-MM)."""
 
-    month = ma.fields.String(required=True, validate=MONTH)
+    month = Text(required=True, validate=MONTH)
 
 
 class RiCorrectedOut(ma.Schema):

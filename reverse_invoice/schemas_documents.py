@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from reverse_invoice.domain import RedReason
+from subsidy_app.schema_fields import Text
 
 Money = ma.fields.Decimal(as_string=True, places=2)
 # A month as YYYY-MM from 2000 on: the regex alone let "0000-01" through, which is no date (a 500, found by fuzzing).
@@ -152,7 +153,7 @@ class RiFilingQuery(ma.Schema):
 class RiPrepareIn(ma.Schema):
     """Prepare every recycler's filing for a month (default: last month)."""
 
-    month = ma.fields.String(load_default=None, validate=MONTH)
+    month = Text(load_default=None, validate=MONTH)
 
 
 class RiJobOut(ma.Schema):
@@ -164,4 +165,4 @@ class RiJobOut(ma.Schema):
 class RiPaymentIn(ma.Schema):
     """The tax payment's reference."""
 
-    payment_reference = ma.fields.String(required=True, validate=validate.Length(min=4, max=60))
+    payment_reference = Text(required=True, validate=validate.Length(min=4), max_length=60)

@@ -57,7 +57,8 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        # Every routed request gets its own limit (subsidy_app.bodies); this covers anything else that reads one.
+        MAX_CONTENT_LENGTH=settings.json_body_max_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,

@@ -62,6 +62,12 @@ class Settings:
     job_stall_seconds: float = 60.0
     outbox_redeliver_seconds: float = 60.0
     outbox_relay_seconds: float = 15.0
+    # Body limits (issue 20 §4), checked before a body is read: JSON bodies and plain forms (a payment batch of
+    # 10,000 ids is ~200 KB), table files (bulk sales, catalogue, intake, bank results, registry), residents'
+    # document pages (several photos of at most 8 MiB each).
+    json_body_max_bytes: int = 256 * 1024
+    upload_max_bytes: int = 16 * 1024 * 1024
+    document_upload_max_bytes: int = 20 * 1024 * 1024
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -127,6 +133,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sms_outbox_shows_codes=_flag(env, "SMS_OUTBOX_SHOWS_CODES"),
         **_fraud_settings(env),
         **_job_settings(env),
+        **_body_limits(env),
     )
     check_production_safety(settings)
     return settings
@@ -203,6 +210,17 @@ def _job_settings(env: Any) -> dict[str, Any]:
     stall = found.get("job_stall_seconds", Settings.job_stall_seconds)
     if stall < 2 * heartbeat:  # one late beat must not make a live job look dead
         raise ConfigError(f"JOB_STALL_SECONDS ({stall:g}) must be at least twice JOB_HEARTBEAT_SECONDS ({heartbeat:g})")
+    return found
+
+
+def _body_limits(env: Any) -> dict[str, Any]:
+    """Read the *_MAX_BYTES body limits; a value that is not a whole number of bytes from 1 KiB stops the start."""
+    found: dict[str, Any] = {}
+    for name in ("json_body_max_bytes", "upload_max_bytes", "document_upload_max_bytes"):
+        if (env.get(name.upper()) or "").strip():
+            found[name] = _count(env, name.upper(), 0)
+            if found[name] < 1024:
+                raise ConfigError(f"{name.upper()} must be a whole number of bytes, at least 1024")
     return found
 
 

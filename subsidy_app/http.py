@@ -18,12 +18,14 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
-from subsidy_app import idempotency
+from subsidy_app import bodies, idempotency
 from subsidy_app.access import current_principal
+from subsidy_app.bodies import Blueprint
 from subsidy_app.core import constraints
 from subsidy_app.core.db import MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
@@ -53,7 +55,7 @@ def rate_limit_config(storage_uri: str) -> dict[str, Any]:
 
 def load_json(schema: ma.Schema) -> dict[str, Any]:
     """Validate the request's JSON body with a schema; 400 for unreadable JSON, 422 naming each bad field."""
-    body = request.get_json(silent=True)
+    body = request.get_json() if request.is_json else None  # unreadable JSON: 400 body.invalid_json
     if not isinstance(body, dict):
         raise ValidationFailed("请求体应为 JSON 对象 / the body must be a JSON object", reason="request.malformed",
                                errors={"json": ["expected a JSON object"]})
@@ -129,7 +131,7 @@ _DEFAULT_MESSAGES = {
     404: ("不存在 / not found", "not_found"),
     405: ("不支持该方法 / method not allowed", "method_not_allowed"),
     409: ("冲突 / conflict", "conflict"),
-    413: ("上传文件过大 / upload too large", "upload.too_large"),
+    413: ("请求体过大 / the request body is too large", "body.too_large"),
     415: ("不支持的内容类型 / unsupported media type", "request.media_type"),
     422: ("输入有误 / invalid input", "validation.failed"),
     429: ("请求过于频繁,请稍后再试 / too many requests, try later", "rate_limited"),
@@ -140,6 +142,12 @@ class Api(SmorestApi):
     """flask-smorest API answering every HTTP error with the envelope."""
 
     ERROR_SCHEMA = ErrorEnvelope
+
+    def register_blueprint(self, blp: SmorestBlueprint, *, parameters: Any = None, **options: Any) -> None:
+        """Register an API blueprint; only bodies.Blueprint, so no body is parsed by webargs' own JSON loader."""
+        if not isinstance(blp, Blueprint):
+            raise TypeError(f"{blp.name}: use subsidy_app.bodies.Blueprint, which parses JSON with the app's loader")
+        super().register_blueprint(blp, parameters=parameters, **options)
 
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         """Render an HTTP error raised by Flask, webargs or abort() as the envelope."""
@@ -211,8 +219,11 @@ class OrjsonProvider(DefaultJSONProvider):
         return orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS).decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        """Decode JSON."""
-        return orjson.loads(s)
+        """Decode JSON; a ValueError (request.get_json's 400) for anything unreadable, however deep or long."""
+        try:
+            return orjson.loads(s)  # refuses nesting past 1,024 levels and numbers past a double by itself
+        except RecursionError as exc:  # so that no decoder's recursion limit can become a 500
+            raise ValueError("nested too deep") from exc
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """Build a JSON response from the arguments jsonify() takes."""
@@ -224,6 +235,7 @@ class OrjsonProvider(DefaultJSONProvider):
 def init_app(app: Flask) -> Api:
     """Create the API object and install error handlers."""
     app.json = OrjsonProvider(app)
+    bodies.install(app)
     app.config.setdefault("API_TITLE", "吕梁市以旧换新与回收交易平台 API")
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")

@@ -6,9 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal, raise_not_in_scope
+from subsidy_app.bodies import Blueprint
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.job_runs import STATE_LABELS, job_state
 from subsidy_app.core.outbox import JobProgress, OutboxMessage

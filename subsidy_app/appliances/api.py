@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal
 from subsidy_app.appliances import catalogue, participation, poster
 from subsidy_app.appliances import schemas as s
+from subsidy_app.bodies import TABLE_FILE_LIMIT, Blueprint, body_limit
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
@@ -56,6 +56,7 @@ class ProductImport(MethodView):
     """Catalogue files."""
 
     @access(*BUREAU)
+    @body_limit(TABLE_FILE_LIMIT)
     @blp.response(200, s.ImportOut)
     def post(self) -> Any:
         """Import a CSV or XLSX catalogue; every rejected row is reported with its line, field and reason."""

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.exc import OperationalError
 
 from subsidy_app.access import access, current_principal
@@ -16,6 +15,7 @@ from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances import schemas as s
 from subsidy_app.appliances.api import upload
 from subsidy_app.appliances.domain import SaleMode
+from subsidy_app.bodies import TABLE_FILE_LIMIT, Blueprint, body_limit
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import sign_token
 from subsidy_app.http import answer, runtime, uow
@@ -173,6 +173,7 @@ class BulkSales(MethodView):
     """A day's sales as a CSV or XLSX file."""
 
     @access(Role.DEALER_CLERK)
+    @body_limit(TABLE_FILE_LIMIT)
     @blp.response(200, s.BulkOut)
     def post(self) -> Any:
         """Upload a day's sales (field `file`, form field `store_id`); large files run as a job to poll."""

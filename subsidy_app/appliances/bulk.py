@@ -49,17 +49,22 @@ class UploadRef:
 
 def upload(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, ...], store_id: int,
            filename: str, data: bytes, limits: FraudThresholds | None = None) -> UploadRef:
-    """Accept a day's sales file; small files are processed now, large ones by a job (fraud limits go along)."""
+    """Accept a day's sales file; small files are processed now, large ones by a job (fraud limits go along).
+
+    A file whose header lacks a column is refused here, naming them, not by the job after it was queued (the body's
+    size is held to its limit by the route)."""
     store = uow.session.get(Store, store_id)
     if store is None or principal.organisation_kind is not OrgKind.DEALER or \
             store.dealer_org_id != principal.organisation_id:
         raise NotFound("门店不存在 / store not found", reason="store.not_found")
+    lines = iter_rows(filename, data)
+    header_index(next(lines, []), COLUMNS)
     digest = hashlib.sha256(data).hexdigest()
     seen = uow.session.scalar(select(BulkUpload).where(BulkUpload.dealer_org_id == store.dealer_org_id,
                                                        BulkUpload.sha256 == digest))
     if seen is not None:
         return UploadRef(seen.id, True, seen.state, seen.job_id, seen.report)
-    rows = sum(1 for _ in iter_rows(filename, data)) - 1
+    rows = sum(1 for _ in lines)
     row = BulkUpload(dealer_org_id=store.dealer_org_id, store_id=store.id, sha256=digest, filename=filename[:200],
                      content=seal(uow, data), state="queued", report=None, created_by=principal.actor)
     uow.session.add(row)

@@ -6,15 +6,16 @@ import marshmallow as ma
 from marshmallow import validate
 
 from subsidy_app.rules.schemas import money_field, positive
+from subsidy_app.schema_fields import Text
 
 
 class ProductIn(ma.Schema):
     """A catalogue product."""
 
-    gtin = ma.fields.String(required=True)
-    category = ma.fields.String(required=True)
-    brand = ma.fields.String(required=True)
-    model = ma.fields.String(required=True)
+    gtin = Text(required=True)
+    category = Text(required=True)
+    brand = Text(required=True)
+    model = Text(required=True)
     energy_grade = ma.fields.Integer(load_default=None, validate=validate.Range(1, 5))
     water_grade = ma.fields.Integer(load_default=None, validate=validate.Range(1, 5))
     reference_price = ma.fields.Decimal(required=True, places=2, validate=positive)
@@ -62,8 +63,8 @@ class StoreIn(ma.Schema):
     """A new store."""
 
     dealer_org_id = ma.fields.Integer(load_default=None)
-    name = ma.fields.String(required=True, validate=validate.Length(max=200))
-    address = ma.fields.String(required=True, validate=validate.Length(max=300))
+    name = Text(required=True, max_length=200)
+    address = Text(required=True, max_length=300)
     opens_at = ma.fields.Time(load_default=None)
     closes_at = ma.fields.Time(load_default=None)
 
@@ -86,9 +87,9 @@ class ParticipationIn(ma.Schema):
 
     dealer_org_id = ma.fields.Integer(required=True)
     store_id = ma.fields.Integer(load_default=None)
-    category = ma.fields.String(required=True)
+    category = Text(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf(["approved", "suspended"]))
-    reason = ma.fields.String(load_default=None, validate=validate.Length(max=500))
+    reason = Text(load_default=None, max_length=500, multiline=True)
 
 
 class ParticipationOut(ma.Schema):
@@ -108,9 +109,9 @@ class ParticipationOut(ma.Schema):
 class AccountIn(ma.Schema):
     """A dealer's settlement account."""
 
-    account_name = ma.fields.String(load_default="")
-    bank_name = ma.fields.String(required=True)
-    account_number = ma.fields.String(required=True)
+    account_name = Text(load_default="")
+    bank_name = Text(required=True)
+    account_number = Text(required=True)
 
 
 class AccountOut(ma.Schema):
@@ -122,25 +123,25 @@ class AccountOut(ma.Schema):
 class BuyerCodeIn(ma.Schema):
     """Send the buyer a one-time code."""
 
-    phone = ma.fields.String(required=True)
+    phone = Text(required=True)
 
 
 class SaleIn(ma.Schema):
     """A sale from the till: the buyer is verified by a code or by their phone's confirmation."""
 
     store_id = ma.fields.Integer(required=True)
-    gtin = ma.fields.String(required=True)
-    serial_number = ma.fields.String(required=True, metadata={"description": "serial number; IMEI for phones"})
+    gtin = Text(required=True)
+    serial_number = Text(required=True, metadata={"description": "serial number; IMEI for phones"})
     price = ma.fields.Decimal(required=True, places=2, validate=positive)
-    invoice_number = ma.fields.String(required=True)
-    invoice_code = ma.fields.String(load_default=None)
+    invoice_number = Text(required=True)
+    invoice_code = Text(load_default=None)
     sold_on = ma.fields.Date(load_default=None)
-    delivery_address = ma.fields.String(load_default=None, validate=validate.Length(max=300))
-    buyer_token = ma.fields.String(load_default=None, metadata={"description": "confirmation from the phone"})
-    buyer_name = ma.fields.String(load_default=None)
-    buyer_id_number = ma.fields.String(load_default=None)
-    buyer_phone = ma.fields.String(load_default=None)
-    buyer_code = ma.fields.String(load_default=None)
+    delivery_address = Text(load_default=None, max_length=300)
+    buyer_token = Text(load_default=None, metadata={"description": "confirmation from the phone"})
+    buyer_name = Text(load_default=None)
+    buyer_id_number = Text(load_default=None)
+    buyer_phone = Text(load_default=None)
+    buyer_code = Text(load_default=None)
     mode = ma.fields.String(load_default="instant", validate=validate.OneOf(["instant", "claim"]))
 
 
@@ -170,7 +171,7 @@ class SaleOut(ma.Schema):
 class ReturnIn(ma.Schema):
     """A return."""
 
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=300))
+    reason = Text(required=True, validate=validate.Length(min=1), max_length=300, multiline=True)
 
 
 class StateOut(ma.Schema):

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Response, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal
 from subsidy_app.applications import payments, queries, review, sales
 from subsidy_app.applications import schemas as s
+from subsidy_app.bodies import TABLE_FILE_LIMIT, Blueprint, body_limit
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import render_png, render_svg
 from subsidy_app.http import runtime, uow
@@ -205,6 +205,7 @@ class BankResults(MethodView):
     """The bank's result file."""
 
     @access(Role.FINANCE_OFFICER)
+    @body_limit(TABLE_FILE_LIMIT)
     @blp.response(200, s.ReconciliationOut)
     def post(self, batch_id: int) -> Any:
         """Upload the bank's result file (CSV or XLSX, field `file`); a second import of it changes nothing."""

@@ -12,6 +12,7 @@ from subsidy_app.access import access, current_principal
 from subsidy_app.applications import form_input as f
 from subsidy_app.applications import payments, queries, staff_queries
 from subsidy_app.applications.domain import State
+from subsidy_app.bodies import TABLE_FILE_LIMIT, body_limit
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import COUNTIES, Role
@@ -82,6 +83,7 @@ def batch_detail(batch_id: int) -> ResponseReturnValue:
 
 @bp.route("/finance/batches/<int:batch_id>/results", methods=["POST"])
 @access(Role.FINANCE_OFFICER)
+@body_limit(TABLE_FILE_LIMIT)
 def upload_results(batch_id: int) -> ResponseReturnValue:
     """Reconcile the bank's result file and show the report; uploading the same file again changes nothing."""
     upload = request.files.get("file")

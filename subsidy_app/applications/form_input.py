@@ -12,9 +12,10 @@ from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.text import checked_text
 
 
-def text(form: Mapping[str, str], name: str, *, max_length: int = 2000) -> str:
-    """Return a field's trimmed text ('' when absent); refuse NUL characters and over-long text by field."""
-    return checked_text(form.get(name), field=name, max_length=max_length)
+def text(form: Mapping[str, str], name: str, *, max_length: int = 2000, multiline: bool = False) -> str:
+    """Return a field's trimmed text ('' when absent); refuse control characters (tab and newline only in a
+    multi-line field, a textarea) and over-long text by field."""
+    return checked_text(form.get(name), field=name, max_length=max_length, multiline=multiline)
 
 
 def choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

@@ -111,7 +111,7 @@ def decide(application_id: int) -> ResponseReturnValue:
     """Apply a reviewer's decision (approve, second approval, return, reject, revoke) with its reason."""
     reason = ""
     try:
-        reason = f.text(request.form, "reason", max_length=500)
+        reason = f.text(request.form, "reason", max_length=500, multiline=True)
         chosen = f.text(request.form, "action")
         if chosen not in {a.value for a in DECISIONS}:
             raise ValidationFailed.field("action", "请选择审核操作 / choose a decision")

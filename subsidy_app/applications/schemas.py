@@ -7,22 +7,23 @@ from marshmallow import validate
 
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.rules.schemas import money_field, positive
+from subsidy_app.schema_fields import Text
 
 
 class CarSaleIn(ma.Schema):
     """A dealer's new-car sale."""
 
-    new_vin = ma.fields.String(required=True)
-    invoice_number = ma.fields.String(required=True)
-    invoice_code = ma.fields.String(load_default=None)
+    new_vin = Text(required=True)
+    invoice_number = Text(required=True)
+    invoice_code = Text(load_default=None)
     invoice_date = ma.fields.Date(required=True)
     invoice_total = ma.fields.Decimal(required=True, places=2, validate=positive)
     price_excl_tax = ma.fields.Decimal(load_default=None, places=2, validate=positive)
     new_vehicle_type = ma.fields.String(required=True, validate=validate.OneOf(["nev", "fuel"]))
-    nev_catalogue_ref = ma.fields.String(load_default=None, validate=validate.Length(max=60))
+    nev_catalogue_ref = Text(load_default=None, max_length=60)
     displacement_l = ma.fields.Decimal(load_default=None, places=2, validate=positive)
-    buyer_name = ma.fields.String(required=True)
-    buyer_id_number = ma.fields.String(required=True)
+    buyer_name = Text(required=True)
+    buyer_id_number = Text(required=True)
 
 
 class CarSaleOut(ma.Schema):
@@ -104,13 +105,13 @@ class ReviewIn(ma.Schema):
     """A reviewer's decision."""
 
     action = ma.fields.Enum(Action, by_value=True, required=True)
-    reason = ma.fields.String(load_default=None, validate=validate.Length(max=500))
+    reason = Text(load_default=None, max_length=500, multiline=True)
 
 
 class OverrideIn(ma.Schema):
     """Accepting a failed check by hand."""
 
-    reason = ma.fields.String(required=True, validate=validate.Length(min=2, max=500))
+    reason = Text(required=True, validate=validate.Length(min=2), max_length=500)  # a one-line input on the page
 
 
 class BatchApproveIn(ma.Schema):

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from subsidy_app.access import access, current_principal
 from subsidy_app.applications import payments, queries, sales, submission
+from subsidy_app.bodies import DOCUMENTS_LIMIT, body_limit
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.identifiers_trade import normalise_phone
 from subsidy_app.core.qr import read_token, render_png, sign_token
@@ -135,6 +136,7 @@ def _apply_page(token: str, sale: sales.SaleView, form: dict[str, str], error: d
 
 @bp.route("/m/car/<token>/apply", methods=["GET", "POST"])
 @access(resident=True, csrf=True)
+@body_limit(DOCUMENTS_LIMIT)
 @limiter.limit("30 per minute", methods=["POST"])
 def car_apply(token: str) -> ResponseReturnValue:
     """Show the application form; submit it with the documents, bank card and consent."""
@@ -185,6 +187,7 @@ def status_qr(token: str) -> Response:
 
 @bp.route("/m/s/<token>/resubmit", methods=["POST"])
 @access(resident=True, csrf=True)
+@body_limit(DOCUMENTS_LIMIT)
 def resubmit(token: str) -> ResponseReturnValue:
     """Send a returned application back with the corrected documents."""
     person_id = current_principal().person_id

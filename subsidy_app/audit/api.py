@@ -6,10 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal
 from subsidy_app.audit import services
+from subsidy_app.bodies import Blueprint
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from subsidy_app import idempotency
 from subsidy_app.access import access, current_principal, raise_not_in_scope
+from subsidy_app.bodies import Blueprint
 from subsidy_app.http import uow
 from subsidy_app.identity import persons, services
 from subsidy_app.identity import schemas as s

@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from subsidy_app.core.db import MAX_ID
 from subsidy_app.identity.domain import COUNTIES, OrgKind, Role
+from subsidy_app.schema_fields import Text
 
 county_field = ma.fields.String(validate=validate.OneOf(list(COUNTIES)))
 
@@ -28,7 +29,7 @@ class PrincipalOut(ma.Schema):
 class TokenIn(ma.Schema):
     """A token request."""
 
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, validate=validate.Length(min=1), max_length=100)
     account_id = ma.fields.Integer(load_default=None)
 
 
@@ -53,8 +54,8 @@ class OrganisationIn(ma.Schema):
     """An organisation to register."""
 
     kind = ma.fields.Enum(OrgKind, by_value=True, required=True)
-    name = ma.fields.String(required=True, validate=validate.Length(min=2, max=200))
-    credit_code = ma.fields.String(required=True)
+    name = Text(required=True, validate=validate.Length(min=2), max_length=200)
+    credit_code = Text(required=True)
     county_code = ma.fields.String(required=True, validate=validate.OneOf(list(COUNTIES)))
     city_level = ma.fields.Boolean(load_default=False)
 
@@ -83,8 +84,8 @@ class AccountIn(ma.Schema):
     """A staff account to create."""
 
     organisation_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
-    username = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_.-]{3,60}$"))
-    display_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
+    username = Text(required=True, validate=validate.Regexp(r"^[a-z0-9_.-]{3,60}$"))
+    display_name = Text(required=True, validate=validate.Length(min=1), max_length=60)
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
     roles = ma.fields.List(ma.fields.Enum(Role, by_value=True), required=True, validate=validate.Length(min=1))
     counties = ma.fields.List(county_field, load_default=None)
@@ -100,9 +101,9 @@ class IdOut(ma.Schema):
 class PersonIn(ma.Schema):
     """A person to register (resident or scrap seller)."""
 
-    name = ma.fields.String(required=True)
-    id_number = ma.fields.String(required=True)
-    phone = ma.fields.String(load_default=None)
+    name = Text(required=True)
+    id_number = Text(required=True)
+    phone = Text(load_default=None)
 
 
 class PersonOut(ma.Schema):

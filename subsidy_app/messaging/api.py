@@ -6,9 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from subsidy_app.access import access
+from subsidy_app.bodies import Blueprint
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
 from subsidy_app.messaging import services

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal, raise_not_in_scope
+from subsidy_app.bodies import Blueprint
 from subsidy_app.http import ErrorEnvelope, limiter, load_json, runtime, uow
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import Role

@@ -8,6 +8,7 @@ from marshmallow import validate
 from subsidy_app.core.db import LARGEST_MONEY
 from subsidy_app.identity.domain import COUNTIES
 from subsidy_app.rules.domain import OldVehicleFuel, Programme, VehicleType
+from subsidy_app.schema_fields import Text
 
 
 def money_field(**kwargs: object) -> ma.fields.Decimal:
@@ -39,7 +40,7 @@ class FactsIn(ma.Schema):
     """The facts of a possible trade-in."""
 
     programme = ma.fields.Enum(Programme, by_value=True, required=True)
-    category = ma.fields.String(load_default=None, validate=validate.Length(max=40))
+    category = Text(load_default=None, max_length=40)
     purchase_date = ma.fields.Date(required=True)
     price = ma.fields.Decimal(load_default=None, places=2, validate=positive)
     price_excl_tax = ma.fields.Decimal(load_default=None, places=2, validate=positive)
@@ -143,7 +144,7 @@ class PoolIn(ma.Schema):
 
     programme = ma.fields.Enum(Programme, by_value=True, required=True)
     county_code = ma.fields.String(required=True, validate=validate.OneOf(list(COUNTIES)))
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, validate=validate.Length(min=1), max_length=100)
 
 
 class AllocationIn(ma.Schema):
@@ -157,7 +158,7 @@ class AdjustmentIn(ma.Schema):
     """A correction of a pool's allocation."""
 
     amount = ma.fields.Decimal(required=True, places=2, validate=storable)
-    reason = ma.fields.String(required=True, validate=validate.Length(min=2, max=300))
+    reason = Text(required=True, validate=validate.Length(min=2), max_length=300, multiline=True)
 
 
 class PoolOut(ma.Schema):

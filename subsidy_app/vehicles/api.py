@@ -7,12 +7,13 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from subsidy_app.access import access, current_principal
+from subsidy_app.bodies import TABLE_FILE_LIMIT, Blueprint, body_limit
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
+from subsidy_app.schema_fields import Text
 from subsidy_app.vehicles import services
 
 blp = Blueprint("vehicles", __name__, url_prefix="/api/v1", description="车辆登记信息 / vehicle registry")
@@ -68,7 +69,7 @@ class VehicleOut(ma.Schema):
 class DeregistrationIn(ma.Schema):
     """A deregistration certificate from the vehicle administration office."""
 
-    certificate_number = ma.fields.String(required=True, validate=ma.validate.Length(min=4, max=60))
+    certificate_number = Text(required=True, validate=ma.validate.Length(min=4), max_length=60)
     deregistered_on = ma.fields.Date(required=True)
 
 
@@ -77,6 +78,7 @@ class RegistryImports(MethodView):
     """Registry file uploads."""
 
     @access(Role.ADMIN)
+    @body_limit(TABLE_FILE_LIMIT)
     @blp.response(200, RegistryImportOut)
     def post(self) -> Any:
         """Import a public-security CSV or XLSX file (multipart field `file`) and report refused rows."""

@@ -171,3 +171,35 @@ def test_bulk_rows_get_the_tills_fraud_signals_counting_earlier_rows_of_the_file
     assert ["fraud.phone" in c for c in codes] == [False, False, False, True]
     flagged = next(s for s in sales[3].signals if s["code"] == "fraud.phone")
     assert flagged["evidence"]["count"] in (4, "4")
+
+
+@pytest.mark.parametrize("rows", [100, 2_500], ids=["processed at once", "large enough for a job"])
+def test_a_file_with_a_wrong_header_is_refused_at_once_naming_the_missing_columns(client, uow, world,
+                                                                                  rows: int) -> None:
+    from subsidy_app.appliances.models import BulkUpload
+    from subsidy_app.core.outbox import OutboxMessage
+
+    headers = bearer(client, "dealer.appliance")
+    data, _expected = sales_file(rows)
+    wrong = data.replace("购买人身份证号,购买人手机号".encode(), "身份证,电话".encode(), 1)
+    queued_before = uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+    response = _upload(client, headers, world.store_id, wrong)
+    body = response.get_json()
+    assert response.status_code == 422, body
+    assert body["reason"] == "file.header"
+    assert "buyer_id_number" in body["errors"]["file"][0] and "buyer_phone" in body["errors"]["file"][0]
+    assert uow.session.scalar(select(func.count()).select_from(BulkUpload)) == 0
+    assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == queued_before
+
+
+def test_a_file_past_the_upload_limit_is_refused_before_it_is_read(client, uow, world) -> None:
+    from subsidy_app.appliances.models import BulkUpload
+
+    headers = bearer(client, "dealer.appliance")
+    limit = client.application.extensions["subsidy"].settings.upload_max_bytes
+    line = f"{TABLET},TB00000001,2699.00,{2514:020d},2025-03-01,买家,{resident_id('14110219700101001')},13900000001\n"
+    big = (HEADER + line * (limit // len(line.encode()) + 1)).encode("utf-8")  # 19 MB at the default limit
+    response = _upload(client, headers, world.store_id, big)
+    assert response.status_code == 413
+    assert response.get_json()["reason"] == "body.too_large"
+    assert uow.session.scalar(select(func.count()).select_from(BulkUpload)) == 0

@@ -120,3 +120,18 @@ def test_job_timings_that_are_not_positive_or_would_stall_a_live_job_stop_the_st
                                                                                      named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_settings(env)
+
+
+def test_body_limits_default_small_for_json_and_are_read_from_the_environment() -> None:
+    defaults = load_settings({})
+    assert defaults.json_body_max_bytes == 256 * 1024 and defaults.upload_max_bytes == 16 * 1024 * 1024
+    settings = load_settings({"JSON_BODY_MAX_BYTES": "65536", "UPLOAD_MAX_BYTES": "1048576",
+                              "DOCUMENT_UPLOAD_MAX_BYTES": "4194304"})
+    assert (settings.json_body_max_bytes, settings.upload_max_bytes, settings.document_upload_max_bytes) == \
+        (65536, 1048576, 4194304)
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "100", "1e6", "١٠٢٤٠"])
+def test_a_body_limit_that_is_not_a_byte_count_stops_the_start_naming_it(value: str) -> None:
+    with pytest.raises(ConfigError, match="UPLOAD_MAX_BYTES"):
+        load_settings({"UPLOAD_MAX_BYTES": value})
