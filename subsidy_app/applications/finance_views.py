@@ -64,7 +64,7 @@ def create_batch() -> ResponseReturnValue:
 def _batch_page(batch_id: int, *, report: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
                 status: int = 200) -> ResponseReturnValue:
     with uow() as tx:
-        batch = payments.batch_summary(tx, batch_id=batch_id)
+        batch = payments.batch_summary(tx, principal=current_principal(), batch_id=batch_id)
         numbers = staff_queries.application_numbers(tx, application_ids=[x["application_id"] for x in batch["lines"]])
     return render_template(
         "applications/staff/batch_detail.html", batch=batch, numbers=numbers, report=report, error=error,

@@ -165,6 +165,6 @@ class PersonItem(MethodView):
     @access(*BUREAU)
     @blp.response(200, s.PersonOut)
     def get(self, person_id: int) -> Any:
-        """Show a person; auditors and finance see clear values, others masked."""
+        """Show a person in the caller's scope; auditors and finance see clear values, others masked."""
         with uow() as tx:
-            return persons.view_person(tx, person_id=person_id, principal=current_principal())
+            return persons.get_person(tx, person_id=person_id, principal=current_principal())
