@@ -1,4 +1,4 @@
-"""Serving documents: bureau staff and the owning resident only, with headers that stop HTML rendering."""
+"""Serving documents: bureau staff who may see the owner, and the owning resident, with headers that stop HTML."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask.testing import FlaskClient
 
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents import services
+from subsidy_app.identity import persons
 from tests.doc_files import PDF_BYTES, png_bytes
 from tests.helpers import bearer
 
@@ -17,10 +18,11 @@ def _store(uow: UnitOfWork, data: bytes, owner_ref: str = "person:77", name: str
     return ref.id
 
 
-def test_auditor_gets_the_pdf_inline_with_safe_headers(client: FlaskClient, demo: dict[str, int],
-                                                         uow: UnitOfWork) -> None:
-    doc_id = _store(uow, PDF_BYTES)
-    response = client.get(f"/documents/{doc_id}", headers=bearer(client, "auditor.lishi"))
+def test_city_level_reviewer_gets_the_pdf_inline_with_safe_headers(client: FlaskClient, demo: dict[str, int],
+                                                                     uow: UnitOfWork) -> None:
+    person_id = persons.register_person(uow, actor="t", name="王小明", id_number="11010519491231002X")
+    doc_id = _store(uow, PDF_BYTES, owner_ref=f"person:{person_id}")
+    response = client.get(f"/documents/{doc_id}", headers=bearer(client, "senior.city"))
     assert response.status_code == 200
     assert response.data == PDF_BYTES
     assert response.mimetype == "application/pdf"
