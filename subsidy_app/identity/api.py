@@ -137,7 +137,8 @@ class Accounts(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Create a staff account with roles fitting its organisation."""
         with uow() as tx:
-            account_id = services.create_account(tx, actor=current_principal().actor, **data)
+            principal = current_principal()
+            account_id = services.create_account(tx, actor=principal.actor, principal=principal, **data)
             tx.commit()
         return {"id": account_id}
 

@@ -80,11 +80,16 @@ def _check_password(password: str) -> None:
 def create_account(
     uow: UnitOfWork, *, actor: str, organisation_id: int, username: str, display_name: str, password: str,
     roles: list[Role], counties: list[str] | None = None, all_counties: bool = False,
+    principal: Principal | None = None,
 ) -> int:
-    """Create a staff account whose roles fit its organisation's kind."""
+    """Create a staff account whose roles fit its organisation's kind, within the creating admin's scope."""
     org = uow.session.get(Organisation, organisation_id)
     if org is None:
         raise NotFound("机构不存在 / organisation not found", reason="organisation.not_found")
+    # principal is None only for the seeding system; an admin creates accounts no wider than their own scope.
+    if principal is not None and not visibility.may_manage_scope(principal, org, counties or [org.county_code],
+                                                                 all_counties):
+        raise visibility.not_in_scope()
     allowed = ROLES_BY_ORG_KIND[OrgKind(org.kind)]
     wrong = [r.value for r in roles if r not in allowed]
     if not roles or wrong:

@@ -85,11 +85,16 @@ def may_see_account(uow: UnitOfWork, principal: Principal, account_id: int) -> b
     if account_id == principal.account_id:
         return True
     account = uow.session.get(Account, account_id)
-    if account is None or Role.ADMIN not in principal.roles:
-        return False
-    org = uow.session.get(Organisation, account.organisation_id)
+    org = uow.session.get(Organisation, account.organisation_id) if account is not None else None
+    return account is not None and org is not None and may_manage_scope(
+        principal, org, [c for c in account.counties.split(",") if c], account.all_counties)
+
+
+def may_manage_scope(principal: Principal, org: Organisation, counties: list[str], all_counties: bool) -> bool:
+    """Tell whether an admin's scope holds an account's whole scope: its organisation and every county it covers."""
     # The account's whole scope, not only its organisation's county: a county admin must not act for the city.
-    if account.all_counties or (org is not None and org.city_level):
+    if Role.ADMIN not in principal.roles:
+        return False
+    if all_counties or org.city_level:
         return principal.all_counties
-    return org is not None and principal.covers_organisation(org.id, org.county_code) and all(
-        principal.covers_county(c) for c in account.counties.split(",") if c)
+    return principal.covers_organisation(org.id, org.county_code) and all(principal.covers_county(c) for c in counties)

@@ -32,7 +32,7 @@ from subsidy_app.identity.domain import OrgKind, Role
 from subsidy_app.identity.services import issue_api_token, load_principal
 from subsidy_app.seed import DEMO_PASSWORD, demo_credit_code
 from tests.appliance_fixtures import AC, TABLET, appliance_world, buyer_token, sale_body, sell
-from tests.car_fixtures import car_world, resident_id, submit
+from tests.car_fixtures import APPLICANT_ID, APPLICANT_NAME, APPLICANT_PHONE, car_world, resident_id, submit
 from tests.doc_files import png_bytes
 from tests.helpers import bearer
 from tests.integration.ri_support import DAY, issue, purchase, qualify, seller
@@ -359,3 +359,34 @@ def test_staff_of_another_county_or_organisation_get_403_or_404_on_every_id_rout
             if response.status_code not in (403, 404):
                 leaked.append((method, rule, user, response.status_code))
     assert leaked == []
+
+
+def test_a_county_admin_neither_creates_nor_acts_for_accounts_beyond_their_county(
+        client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> None:
+    _outsider_accounts(uow, demo)
+    uow.commit()
+    admin = bearer(client, "admin.xiaoyi")
+    account = {"username": "scope.new", "display_name": "新账号", "password": DEMO_PASSWORD, "roles": ["admin"]}
+    for org_key, extra in (("org:city_bureau", {}), ("org:bureau:141102", {}), ("org:bureau:141181",
+                                                                               {"all_counties": True}),
+                           ("org:bureau:141181", {"counties": ["141181", "141102"]})):
+        wider = client.post("/api/v1/accounts", headers=admin,
+                            json={**account, "organisation_id": demo[org_key], **extra})
+        assert wider.status_code == 404, (org_key, extra, wider.get_json())
+    own = client.post("/api/v1/accounts", headers=admin, json={**account, "organisation_id": demo["org:bureau:141181"]})
+    assert own.status_code == 201, own.get_json()
+    assert client.post("/api/v1/tokens", headers=admin, json={"name": "x", "account_id": demo["admin"]}
+                       ).status_code == 403
+    assert client.post("/api/v1/tokens", headers=admin, json={"name": "x", "account_id": demo["auditor.xiaoyi"]}
+                       ).status_code == 201
+
+
+def test_registering_a_known_person_shows_another_countys_auditor_only_the_masked_record(
+        client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> None:
+    car_world(uow, demo)  # the applicant bought and scrapped in 离石区 (141102)
+    body = {"name": APPLICANT_NAME, "id_number": APPLICANT_ID, "phone": APPLICANT_PHONE}
+    other = client.post("/api/v1/persons", headers=bearer(client, "auditor.xiaoyi"), json=body)
+    assert other.status_code == 201 and other.get_json()["revealed"] is False
+    assert APPLICANT_PHONE not in other.get_data(as_text=True)
+    own = client.post("/api/v1/persons", headers=bearer(client, "auditor.lishi"), json=body).get_json()
+    assert own["revealed"] is True and own["phone"] == APPLICANT_PHONE
