@@ -27,7 +27,7 @@ def _batches_page(error: dict[str, Any] | None = None, status: int = 200) -> Res
     with uow() as tx:
         approved = queries.review_queue(tx, principal=principal, state=State.APPROVED, programme=None,
                                         limit=PAYABLE_LIMIT)
-        batches = staff_queries.payment_batches(tx)
+        batches = staff_queries.payment_batches(tx, principal=principal)
     payable = [a for a in approved if not a["card_correction_needed"]]
     waiting = [a for a in approved if a["card_correction_needed"]]
     total = sum((a["amount"] for a in payable), Decimal("0.00"))

@@ -24,7 +24,7 @@ from recycling.models import Intake, ScrapCertificate, Site
 from recycling.reports import request_report
 from reverse_invoice import filing
 from subsidy_app.applications import payments, review
-from subsidy_app.applications.models import Application, ApplicationCheck
+from subsidy_app.applications.models import Application, ApplicationCheck, PaymentBatch
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import store_document
 from subsidy_app.identity import services as identity
@@ -390,3 +390,35 @@ def test_registering_a_known_person_shows_another_countys_auditor_only_the_maske
     assert APPLICANT_PHONE not in other.get_data(as_text=True)
     own = client.post("/api/v1/persons", headers=bearer(client, "auditor.lishi"), json=body).get_json()
     assert own["revealed"] is True and own["phone"] == APPLICANT_PHONE
+
+
+LISTS = {  # list route -> (the world object it would show, a user who sees it there, users entitled to see it)
+    "/api/v1/applications": ("application", "auditor.lishi", _own("dealer.car")),
+    "/api/v1/recycling/certificates": ("certificate", "auditor.lishi", _own()),
+    "/api/v1/recycling/intakes": ("intake", "auditor.lishi", _own()),
+    "/api/v1/recycling/sites": ("site", "auditor.lishi", _own()),
+    "/api/v1/reverse-invoice/invoices": ("invoice", "auditor.lishi", _own()),
+    "/api/v1/reverse-invoice/filings": ("filing", "auditor.lishi", _own()),
+    "/api/v1/organisations": ("dealer_car", "auditor.lishi", _own("dealer.car")),
+    "/api/v1/budget-pools": ("pool", "auditor.lishi", _own()),
+    "/api/v1/appliance-stores": ("store", "auditor.lishi", _own("dealer.appliance")),
+}
+
+
+def _listed_ids(response: Any) -> set[int]:
+    return {item["id"] for item in response.get_json()} if response.status_code == 200 else set()
+
+
+def test_lists_show_the_same_objects_as_the_items(client: FlaskClient, uow: UnitOfWork, world: W) -> None:
+    tokens = {user: bearer(client, user) for user in {*OTHER_COUNTY, *OTHER_ORGS, "auditor.lishi", "finance.city"}}
+    wrong = []
+    for url, (key, insider, owners) in LISTS.items():
+        if world[key] not in _listed_ids(client.get(url, headers=tokens[insider])):
+            wrong.append((url, insider, "missing"))
+        for user in (*OTHER_COUNTY, *OTHER_ORGS):
+            if user not in owners and world[key] in _listed_ids(client.get(url, headers=tokens[user])):
+                wrong.append((url, user, "listed"))
+    assert wrong == []
+    number = uow.session.get(PaymentBatch, world["batch"]).number
+    assert number in client.get("/finance/batches", headers=tokens["finance.city"]).get_data(as_text=True)
+    assert number not in client.get("/finance/batches", headers=tokens["finance.xiaoyi"]).get_data(as_text=True)
