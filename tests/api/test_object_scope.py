@@ -1,9 +1,8 @@
-"""Every route that loads an object by id refuses staff of another county or organisation: 403 or 404, never data.
+"""Every route that loads an object by id refuses staff of another county or organisation: 403 or 404, never data."""
 
-The table below names each id route of the URL map with a request for one object of 离石区 (141102), owned by
-the demo dealers and the demo dismantler. A route missing from both the table and the exemptions fails the
-coverage test, so a new id route cannot land without its scope probe.
-"""
+# The table names each id route of the URL map with a request for one object of 离石区 (141102), owned by the
+# demo dealers and the demo dismantler. A route missing from both the table and the exemptions fails the
+# coverage test, so a new id route cannot land without its scope probe.
 
 from __future__ import annotations
 
