@@ -18,7 +18,7 @@ from subsidy_app.core.identifiers_trade import normalise_bank_card
 from subsidy_app.core.personal_data import mask_bank_card
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons, visibility
-from subsidy_app.identity.domain import OrgKind, Principal, Role
+from subsidy_app.identity.domain import Principal, Role
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def may_see_seller(uow: UnitOfWork, principal: Principal, seller_id: int) -> boo
     recyclers = uow.session.scalars(select(Consent.recycler_id).where(Consent.seller_id == seller_id))
     if Role.RECYCLER_CLERK in principal.roles:
         return principal.organisation_id in set(recyclers)
-    return principal.kind == "staff" and principal.organisation_kind not in (OrgKind.DEALER, OrgKind.RECYCLER) and (
+    return principal.kind == "staff" and principal.organisation_kind not in visibility.ORG_BOUND and (
         principal.all_counties or any(principal.covers_county(get_profile(uow, r).county_code) for r in recyclers))
 
 
