@@ -360,7 +360,7 @@ def test_staff_of_another_county_or_organisation_get_403_or_404_on_every_id_rout
     assert leaked == []
 
 
-def test_a_county_admin_neither_creates_nor_acts_for_accounts_beyond_their_county(
+def test_a_county_admin_creates_accounts_tokens_and_pools_only_within_their_county(
         client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> None:
     _outsider_accounts(uow, demo)
     uow.commit()
@@ -378,6 +378,9 @@ def test_a_county_admin_neither_creates_nor_acts_for_accounts_beyond_their_count
                        ).status_code == 403
     assert client.post("/api/v1/tokens", headers=admin, json={"name": "x", "account_id": demo["auditor.xiaoyi"]}
                        ).status_code == 201
+    pool = {"programme": "car_scrap", "name": "越权"}
+    assert client.post("/api/v1/budget-pools", headers=admin, json={**pool, "county_code": "141102"}).status_code == 404
+    assert client.post("/api/v1/budget-pools", headers=admin, json={**pool, "county_code": "141181"}).status_code == 201
 
 
 def test_registering_a_known_person_shows_another_countys_auditor_only_the_masked_record(
