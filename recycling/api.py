@@ -273,7 +273,7 @@ class IntakeImportItem(MethodView):
     def get(self, import_id: int) -> Any:
         """Show an import's outcome and row errors."""
         with uow() as tx:
-            return imports.get_import(tx, import_id=import_id, organisation_id=acting_org())
+            return imports.get_import(tx, import_id=import_id, principal=current_principal())
 
 
 @blp.route("/transfers")

@@ -17,12 +17,14 @@ from recycling.certificates import find_certificate
 from recycling.intake import IntakeDraft, check_draft, record_intake
 from recycling.models import IntakeImport, Site
 from recycling.sites import recycler
+from recycling.visibility import may_see_import
 from subsidy_app.audit import services as audit
 from subsidy_app.audit.services import _PENDING as AUDIT_PENDING
 from subsidy_app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from subsidy_app.core.personal_data import mask_personal_text
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.core.uploads import seal, unseal
+from subsidy_app.identity.domain import Principal
 
 MODES = ("all_or_nothing", "valid_only")
 INLINE_ROW_LIMIT = 2000  # larger files run as a background job with progress
@@ -253,9 +255,9 @@ def _report(batch: IntakeImport) -> ImportReport:
     return ImportReport(batch.id, batch.status, batch.mode, batch.rows_total, batch.rows_written, errors)
 
 
-def get_import(uow: UnitOfWork, *, import_id: int, organisation_id: int | None) -> ImportReport:
-    """Show an import's outcome (recyclers see only their own)."""
+def get_import(uow: UnitOfWork, *, import_id: int, principal: Principal | None) -> ImportReport:
+    """Show an import's outcome to its recycler's clerks and its county's staff."""
     batch = uow.session.get(IntakeImport, import_id)
-    if batch is None or (organisation_id is not None and batch.organisation_id != organisation_id):
+    if batch is None or not may_see_import(uow, principal, batch):
         raise NotFound("导入批次不存在 / import not found", reason="import.not_found")
     return _report(batch)

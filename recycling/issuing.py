@@ -14,6 +14,7 @@ from recycling.domain import CATEGORIES, Domain, IntakeSource, QualificationKind
 from recycling.intake import IntakeDraft, live_intake_for_certificate, record_intake, reverse_intake
 from recycling.models import ScrapCertificate, Site
 from recycling.sites import licence_for, recycler
+from recycling.visibility import may_see_certificate
 from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
 from subsidy_app.core.db import utcnow
@@ -230,9 +231,7 @@ def revoke_certificate(uow: UnitOfWork, *, actor: str, dismantler_org_id: int | 
 def certificate_view(uow: UnitOfWork, *, certificate_id: int, principal: Principal | None) -> CertificateView:
     """Show a certificate to staff who may see its dismantler (personal data masked)."""
     row = uow.session.get(ScrapCertificate, certificate_id)
-    org = uow.session.get(Organisation, row.dismantler_org_id) if row else None
-    if row is None or org is None or (principal is not None
-                                      and not principal.covers_organisation(org.id, org.county_code)):
+    if row is None or not may_see_certificate(uow, principal, row):
         raise NotFound("回收证明不存在 / scrap certificate not found", reason="certificate.not_found")
     return _view(row)
 

@@ -110,7 +110,7 @@ class Sellers(MethodView):
         with uow() as tx:
             seller_id = sellers.register_seller(tx, principal=principal, **data)
             tx.commit()
-            return sellers.view_seller(tx, principal=principal, seller_id=seller_id)
+            return sellers.view_seller(tx, principal=principal, seller_id=seller_id, registered=True)
 
 
 @blp.route("/sellers/<int:seller_id>")

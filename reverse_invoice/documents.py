@@ -102,7 +102,8 @@ def invoice_document(uow: UnitOfWork, *, principal: Principal, invoice_id: int) 
     org = uow.session.get(Organisation, invoice.recycler_id)
     seller = uow.session.get(Seller, invoice.seller_id)
     assert seller is not None and org is not None
-    person = persons.view_person(uow, person_id=seller.person_id, principal=principal)
+    person = persons.view_person(uow, person_id=seller.person_id, principal=principal,
+                                 owner_checked=True)  # the invoice's seller, in scope with it
     reason = load_tax_rules().red_reasons[RedReason(invoice.red_reason)] if invoice.red_reason else None
     return InvoiceDocument(
         id=invoice.id, number=invoice.number, colour=invoice.colour, invoice_type=invoice.invoice_type,

@@ -190,7 +190,8 @@ def filing_report(uow: UnitOfWork, *, principal: Principal, filing_id: int, with
                                    .where(FilingLine.filing_id == filing.id).order_by(FilingLine.seller_id)).all()
         views = []
         for line, person_id in rows:
-            person = persons.view_person(uow, person_id=person_id, principal=principal)
+            person = persons.view_person(uow, person_id=person_id, principal=principal,
+                                         owner_checked=True)  # the filing's sellers, in scope with it
             views.append(FilingLineView(line.seller_id, person.name, person.id_number, line.invoice_count, line.sales,
                                         line.vat, line.urban_tax, line.education, line.local_education,
                                         line.income_tax))

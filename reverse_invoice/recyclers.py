@@ -75,7 +75,9 @@ def register_profile(
     org = uow.session.get(Organisation, recycler_id)
     if org is None or org.kind != OrgKind.RECYCLER.value:
         raise NotFound("回收企业不存在 / recycler not found", reason="recycler.not_found")
-    if Role.ADMIN not in principal.roles:
+    # An admin registers any recycler of their counties; a clerk only their own.
+    is_admin = Role.ADMIN in principal.roles and principal.covers_county(org.county_code)
+    if not is_admin:
         check_recycler_scope(principal, recycler_id=recycler_id, county_code=org.county_code, write=True)
     number = qualification_no.strip()
     if not 4 <= len(number) <= 60:

@@ -31,10 +31,10 @@ from reverse_invoice.invoices import (
 )
 from reverse_invoice.models import Invoice
 from reverse_invoice.recyclers import china_today, require_may_issue
-from reverse_invoice.sellers import get_seller
+from reverse_invoice.sellers import get_seller, may_see_seller
 from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.audit import services as audit
-from subsidy_app.core.errors import Conflict, Forbidden, ValidationFailed
+from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import Principal, Role
 
@@ -126,6 +126,8 @@ def correct_month(
         raise Forbidden("仅回收企业或管理员可更正 / only the recycler or an admin may correct",
                         reason="auth.forbidden")
     get_seller(uow, seller_id, lock=True)
+    if not may_see_seller(uow, principal, seller_id):
+        raise NotFound("售卖人不存在 / seller not found", reason="seller.not_found")
     taxable = month_is_taxable(month_sales(uow, seller_id=seller_id, start=month, end=month),
                                rates_for_month(month).monthly_threshold)
     invoices = [get_invoice(uow, i, lock=True) for i in corrections_needed(uow, seller_id=seller_id, month=month)]

@@ -17,7 +17,7 @@ from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.identifiers_trade import normalise_bank_card
 from subsidy_app.core.personal_data import mask_bank_card
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity import persons
+from subsidy_app.identity import persons, visibility
 from subsidy_app.identity.domain import Principal, Role
 
 
@@ -141,18 +141,36 @@ def lock_seller(uow: UnitOfWork, seller_id: int) -> None:
         raise NotFound("售卖人不存在 / seller not found", reason="seller.not_found")
 
 
-def view_seller(uow: UnitOfWork, *, principal: Principal, seller_id: int) -> SellerView:
-    """Show a seller: masked for clerks, in clear for the roles that check documents."""
+def may_see_seller(uow: UnitOfWork, principal: Principal, seller_id: int) -> bool:
+    """Tell whether the caller may see a seller: through a consent to a recycler whose data they may see."""
+    recyclers = uow.session.scalars(select(Consent.recycler_id).where(Consent.seller_id == seller_id))
+    if Role.RECYCLER_CLERK in principal.roles:
+        return principal.organisation_id in set(recyclers)
+    return principal.kind == "staff" and principal.organisation_kind not in visibility.ORG_BOUND and (
+        principal.all_counties or any(principal.covers_county(get_profile(uow, r).county_code) for r in recyclers))
+
+
+def view_seller(uow: UnitOfWork, *, principal: Principal, seller_id: int, registered: bool = False) -> SellerView:
+    """Show a seller the caller may see: masked for clerks, in clear for the roles that check documents."""
+    # registered: the clerk has just registered the seller by name, ID number and card, which shows them the
+    # seller (masked, with their own consents) before any consent links the seller to their recycler.
     seller = get_seller(uow, seller_id)
+    visible = may_see_seller(uow, principal, seller_id)
+    if not (visible or registered):
+        raise NotFound("售卖人不存在 / seller not found", reason="seller.not_found")
     rows = list(uow.session.scalars(select(Consent).where(Consent.seller_id == seller_id).order_by(Consent.id)))
     if Role.RECYCLER_CLERK in principal.roles:
-        # A clerk finds sellers by ID number to buy from them, but sees only their own organisation's consent.
         rows = [c for c in rows if c.recycler_id == principal.organisation_id]
-    elif not principal.all_counties and not any(
-            principal.covers_county(get_profile(uow, c.recycler_id).county_code) for c in rows):
-        raise NotFound("售卖人不存在 / seller not found", reason="seller.not_found")
     consents = tuple(ConsentView(c.recycler_id, c.text_version, c.consented_at) for c in rows)
-    person = persons.view_person(uow, person_id=seller.person_id, principal=principal)
+    person = persons.view_person(uow, person_id=seller.person_id, principal=principal, owner_checked=visible)
     card = persons.bank_card_number(uow, card_id=seller.bank_card_id) if person.revealed else seller.card_masked
     return SellerView(seller.id, seller.person_id, person.name, person.id_number, person.phone, card,
                       person.revealed, consents)
+
+
+def _person_through_seller(uow: UnitOfWork, principal: Principal, person: visibility.PersonRef) -> bool:
+    seller_id = uow.session.scalar(select(Seller.id).where(Seller.person_id == person.id))
+    return seller_id is not None and may_see_seller(uow, principal, seller_id)
+
+
+visibility.link_person("reverse_invoice.seller", _person_through_seller)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import Flask, current_app, g, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from subsidy_app.core.errors import Forbidden, NotAuthenticated, NotFound
+from subsidy_app.core.errors import Forbidden, NotAuthenticated
 from subsidy_app.identity import services as identity
+from subsidy_app.identity import visibility
 from subsidy_app.identity.domain import ANONYMOUS, Principal, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -121,9 +122,9 @@ def require_county(principal: Principal, county_code: str) -> None:
         raise_not_in_scope()
 
 
-def raise_not_in_scope() -> None:
+def raise_not_in_scope() -> NoReturn:
     """Answer as if the entity did not exist, so scopes don't leak existence."""
-    raise NotFound("不存在或不在您的权限范围内 / not found or outside your scope", reason="not_found")
+    raise visibility.not_in_scope()
 
 
 def init_app(app: Flask) -> None:

@@ -13,7 +13,8 @@ from subsidy_app.core.db import utcnow
 from subsidy_app.core.job_runs import STATE_LABELS, job_state
 from subsidy_app.core.outbox import JobProgress, OutboxMessage
 from subsidy_app.http import runtime, uow
-from subsidy_app.identity.domain import Role
+from subsidy_app.identity import visibility
+from subsidy_app.identity.domain import Principal, Role
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="后台任务 / background jobs")
 
@@ -34,6 +35,12 @@ class JobOut(ma.Schema):
     done_at = ma.fields.DateTime(allow_none=True)
 
 
+def may_see_job(principal: Principal, message: OutboxMessage) -> bool:
+    """Tell whether the caller may see a job: the one who started it, or a city-level admin."""
+    return message.payload.get("requested_by") == principal.actor or (
+        Role.ADMIN in principal.roles and visibility.sees_every_county(principal))
+
+
 @blp.route("/<int:job_id>")
 class JobItem(MethodView):
     """One background job."""
@@ -41,13 +48,12 @@ class JobItem(MethodView):
     @access(*tuple(Role))
     @blp.response(200, JobOut)
     def get(self, job_id: int) -> Any:
-        """Poll a job you started (admins see all)."""
+        """Poll a job you started (city-level admins see all)."""
         principal = current_principal()
         stall_after = runtime().job_timing.stall_after
         with uow() as tx:
             message = tx.session.get(OutboxMessage, job_id)
-            if message is None or (message.payload.get("requested_by") != principal.actor
-                                   and Role.ADMIN not in principal.roles):
+            if message is None or not may_see_job(principal, message):
                 raise_not_in_scope()
             assert message is not None
             run = tx.session.get(JobProgress, job_id)

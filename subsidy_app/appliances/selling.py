@@ -16,6 +16,7 @@ from subsidy_app.appliances import claims, fraud, participation, settlement
 from subsidy_app.appliances.buyer import Buyer
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of, recycling_category
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
+from subsidy_app.appliances.visibility import may_see_sale
 from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
 from subsidy_app.core.db import utcnow
@@ -245,7 +246,7 @@ def sell(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, 
 
 def _own_sale(uow: UnitOfWork, principal: Principal, sale_id: int) -> ApplianceSale:
     sale = uow.session.scalar(select(ApplianceSale).where(ApplianceSale.id == sale_id).with_for_update())
-    if sale is None or not principal.covers_organisation(sale.dealer_org_id, sale.county_code):
+    if sale is None or not may_see_sale(principal, sale):
         raise NotFound("销售记录不存在 / sale not found", reason="sale.not_found")
     return sale
 

@@ -18,6 +18,7 @@ from subsidy_app.appliances.models import ApplianceSale, DealerAccount
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.services import DEALER_PAYEE, transition
+from subsidy_app.applications.visibility import may_see_application
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
@@ -170,8 +171,7 @@ def note_late_signal(session: Session, *, sale_id: int, code: str) -> bool:
 def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
     """Return a statement's sales, clawbacks and signals for reviewers and the dealer."""
     app = uow.session.get(Application, application_id)
-    if app is None or app.payee_kind != DEALER_PAYEE or app.dealer_org_id is None or \
-            not principal.covers_organisation(app.dealer_org_id, app.county_code):
+    if app is None or app.payee_kind != DEALER_PAYEE or not may_see_application(principal, app):
         raise NotFound("结算单不存在 / statement not found", reason="settlement.not_found")
     sales = uow.session.scalars(select(ApplianceSale).where(or_(
         ApplianceSale.statement_id == app.id, ApplianceSale.clawback_statement_id == app.id))

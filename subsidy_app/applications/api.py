@@ -163,7 +163,7 @@ class PaymentBatches(MethodView):
         with uow() as tx:
             ref = payments.create_batch(tx, principal=current_principal(), **data)
             tx.commit()
-            return payments.batch_summary(tx, batch_id=ref.id)
+            return payments.batch_summary(tx, principal=current_principal(), batch_id=ref.id)
 
 
 @blp.route("/payment-batches/<int:batch_id>")
@@ -175,7 +175,7 @@ class PaymentBatchItem(MethodView):
     def get(self, batch_id: int) -> Any:
         """Show a batch and its lines."""
         with uow() as tx:
-            return payments.batch_summary(tx, batch_id=batch_id)
+            return payments.batch_summary(tx, principal=current_principal(), batch_id=batch_id)
 
 
 @blp.route("/payment-batches/<int:batch_id>/bank-file")

@@ -28,7 +28,7 @@ def _batches_page(error: dict[str, Any] | None = None, status: int = 200) -> Res
     with uow() as tx:
         approved = queries.review_queue(tx, principal=principal, state=State.APPROVED, programme=None,
                                         limit=PAYABLE_LIMIT)
-        batches = staff_queries.payment_batches(tx)
+        batches = staff_queries.payment_batches(tx, principal=principal)
     payable = [a for a in approved if not a["card_correction_needed"]]
     waiting = [a for a in approved if a["card_correction_needed"]]
     total = sum((a["amount"] for a in payable), Decimal("0.00"))
@@ -65,7 +65,7 @@ def create_batch() -> ResponseReturnValue:
 def _batch_page(batch_id: int, *, report: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
                 status: int = 200) -> ResponseReturnValue:
     with uow() as tx:
-        batch = payments.batch_summary(tx, batch_id=batch_id)
+        batch = payments.batch_summary(tx, principal=current_principal(), batch_id=batch_id)
         numbers = staff_queries.application_numbers(tx, application_ids=[x["application_id"] for x in batch["lines"]])
     return render_template(
         "applications/staff/batch_detail.html", batch=batch, numbers=numbers, report=report, error=error,

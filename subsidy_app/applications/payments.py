@@ -16,6 +16,7 @@ from sqlalchemy import select
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, BankResultImport, PaymentBatch, PaymentLine
 from subsidy_app.applications.services import budget_references, transition
+from subsidy_app.applications.visibility import may_see_application, may_see_batch
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
@@ -47,7 +48,7 @@ def create_batch(uow: UnitOfWork, *, principal: Principal, application_ids: list
     apps = [a for ids in slices(sorted(set(application_ids))) for a in uow.session.scalars(
         select(Application).where(Application.id.in_(ids)).order_by(Application.id).with_for_update())]
     problems = [a.number for a in apps if a.state != State.APPROVED or a.card_correction_needed
-                or not principal.covers_county(a.county_code)]
+                or not may_see_application(principal, a)]
     if len(apps) != len(set(application_ids)) or problems:
         raise ValidationFailed.field("application_ids", f"含不可发放的申请 / not all are approved and payable: "
                                                         f"{problems or 'unknown ids'}", reason="batch.not_payable")
@@ -72,16 +73,16 @@ def create_batch(uow: UnitOfWork, *, principal: Principal, application_ids: list
     return BatchRef(batch.id, batch.number, len(apps), total)
 
 
-def _batch(uow: UnitOfWork, batch_id: int) -> PaymentBatch:
+def _batch(uow: UnitOfWork, principal: Principal, batch_id: int) -> PaymentBatch:
     batch = uow.session.scalar(select(PaymentBatch).where(PaymentBatch.id == batch_id).with_for_update())
-    if batch is None:
+    if batch is None or not may_see_batch(uow, principal, batch.id):
         raise NotFound("发放批次不存在 / payment batch not found", reason="batch.not_found")
     return batch
 
 
 def export_rows(uow: UnitOfWork, *, principal: Principal, batch_id: int) -> list[list[Any]]:
     """Return the bank file's rows (clear card numbers: finance only) and mark the batch exported."""
-    batch = _batch(uow, batch_id)
+    batch = _batch(uow, principal, batch_id)
     rows: list[list[Any]] = [EXPORT_HEADER]
     lines = uow.session.execute(select(PaymentLine, Application).join(Application)
                                 .where(PaymentLine.batch_id == batch.id).order_by(PaymentLine.line_no)).all()
@@ -95,7 +96,7 @@ def export_rows(uow: UnitOfWork, *, principal: Principal, batch_id: int) -> list
                          f"{line.amount:.2f}"])
             total += line.amount
             continue
-        person = persons.view_person(uow, person_id=app.person_id, principal=principal)
+        person = persons.view_person(uow, person_id=app.person_id, principal=principal, owner_checked=True)
         card = persons.bank_card_number(uow, card_id=app.bank_card_id)
         rows.append([line.line_no, app.number, person.name, card, persons.bank_name(uow, card_id=app.bank_card_id),
                      f"{line.amount:.2f}"])
@@ -213,7 +214,7 @@ def import_bank_result(uow: UnitOfWork, *, principal: Principal, batch_id: int, 
                        data: bytes) -> Reconciliation:
     """Reconcile a bank result file; importing the same file again changes nothing."""
     digest = hashlib.sha256(data).hexdigest()
-    batch = _batch(uow, batch_id)
+    batch = _batch(uow, principal, batch_id)
     seen = uow.session.scalar(select(BankResultImport).where(BankResultImport.sha256 == digest))
     if seen is not None:
         return Reconciliation(already_imported=True, **{k: v for k, v in seen.report.items()
@@ -258,10 +259,10 @@ def correct_bank_card(uow: UnitOfWork, *, application_id: int, person_id: int, c
                  entity_id=app.id)
 
 
-def batch_summary(uow: UnitOfWork, *, batch_id: int) -> dict[str, Any]:
-    """Describe a batch and its lines."""
+def batch_summary(uow: UnitOfWork, *, principal: Principal, batch_id: int) -> dict[str, Any]:
+    """Describe a batch and its lines, to finance staff who may see every application on it."""
     batch = uow.session.get(PaymentBatch, batch_id)
-    if batch is None:
+    if batch is None or not may_see_batch(uow, principal, batch.id):
         raise NotFound("发放批次不存在 / payment batch not found", reason="batch.not_found")
     lines = list(uow.session.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch_id)
                                      .order_by(PaymentLine.line_no)))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from subsidy_app.applications.checks import latest_checks
 from subsidy_app.applications.domain import STATE_LABELS_ZH, State
 from subsidy_app.applications.models import Application, ApplicationEvent
+from subsidy_app.applications.visibility import may_see_application
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import list_documents
@@ -18,11 +19,7 @@ from subsidy_app.identity.models import BankCard
 
 
 def _scoped(principal: Principal, app: Application | None) -> Application:
-    if app is None or (principal.kind == "staff" and not (
-        principal.covers_county(app.county_code)
-        or (principal.organisation_kind is OrgKind.DEALER and app.dealer_org_id == principal.organisation_id))):
-        raise NotFound("申请不存在或不在您的管辖范围 / not found or outside your scope", reason="not_found")
-    if principal.organisation_kind is OrgKind.DEALER and app.dealer_org_id != principal.organisation_id:
+    if app is None or not may_see_application(principal, app):
         raise NotFound("申请不存在或不在您的管辖范围 / not found or outside your scope", reason="not_found")
     return app
 
@@ -58,7 +55,7 @@ def application_detail(uow: UnitOfWork, *, principal: Principal, application_id:
         payee = {"applicant_name": app.facts.get("payee_name", ""), "applicant_id_number": "",
                  "bank_card": app.facts.get("payee_account_masked", "")}
     else:
-        person = persons.view_person(uow, person_id=app.person_id, principal=principal)
+        person = persons.view_person(uow, person_id=app.person_id, principal=principal, owner_checked=True)
         card = uow.session.get(BankCard, app.bank_card_id)
         payee = {"applicant_name": person.name, "applicant_id_number": person.id_number,
                  "bank_card": card.card_masked if card else ""}
@@ -95,10 +92,3 @@ def resident_status(uow: UnitOfWork, *, status_code: str) -> dict[str, Any]:
             "returned": app.state == State.RETURNED, "card_correction_needed": app.card_correction_needed,
             "failed_checks": [c.explanation_zh for c in failed], "person_id": app.person_id,
             "history": [(e.at, STATE_LABELS_ZH[State(e.to_state)], e.reason) for e in events]}
-
-
-def owns_application_document(uow: UnitOfWork, ref: str, person_id: int) -> bool:
-    """Tell whether a document ref `application:<number>` belongs to an application of this person."""
-    number = ref.split(":", 1)[1] if ":" in ref else ref
-    owner = uow.session.scalar(select(Application.person_id).where(Application.number == number))
-    return owner == person_id

@@ -10,6 +10,7 @@ from subsidy_app.applications import holdings
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.services import Transitioned, load_for_update, transition
+from subsidy_app.applications.visibility import may_see_application
 from subsidy_app.audit import services as audit
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -19,7 +20,7 @@ REVIEWERS = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR})
 
 
 def _in_scope(principal: Principal, app: Application) -> None:
-    if not principal.covers_county(app.county_code):
+    if not may_see_application(principal, app):
         raise NotFound("申请不存在或不在您的管辖范围 / not found or outside your counties", reason="not_found")
 
 
@@ -81,7 +82,7 @@ def batch_approve(uow: UnitOfWork, *, principal: Principal, application_ids: lis
     with uow.session.no_autoflush:
         for application_id in application_ids:
             app = rows.get(application_id)
-            if app is None or not principal.covers_county(app.county_code):
+            if app is None or not may_see_application(principal, app):
                 skipped[application_id] = "not_found"
                 continue
             if app.state != State.PENDING_REVIEW or app.needs_second_review:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from subsidy_app.applications.models import CarSale
+from subsidy_app.applications.visibility import may_see_car_sale
 from subsidy_app.audit import services as audit
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id, normalise_vin
@@ -104,8 +105,7 @@ def register_car_sale(
 def get_sale(uow: UnitOfWork, *, sale_id: int, principal: Principal | None = None) -> SaleView:
     """Return a sale; a dealer sees only its own, bureau staff only their counties."""
     sale = uow.session.get(CarSale, sale_id)
-    if sale is None or (principal is not None and not principal.covers_organisation(sale.dealer_org_id,
-                                                                                     sale.county_code)):
+    if sale is None or (principal is not None and not may_see_car_sale(principal, sale)):
         raise NotFound("销售记录不存在 / sale not found", reason="sale.not_found")
     dealer = uow.session.get(Organisation, sale.dealer_org_id)
     return _view(sale, dealer.name if dealer else "")

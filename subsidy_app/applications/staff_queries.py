@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from subsidy_app.applications.domain import STATE_LABELS_ZH, State
 from subsidy_app.applications.models import Application, CarSale, PaymentBatch
+from subsidy_app.applications.visibility import may_see_batch
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal
 
@@ -39,9 +40,10 @@ def dealer_sales(uow: UnitOfWork, *, principal: Principal, limit: int = 200) -> 
              "created_at": row.created_at, "applications": applications[row.id]} for row in rows]
 
 
-def payment_batches(uow: UnitOfWork, *, limit: int = 50) -> list[dict[str, Any]]:
-    """List the most recent payment batches, newest first."""
-    rows = uow.session.scalars(select(PaymentBatch).order_by(PaymentBatch.id.desc()).limit(limit))
+def payment_batches(uow: UnitOfWork, *, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
+    """List the most recent payment batches the caller may see, newest first."""
+    recent = uow.session.scalars(select(PaymentBatch).order_by(PaymentBatch.id.desc()).limit(limit))
+    rows = [b for b in recent if may_see_batch(uow, principal, b.id)]
     return [{"id": b.id, "number": b.number, "state": b.state,
              "state_label": BATCH_STATE_LABELS_ZH.get(b.state, b.state), "declared_count": b.declared_count,
              "declared_total": b.declared_total, "created_at": b.created_at} for b in rows]

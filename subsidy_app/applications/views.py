@@ -13,7 +13,7 @@ from subsidy_app.bodies import DOCUMENTS_LIMIT, body_limit
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.identifiers_trade import normalise_phone
 from subsidy_app.core.qr import read_token, render_png, sign_token
-from subsidy_app.documents.services import register_owner_check, store_document
+from subsidy_app.documents.services import store_document
 from subsidy_app.http import limiter, runtime
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import COUNTIES
@@ -32,7 +32,6 @@ DOCUMENT_FIELDS = [
     ("bank_card", "本人一类银行卡", True),
 ]
 _versions = VersionCache()
-register_owner_check("application", queries.owns_application_document)  # residents may open their own scans
 
 
 def status_url(status_code: str) -> str:

@@ -17,8 +17,11 @@ from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.core.uploads import seal, unseal
 from subsidy_app.documents.domain import DEFAULT_MAX_BYTES, DocumentRef, check_upload, parse_kind, safe_filename
 from subsidy_app.documents.models import Document, DocumentBlob
+from subsidy_app.identity import visibility
+from subsidy_app.identity.domain import Principal
 
-OwnerCheck = Callable[[UnitOfWork, str, int], bool]
+# check(uow, owner_ref, principal): may the caller see the object a document belongs to?
+OwnerCheck = Callable[[UnitOfWork, str, Principal], bool]
 _OWNER_CHECKS: dict[str, OwnerCheck] = {}
 
 
@@ -106,14 +109,15 @@ def load_document(uow: UnitOfWork, *, document_id: int) -> DocumentContent:
 
 
 def register_owner_check(prefix: str, check: OwnerCheck) -> None:
-    """Let a package decide whether a resident owns refs starting `prefix:` (check(uow, ref, person_id))."""
+    """Let a package say who may see the objects behind refs starting `prefix:` (staff and residents alike)."""
     _OWNER_CHECKS[prefix] = check
 
 
-def resident_owns(uow: UnitOfWork, *, document_id: int, person_id: int) -> bool:
-    """Tell whether a resident owns a document: ref `person:<id>`, or a registered package check says so."""
+def may_see_document(uow: UnitOfWork, *, document_id: int, principal: Principal) -> bool:
+    """Tell whether the caller may see a document: exactly when they may see the object that owns it."""
     owner = document_owner(uow, document_id)
-    if owner == f"person:{person_id}":
-        return True
-    check = _OWNER_CHECKS.get(owner.split(":", 1)[0])
-    return bool(check and check(uow, owner, person_id))
+    kind, _, key = owner.partition(":")
+    if kind == "person" and key.isdigit():
+        return visibility.may_see_person(uow, principal, int(key))
+    check = _OWNER_CHECKS.get(kind)
+    return bool(check and check(uow, owner, principal))

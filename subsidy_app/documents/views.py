@@ -19,13 +19,10 @@ STAFF_READERS = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER, Role.A
 @bp.route("/documents/<int:document_id>")
 @access(*STAFF_READERS, resident=True)
 def serve(document_id: int) -> Response:
-    """Send a document to bureau staff or to the resident who owns it."""
-    principal = current_principal()
+    """Send a document to bureau staff who may see its owner (e.g. the application's county) or to its resident."""
     with runtime().unit_of_work() as tx:
-        if principal.kind == "resident":
-            assert principal.person_id is not None
-            if not services.resident_owns(tx, document_id=document_id, person_id=principal.person_id):
-                raise_not_in_scope()
+        if not services.may_see_document(tx, document_id=document_id, principal=current_principal()):
+            raise_not_in_scope()
         doc = services.load_document(tx, document_id=document_id)
     response = Response(doc.data, mimetype=doc.ref.content_type)
     response.headers["Content-Disposition"] = (

@@ -137,7 +137,8 @@ class Accounts(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Create a staff account with roles fitting its organisation."""
         with uow() as tx:
-            account_id = services.create_account(tx, actor=current_principal().actor, **data)
+            principal = current_principal()
+            account_id = services.create_account(tx, actor=principal.actor, principal=principal, **data)
             tx.commit()
         return {"id": account_id}
 
@@ -165,6 +166,6 @@ class PersonItem(MethodView):
     @access(*BUREAU)
     @blp.response(200, s.PersonOut)
     def get(self, person_id: int) -> Any:
-        """Show a person; auditors and finance see clear values, others masked."""
+        """Show a person in the caller's scope; auditors and finance see clear values, others masked."""
         with uow() as tx:
-            return persons.view_person(tx, person_id=person_id, principal=current_principal())
+            return persons.get_person(tx, person_id=person_id, principal=current_principal())

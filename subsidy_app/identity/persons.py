@@ -16,6 +16,7 @@ from subsidy_app.core.identifiers_trade import normalise_bank_card, normalise_ph
 from subsidy_app.core.personal_data import mask_bank_card, mask_name, mask_phone, mask_resident_id
 from subsidy_app.core.text import checked_text
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import visibility
 from subsidy_app.identity.domain import Principal, Role
 from subsidy_app.identity.models import BankCard, Person
 
@@ -128,17 +129,26 @@ def bank_card_number(uow: UnitOfWork, *, card_id: int) -> str:
     return uow.cipher.decrypt(row.card_enc)
 
 
-def view_person(uow: UnitOfWork, *, person_id: int, principal: Principal) -> PersonView:
-    """Show a person masked, or in clear to the roles that check documents and pay."""
+def view_person(uow: UnitOfWork, *, person_id: int, principal: Principal, owner_checked: bool = False) -> PersonView:
+    """Show a person masked, or in clear to the roles that check documents and pay, within their scope."""
+    # owner_checked: the caller reached the person through an object it already checked the principal may see
+    # (an application, a seller, an invoice): that object is the link, so the person's check is not repeated.
     person = uow.session.get(Person, person_id)
     if person is None:
         raise NotFound("人员不存在 / person not found", reason="person.not_found")
-    reveal = (principal.kind == "resident" and principal.person_id == person_id) or principal.has_any(REVEAL_ROLES)
+    reveal = (principal.kind == "resident" and principal.person_id == person_id) or (
+        principal.has_any(REVEAL_ROLES) and (owner_checked or visibility.may_see_person(uow, principal, person_id)))
     if not reveal:
         return PersonView(person.id, person.name_masked, person.id_number_masked, person.phone_masked, False)
     cipher = uow.cipher
     phone = cipher.decrypt(person.phone_enc) if person.phone_enc else None
     return PersonView(person.id, cipher.decrypt(person.name_enc), cipher.decrypt(person.id_number_enc), phone, True)
+
+
+def get_person(uow: UnitOfWork, *, person_id: int, principal: Principal) -> PersonView:
+    """Show a person the caller may see (through an application, sale or certificate in their scope), else 404."""
+    visibility.require(visibility.may_see_person(uow, principal, person_id))
+    return view_person(uow, person_id=person_id, principal=principal, owner_checked=True)
 
 
 def person_id_hash(uow: UnitOfWork, *, person_id: int) -> str:

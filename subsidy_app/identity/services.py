@@ -16,6 +16,7 @@ from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_credit_code
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import visibility
 from subsidy_app.identity.domain import COUNTIES, ROLES_BY_ORG_KIND, OrgKind, Principal, Role
 from subsidy_app.identity.models import Account, ApiToken, County, Notification, Organisation
 
@@ -79,11 +80,16 @@ def _check_password(password: str) -> None:
 def create_account(
     uow: UnitOfWork, *, actor: str, organisation_id: int, username: str, display_name: str, password: str,
     roles: list[Role], counties: list[str] | None = None, all_counties: bool = False,
+    principal: Principal | None = None,
 ) -> int:
-    """Create a staff account whose roles fit its organisation's kind."""
+    """Create a staff account whose roles fit its organisation's kind, within the creating admin's scope."""
     org = uow.session.get(Organisation, organisation_id)
     if org is None:
         raise NotFound("机构不存在 / organisation not found", reason="organisation.not_found")
+    # principal is None only for the seeding system; an admin creates accounts no wider than their own scope.
+    if principal is not None and not visibility.may_manage_scope(principal, org, counties or [org.county_code],
+                                                                 all_counties):
+        raise visibility.not_in_scope()
     allowed = ROLES_BY_ORG_KIND[OrgKind(org.kind)]
     wrong = [r.value for r in roles if r not in allowed]
     if not roles or wrong:
@@ -171,12 +177,13 @@ def _token_digest(secret: str) -> str:
 
 
 def issue_api_token(uow: UnitOfWork, *, principal: Principal, account_id: int, name: str) -> IssuedToken:
-    """Issue a token for an account the caller owns (or any account, for an admin)."""
+    """Issue a token for an account the caller owns (or, for an admin, an account within their scope)."""
     account = uow.session.get(Account, account_id)
     if account is None:
         raise NotFound("账号不存在 / account not found", reason="account.not_found")
-    if account.id != principal.account_id and Role.ADMIN not in principal.roles:
-        raise Forbidden("只能为自己的账号签发令牌 / you may only issue tokens for your own account")
+    if not visibility.may_see_account(uow, principal, account.id):
+        raise Forbidden("只能为自己的账号(管理员:管辖范围内的账号)签发令牌 / you may only issue tokens for your own "
+                        "account (an admin: for accounts within your scope)")
     prefix = secrets.token_hex(6)
     secret = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(account_id=account.id, name=name.strip() or "token", prefix=prefix,
@@ -191,7 +198,7 @@ def issue_api_token(uow: UnitOfWork, *, principal: Principal, account_id: int, n
 def revoke_api_token(uow: UnitOfWork, *, principal: Principal, token_id: int) -> None:
     """Revoke a token; revoking twice is harmless."""
     token = uow.session.get(ApiToken, token_id)
-    if token is None or (token.account_id != principal.account_id and Role.ADMIN not in principal.roles):
+    if token is None or not visibility.may_see_account(uow, principal, token.account_id):
         raise NotFound("令牌不存在 / token not found", reason="api_token.not_found")
     if token.revoked_at is None:
         token.revoked_at = utcnow()

@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify
 from flask.views import MethodView
 
-from subsidy_app.access import access, current_principal, raise_not_in_scope
+from subsidy_app.access import access, current_principal, raise_not_in_scope, require_county
 from subsidy_app.bodies import Blueprint
 from subsidy_app.http import ErrorEnvelope, limiter, load_json, runtime, uow
 from subsidy_app.identity import services as identity
@@ -149,7 +149,8 @@ class BudgetPools(MethodView):
     @blp.arguments(s.PoolIn)
     @blp.response(201, s.PoolOut)
     def post(self, data: dict[str, Any]) -> Any:
-        """Open a pool for a programme in a county."""
+        """Open a pool for a programme in a county of the caller's."""
+        require_county(current_principal(), data["county_code"])
         with uow() as tx:
             pool_id = budget.create_pool(tx, actor=current_principal().actor, programme=data["programme"].value,
                                          county_code=data["county_code"], name=data["name"])
@@ -158,6 +159,7 @@ class BudgetPools(MethodView):
 
 
 def _scoped_pool(tx: Any, pool_id: int) -> None:
+    """Refuse a pool outside the caller's counties: every pool route by id calls this first."""
     if not current_principal().covers_county(budget.pool_county(tx, pool_id=pool_id)):
         raise_not_in_scope()
 
@@ -201,6 +203,7 @@ class Adjustments(MethodView):
     def post(self, data: dict[str, Any], pool_id: int) -> Any:
         """Correct the allocation with a reason."""
         with uow() as tx:
+            _scoped_pool(tx, pool_id)
             budget.adjust(tx, actor=current_principal().actor, pool_id=pool_id, **data)
             tx.commit()
             return _pool_out(budget.pool_figures(tx, pool_id=pool_id))

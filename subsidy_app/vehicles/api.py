@@ -105,6 +105,7 @@ class VehicleItem(MethodView):
     def get(self, vin: str) -> Any:
         """Look up a VIN: registration, fuel, owner (masked) and history, deregistration, transfer out."""
         with uow() as tx:
+            vin = services.visible_vin(tx, principal=current_principal(), vin=vin)
             record = services.LocalVehicleRegistry(tx).lookup(vin)
             if record is None:
                 raise NotFound("登记系统中没有该车辆 / the registry has no such vehicle", reason="vehicle.not_found")
@@ -123,7 +124,7 @@ class VehicleDeregistration(MethodView):
     def put(self, data: dict[str, Any], vin: str) -> Any:
         """Record the deregistration certificate against the VIN."""
         with uow() as tx:
-            record = services.record_deregistration(tx, actor=current_principal().actor, vin=vin, **data)
+            record = services.record_deregistration(tx, principal=current_principal(), vin=vin, **data)
             tx.commit()
         return {**record.__dict__, "deregistered": record.deregistered, "transferred_out": record.transferred_out,
                 "owners": []}

@@ -16,6 +16,8 @@ from subsidy_app.core.errors import Conflict, DomainError, NotFound, ValidationF
 from subsidy_app.core.identifiers import check_credit_code, check_plate, normalise_resident_id, normalise_vin
 from subsidy_app.core.personal_data import mask_resident_id
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import visibility
+from subsidy_app.identity.domain import Principal
 from subsidy_app.vehicles.domain import (
     ImportReport,
     RowError,
@@ -172,11 +174,21 @@ def import_records(
     return report
 
 
-def record_deregistration(
-    uow: UnitOfWork, *, actor: str, vin: str, certificate_number: str, deregistered_on: dt.date
-) -> VehicleRecord:
-    """Record a deregistration certificate against a VIN; recording the same one again changes nothing."""
+def visible_vin(uow: UnitOfWork, *, principal: Principal, vin: str) -> str:
+    """Return the checked VIN of a vehicle the caller may see (city-level, or through a certificate or application)."""
     value = normalise_vin(vin)
+    if not visibility.may_see_vehicle(uow, principal, value):
+        raise NotFound("登记系统中没有该车辆或不在您的权限范围内 / no such vehicle in your scope",
+                       reason="vehicle.not_found")
+    return value
+
+
+def record_deregistration(
+    uow: UnitOfWork, *, principal: Principal, vin: str, certificate_number: str, deregistered_on: dt.date
+) -> VehicleRecord:
+    """Record a deregistration certificate against a VIN in the caller's scope; the same one again changes nothing."""
+    value = visible_vin(uow, principal=principal, vin=vin)
+    actor = principal.actor
     number = "".join(certificate_number.split()).upper()
     if not 4 <= len(number) <= 60:
         raise ValidationFailed.field("certificate_number", "注销证明编号无效 / certificate number is not valid",

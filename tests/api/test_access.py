@@ -7,6 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from subsidy_app.access import declared_rule
+from tests.car_fixtures import vin
 from tests.helpers import bearer, login
 
 
@@ -117,9 +118,17 @@ def test_clerks_cannot_read_persons_and_see_them_masked(client: FlaskClient, dem
     person_id = created.get_json()["id"]
     assert client.get(f"/api/v1/persons/{person_id}", headers=dealer).status_code == 403
     auditor = bearer(client, "auditor.lishi")
+    assert client.get(f"/api/v1/persons/{person_id}", headers=auditor).status_code == 404  # nothing in 141102 yet
+    sale = client.post("/api/v1/car-sales", headers=dealer, json={
+        "new_vin": vin(77), "invoice_number": "26140000000000000077", "invoice_date": "2026-06-01",
+        "invoice_total": "150000.00", "new_vehicle_type": "nev", "nev_catalogue_ref": "2026-第3批",
+        "buyer_name": "王小明", "buyer_id_number": "11010519491231002X"})
+    assert sale.status_code == 201, sale.get_json()
     revealed = client.get(f"/api/v1/persons/{person_id}", headers=auditor).get_json()
     assert revealed["id_number"] == "11010519491231002X"
     assert revealed["revealed"] is True
+    other_county = client.get(f"/api/v1/persons/{person_id}", headers=bearer(client, "auditor.xiaoyi"))
+    assert other_county.status_code == 404 and "11010519491231002X" not in other_county.get_data(as_text=True)
 
 
 def test_session_api_call_without_csrf_header_is_refused(client: FlaskClient, demo: dict[str, int]) -> None:

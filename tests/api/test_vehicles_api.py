@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.vehicles import services
 from subsidy_app.vehicles.demo import DEMO_OWNER_ID, DEMO_REGISTRY_CSV
+from tests.car_fixtures import car_world
 from tests.helpers import bearer
 
 
@@ -36,7 +37,7 @@ def test_auditor_looks_up_a_vin_with_the_owner_masked(client: FlaskClient, demo:
                                                       uow: UnitOfWork) -> None:
     services.import_records(uow, actor="t", filename="r.csv", data=DEMO_REGISTRY_CSV)
     uow.commit()
-    headers = bearer(client, "auditor.lishi")
+    headers = bearer(client, "senior.city")  # city level: every county's vehicles
     body = client.get("/api/v1/vehicles/LSGZB5463F0000004", headers=headers).get_json()
     assert body["owner_id"] == "1411**********0018" and DEMO_OWNER_ID not in str(body)
     assert body["deregistered"] is True and body["fuel"] == "petrol"
@@ -47,13 +48,30 @@ def test_auditor_looks_up_a_vin_with_the_owner_masked(client: FlaskClient, demo:
     assert client.get("/api/v1/vehicles/LSGZB5463F0000004", headers=bearer(client, "dealer.car")).status_code == 403
 
 
-def test_auditor_records_a_deregistration_certificate(client: FlaskClient, demo: dict[str, int],
-                                                      uow: UnitOfWork) -> None:
+def test_admin_records_a_deregistration_certificate(client: FlaskClient, demo: dict[str, int],
+                                                    uow: UnitOfWork) -> None:
     services.import_records(uow, actor="t", filename="r.csv", data=DEMO_REGISTRY_CSV)
     uow.commit()
-    response = client.put("/api/v1/vehicles/LSVAU2189E2000001/deregistration", headers=bearer(client, "auditor.lishi"),
+    response = client.put("/api/v1/vehicles/LSVAU2189E2000001/deregistration", headers=bearer(client, "admin"),
                           json={"certificate_number": "晋J注2026001", "deregistered_on": "2026-02-01"})
     assert response.status_code == 200 and response.get_json()["deregistered"] is True
+
+
+def test_a_county_auditor_sees_and_deregisters_only_vehicles_of_their_county(client: FlaskClient,
+                                                                            demo: dict[str, int],
+                                                                            uow: UnitOfWork) -> None:
+    world = car_world(uow, demo, deregistered=False)  # certificate issued in 离石区 (141102)
+    body = {"certificate_number": "ZX2026000001", "deregistered_on": "2026-05-25"}
+    url = f"/api/v1/vehicles/{world.old_vin}"
+    other = bearer(client, "auditor.xiaoyi")
+    assert client.get(url, headers=other).status_code == 404
+    refused = client.put(f"{url}/deregistration", json=body, headers=other)
+    assert refused.status_code == 404 and refused.get_json()["reason"] == "vehicle.not_found"
+    assert services.LocalVehicleRegistry(uow).lookup(world.old_vin).deregistered is False
+    own = bearer(client, "auditor.lishi")
+    assert client.get(url, headers=own).status_code == 200
+    recorded = client.put(f"{url}/deregistration", json=body, headers=own)
+    assert recorded.status_code == 200 and recorded.get_json()["deregistered"] is True
 
 
 def test_cli_import_prints_the_report_and_is_idempotent(app: Flask, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents import services
 from subsidy_app.documents.models import DocumentBlob
+from subsidy_app.identity.domain import Principal
 from tests.doc_files import HTML_BYTES, PDF_BYTES, png_bytes
 
 
@@ -62,16 +63,18 @@ def test_missing_document_is_not_found(uow: UnitOfWork) -> None:
         services.document_owner(uow, 999_999)
 
 
-def test_resident_owner_check_uses_person_ref_or_a_registered_package_check(uow: UnitOfWork) -> None:
+def test_a_document_is_visible_exactly_when_its_owner_is(uow: UnitOfWork) -> None:
     own = services.store_document(uow, actor="t", kind="photo", filename="p.png", data=png_bytes(),
                                   owner_ref="person:5")
     app_doc = services.store_document(uow, actor="t", kind="photo", filename="p.png", data=png_bytes("green"),
                                       owner_ref="testapp:9")
-    assert services.resident_owns(uow, document_id=own.id, person_id=5)
-    assert not services.resident_owns(uow, document_id=own.id, person_id=6)
-    assert not services.resident_owns(uow, document_id=app_doc.id, person_id=5)
-    services.register_owner_check("testapp", lambda _uow, ref, person_id: ref == "testapp:9" and person_id == 5)
-    assert services.resident_owns(uow, document_id=app_doc.id, person_id=5)
+    five, six = Principal(kind="resident", person_id=5), Principal(kind="resident", person_id=6)
+    assert services.may_see_document(uow, document_id=own.id, principal=five)
+    assert not services.may_see_document(uow, document_id=own.id, principal=six)
+    assert not services.may_see_document(uow, document_id=app_doc.id, principal=five)  # no check: nobody
+    services.register_owner_check("testapp", lambda _uow, ref, p: ref == "testapp:9" and p.person_id == 5)
+    assert services.may_see_document(uow, document_id=app_doc.id, principal=five)
+    assert not services.may_see_document(uow, document_id=app_doc.id, principal=six)
 
 
 def test_concurrent_uploads_of_the_same_bytes_both_succeed(

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.domain import OrgKind, Principal, Role
 from subsidy_app.vehicles import services
 from subsidy_app.vehicles.demo import DEMO_OWNER_ID, DEMO_REGISTRY_CSV
 from subsidy_app.vehicles.domain import HEADERS
@@ -18,6 +19,8 @@ from subsidy_app.vehicles.models import VehicleOwnership, VehicleRecordRow
 
 HEADER = ",".join(HEADERS)
 OTHER_OWNER = "141102198503150024"
+CITY = Principal(kind="staff", account_id=1, username="city", organisation_kind=OrgKind.BUREAU,
+                 roles=frozenset({Role.ADMIN}), all_counties=True)
 
 
 def _csv(*rows: str, encoding: str = "utf-8") -> bytes:
@@ -110,16 +113,16 @@ def test_a_file_without_the_registry_headers_is_refused(uow: UnitOfWork) -> None
 
 def test_deregistration_certificate_is_recorded_once_per_vin(uow: UnitOfWork) -> None:
     services.import_records(uow, actor="t", filename="r.csv", data=DEMO_REGISTRY_CSV)
-    record = services.record_deregistration(uow, actor="t", vin="LSVAU2189E2000001", certificate_number="晋J注2026001",
-                                            deregistered_on=dt.date(2026, 2, 1))
+    record = services.record_deregistration(uow, principal=CITY, vin="LSVAU2189E2000001",
+                                            certificate_number="晋J注2026001", deregistered_on=dt.date(2026, 2, 1))
     assert record.deregistered and record.deregistration_certificate == "晋J注2026001"
-    again = services.record_deregistration(uow, actor="t", vin="LSVAU2189E2000001",
+    again = services.record_deregistration(uow, principal=CITY, vin="LSVAU2189E2000001",
                                            certificate_number="晋J注2026001", deregistered_on=dt.date(2026, 2, 1))
     assert again == record
     with pytest.raises(Conflict) as exc:
-        services.record_deregistration(uow, actor="t", vin="LSVAU2189E2000001", certificate_number="晋J注2026999",
+        services.record_deregistration(uow, principal=CITY, vin="LSVAU2189E2000001", certificate_number="晋J注2026999",
                                        deregistered_on=dt.date(2026, 2, 2))
     assert exc.value.reason == "vehicle.deregistration_conflict"
     with pytest.raises(NotFound):
-        services.record_deregistration(uow, actor="t", vin="1M8GDM9AXKP042788", certificate_number="X0001",
+        services.record_deregistration(uow, principal=CITY, vin="1M8GDM9AXKP042788", certificate_number="X0001",
                                        deregistered_on=dt.date(2026, 2, 2))
