@@ -90,6 +90,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, api: http.Api) -> None:
+    from subsidy_app.api_docs import bp as api_docs_assets
     from subsidy_app.applications.api import blp as applications_api
     from subsidy_app.applications.views import bp as resident_views
     from subsidy_app.audit.api import blp as audit_api
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     for blueprint in (identity_api, audit_api, jobs_api, rules_api, applications_api):
         api.register_blueprint(blueprint)
+    app.register_blueprint(api_docs_assets)
     from subsidy_app.appliances.api import blp as appliances_api
     from subsidy_app.appliances.api_sales import blp as appliance_sales_api
     from subsidy_app.appliances.views import bp as appliance_resident_views
