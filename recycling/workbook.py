@@ -125,7 +125,8 @@ def _closed_loop_sheet(uow: UnitOfWork, book: Workbook, period: Period, generate
         r = rows.get(code)
         counts = [r.total, r.closed, r.closed_on_time, r.open, r.overdue] if r else [0, 0, 0, 0, 0]
         city = [a + b for a, b in zip(city, counts, strict=True)]
-        for column, value in enumerate([code, name, *counts, *_closure_rates(*counts[1:3], counts[4])], start=1):
+        rates = _closure_rates(counts[1], counts[2], counts[4])
+        for column, value in enumerate([code, name, *counts, *rates], start=1):
             sheet.cell(row=row, column=column, value=value)
     row += 1  # the city's row, as the other sheets have: its rates come from the summed counts, not averaged
     for column, value in enumerate(["141100", "全市合计", *city, *_closure_rates(city[1], city[2], city[4])],
