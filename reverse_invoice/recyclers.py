@@ -11,13 +11,14 @@ from sqlalchemy import ColumnElement, select
 from reverse_invoice.domain import ALLOWED_INVOICE_TYPES, InvoiceType, LocationClass, Qualification, VatMethod
 from reverse_invoice.models import Filing, RecyclerProfile
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import BEIJING
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal, Role
 from subsidy_app.identity.models import Organisation
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # China keeps UTC+8 all year
+CHINA_TZ = BEIJING
 APPROVER_ROLES = frozenset({Role.ADMIN, Role.SENIOR_AUDITOR})
 READER_ROLES = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN, Role.FINANCE_OFFICER})
 

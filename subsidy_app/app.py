@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from subsidy_app import access, http
 from subsidy_app.config import Settings, load_settings
+from subsidy_app.core import clock
 from subsidy_app.core.personal_data import PersonalDataLogFilter
 from subsidy_app.runtime import Runtime, build_runtime
 
@@ -82,6 +83,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     api = http.init_app(app)
     app.before_request(http.check_idempotent_replay)
     _register_blueprints(app, api)
+    app.add_template_filter(clock.beijing_time, "beijing")  # pages show Beijing time; instants are stored in UTC
     _declare_framework_endpoints(app)
     from subsidy_app.cli import register_commands
 

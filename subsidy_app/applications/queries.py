@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from subsidy_app.applications.checks import latest_checks
 from subsidy_app.applications.domain import STATE_LABELS_ZH, State
@@ -37,6 +38,17 @@ def review_queue(uow: UnitOfWork, *, principal: Principal, state: State | None, 
     if programme:
         query = query.where(Application.programme == programme)
     return [_summary(app) for app in uow.session.scalars(query)]
+
+
+def approval_times(uow: UnitOfWork, *, application_ids: list[int]) -> dict[int, dt.datetime]:
+    """When each application last became approved (its review, or funds arriving for one awaiting them)."""
+    if not application_ids:
+        return {}
+    rows = uow.session.execute(
+        select(ApplicationEvent.application_id, func.max(ApplicationEvent.at))
+        .where(ApplicationEvent.application_id.in_(application_ids), ApplicationEvent.to_state == State.APPROVED.value)
+        .group_by(ApplicationEvent.application_id))
+    return {app_id: at for app_id, at in rows}
 
 
 def _summary(app: Application) -> dict[str, Any]:

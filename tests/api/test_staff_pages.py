@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from decimal import Decimal
@@ -9,10 +10,10 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from subsidy_app.applications.domain import State
-from subsidy_app.applications.models import Application, CarSale
+from subsidy_app.applications.models import Application, ApplicationEvent, CarSale
 from subsidy_app.core.uow import UnitOfWork
 from tests.car_fixtures import APPLICANT_ID, car_world, resident_id, submit, vin
 from tests.helpers import login
@@ -271,3 +272,20 @@ def test_a_bad_bank_file_is_shown_on_the_batch_page(client: FlaskClient, demo: d
     assert not_exported.status_code == 409 and "批次尚未导出" in not_exported.get_data(as_text=True)
     missing = client.post(upload, data={"csrf_token": csrf}, content_type="multipart/form-data")
     assert missing.status_code == 422 and 'data-field="file"' in missing.get_data(as_text=True)
+
+
+def test_the_finance_list_shows_when_each_application_was_approved_in_beijing_time(
+    client: FlaskClient, demo: dict[str, int], uow: UnitOfWork
+) -> None:
+    app_id = _approved(uow, demo, client)
+    app = _app(uow, app_id)
+    app.submitted_at = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
+    uow.session.execute(update(ApplicationEvent).where(ApplicationEvent.application_id == app_id,
+                                                       ApplicationEvent.to_state == State.APPROVED.value)
+                        .values(at=dt.datetime(2026, 3, 1, 21, 36, tzinfo=dt.UTC)))
+    uow.session.flush()
+    login(client, "finance.city")
+    row = re.search(rf"<td>{app.number}</td>.*?</tr>", client.get("/finance/batches").get_data(as_text=True), re.S)
+    assert row is not None
+    assert "2026-03-02 05:36" in row.group(0)  # 21:36 UTC is 05:36 the next morning in Beijing
+    assert "2026-01-05" not in row.group(0)  # not the submission date
