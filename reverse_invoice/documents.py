@@ -117,7 +117,8 @@ def invoice_document(uow: UnitOfWork, *, principal: Principal, invoice_id: int) 
         total_incl_vat=invoice.total_incl_vat, net_payable=invoice.net_payable,
         reversed_amount=invoice.reversed_amount, original_number=_number(uow, invoice.original_id),
         red_reason=invoice.red_reason, red_reason_zh=reason.zh if reason else None,
-        replaces_number=_number(uow, invoice.replaces_id), issued_by=invoice.issued_by,
+        replaces_number=_number(uow, invoice.replaces_id),
+        issued_by=profile.name,  # the issuer is the recycler (the clerk's account is in the audit trail)
     )
 
 

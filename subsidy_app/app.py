@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from subsidy_app import access, http
 from subsidy_app.config import Settings, load_settings
-from subsidy_app.core import clock
+from subsidy_app.core import clock, numbers
 from subsidy_app.core.personal_data import PersonalDataLogFilter
 from subsidy_app.runtime import Runtime, build_runtime
 
@@ -84,6 +84,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     app.before_request(http.check_idempotent_replay)
     _register_blueprints(app, api)
     app.add_template_filter(clock.beijing_time, "beijing")  # pages show Beijing time; instants are stored in UTC
+    app.add_template_filter(numbers.number_str, "number")  # quantities and rates in fixed notation, never 2.48E+3
     _declare_framework_endpoints(app)
     from subsidy_app.cli import register_commands
 
