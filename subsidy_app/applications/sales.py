@@ -20,6 +20,9 @@ from subsidy_app.core.qr import read_token, sign_token
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal
 from subsidy_app.identity.models import Organisation
+from subsidy_app.rules.domain import CAR_PROGRAMMES
+from subsidy_app.rules.evaluator import select_version
+from subsidy_app.rules.services import published_versions
 
 SALE_TOKEN_PURPOSE = "car-sale-apply"  # noqa: S105 - a signing salt label, not a secret
 MAX_DISPLACEMENT = Decimal("10.0")
@@ -124,3 +127,9 @@ def sale_for_token(uow: UnitOfWork, *, secret_key: str, token: str) -> SaleView:
 def apply_token(secret_key: str, sale: SaleView, *, days: int) -> str:
     """Sign the token the buyer's QR code carries (an opaque code, never the sale id)."""
     return sign_token(secret_key, SALE_TOKEN_PURPOSE, {"c": sale.apply_code}, max_age_days=days)
+
+
+def programmes_covering(uow: UnitOfWork, *, invoice_date: dt.date) -> list[str]:
+    """The car programmes with a published rule version for a new car bought on this date (none: no subsidy)."""
+    versions = published_versions(uow)
+    return sorted(p for p in CAR_PROGRAMMES if select_version(versions, p, "passenger_car", invoice_date))

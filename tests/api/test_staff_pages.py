@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from subsidy_app.applications.domain import State
 from subsidy_app.applications.models import Application, ApplicationEvent, CarSale
 from subsidy_app.core.uow import UnitOfWork
-from tests.car_fixtures import APPLICANT_ID, car_world, resident_id, submit, vin
+from tests.car_fixtures import APPLICANT_ID, car_world, publish_rules, resident_id, submit, vin
 from tests.helpers import login
 
 SALE_FORM = {"invoice_number": "26140000000000000901", "invoice_code": "", "invoice_date": "2026-06-01",
@@ -289,3 +289,18 @@ def test_the_finance_list_shows_when_each_application_was_approved_in_beijing_ti
     assert row is not None
     assert "2026-03-02 05:36" in row.group(0)  # 21:36 UTC is 05:36 the next morning in Beijing
     assert "2026-01-05" not in row.group(0)  # not the submission date
+
+
+def test_a_sale_dated_outside_every_programme_is_registered_with_a_warning(client: FlaskClient, uow: UnitOfWork,
+                                                                          demo: dict[str, int]) -> None:
+    publish_rules(uow)
+    uow.flush()
+    csrf = login(client, "dealer.car")
+    covered = client.post("/dealer/car-sales/new", data={**SALE_FORM, "new_vin": vin(902), "csrf_token": csrf},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "销售已登记" in covered and 'class="flash warn"' not in covered
+    odd = {**SALE_FORM, "new_vin": vin(903), "invoice_number": "26140000000000000903", "invoice_date": "2019-01-01"}
+    page = client.post("/dealer/car-sales/new", data={**odd, "csrf_token": csrf}, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "销售已登记" in text  # still registered
+    assert 'class="flash warn"' in text and "2019-01-01 不在任何汽车以旧换新补贴规则的适用期内" in text
