@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -72,3 +73,16 @@ def test_each_layering_break_fails_lint_imports(tree: Path, name: str) -> None:
         target.write_text(original, encoding="utf-8")
     assert result.returncode != 0, f"{name} passed lint-imports:\n{result.stdout}"
     assert contract in result.stdout.split("Broken contracts", 1)[1], result.stdout
+
+
+def test_only_rules_builds_a_rule_version_cache() -> None:
+    # One cache per process (rules.services.version_cache()): a second one would serve versions a publish
+    # already replaced, for up to CACHE_SECONDS, to whichever caller holds it.
+    builders = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            calls = [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute)]
+            builders += [str(path.relative_to(ROOT)) for node in calls
+                         if (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) == "VersionCache"]
+    assert builders == ["subsidy_app/rules/services.py"]
