@@ -75,6 +75,17 @@ def test_each_layering_break_fails_lint_imports(tree: Path, name: str) -> None:
     assert contract in result.stdout.split("Broken contracts", 1)[1], result.stdout
 
 
+def test_a_module_no_layer_names_fails_lint_imports(tree: Path) -> None:
+    # Exhaustive layers: a new module must be placed in its package's layers before the linter accepts it.
+    stray = tree / "subsidy_app/rules/stray.py"
+    stray.write_text('"""A module nobody placed."""\n', encoding="utf-8")
+    try:
+        result = _lint(tree)
+    finally:
+        stray.unlink()
+    assert result.returncode != 0 and "subsidy_app.rules.stray" in result.stdout, result.stdout
+
+
 def test_only_rules_builds_a_rule_version_cache() -> None:
     # One cache per process (rules.services.version_cache()): a second one would serve versions a publish
     # already replaced, for up to CACHE_SECONDS, to whichever caller holds it.
