@@ -17,7 +17,7 @@ from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import Principal
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import get_organisation
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def invoice_document(uow: UnitOfWork, *, principal: Principal, invoice_id: int) 
     """Assemble an invoice for display and export; the seller is masked unless the caller's role reveals."""
     invoice = get_invoice(uow, invoice_id, principal=principal)
     profile = get_profile(uow, invoice.recycler_id)
-    org = uow.session.get(Organisation, invoice.recycler_id)
+    org = get_organisation(uow, invoice.recycler_id)
     seller = uow.session.get(Seller, invoice.seller_id)
     assert seller is not None and org is not None
     person = persons.view_person(uow, person_id=seller.person_id, principal=principal,

@@ -16,7 +16,7 @@ from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal, Role
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import get_organisation
 
 CHINA_TZ = BEIJING
 APPROVER_ROLES = frozenset({Role.ADMIN, Role.SENIOR_AUDITOR})
@@ -73,8 +73,8 @@ def register_profile(
     vat_method: VatMethod, location_class: LocationClass,
 ) -> RecyclerStanding:
     """Record (or update) a recycler's qualification, VAT method and location class; a change needs re-approval."""
-    org = uow.session.get(Organisation, recycler_id)
-    if org is None or org.kind != OrgKind.RECYCLER.value:
+    org = get_organisation(uow, recycler_id, kind=OrgKind.RECYCLER)
+    if org is None:
         raise NotFound("回收企业不存在 / recycler not found", reason="recycler.not_found")
     # An admin registers any recycler of their counties; a clerk only their own.
     is_admin = Role.ADMIN in principal.roles and principal.covers_county(org.county_code)

@@ -27,8 +27,8 @@ from subsidy_app import api_docs, bodies, idempotency
 from subsidy_app.access import current_principal
 from subsidy_app.bodies import Blueprint
 from subsidy_app.core import constraints
-from subsidy_app.core.db import MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.limits import MAX_ID
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.runtime import Runtime
 

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from subsidy_app.core.db import LARGEST_MONEY
+from subsidy_app.core.limits import LARGEST_MONEY
 
 # DOMAIN.md §2: which programme a category belongs to (the rule version then decides whether it is covered).
 APPLIANCE_CATEGORIES = ("refrigerator", "washing_machine", "television", "air_conditioner", "computer",

@@ -16,10 +16,9 @@ from subsidy_app.applications.views import IDENTITY_FIELDS, send_identity_code, 
 from subsidy_app.core.errors import Conflict, DomainError
 from subsidy_app.core.qr import read_printed, read_token, render_png
 from subsidy_app.http import limiter, runtime
-from subsidy_app.rules.services import VersionCache
+from subsidy_app.rules.services import version_cache
 
 bp = Blueprint("appliance_resident", __name__, template_folder="templates")
-_versions = VersionCache()
 
 
 @bp.errorhandler(DomainError)
@@ -133,7 +132,7 @@ def claim_apply(token: str) -> ResponseReturnValue:
     try:
         with runtime().unit_of_work() as tx:
             done = claims.claim(tx, apply_code=_code(token, claims.RECEIPT_PURPOSE), person_id=person_id, data=data,
-                                versions=_versions.versions(tx), limits=fraud.thresholds(settings),
+                                versions=version_cache().versions(tx), limits=fraud.thresholds(settings),
                                 actor=f"person:{person_id}")
             tx.commit()
     except DomainError as exc:

@@ -12,7 +12,7 @@ from subsidy_app.applications.sales import get_sale
 from subsidy_app.applications.services import load_for_update, transition
 from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity import persons
+from subsidy_app.identity import organisations, persons
 from subsidy_app.rules.evaluator import evaluate
 from subsidy_app.rules.ruleset import RuleVersion
 
@@ -101,17 +101,14 @@ def run_checks_batch(uow: UnitOfWork, *, application_ids: list[int], versions: t
 def preload(uow: UnitOfWork, apps: list[Application]) -> list[object]:
     """Load the sales, dealers, persons, certificates and registry records of many applications at once."""
     from subsidy_app.applications.models import CarSale
-    from subsidy_app.identity.models import Organisation, Person
 
     session = uow.session
     keep: list[object] = []
     sale_ids = {a.sale_id for a in apps if a.sale_id}
     sales_rows = list(session.scalars(select(CarSale).where(CarSale.id.in_(sale_ids)))) if sale_ids else []
     keep.extend(sales_rows)
-    dealer_ids = {s.dealer_org_id for s in sales_rows}
-    if dealer_ids:
-        keep.extend(session.scalars(select(Organisation).where(Organisation.id.in_(dealer_ids))))
-    keep.extend(session.scalars(select(Person).where(Person.id.in_({a.person_id for a in apps}))))
+    keep.extend(organisations.preload(uow, organisation_ids={s.dealer_org_id for s in sales_rows}))
+    keep.extend(persons.preload(uow, person_ids=[a.person_id for a in apps], card_ids=[]))
     keep.extend(certificates.preload(uow, certificate_ids=[a.certificate_id for a in apps if a.certificate_id]))
     gathering.preload_registry(uow, vins=[a.old_vin for a in apps if a.old_vin])
     return keep

@@ -16,7 +16,6 @@ from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import list_documents
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import OrgKind, Principal
-from subsidy_app.identity.models import BankCard
 
 
 def _scoped(principal: Principal, app: Application | None) -> Application:
@@ -68,9 +67,8 @@ def application_detail(uow: UnitOfWork, *, principal: Principal, application_id:
                  "bank_card": app.facts.get("payee_account_masked", "")}
     else:
         person = persons.view_person(uow, person_id=app.person_id, principal=principal, owner_checked=True)
-        card = uow.session.get(BankCard, app.bank_card_id)
         payee = {"applicant_name": person.name, "applicant_id_number": person.id_number,
-                 "bank_card": card.card_masked if card else ""}
+                 "bank_card": persons.bank_card_masked(uow, card_id=app.bank_card_id)}
     events = uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
                                  .order_by(ApplicationEvent.id))
     return {

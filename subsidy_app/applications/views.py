@@ -18,7 +18,7 @@ from subsidy_app.http import limiter, runtime
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import COUNTIES
 from subsidy_app.messaging import codes as messaging
-from subsidy_app.rules.services import VersionCache
+from subsidy_app.rules.services import version_cache
 
 bp = Blueprint("resident", __name__, template_folder="templates")
 STATUS_PURPOSE = "application-status"
@@ -31,7 +31,6 @@ DOCUMENT_FIELDS = [
     ("registration_certificate", "新车机动车登记证书", True),
     ("bank_card", "本人一类银行卡", True),
 ]
-_versions = VersionCache()
 
 
 def status_url(status_code: str) -> str:
@@ -155,7 +154,7 @@ def car_apply(token: str) -> ResponseReturnValue:
     try:
         with runtime().unit_of_work() as tx:
             done = submission.submit_car_application(tx, sale=sale, person_id=person_id, data=data,
-                                                     versions=_versions.versions(tx), actor=f"person:{person_id}",
+                                                     versions=version_cache().versions(tx), actor=f"person:{person_id}",
                                                      uploads=uploads)
             tx.commit()
     except DomainError as exc:

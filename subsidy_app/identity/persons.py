@@ -159,6 +159,12 @@ def person_id_hash(uow: UnitOfWork, *, person_id: int) -> str:
     return person.id_number_hash
 
 
+def bank_card_masked(uow: UnitOfWork, *, card_id: int | None) -> str:
+    """Return a card's masked number, or "" when there is no such card."""
+    row = uow.session.get(BankCard, card_id) if card_id is not None else None
+    return row.card_masked if row else ""
+
+
 def bank_name(uow: UnitOfWork, *, card_id: int) -> str:
     """Return the bank a card belongs to, as the applicant entered it."""
     row = uow.session.get(BankCard, card_id)
