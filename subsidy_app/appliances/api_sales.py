@@ -20,7 +20,6 @@ from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import sign_token
 from subsidy_app.http import answer, runtime, uow
 from subsidy_app.identity.domain import Role
-from subsidy_app.messaging import codes
 from subsidy_app.rules.services import version_cache
 
 blp = Blueprint("appliance_sales", __name__, url_prefix="/api/v1",
@@ -136,7 +135,7 @@ class BuyerCodes(MethodView):
     def post(self, data: dict[str, Any]) -> None:
         """Send the buyer a one-time code to confirm their identity."""
         with uow() as tx:
-            codes.request_code(tx, phone=data["phone"], purpose=buyers.OTP_PURPOSE)
+            buyers.send_code(tx, phone=data["phone"])
             tx.commit()
 
 
