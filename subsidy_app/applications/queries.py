@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from subsidy_app.applications.checks import latest_checks
-from subsidy_app.applications.domain import STATE_LABELS_ZH, State
+from subsidy_app.applications.domain import STATE_LABELS_ZH, State, resident_sees_check, resident_sees_reason
 from subsidy_app.applications.models import Application, ApplicationEvent
 from subsidy_app.applications.visibility import may_see_application
 from subsidy_app.core.errors import NotFound
@@ -94,11 +94,15 @@ def application_by_status_code(uow: UnitOfWork, *, status_code: str) -> Applicat
 def resident_status(uow: UnitOfWork, *, status_code: str) -> dict[str, Any]:
     """What the resident's status page shows: state, why, and what to correct (no personal data)."""
     app = application_by_status_code(uow, status_code=status_code)
-    failed = [c for c in latest_checks(uow, application_id=app.id) if not c.passed and not c.overridden_by]
+    failed = [c for c in latest_checks(uow, application_id=app.id)
+              if not c.passed and not c.overridden_by and resident_sees_check(c.code)]
     events = list(uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
                                       .order_by(ApplicationEvent.id)))
+    shown = [e.reason if resident_sees_reason(e.action) else None for e in events]
+    latest = shown[-1] if shown else None  # the why of where it stands now, if the resident may read it
     return {"id": app.id, "number": app.number, "state": app.state, "state_label": STATE_LABELS_ZH[State(app.state)],
-            "amount": app.amount, "programme": app.programme, "reason": app.last_reason,
+            "amount": app.amount, "programme": app.programme, "reason": latest,
             "returned": app.state == State.RETURNED, "card_correction_needed": app.card_correction_needed,
             "failed_checks": [c.explanation_zh for c in failed], "person_id": app.person_id,
-            "history": [(e.at, STATE_LABELS_ZH[State(e.to_state)], e.reason) for e in events]}
+            "history": [(e.at, STATE_LABELS_ZH[State(e.to_state)], reason) for e, reason in zip(events, shown,
+                                                                                                  strict=True)]}

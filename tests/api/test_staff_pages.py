@@ -304,3 +304,38 @@ def test_a_sale_dated_outside_every_programme_is_registered_with_a_warning(clien
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "销售已登记" in text  # still registered
     assert 'class="flash warn"' in text and "2019-01-01 不在任何汽车以旧换新补贴规则的适用期内" in text
+
+
+def _status_page(client: FlaskClient, uow: UnitOfWork, app_id: int) -> str:
+    from subsidy_app.applications.views import status_url
+
+    with client.application.app_context():
+        url = status_url(_app(uow, app_id).status_code)
+    return client.get("/" + url.split("://", 1)[1].split("/", 1)[1]).get_data(as_text=True)
+
+
+def test_the_resident_sees_a_return_reason_but_not_an_approving_note_or_a_fraud_signal(
+    client: FlaskClient, demo: dict[str, int], uow: UnitOfWork
+) -> None:
+    from subsidy_app.applications.models import ApplicationCheck
+
+    approved = _pending(uow, demo)
+    csrf = login(client, "auditor.lishi")
+    client.post(f"/review/{approved}/decision", data={"csrf_token": csrf, "action": "approve",
+                                                      "reason": "已核对纸质注销证明"})
+    returned = _pending(uow, demo, serial=2, owner_id=resident_id("14110219800101002"))
+    client.post(f"/review/{returned}/decision", data={"csrf_token": csrf, "action": "return",
+                                                      "reason": "请补充行驶证照片"})
+    client.post("/logout", data={"csrf_token": csrf})
+    assert _app(uow, approved).state == State.APPROVED and _app(uow, returned).state == State.RETURNED
+    assert "已核对纸质注销证明" not in _status_page(client, uow, approved)
+    assert "请补充行驶证照片" in _status_page(client, uow, returned)
+    flagged = _pending(uow, demo, serial=3, owner_id=resident_id("14110219800101003"))
+    uow.session.add_all([
+        ApplicationCheck(application_id=flagged, run=1, code="fraud.outside_hours:0", passed=False,
+                         explanation_zh="销售时间不在门店营业时间内", explanation_en="fraud.outside_hours"),
+        ApplicationCheck(application_id=flagged, run=1, code="rule.price_cap", passed=False,
+                         explanation_zh="发票金额超过上限", explanation_en="over the cap")])
+    uow.session.flush()
+    page = _status_page(client, uow, flagged)
+    assert "发票金额超过上限" in page and "销售时间不在门店营业时间内" not in page
