@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from subsidy_app import access, http
+from subsidy_app import access, http, idempotency
 from subsidy_app.config import Settings, load_settings
 from subsidy_app.core import clock, numbers
 from subsidy_app.core.personal_data import PersonalDataLogFilter
@@ -85,6 +85,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app, api)
     app.add_template_filter(clock.beijing_time, "beijing")  # pages show Beijing time; instants are stored in UTC
     app.add_template_filter(numbers.number_str, "number")  # quantities and rates in fixed notation, never 2.48E+3
+    app.add_template_global(idempotency.new_form_key, "form_key")  # a double submission shows the first result
     _declare_framework_endpoints(app)
     from subsidy_app.cli import register_commands
 
