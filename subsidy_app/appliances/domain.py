@@ -79,16 +79,6 @@ def parse_grade(text: str) -> int | bool | None:
 
 
 @dataclass(frozen=True)
-class RowError:
-    """One rejected row of an uploaded file: its line, the field and why."""
-
-    line: int
-    field: str
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
 class FraudThresholds:
     """Configurable limits above which a pattern is flagged for reviewers (issue 5 §8)."""
 
