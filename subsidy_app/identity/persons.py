@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from subsidy_app.audit import services as audit
@@ -119,6 +119,14 @@ def preload(uow: UnitOfWork, *, person_ids: list[int], card_ids: list[int]) -> l
     for ids in slices(set(card_ids)):
         keep += uow.session.scalars(select(BankCard).where(BankCard.id.in_(ids)))
     return keep
+
+
+def others_with_card(uow: UnitOfWork, *, card_id: int) -> int:
+    """How many other persons have registered the same card number (matched by its keyed hash)."""
+    mine = select(BankCard.card_hash, BankCard.person_id).where(BankCard.id == card_id).subquery()
+    return int(uow.session.scalar(
+        select(func.count(func.distinct(BankCard.person_id)))
+        .where(BankCard.card_hash == mine.c.card_hash, BankCard.person_id != mine.c.person_id)) or 0)
 
 
 def bank_card_number(uow: UnitOfWork, *, card_id: int) -> str:
