@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, Product, Store
-from subsidy_app.applications.domain import ACTIVE_STATES, Action, State
+from subsidy_app.applications.domain import ACTIVE_STATES
 from subsidy_app.applications.models import Application, ApplicationCheck
-from subsidy_app.applications.services import FUNDED_JOB, transition
-from subsidy_app.applications.submission import CONSENT_VERSION, Submitted
-from subsidy_app.audit import services as audit
-from subsidy_app.core import constraints
-from subsidy_app.core.db import utcnow
+from subsidy_app.applications.services import Kind, Opening, Submitted, open_application, register_kind
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.personal_data import mask_middle
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.identity.models import Organisation, Person
-from subsidy_app.rules import budget, quotas
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.evaluator import evaluate
 from subsidy_app.rules.ruleset import RuleVersion
 
 SYSTEM = "system:appliance-claims"
+CLAIM = "appliance_claim"
+# Like a till sale, a claim takes its place in the budget pool at once; the system runs its checks inline.
+register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM))
 # The salt api_sales.receipt_url signs receipt QR tokens with; web pages may not import the API layer to read it
 # (a test holds the two equal).
 RECEIPT_PURPOSE = "appliance-receipt"
@@ -181,35 +177,15 @@ def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput,
                                     bank_name=data.bank_name)
     sale = _locked_sale(uow, apply_code)
     decision = _decide(uow, sale, versions)
-    sale_number = sale.number  # read before the flush: a failed flush expires every row
-    status_code = secrets.token_hex(16)
-    app = Application(
-        number=status_code[:24], status_code=status_code, programme=sale.programme, category=sale.category,
-        state=State.SUBMITTED.value, county_code=sale.county_code, person_id=person_id,
-        dealer_org_id=sale.dealer_org_id, appliance_sale_id=sale.id, bank_card_id=card_id,
+
+    def checks(app: Application) -> None:
+        sale.state = SaleState.CLAIMED.value
+        _store_checks(uow, app, decision, _signals(uow, sale, person_id, limits))
+
+    return open_application(uow, kind=CLAIM, actor=actor, checks=checks, opening=Opening(
+        programme=sale.programme, category=sale.category, county_code=sale.county_code, amount=decision.amount,
         facts={"sale_number": sale.number, "gtin": sale.gtin, "price": str(sale.price),
                "sold_on": sale.sold_at.date().isoformat(), "store_id": sale.store_id},
-        version_code=decision.version_code, amount=decision.amount, consent_version=CONSENT_VERSION,
-        consent_at=utcnow())
-    uow.session.add(app)
-    try:
-        uow.flush()  # the partial unique index on live applications decides two claims of one sale
-    except IntegrityError as exc:
-        raise constraints.error_for(exc) from None
-    app.number = f"QA{app.submitted_at:%Y}{app.id:08d}"
-    sale.state = SaleState.CLAIMED.value
-    if decision.quota is not None:
-        quotas.hold_quota(uow, person_id=person_id, key=decision.quota, reference=app.number, actor=actor)
-    # Like the till, the purchase takes its place in the pool now; short of money it waits, first come first
-    # funded, and approval then leaves it awaiting funds (the transition reuses this reservation).
-    app.budget_pool_id = budget.pool_for(uow, programme=app.programme, county_code=app.county_code)
-    budget.reserve(uow, actor=actor, pool_id=app.budget_pool_id, reference=app.number, amount=app.amount,
-                   submitted_at=app.submitted_at, on_funded_job=FUNDED_JOB)
-    signals = _signals(uow, sale, person_id, limits)
-    audit.record(uow, actor=actor, action="application.submitted", entity_type="application", entity_id=app.id,
-                 after={"number": app.number, "programme": app.programme, "amount": str(app.amount),
-                        "appliance_sale": sale_number})
-    transition(uow, app=app, action=Action.START_CHECKS, actor=SYSTEM)
-    _store_checks(uow, app, decision, signals)
-    transition(uow, app=app, action=Action.CHECKS_DONE, actor=SYSTEM)
-    return Submitted(app.id, app.number, app.status_code, app.state)
+        version_code=decision.version_code, person_id=person_id, bank_card_id=card_id,
+        dealer_org_id=sale.dealer_org_id, appliance_sale_id=sale.id, quota=decision.quota,
+        audit={"appliance_sale": sale.number}))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,12 +14,10 @@ from sqlalchemy.orm import Session
 from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, DealerAccount
-from subsidy_app.applications.domain import Action, State
+from subsidy_app.applications.domain import State
 from subsidy_app.applications.models import Application, ApplicationCheck
-from subsidy_app.applications.services import DEALER_PAYEE, transition
+from subsidy_app.applications.services import Kind, Opening, Payee, open_application, register_kind
 from subsidy_app.applications.visibility import may_see_application
-from subsidy_app.audit import services as audit
-from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal
@@ -28,6 +25,9 @@ from subsidy_app.identity.models import Organisation
 from subsidy_app.rules import budget
 
 CATEGORY = "dealer_settlement"
+# Statements (issue 5 §6) pay a dealer for instant discounts; each sale reserved its budget and quota at the till.
+DEALER_PAYEE = "dealer"
+STATEMENT = "dealer_statement"
 _DEAD = (State.REJECTED.value, State.WITHDRAWN.value, State.REVOKED.value)
 
 
@@ -83,27 +83,21 @@ def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: in
         raise Conflict("扣回金额不少于本期应结金额 / clawbacks exceed this period's amount",
                        reason="settlement.nothing_to_pay")
     flagged = [s for s in sales if s.signals]
-    code = secrets.token_hex(16)
-    app = Application(
-        number=code[:24], status_code=code, programme=programme, category=CATEGORY, state=State.SUBMITTED.value,
-        county_code=dealer.county_code, person_id=None, dealer_org_id=dealer.id, bank_card_id=None,
-        payee_kind=DEALER_PAYEE, amount=gross - clawback, consent_version="dealer", consent_at=utcnow(),
-        needs_second_review=bool(flagged),
+
+    def checks(app: Application) -> None:
+        for sale in sales:
+            sale.state, sale.statement_id = SaleState.SETTLING.value, app.id
+        for sale in returns:
+            sale.clawback_statement_id = app.id
+        _store_signals(uow, app, flagged)
+
+    opened = open_application(uow, kind=STATEMENT, actor=principal.actor, checks=checks, opening=Opening(
+        programme=programme, category=CATEGORY, county_code=dealer.county_code, amount=gross - clawback,
+        dealer_org_id=dealer.id, needs_second_review=bool(flagged),
         facts=_facts(uow, dealer, account, period_start, period_end, sales, returns, gross, clawback),
-    )
-    uow.session.add(app)
-    uow.flush()
-    app.number = f"ST{app.submitted_at:%Y}{app.id:08d}"
-    for sale in sales:
-        sale.state, sale.statement_id = SaleState.SETTLING.value, app.id
-    for sale in returns:
-        sale.clawback_statement_id = app.id
-    _store_signals(uow, app, flagged)
-    audit.record(uow, actor=principal.actor, action="settlement.created", entity_type="application", entity_id=app.id,
-                 after={"dealer": dealer.id, "sales": len(sales), "gross": str(gross), "clawback": str(clawback)})
-    transition(uow, app=app, action=Action.START_CHECKS, actor=principal.actor)
-    transition(uow, app=app, action=Action.CHECKS_DONE, actor=principal.actor)
-    return Statement(app.id, app.number, len(sales), gross, clawback, app.amount, len(flagged))
+        audit={"dealer": dealer.id, "sales": len(sales), "gross": str(gross), "clawback": str(clawback)}))
+    return Statement(opened.application_id, opened.number, len(sales), gross, clawback, gross - clawback,
+                     len(flagged))
 
 
 def _release_unpaid_returns(uow: UnitOfWork, principal: Principal, base: tuple[Any, ...], dead: Any) -> None:
@@ -126,6 +120,33 @@ def _facts(uow: UnitOfWork, dealer: Organisation, account: DealerAccount, start:
         "payee_account_masked": account.account_masked,
         "payee_account_enc": base64.b64encode(account.account_enc).decode(),
     }
+
+
+def _payee_detail(uow: UnitOfWork, app: Application, principal: Principal) -> dict[str, str]:
+    """The dealer as reviewers see the payee: the account masked, no ID number."""
+    return {"applicant_name": app.facts.get("payee_name", ""), "applicant_id_number": "",
+            "bank_card": app.facts.get("payee_account_masked", "")}
+
+
+def _payee_bank_line(uow: UnitOfWork, app: Application, principal: Principal) -> list[str]:
+    """The dealer's settlement account for the bank file, kept encrypted in the statement's facts."""
+    account = uow.cipher.decrypt(base64.b64decode(app.facts["payee_account_enc"]))
+    return [app.facts["payee_name"], account, app.facts["payee_bank"]]
+
+
+def _sale_refs(app: Application) -> list[str]:
+    """A statement's payment spends each of its sales' reservations."""
+    return [str(ref) for ref in app.facts.get("sale_refs", [])]
+
+
+def _clawback_refs(app: Application) -> list[str]:
+    """Returns after an earlier statement was paid: deducted from this one, their money goes back to the pool."""
+    return [str(ref) for ref in app.facts.get("clawback_refs", [])]
+
+
+register_kind(Kind(STATEMENT, prefix="ST", consent_version="dealer", payee=Payee(
+    DEALER_PAYEE, detail=_payee_detail, bank_line=_payee_bank_line, holds_own=False,
+    budget_references=_sale_refs, clawback_references=_clawback_refs)))
 
 
 def _store_signals(uow: UnitOfWork, app: Application, flagged: list[ApplianceSale]) -> None:

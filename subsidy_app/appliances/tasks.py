@@ -1,8 +1,10 @@
-"""Appliance jobs: large bulk sales files; the demo step registers from here."""
+"""Appliance jobs: large bulk sales files; the demo step and the application kinds register from here."""
 
 from __future__ import annotations
 
-import subsidy_app.appliances.demo  # noqa: F401 - registers the demo step
+import subsidy_app.appliances.claims
+import subsidy_app.appliances.demo
+import subsidy_app.appliances.settlement  # noqa: F401 - registers the demo step and the kinds of application
 from subsidy_app.appliances import bulk
 from subsidy_app.core.jobs import job
 from subsidy_app.core.uow import UnitOfWork

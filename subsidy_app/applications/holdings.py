@@ -18,8 +18,6 @@ def prepare_batch(uow: UnitOfWork, *, apps: list[Application]) -> None:
 
 def consume(uow: UnitOfWork, *, app: Application, actor: str) -> None:
     """On approval: confirm the quota unit and mark the certificate used."""
-    if app.payee_kind == "dealer":
-        return  # an appliance dealer statement holds no quota: each sale confirmed its buyer's at the till
     quotas.confirm_quota(uow, reference=app.number, actor=actor)
     if app.certificate_id is not None:
         certificates.consume_certificate(uow, certificate_id=app.certificate_id, application_ref=app.number)
@@ -27,8 +25,6 @@ def consume(uow: UnitOfWork, *, app: Application, actor: str) -> None:
 
 def release(uow: UnitOfWork, *, app: Application, actor: str, consumed: bool) -> None:
     """On rejection or withdrawal: give the quota unit back, and the certificate if approval had used it."""
-    if app.payee_kind == "dealer":
-        return  # an appliance dealer statement: its sales go onto the dealer's next statement instead
     quotas.release_quota(uow, reference=app.number, actor=actor)
     if consumed and app.certificate_id is not None:
         certificates.release_certificate(uow, certificate_id=app.certificate_id, application_ref=app.number)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import io
@@ -16,7 +15,7 @@ from sqlalchemy import select
 
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, BankResultImport, PaymentBatch, PaymentLine
-from subsidy_app.applications.services import budget_references, transition
+from subsidy_app.applications.services import budget_references, payee_of, transition
 from subsidy_app.applications.visibility import may_see_application, may_see_batch
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import slices, utcnow
@@ -94,16 +93,8 @@ def export_rows(uow: UnitOfWork, *, principal: Principal, batch_id: int) -> list
     keep = persons.preload(uow, person_ids=[a.person_id for _l, a in lines if a.person_id is not None],
                            card_ids=[a.bank_card_id for _l, a in lines if a.bank_card_id is not None])
     for line, app in lines:
-        if app.payee_kind == "dealer":  # appliance settlement (issue 5 §6): the dealer's account, kept encrypted
-            account = uow.cipher.decrypt(base64.b64decode(app.facts["payee_account_enc"]))
-            rows.append([line.line_no, app.number, app.facts["payee_name"], account, app.facts["payee_bank"],
-                         f"{line.amount:.2f}"])
-            total += line.amount
-            continue
-        person = persons.view_person(uow, person_id=app.person_id, principal=principal, owner_checked=True)
-        card = persons.bank_card_number(uow, card_id=app.bank_card_id)
-        rows.append([line.line_no, app.number, person.name, card, persons.bank_name(uow, card_id=app.bank_card_id),
-                     f"{line.amount:.2f}"])
+        # The payee's name, account and bank: the resident's card, or e.g. a dealer's settlement account.
+        rows.append([line.line_no, app.number, *payee_of(app).bank_line(uow, app, principal), f"{line.amount:.2f}"])
         total += line.amount
     if (len(lines), total) != (batch.declared_count, batch.declared_total):
         raise Conflict("批次明细与控制总数不符 / the batch no longer matches its control totals",

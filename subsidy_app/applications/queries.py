@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from subsidy_app.applications.checks import latest_checks
 from subsidy_app.applications.domain import STATE_LABELS_ZH, State, resident_sees_check, resident_sees_reason
 from subsidy_app.applications.models import Application, ApplicationEvent
+from subsidy_app.applications.services import payee_of
 from subsidy_app.applications.visibility import may_see_application
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import list_documents
-from subsidy_app.identity import persons
 from subsidy_app.identity.domain import OrgKind, Principal
 
 
@@ -62,13 +62,7 @@ def _summary(app: Application) -> dict[str, Any]:
 def application_detail(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
     """Everything a reviewer needs: checks, history, documents, the applicant (clear only to reviewers)."""
     app = _scoped(principal, uow.session.get(Application, application_id))
-    if app.payee_kind == "dealer":  # appliance dealer statement (issue 5 §6): the payee is the dealer
-        payee = {"applicant_name": app.facts.get("payee_name", ""), "applicant_id_number": "",
-                 "bank_card": app.facts.get("payee_account_masked", "")}
-    else:
-        person = persons.view_person(uow, person_id=app.person_id, principal=principal, owner_checked=True)
-        payee = {"applicant_name": person.name, "applicant_id_number": person.id_number,
-                 "bank_card": persons.bank_card_masked(uow, card_id=app.bank_card_id)}
+    payee = payee_of(app).detail(uow, app, principal)  # the resident and their card, or e.g. a dealer's account
     events = uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
                                  .order_by(ApplicationEvent.id))
     return {

@@ -1,10 +1,15 @@
-"""The one transition function of an application, with each action's side effects in the same transaction."""
+"""The one door into the application table, and the one transition function with each action's side effects."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from subsidy_app.applications import holdings
 from subsidy_app.applications.domain import (
@@ -14,16 +19,24 @@ from subsidy_app.applications.domain import (
     TransitionRefused,
     plan_transition,
 )
+from subsidy_app.applications.kinds import CONSENT_VERSION as CONSENT_VERSION
+from subsidy_app.applications.kinds import Kind as Kind
+from subsidy_app.applications.kinds import Payee as Payee
+from subsidy_app.applications.kinds import kind_named
+from subsidy_app.applications.kinds import payee_of as payee_of
+from subsidy_app.applications.kinds import register_kind as register_kind
 from subsidy_app.applications.models import Application, ApplicationEvent, Clawback
 from subsidy_app.audit import services as audit
+from subsidy_app.core import constraints
 from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.rules import budget
+from subsidy_app.rules import budget, quotas
+from subsidy_app.rules.domain import QuotaKey
 
+# Kind, Payee, payee_of and register_kind are re-exported: other packages and modules use them through services.
 FUNDED_JOB = "applications.budget_funded"
-# Appliance settlement statements (issue 5 §6) pay a dealer for instant discounts; the budget was reserved per sale.
-DEALER_PAYEE = "dealer"
+CHECK_JOB = "applications.run_checks"
 SMS_JOB = "applications.notify_residents"
 # States the resident is texted about (applications/tasks.py holds the texts); "checking" lasts seconds.
 NOTIFIED_STATES = frozenset({
@@ -31,6 +44,79 @@ NOTIFIED_STATES = frozenset({
     State.REJECTED, State.REVOKED, State.WITHDRAWN,
 })
 _EVENTS, _NOTICES = "applications.events", "applications.notices"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A new application's number and the code its status QR carries."""
+
+    application_id: int
+    number: str
+    status_code: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What one kind of application brings to the door; the door adds what every application gets."""
+
+    programme: str
+    category: str
+    county_code: str
+    amount: Decimal
+    facts: dict[str, Any]
+    version_code: str | None = None
+    person_id: int | None = None
+    bank_card_id: int | None = None
+    dealer_org_id: int | None = None
+    sale_id: int | None = None
+    new_vin: str | None = None
+    old_vin: str | None = None
+    certificate_id: int | None = None
+    appliance_sale_id: int | None = None
+    needs_second_review: bool = False
+    quota: QuotaKey | None = None  # held for the person under the application's number
+    audit: dict[str, Any] = field(default_factory=dict)  # what else the audit event records
+
+
+def open_application(uow: UnitOfWork, *, kind: str, opening: Opening, actor: str,
+                     checks: Callable[[Application], None] | None = None) -> Submitted:
+    """Open an application of a registered kind; 409 when what it names is already held by a live application.
+
+    Every application gets its number, status code, consent, quota hold, audit event and checks here.
+    `checks` runs the kind's checks inline; without it the check job runs them after commit.
+    """
+    spec = kind_named(kind)
+    o = opening
+    status_code = secrets.token_hex(16)
+    app = Application(
+        number=status_code[:24], status_code=status_code, state=State.SUBMITTED.value, payee_kind=spec.payee.name,
+        consent_version=spec.consent_version, consent_at=utcnow(), programme=o.programme, category=o.category,
+        county_code=o.county_code, amount=o.amount, facts=o.facts, version_code=o.version_code,
+        person_id=o.person_id, bank_card_id=o.bank_card_id, dealer_org_id=o.dealer_org_id, sale_id=o.sale_id,
+        new_vin=o.new_vin, old_vin=o.old_vin, certificate_id=o.certificate_id, appliance_sale_id=o.appliance_sale_id,
+        needs_second_review=o.needs_second_review)
+    uow.session.add(app)
+    try:
+        uow.flush()  # the partial unique indexes on live applications decide races for a certificate, car or sale
+    except IntegrityError as exc:
+        raise constraints.error_for(exc) from None
+    app.number = f"{spec.prefix}{app.submitted_at:%Y}{app.id:08d}"
+    if o.quota is not None:
+        quotas.hold_quota(uow, person_id=app.person_id, key=o.quota, reference=app.number, actor=actor)
+    if spec.reserve_on_open:
+        _reserve_budget(uow, app, actor=actor)
+    audit.record(uow, actor=actor, action="application.submitted", entity_type="application", entity_id=app.id,
+                 after={"kind": spec.name, "number": app.number, "programme": app.programme,
+                        "amount": str(app.amount), **o.audit})
+    if checks is None:
+        uow.enqueue(CHECK_JOB, application_id=app.id)
+    else:
+        checker = spec.checks_actor or actor
+        transition(uow, app=app, action=Action.START_CHECKS, actor=checker)
+        checks(app)
+        transition(uow, app=app, action=Action.CHECKS_DONE, actor=checker)
+    return Submitted(app.id, app.number, app.status_code, app.state)
 
 
 @dataclass(frozen=True)
@@ -100,15 +186,14 @@ def _target(uow: UnitOfWork, app: Application, action: Action, reviewer_id: int 
                        "reject it", reason="application.no_amount")
     if action is Action.APPROVE and app.needs_second_review:
         return State.PENDING_SECOND_REVIEW
-    if app.payee_kind == DEALER_PAYEE:
-        return State.APPROVED  # appliance dealer statement: each sale reserved its budget at the till
-    return _reserve_budget(uow, app)
-    return None
+    if not payee_of(app).holds_own:
+        return State.APPROVED  # e.g. a dealer statement: each sale reserved its budget at the till
+    return _reserve_budget(uow, app, actor="system")
 
 
-def _reserve_budget(uow: UnitOfWork, app: Application) -> State:
+def _reserve_budget(uow: UnitOfWork, app: Application, *, actor: str) -> State:
     pool_id = budget.pool_for(uow, programme=app.programme, county_code=app.county_code)
-    outcome = budget.reserve(uow, actor="system", pool_id=pool_id, reference=app.number, amount=app.amount,
+    outcome = budget.reserve(uow, actor=actor, pool_id=pool_id, reference=app.number, amount=app.amount,
                              submitted_at=app.submitted_at, on_funded_job=FUNDED_JOB)
     app.budget_pool_id = pool_id
     return State.APPROVED if outcome.state == "reserved" else State.AWAITING_FUNDS
@@ -116,21 +201,24 @@ def _reserve_budget(uow: UnitOfWork, app: Application) -> State:
 
 def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_state: State, actor: str,
                         reason: str | None, reviewer_id: int | None) -> None:
+    payee = payee_of(app)
     if action is Action.APPROVE:
         app.first_reviewer_id = reviewer_id
-        if to_state is not State.PENDING_SECOND_REVIEW:
+        if to_state is not State.PENDING_SECOND_REVIEW and payee.holds_own:
             holdings.consume(uow, app=app, actor=actor)
     elif action is Action.APPROVE_SECOND:
         app.second_reviewer_id = reviewer_id
-        holdings.consume(uow, app=app, actor=actor)
+        if payee.holds_own:
+            holdings.consume(uow, app=app, actor=actor)
     elif action in (Action.REJECT, Action.WITHDRAW):
         if app.budget_pool_id is not None:
             budget.release(uow, actor=actor, reference=app.number, reason=reason or action.value)
-        holdings.release(uow, app=app, actor=actor, consumed=app.state == State.AWAITING_FUNDS)
+        if payee.holds_own:  # a dealer statement's sales go onto the dealer's next statement instead
+            holdings.release(uow, app=app, actor=actor, consumed=app.state == State.AWAITING_FUNDS)
     elif action is Action.PAYMENT_CONFIRMED:
-        for reference in budget_references(app):
+        for reference in payee.budget_references(app):
             budget.spend(uow, actor=actor, reference=reference)
-        for reference in clawback_references(app):  # deducted from this payment: the pool gets it back, once
+        for reference in payee.clawback_references(app):  # deducted from this payment: the pool gets it back, once
             budget.refund(uow, actor=actor, reference=reference, reason=f"结算单 {app.number} 扣回 / clawed back")
         app.paid_at = utcnow()
     elif action is Action.PAYMENT_FAILED:
@@ -139,7 +227,7 @@ def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_st
         if State(app.state) is State.PAID:
             uow.session.add(Clawback(application_id=app.id, amount=app.amount, reason=reason or "",
                                      created_by=actor))
-        elif app.payee_kind != DEALER_PAYEE:  # a revoked dealer statement's sales keep their reservations
+        elif payee.holds_own:  # a revoked dealer statement's sales keep their reservations
             budget.release(uow, actor=actor, reference=app.number, reason=reason or "revoked")
     elif action is Action.RESUBMIT:
         app.card_correction_needed = False
@@ -147,16 +235,7 @@ def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_st
 
 def budget_references(app: Application) -> list[str]:
     """Return the budget reservations an application's payment spends (a dealer statement: one per sale)."""
-    if app.payee_kind == DEALER_PAYEE:
-        return [str(ref) for ref in app.facts.get("sale_refs", [])]
-    return [app.number]
-
-
-def clawback_references(app: Application) -> list[str]:
-    """Return the paid subsidies a dealer statement deducts (returns after an earlier statement was paid)."""
-    if app.payee_kind == DEALER_PAYEE:
-        return [str(ref) for ref in app.facts.get("clawback_refs", [])]
-    return []
+    return payee_of(app).budget_references(app)
 
 
 def state_label(state: str) -> str:

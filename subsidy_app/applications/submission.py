@@ -3,43 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
-
-from sqlalchemy.exc import IntegrityError
 
 from recycling import certificates
 from subsidy_app.applications import facts as gathering
-from subsidy_app.applications.domain import Action, State
-from subsidy_app.applications.models import Application
+from subsidy_app.applications.domain import Action
 from subsidy_app.applications.sales import SaleView
-from subsidy_app.applications.services import load_for_update, transition
-from subsidy_app.audit import services as audit
-from subsidy_app.core import constraints
-from subsidy_app.core.db import utcnow
+from subsidy_app.applications.services import (
+    CHECK_JOB,
+    Kind,
+    Opening,
+    Submitted,
+    load_for_update,
+    open_application,
+    register_kind,
+    transition,
+)
 from subsidy_app.core.errors import Forbidden, ValidationFailed
 from subsidy_app.core.identifiers import normalise_vin
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import store_document
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import COUNTIES
-from subsidy_app.rules import quotas
 from subsidy_app.rules.evaluator import evaluate, select_version
 from subsidy_app.rules.ruleset import RuleVersion
 
 CAR_PROGRAMMES = ("car_scrap", "car_replace")
-CONSENT_VERSION = "2026-01"
-CHECK_JOB = "applications.run_checks"
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """A new application's number and the code its status QR carries."""
-
-    application_id: int
-    number: str
-    status_code: str
-    state: str
+CAR = "car"
+register_kind(Kind(CAR, prefix="QC"))
 
 
 @dataclass(frozen=True)
@@ -104,30 +95,16 @@ def submit_car_application(
     facts = gathering.build_facts(programme=data.programme, sale=sale, evidence=evidence, person_hash=person_hash,
                                   applied_on=dt.date.today())
     decision = evaluate(version, facts)
-    status_code = secrets.token_hex(16)
-    app = Application(
-        number=status_code[:24], status_code=status_code, programme=data.programme, category="passenger_car",
-        state=State.SUBMITTED.value, county_code=data.county_code, person_id=person_id, sale_id=sale.id,
-        dealer_org_id=sale.dealer_org_id, new_vin=sale.new_vin,
+    opened = open_application(uow, kind=CAR, actor=actor, opening=Opening(
+        programme=data.programme, category="passenger_car", county_code=data.county_code, amount=decision.amount,
+        facts=gathering.facts_to_json(facts), version_code=version.code, person_id=person_id, bank_card_id=card_id,
+        dealer_org_id=sale.dealer_org_id, sale_id=sale.id, new_vin=sale.new_vin,
         old_vin=old_vin or (evidence.certificate.vin if evidence.certificate else None),
-        certificate_id=certificate_id, bank_card_id=card_id, facts=gathering.facts_to_json(facts),
-        version_code=version.code, amount=decision.amount, consent_version=CONSENT_VERSION, consent_at=utcnow(),
-    )
-    uow.session.add(app)
-    try:
-        uow.flush()  # the partial unique indexes decide races for the certificate and the new car
-    except IntegrityError as exc:
-        raise constraints.error_for(exc) from None
-    app.number = f"QC{app.submitted_at:%Y}{app.id:08d}"
+        certificate_id=certificate_id, quota=decision.quota))
     for kind, filename, content in uploads or []:
         store_document(uow, actor=actor, kind=kind, filename=filename, data=content,
-                       owner_ref=f"application:{app.number}")
-    if decision.quota is not None:
-        quotas.hold_quota(uow, person_id=person_id, key=decision.quota, reference=app.number, actor=actor)
-    audit.record(uow, actor=actor, action="application.submitted", entity_type="application", entity_id=app.id,
-                 after={"number": app.number, "programme": app.programme, "amount": str(app.amount)})
-    uow.enqueue(CHECK_JOB, application_id=app.id)
-    return Submitted(app.id, app.number, app.status_code, app.state)
+                       owner_ref=f"application:{opened.number}")
+    return opened
 
 
 def resubmit(uow: UnitOfWork, *, application_id: int, person_id: int, actor: str) -> None:
