@@ -57,9 +57,9 @@ def load_baselines(baselines: Path | None, target_file: Path | None) -> None:
         if baselines is None:
             counts = targets.load_shipped(uow, actor=CLI_ACTOR)
         else:
-            counts = (targets.load_baselines(uow, actor=CLI_ACTOR, content=baselines.read_text("utf-8"),
+            counts = (targets.load_baselines(uow, actor=CLI_ACTOR, content=baselines.read_bytes(),
                                              source=baselines.name),
-                      targets.load_targets(uow, actor=CLI_ACTOR, content=target_file.read_text("utf-8"),
+                      targets.load_targets(uow, actor=CLI_ACTOR, content=target_file.read_bytes(),
                                            source=target_file.name) if target_file else 0)
         uow.commit()
     click.echo(f"loaded {counts[0]} baseline(s), {counts[1]} target(s)")

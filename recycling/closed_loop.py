@@ -17,7 +17,7 @@ from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import COUNTIES, OrgKind, Principal
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import get_organisation, organisation_names
 
 DEFAULT_HAND_IN_DAYS = 15
 KIND_DOMAINS = {"car": Domain.VEHICLES, "appliance": Domain.APPLIANCES}
@@ -110,8 +110,7 @@ def register_hand_in_obligation(
         raise ValidationFailed.field("category", "品类与类型不符 / category does not fit the kind")
     if county_code not in COUNTIES:
         raise ValidationFailed.field("county_code", "不是吕梁市的区县代码 / not a Lüliang county code")
-    dealer = uow.session.get(Organisation, dealer_org_id)
-    if dealer is None or dealer.kind != OrgKind.DEALER.value:
+    if get_organisation(uow, dealer_org_id, kind=OrgKind.DEALER) is None:
         raise ValidationFailed.field("dealer_org_id", "经销商不存在 / dealer not found")
     if certificate_id is not None and uow.session.get(ScrapCertificate, certificate_id) is None:
         raise ValidationFailed.field("certificate_id", "回收证明不存在 / certificate not found")
@@ -250,5 +249,4 @@ def _names(uow: UnitOfWork, by: str, tally: dict[str, dict[str, int]]) -> dict[s
     if by != "dealer":
         return dict(COUNTIES)
     ids = [int(k) for k in tally]
-    return {str(i): n for i, n in uow.session.execute(select(Organisation.id, Organisation.name)
-                                                       .where(Organisation.id.in_(ids)))}
+    return {str(i): n for i, n in organisation_names(uow, ids).items()}

@@ -8,14 +8,15 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+
+from subsidy_app.core.clock import BEIJING
 
 KG = Decimal("0.001")
 # The most one movement may record: far above any real load, well inside the stock columns (Integer,
 # Numeric(14, 3)) so that a typo or a hostile figure is refused by field instead of failing in the database.
 MAX_UNITS = 1_000_000
 MAX_WEIGHT_KG = Decimal("100000000.000")  # 100,000 tonnes
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = BEIJING
 
 
 def local_today() -> dt.date:
@@ -290,13 +291,20 @@ def run_rate(ytd: Decimal, day: dt.date) -> Decimal:
 
 
 def forecast(path: Path, ytd: Decimal, day: dt.date) -> Decimal:
-    """Forecast the target year's figure: extend the line from the baseline through this year's run rate."""
+    """Forecast the target year's figure, never below zero.
+
+    The run rate annualises the year to date (ytd ÷ share of the year elapsed); the line from the baseline
+    year's figure through this year's run rate is extended to the target year. A run rate far below the
+    baseline makes that line fall below zero (13 units against a baseline of 6,240 gave -2,060.47), but no
+    year recovers fewer than nothing, so the forecast is floored at 0.
+    """
     rate = run_rate(ytd, day)
     elapsed = day.year - path.baseline_year
     if elapsed <= 0:
         return rate
     slope = (rate - path.baseline) / elapsed
-    return (path.baseline + slope * (path.target_year - path.baseline_year)).quantize(Decimal("0.01"))
+    line = (path.baseline + slope * (path.target_year - path.baseline_year)).quantize(Decimal("0.01"))
+    return max(line, Decimal("0.00"))
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -22,6 +20,7 @@ from subsidy_app.audit import services as audit
 from subsidy_app.audit.services import _PENDING as AUDIT_PENDING
 from subsidy_app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from subsidy_app.core.personal_data import mask_personal_text
+from subsidy_app.core.tables import RowError, header_index, named, read_table
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.core.uploads import seal, unseal
 from subsidy_app.identity.domain import Principal
@@ -31,23 +30,11 @@ INLINE_ROW_LIMIT = 2000  # larger files run as a background job with progress
 MAX_ROWS = 200_000
 MAX_REPORTED_ERRORS = 1000
 IMPORT_JOB = "recycling.import_intake"
-HEADERS = {
-    "site_code": "site_code", "网点编码": "site_code", "source": "source", "来源": "source",
-    "category": "category", "品类": "category", "units": "units", "数量": "units", "weight_kg": "weight_kg",
-    "重量kg": "weight_kg", "重量(kg)": "weight_kg", "重量（kg）": "weight_kg", "occurred_on": "occurred_on",
-    "日期": "occurred_on", "certificate_number": "certificate_number", "回收证明编号": "certificate_number",
-    "trade_in_ref": "trade_in_ref", "以旧换新单号": "trade_in_ref", "note": "note", "备注": "note",
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "site_code": ("网点编码",), "source": ("来源",), "category": ("品类",), "units": ("数量",),
+    "weight_kg": ("重量kg", "重量(kg)", "重量（kg）"), "occurred_on": ("日期",),
 }
-REQUIRED = ("site_code", "source", "category", "units", "weight_kg", "occurred_on")
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem in a file: its line (header = line 1), field and reason."""
-
-    line: int
-    field: str
-    reason: str
+OPTIONAL = {"certificate_number": ("回收证明编号",), "trade_in_ref": ("以旧换新单号",), "note": ("备注",)}
 
 
 @dataclass(frozen=True)
@@ -64,60 +51,14 @@ class ImportReport:
 
 
 def parse_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """Read a CSV or XLSX file into (line, {field: text}) rows; raise ValidationFailed if unreadable."""
-    if filename.lower().endswith(".xlsx"):
-        table = _xlsx_rows(content)
-    elif filename.lower().endswith(".csv"):
-        table = list(csv.reader(io.StringIO(_decode(content))))
-    else:
-        raise ValidationFailed.field("file", "仅支持 .csv 或 .xlsx 文件 / only .csv or .xlsx files",
-                                     reason="import.file_type")
-    if not table:
-        raise ValidationFailed.field("file", "文件为空 / the file is empty", reason="import.empty")
-    header = [HEADERS.get(str(h).strip().lower() if h is not None else "", "") for h in table[0]]
-    missing = [f for f in REQUIRED if f not in header]
-    if missing:
-        raise ValidationFailed.field("file", f"缺少列 / missing columns: {', '.join(missing)}",
-                                     reason="import.columns")
-    rows = []
-    for index, cells in enumerate(table[1:], start=2):
-        if not any(str(c).strip() for c in cells if c is not None):
-            continue
-        rows.append((index, {h: _text(cells[i]) if i < len(cells) else "" for i, h in enumerate(header) if h}))
-    if len(rows) > MAX_ROWS:
-        raise ValidationFailed.field("file", f"最多 {MAX_ROWS} 行 / at most {MAX_ROWS} rows", reason="import.too_big")
-    return rows
+    """Read a CSV or XLSX file into (line, {field: text}) rows; raise ValidationFailed naming `file` if unreadable."""
+    table = read_table(filename, content, max_rows=MAX_ROWS)
+    at = header_index(table.header, COLUMNS, OPTIONAL)
+    return [(line, named(cells, at)) for line, cells in table.rows]
 
 
-def _decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("gb18030")  # Excel in Chinese locales saves CSV as GBK
-
-
-def _xlsx_rows(content: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged file; all mean "not a workbook"
-        raise ValidationFailed.field("file", "无法读取 Excel 文件 / not a readable .xlsx file",
-                                     reason="import.unreadable") from None
-    sheet = book.worksheets[0]
-    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    book.close()
-    return rows
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value).strip()
+def _row_error(line: int, field: str, message: str) -> RowError:
+    return RowError(line, field, f"import.{field}", message)
 
 
 def to_draft(uow: UnitOfWork, organisation_id: int, sites: dict[str, int], line: int, row: dict[str, str]
@@ -125,28 +66,28 @@ def to_draft(uow: UnitOfWork, organisation_id: int, sites: dict[str, int], line:
     """Turn one row into an intake draft, or the first problem found in it."""
     site_id = sites.get(row.get("site_code", ""))
     if site_id is None:
-        return RowError(line, "site_code", "本企业无此网点编码 / no such site code")
+        return _row_error(line, "site_code", "本企业无此网点编码 / no such site code")
     try:
         units = int(row.get("units", ""))
     except ValueError:
-        return RowError(line, "units", "数量应为整数 / units must be a whole number")
+        return _row_error(line, "units", "数量应为整数 / units must be a whole number")
     try:
         weight = Decimal(row.get("weight_kg", "").replace(",", ""))
     except InvalidOperation:
-        return RowError(line, "weight_kg", "重量应为数字（千克）/ weight must be a number of kg")
+        return _row_error(line, "weight_kg", "重量应为数字（千克）/ weight must be a number of kg")
     try:
         day = dt.date.fromisoformat(row.get("occurred_on", ""))
     except ValueError:
-        return RowError(line, "occurred_on", "日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD")
+        return _row_error(line, "occurred_on", "日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD")
     certificate_id = None
     if row.get("certificate_number"):
         try:
             certificate_id = find_certificate(uow, dismantler_org_id=organisation_id,
                                               number=row["certificate_number"])
         except DomainError as exc:
-            return RowError(line, "certificate_number", exc.message)
+            return RowError(line, "certificate_number", exc.reason, exc.message)
         if certificate_id is None:
-            return RowError(line, "certificate_number", "本企业无此回收证明 / no such certificate")
+            return _row_error(line, "certificate_number", "本企业无此回收证明 / no such certificate")
     draft = IntakeDraft(site_id=site_id, source=row.get("source", ""), category=row.get("category", ""), units=units,
                         weight_kg=weight, occurred_on=day, certificate_id=certificate_id,
                         trade_in_ref=row.get("trade_in_ref") or None,
@@ -155,7 +96,7 @@ def to_draft(uow: UnitOfWork, organisation_id: int, sites: dict[str, int], line:
         check_draft(draft)
     except ValidationFailed as exc:
         field = next(iter(exc.errors), "row")
-        return RowError(line, field, exc.errors.get(field, [exc.message])[0])
+        return RowError(line, field, exc.reason, exc.errors.get(field, [exc.message])[0])
     return draft
 
 
@@ -237,7 +178,7 @@ def _write(uow: UnitOfWork, actor: str, batch: IntakeImport, drafts: list[tuple[
                                   import_id=batch.id)
             written += 1
         except DomainError as exc:
-            errors.append(RowError(line, next(iter(exc.errors), "row"), exc.message))
+            errors.append(RowError(line, next(iter(exc.errors), "row"), exc.reason, exc.message))
             if all_or_nothing:
                 outer.rollback()
                 del pending[start:]
@@ -251,7 +192,9 @@ def _write(uow: UnitOfWork, actor: str, batch: IntakeImport, drafts: list[tuple[
 
 
 def _report(batch: IntakeImport) -> ImportReport:
-    errors = [RowError(int(e["line"]), str(e["field"]), str(e["reason"])) for e in batch.errors or []]
+    # Imports reported before the shared RowError kept the message under `reason` and had no code.
+    errors = [RowError(int(e["line"]), str(e["field"]), str(e["reason"]) if "message" in e else "import.row",
+                       str(e.get("message", e["reason"]))) for e in batch.errors or []]
     return ImportReport(batch.id, batch.status, batch.mode, batch.rows_total, batch.rows_written, errors)
 
 

@@ -25,7 +25,7 @@ from subsidy_app.core.personal_data import mask_middle, mask_name, mask_phone, m
 from subsidy_app.core.qr import read_printed, sign_printed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import Principal
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import ids_in_counties, organisation_name
 
 QR_PURPOSE = "scrap-certificate"
 # Fuel type codes of the certificate form (DOMAIN §3); codes 5–7 and Z follow GA 24.9 *(unconfirmed)*.
@@ -252,8 +252,7 @@ def list_certificates(uow: UnitOfWork, *, principal: Principal | None, state: st
             and principal.organisation_kind.value in ("recycler", "dealer"):
         stmt = stmt.where(ScrapCertificate.dismantler_org_id == principal.organisation_id)
     elif principal is not None and not principal.all_counties:
-        stmt = stmt.join(Organisation, Organisation.id == ScrapCertificate.dismantler_org_id).where(
-            Organisation.county_code.in_(principal.counties))
+        stmt = stmt.where(ScrapCertificate.dismantler_org_id.in_(ids_in_counties(principal.counties)))
     if state:
         stmt = stmt.where(ScrapCertificate.state == state)
     return [_view(r) for r in uow.session.scalars(stmt)]
@@ -273,7 +272,6 @@ def verify_public(uow: UnitOfWork, *, token: str, secret_key: str) -> PublicCert
     row = uow.session.scalar(select(ScrapCertificate).where(ScrapCertificate.verify_key == str(payload.get("k"))))
     if row is None:
         raise NotFound("查无此回收证明 / no such certificate", reason="certificate.not_found")
-    org = uow.session.get(Organisation, row.dismantler_org_id)
-    return PublicCertificate(row.number, org.name if org else "", row.state, STATE_LABELS[row.state],
-                             row.handover_date, mask_middle(row.vin, 4, 4), row.owner_name_masked,
-                             row.owner_id_masked)
+    name = organisation_name(uow, row.dismantler_org_id) or ""
+    return PublicCertificate(row.number, name, row.state, STATE_LABELS[row.state], row.handover_date,
+                             mask_middle(row.vin, 4, 4), row.owner_name_masked, row.owner_id_masked)

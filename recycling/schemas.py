@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from recycling.domain import CATEGORIES, Indicator, IntakeSource, QualificationKind, SiteLevel
 from subsidy_app.identity.domain import COUNTIES
-from subsidy_app.schema_fields import Text
+from subsidy_app.schema_fields import RowErrorOut, Text
 
 county = validate.OneOf(list(COUNTIES))
 category = validate.OneOf(list(CATEGORIES))
@@ -206,14 +206,6 @@ class ImportFile(ma.Schema):
     """The uploaded file."""
 
     file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
-
-
-class RowErrorOut(ma.Schema):
-    """One problem in a bulk file."""
-
-    line = ma.fields.Integer()
-    field = ma.fields.String()
-    reason = ma.fields.String()
 
 
 class ImportOut(ma.Schema):

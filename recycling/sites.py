@@ -13,7 +13,7 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import COUNTIES, OrgKind, Principal
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import OrganisationView, get_organisation
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,15 @@ class SiteView:
     active: bool
 
 
-def recycler(uow: UnitOfWork, organisation_id: int) -> Organisation:
+def recycler(uow: UnitOfWork, organisation_id: int) -> OrganisationView:
     """Return a recycler organisation or raise NotFound."""
-    org = uow.session.get(Organisation, organisation_id)
-    if org is None or org.kind != OrgKind.RECYCLER.value:
+    org = get_organisation(uow, organisation_id, kind=OrgKind.RECYCLER)
+    if org is None:
         raise NotFound("回收企业不存在 / recycler not found", reason="recycler.not_found")
     return org
 
 
-def covers_recycler(principal: Principal | None, org: Organisation) -> bool:
+def covers_recycler(principal: Principal | None, org: OrganisationView) -> bool:
     """Tell whether a caller (None = system) may act on or see a recycler's data."""
     return principal is None or principal.covers_organisation(org.id, org.county_code)
 

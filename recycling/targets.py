@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -27,6 +25,7 @@ from recycling.models import Baseline, MonthlyRollup, Target
 from recycling.rollups import period_totals
 from subsidy_app.audit import services as audit
 from subsidy_app.core.errors import NotFound, ValidationFailed
+from subsidy_app.core.tables import header_index, named, read_table
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import COUNTIES
 
@@ -63,12 +62,16 @@ class SeriesPoint:
     annual_target: Decimal
 
 
-def _rows(content: str, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValidationFailed.field("file", f"缺少列 / missing columns: {', '.join(missing)}")
-    return [(i, row) for i, row in enumerate(reader, start=2)]
+def _rows(filename: str, content: bytes, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    table = read_table(filename, content)
+    at = header_index(table.header, {c: () for c in required}, {"source": ("来源",)})
+    return [(line, named(cells, at)) for line, cells in table.rows]
+
+
+def _year(value: str, line: int, field: str) -> int:
+    if not value.isdigit():
+        raise ValidationFailed.field(field, f"第 {line} 行年份无效 / line {line}: not a year")
+    return int(value)
 
 
 def _number(value: str, line: int, field: str) -> Decimal:
@@ -81,15 +84,15 @@ def _number(value: str, line: int, field: str) -> Decimal:
     return number
 
 
-def load_baselines(uow: UnitOfWork, *, actor: str, content: str, source: str) -> int:
+def load_baselines(uow: UnitOfWork, *, actor: str, content: bytes, source: str) -> int:
     """Load baseline figures per county and indicator (replacing earlier values); return how many."""
     count = 0
-    for line, row in _rows(content, ("county_code", "indicator", "year", "value")):
+    for line, row in _rows(source, content, ("county_code", "indicator", "year", "value")):
         if row["county_code"] not in COUNTIES:
             raise ValidationFailed.field("county_code", f"第 {line} 行区县代码无效 / line {line}: unknown county")
         if row["indicator"] not in set(Indicator):
             raise ValidationFailed.field("indicator", f"第 {line} 行指标无效 / line {line}: unknown indicator")
-        key = (row["county_code"], row["indicator"], int(row["year"]))
+        key = (row["county_code"], row["indicator"], _year(row["year"], line, "year"))
         existing = uow.session.get(Baseline, key)
         value = _number(row["value"], line, "value")
         note = (row.get("source") or source)[:200]
@@ -103,14 +106,15 @@ def load_baselines(uow: UnitOfWork, *, actor: str, content: str, source: str) ->
     return count
 
 
-def load_targets(uow: UnitOfWork, *, actor: str, content: str, source: str) -> int:
+def load_targets(uow: UnitOfWork, *, actor: str, content: bytes, source: str) -> int:
     """Load the plan's target factors per indicator; return how many."""
     count = 0
-    for line, row in _rows(content, ("indicator", "baseline_year", "target_year", "factor")):
+    for line, row in _rows(source, content, ("indicator", "baseline_year", "target_year", "factor")):
         if row["indicator"] not in set(Indicator):
             raise ValidationFailed.field("indicator", f"第 {line} 行指标无效 / line {line}: unknown indicator")
         target = uow.session.get(Target, row["indicator"]) or Target(indicator=row["indicator"])
-        target.baseline_year, target.target_year = int(row["baseline_year"]), int(row["target_year"])
+        target.baseline_year = _year(row["baseline_year"], line, "baseline_year")
+        target.target_year = _year(row["target_year"], line, "target_year")
         target.factor = _number(row["factor"], line, "factor")
         target.source = (row.get("source") or source)[:200]
         uow.session.add(target)
@@ -124,8 +128,8 @@ def load_shipped(uow: UnitOfWork, *, actor: str) -> tuple[int, int]:
     """Load the shipped demo baselines and the plan's targets."""
     baselines = DATA_DIR / "baselines-2023.csv"
     targets = DATA_DIR / "targets-2027.csv"
-    return (load_baselines(uow, actor=actor, content=baselines.read_text("utf-8"), source=baselines.name),
-            load_targets(uow, actor=actor, content=targets.read_text("utf-8"), source=targets.name))
+    return (load_baselines(uow, actor=actor, content=baselines.read_bytes(), source=baselines.name),
+            load_targets(uow, actor=actor, content=targets.read_bytes(), source=targets.name))
 
 
 def path_for(uow: UnitOfWork, *, indicator: Indicator, counties: Iterable[str]) -> Path:

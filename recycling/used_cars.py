@@ -16,9 +16,9 @@ from recycling.models import UsedCarTransaction
 from recycling.rollups import bump
 from recycling.sites import get_site
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import LARGEST_MONEY
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.identifiers import normalise_vin
+from subsidy_app.core.limits import LARGEST_MONEY
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import COUNTIES
 

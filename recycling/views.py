@@ -12,8 +12,8 @@ from flask.typing import ResponseReturnValue
 from recycling import intake, issuing, sites
 from recycling.domain import CATEGORIES, SOURCE_LABELS, local_today
 from subsidy_app.access import access, current_principal
-from subsidy_app.core.db import LARGEST_WEIGHT, MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.limits import LARGEST_WEIGHT, MAX_ID
 from subsidy_app.core.text import checked_text
 from subsidy_app.http import limiter, runtime, uow
 from subsidy_app.identity.domain import Role

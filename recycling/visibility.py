@@ -9,12 +9,12 @@ from recycling.sites import covers_recycler
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import visibility
 from subsidy_app.identity.domain import Principal
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import get_organisation
 
 
 def may_see_recycler_data(uow: UnitOfWork, principal: Principal | None, organisation_id: int) -> bool:
     """Tell whether a caller (None = system) may see what a recycler recorded: its clerks, or its county's staff."""
-    org = uow.session.get(Organisation, organisation_id)
+    org = get_organisation(uow, organisation_id)
     return org is not None and covers_recycler(principal, org)
 
 

@@ -119,16 +119,27 @@ def _closed_loop_sheet(uow: UnitOfWork, book: Workbook, period: Period, generate
     rows = {r.key: r for r in closure_report(uow, by="county", date_from=dt.date(period.year, 1, 1),
                                              date_to=period.end)}
     row = HEADER_ROW
+    city = [0, 0, 0, 0, 0]  # total, closed, closed on time, open, overdue
     for code, name in COUNTIES.items():
         row += 1
         r = rows.get(code)
-        values: list[object] = [code, name] + ([r.total, r.closed, r.closed_on_time, r.open, r.overdue,
-                                                r.closure_rate if r.closure_rate is not None else "—",
-                                                r.on_time_rate if r.on_time_rate is not None else "—"]
-                                               if r else [0, 0, 0, 0, 0, "—", "—"])
-        for column, value in enumerate(values, start=1):
+        counts = [r.total, r.closed, r.closed_on_time, r.open, r.overdue] if r else [0, 0, 0, 0, 0]
+        city = [a + b for a, b in zip(city, counts, strict=True)]
+        rates = _closure_rates(counts[1], counts[2], counts[4])
+        for column, value in enumerate([code, name, *counts, *rates], start=1):
             sheet.cell(row=row, column=column, value=value)
+    row += 1  # the city's row, as the other sheets have: its rates come from the summed counts, not averaged
+    for column, value in enumerate(["141100", "全市合计", *city, *_closure_rates(city[1], city[2], city[4])],
+                                   start=1):
+        sheet.cell(row=row, column=column, value=value).font = Font(bold=True)
     _chart(sheet, "各区县逾期未交投数量", 7, len(COUNTIES))
+
+
+def _closure_rates(closed: int, on_time: int, overdue: int) -> list[object]:
+    """Closure and on-time rates over the obligations already due (closed or overdue), as closure_report has them."""
+    due = Decimal(closed + overdue)
+    rates = [percent(Decimal(closed), due), percent(Decimal(on_time), due)]
+    return [rate if rate is not None else "—" for rate in rates]
 
 
 def build_workbook(uow: UnitOfWork, *, period: Period, generated: dt.date) -> bytes:

@@ -17,7 +17,7 @@ from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import Principal
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import get_organisation
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def invoice_document(uow: UnitOfWork, *, principal: Principal, invoice_id: int) 
     """Assemble an invoice for display and export; the seller is masked unless the caller's role reveals."""
     invoice = get_invoice(uow, invoice_id, principal=principal)
     profile = get_profile(uow, invoice.recycler_id)
-    org = uow.session.get(Organisation, invoice.recycler_id)
+    org = get_organisation(uow, invoice.recycler_id)
     seller = uow.session.get(Seller, invoice.seller_id)
     assert seller is not None and org is not None
     person = persons.view_person(uow, person_id=seller.person_id, principal=principal,
@@ -117,7 +117,8 @@ def invoice_document(uow: UnitOfWork, *, principal: Principal, invoice_id: int) 
         total_incl_vat=invoice.total_incl_vat, net_payable=invoice.net_payable,
         reversed_amount=invoice.reversed_amount, original_number=_number(uow, invoice.original_id),
         red_reason=invoice.red_reason, red_reason_zh=reason.zh if reason else None,
-        replaces_number=_number(uow, invoice.replaces_id), issued_by=invoice.issued_by,
+        replaces_number=_number(uow, invoice.replaces_id),
+        issued_by=profile.name,  # the issuer is the recycler (the clerk's account is in the audit trail)
     )
 
 

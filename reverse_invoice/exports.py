@@ -11,6 +11,7 @@ from typing import Any
 
 from reverse_invoice.documents import InvoiceDocument
 from reverse_invoice.filing import FilingReport
+from subsidy_app.core.numbers import number_str
 
 CJK_FONT = "STSong-Light"  # an Adobe CID font every PDF reader has: no font file, no network
 
@@ -50,7 +51,7 @@ def invoice_xml(doc: InvoiceDocument) -> bytes:
 
 
 def _pct(rate: Decimal) -> str:
-    return f"{(rate * 100).normalize():f}%"
+    return f"{number_str(rate * 100)}%"
 
 
 def invoice_pdf(doc: InvoiceDocument) -> bytes:
@@ -82,8 +83,8 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
     rows: list[list[Any]] = [["项目名称", "税收分类编码", "规格型号", "单位", "数量", "单价", "金额"]]
     for line in doc.lines:
         rows.append([line.product_name, line.tax_code, line.specification, line.unit,
-                     "" if line.quantity is None else f"{line.quantity.normalize():f}",
-                     "" if line.unit_price is None else f"{line.unit_price.normalize():f}", f"{line.amount}"])
+                     "" if line.quantity is None else number_str(line.quantity),
+                     "" if line.unit_price is None else number_str(line.unit_price), f"{line.amount}"])
     vat_label = "免税" if doc.vat_exempt else _pct(doc.vat_rate)
     rows += [["合计金额", "", "", "", "", "", f"{doc.amount}"],
              [f"增值税({vat_label})", "", "", "", "", "", f"{doc.vat}"],

@@ -11,13 +11,14 @@ from sqlalchemy import ColumnElement, select
 from reverse_invoice.domain import ALLOWED_INVOICE_TYPES, InvoiceType, LocationClass, Qualification, VatMethod
 from reverse_invoice.models import Filing, RecyclerProfile
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import BEIJING
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal, Role
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import get_organisation
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # China keeps UTC+8 all year
+CHINA_TZ = BEIJING
 APPROVER_ROLES = frozenset({Role.ADMIN, Role.SENIOR_AUDITOR})
 READER_ROLES = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN, Role.FINANCE_OFFICER})
 
@@ -72,8 +73,8 @@ def register_profile(
     vat_method: VatMethod, location_class: LocationClass,
 ) -> RecyclerStanding:
     """Record (or update) a recycler's qualification, VAT method and location class; a change needs re-approval."""
-    org = uow.session.get(Organisation, recycler_id)
-    if org is None or org.kind != OrgKind.RECYCLER.value:
+    org = get_organisation(uow, recycler_id, kind=OrgKind.RECYCLER)
+    if org is None:
         raise NotFound("回收企业不存在 / recycler not found", reason="recycler.not_found")
     # An admin registers any recycler of their counties; a clerk only their own.
     is_admin = Role.ADMIN in principal.roles and principal.covers_county(org.county_code)

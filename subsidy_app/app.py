@@ -9,8 +9,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from subsidy_app import access, http
+from subsidy_app import access, http, idempotency
 from subsidy_app.config import Settings, load_settings
+from subsidy_app.core import clock, numbers
 from subsidy_app.core.personal_data import PersonalDataLogFilter
 from subsidy_app.runtime import Runtime, build_runtime
 
@@ -82,6 +83,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     api = http.init_app(app)
     app.before_request(http.check_idempotent_replay)
     _register_blueprints(app, api)
+    app.add_template_filter(clock.beijing_time, "beijing")  # pages show Beijing time; instants are stored in UTC
+    app.add_template_filter(numbers.number_str, "number")  # quantities and rates in fixed notation, never 2.48E+3
+    app.add_template_global(idempotency.new_form_key, "form_key")  # a double submission shows the first result
     _declare_framework_endpoints(app)
     from subsidy_app.cli import register_commands
 
@@ -90,6 +94,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, api: http.Api) -> None:
+    from subsidy_app.api_docs import bp as api_docs_assets
     from subsidy_app.applications.api import blp as applications_api
     from subsidy_app.applications.views import bp as resident_views
     from subsidy_app.audit.api import blp as audit_api
@@ -101,6 +106,7 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     for blueprint in (identity_api, audit_api, jobs_api, rules_api, applications_api):
         api.register_blueprint(blueprint)
+    app.register_blueprint(api_docs_assets)
     from subsidy_app.appliances.api import blp as appliances_api
     from subsidy_app.appliances.api_sales import blp as appliance_sales_api
     from subsidy_app.appliances.views import bp as appliance_resident_views

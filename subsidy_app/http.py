@@ -23,12 +23,12 @@ from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
-from subsidy_app import bodies, idempotency
+from subsidy_app import api_docs, bodies, idempotency
 from subsidy_app.access import current_principal
 from subsidy_app.bodies import Blueprint
 from subsidy_app.core import constraints
-from subsidy_app.core.db import MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.limits import MAX_ID
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.runtime import Runtime
 
@@ -242,7 +242,7 @@ def init_app(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", api_docs.ASSETS_URL)  # served by the platform, not a CDN
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
                                 "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"},

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, flash, g, request
 from sqlalchemy import bindparam, select, update
 
 from subsidy_app.core.db import utcnow
@@ -16,6 +17,8 @@ from subsidy_app.core.idempotency import IdempotencyRecord
 from subsidy_app.core.uow import UnitOfWork
 
 HEADER = "Idempotency-Key"
+FORM_FIELD = "form_key"  # the hidden field every state-changing page form carries (see new_form_key)
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A key committed without its answer this long ago belongs to a request that died after its writes committed
 # (gunicorn kills a worker after 30 s): no answer is coming, so a replay must not be told to wait for one.
@@ -45,13 +48,34 @@ _REMEMBER = (update(IdempotencyRecord)
 def _request_hash() -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
-    digest.update(request.get_data(cache=True))
+    if request.mimetype in FORM_TYPES:  # parsed forms leave no raw body to hash: hash what was parsed
+        digest.update(json.dumps(sorted(request.form.items(multi=True)), ensure_ascii=False).encode())
+        for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            digest.update(f"{name}={upload.filename}:".encode())
+            digest.update(hashlib.sha256(upload.stream.read()).digest())
+            upload.stream.seek(0)
+    else:
+        digest.update(request.get_data(cache=True))
     return digest.hexdigest()
+
+
+def new_form_key() -> str:
+    """A one-time key for a rendered form: submitted twice, the second is answered with the first's result."""
+    return secrets.token_urlsafe(18)
+
+
+def _key() -> str | None:
+    """The API client's Idempotency-Key, or the one-time key of a submitted page form."""
+    key = request.headers.get(HEADER)
+    if key is None and request.mimetype in FORM_TYPES and request.form.get(FORM_FIELD):
+        # The same page sent again with other values (back, edit, send) is a new submission, not a reused key.
+        key = f"form:{request.form[FORM_FIELD][:40]}:{_request_hash()[:32]}"
+    return key
 
 
 def check_replay(scope: str) -> Response | None:
     """Before a state-changing view: return the stored response for a replayed key, or note the key."""
-    key = request.headers.get(HEADER)
+    key = _key()
     if request.method not in UNSAFE or not key:
         return None
     if len(key) > 120 or not key.isprintable():
@@ -74,6 +98,11 @@ def check_replay(scope: str) -> Response | None:
         if record.status_code is None:
             raise Conflict("相同请求正在处理 / the first request with this key is still in progress",
                            reason="idempotency.in_progress")
+        if 300 <= record.status_code < 400:  # a page form's answer: go where the first submission went
+            flash("该表单已提交过,未重复办理;以下是首次提交的结果。", "ok")
+            response = Response("", status=record.status_code, headers={"Location": record.response_body or "/"})
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
         response = Response(record.response_body or "", status=record.status_code,
                             content_type=record.content_type or "application/json")
         response.headers["Idempotent-Replayed"] = "true"
@@ -109,6 +138,8 @@ def answer_with_writes(response: Response) -> None:
 
 
 def _stored_body(response: Response) -> str:
+    if 300 <= response.status_code < 400:
+        return response.location or "/"  # a redirect is replayed by where it points
     body = response.get_data(as_text=True)
     secret_fields: set[str] = g.get("idempotency_secret_fields", set())
     if secret_fields and response.is_json:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +27,6 @@ class Runtime:
     session_factory: sessionmaker[Session]
     cipher: PersonalDataCipher
     dispatcher: JobDispatcher = field(init=False)
-    caches: dict[str, Any] = field(default_factory=dict)
 
     @property
     def job_timing(self) -> JobTiming:

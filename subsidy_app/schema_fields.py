@@ -1,4 +1,4 @@
-"""Marshmallow fields every package's input schemas share."""
+"""Marshmallow fields every package's input schemas share, and the one schema of a refused upload row."""
 
 from __future__ import annotations
 
@@ -29,3 +29,12 @@ class Text(ma.fields.String):
                                 multiline=self.multiline)
         except ValidationFailed as exc:
             raise ma.ValidationError(next(iter(exc.errors.values()))) from None
+
+
+class RowErrorOut(ma.Schema):
+    """One refused row of an uploaded table (core.tables.RowError): its line, the field, a stable reason, why."""
+
+    line = ma.fields.Integer()
+    field = ma.fields.String()
+    reason = ma.fields.String()
+    message = ma.fields.String()

@@ -20,14 +20,12 @@ from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import sign_token
 from subsidy_app.http import answer, runtime, uow
 from subsidy_app.identity.domain import Role
-from subsidy_app.messaging import codes
-from subsidy_app.rules.services import VersionCache
+from subsidy_app.rules.services import version_cache
 
 blp = Blueprint("appliance_sales", __name__, url_prefix="/api/v1",
                 description="家电与数码销售、退货与清算 / appliance sales and settlement")
 BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN)
 RECEIPT_PURPOSE = "appliance-receipt"
-_versions = VersionCache()
 _SALE_OUT, _STATE_OUT = s.SaleOut(), s.StateOut()
 log = logging.getLogger(__name__)
 
@@ -85,7 +83,7 @@ class Sales(MethodView):
         try:
             with uow() as tx:
                 buyer = _buyer(tx, data, principal.actor)
-                outcome = selling.sell(tx, principal=principal, versions=_versions.versions(tx), data=sale,
+                outcome = selling.sell(tx, principal=principal, versions=version_cache().versions(tx), data=sale,
                                        buyer=buyer, mode=SaleMode(data["mode"]),
                                        limits=fraud.thresholds(runtime().settings))
                 # The till retries on a timeout: its answer commits with the sale, so a retry always finds it.
@@ -137,7 +135,7 @@ class BuyerCodes(MethodView):
     def post(self, data: dict[str, Any]) -> None:
         """Send the buyer a one-time code to confirm their identity."""
         with uow() as tx:
-            codes.request_code(tx, phone=data["phone"], purpose=buyers.OTP_PURPOSE)
+            buyers.send_code(tx, phone=data["phone"])
             tx.commit()
 
 
@@ -183,8 +181,9 @@ class BulkSales(MethodView):
         except ValueError:
             raise ValidationFailed.field("store_id", "请指定门店 / name the store") from None
         with uow() as tx:
-            ref = bulk.upload(tx, principal=current_principal(), versions=_versions.versions(tx), store_id=store_id,
-                              filename=filename, data=data, limits=fraud.thresholds(runtime().settings))
+            ref = bulk.upload(tx, principal=current_principal(), versions=version_cache().versions(tx),
+                              store_id=store_id, filename=filename, data=data,
+                              limits=fraud.thresholds(runtime().settings))
             tx.commit()
         return {**ref.__dict__, "status_url": f"/api/v1/jobs/{ref.job_id}" if ref.job_id else None}
 

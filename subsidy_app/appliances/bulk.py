@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from subsidy_app.appliances.bulk_rows import Row, prepare
 from subsidy_app.appliances.bulk_write import write_chunk
-from subsidy_app.appliances.domain import FraudThresholds, RowError
+from subsidy_app.appliances.domain import FraudThresholds
 from subsidy_app.appliances.models import BulkUpload, Product, Store
-from subsidy_app.appliances.tables import header_index, iter_rows
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.jobs import set_progress
+from subsidy_app.core.tables import RowError, header_index, named, read_table
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.core.uploads import seal, unseal
 from subsidy_app.identity.domain import OrgKind, Principal
@@ -57,14 +57,14 @@ def upload(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion
     if store is None or principal.organisation_kind is not OrgKind.DEALER or \
             store.dealer_org_id != principal.organisation_id:
         raise NotFound("门店不存在 / store not found", reason="store.not_found")
-    lines = iter_rows(filename, data)
-    header_index(next(lines, []), COLUMNS)
+    table = read_table(filename, data)
+    header_index(table.header, COLUMNS)
     digest = hashlib.sha256(data).hexdigest()
     seen = uow.session.scalar(select(BulkUpload).where(BulkUpload.dealer_org_id == store.dealer_org_id,
                                                        BulkUpload.sha256 == digest))
     if seen is not None:
         return UploadRef(seen.id, True, seen.state, seen.job_id, seen.report)
-    rows = sum(1 for _ in lines)
+    rows = len(table.rows)
     row = BulkUpload(dealer_org_id=store.dealer_org_id, store_id=store.id, sha256=digest, filename=filename[:200],
                      content=seal(uow, data), state="queued", report=None, created_by=principal.actor)
     uow.session.add(row)
@@ -109,12 +109,9 @@ def process(uow: UnitOfWork, *, upload_id: int, principal: Principal, versions: 
     if upload_row.content is None:
         raise Conflict("上传文件已按保留期限删除 / the uploaded file was purged after its retention period",
                        reason="bulk.content_purged")
-    rows = iter_rows(upload_row.filename, unseal(uow, upload_row.content))
-    header = next(rows, None) or []
-    at = header_index(header, COLUMNS)
-    optional = {k: header.index(a) for k, names in OPTIONAL.items() for a in (k, *names) if a in header}
-    columns = {**at, **optional}
-    all_rows = [(line, raw) for line, raw in enumerate(rows, start=2) if any(raw)]
+    table = read_table(upload_row.filename, unseal(uow, upload_row.content))
+    columns = header_index(table.header, COLUMNS, OPTIONAL)
+    all_rows = table.rows
     total = len(all_rows)
     store = uow.session.get(Store, upload_row.store_id)
     assert store is not None
@@ -126,8 +123,7 @@ def process(uow: UnitOfWork, *, upload_id: int, principal: Principal, versions: 
         set_progress(uow, done_before, total)
     for start in range(0, len(todo), CHUNK):
         chunk = todo[start:start + CHUNK]
-        checked = [prepare(line, {k: (raw[i] if i < len(raw) else "") for k, i in columns.items()}, products,
-                           versions) for line, raw in chunk]
+        checked = [prepare(line, named(raw, columns), products, versions) for line, raw in chunk]
         written = write_chunk(uow, actor=principal.actor, store=store, upload_id=upload_id,
                               rows=[r for r in checked if isinstance(r, Row)], limits=limits)
         refused = {e.line: e for e in written.errors}

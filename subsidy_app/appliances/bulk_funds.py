@@ -18,11 +18,12 @@ from recycling.domain import CATEGORIES
 from recycling.models import HandInObligation
 from subsidy_app.appliances import selling
 from subsidy_app.appliances.bulk_rows import Row, error, refusal
-from subsidy_app.appliances.domain import RowError, programme_of, recycling_category
+from subsidy_app.appliances.domain import programme_of, recycling_category
 from subsidy_app.appliances.models import Store
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import Base, is_postgres, utcnow
 from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.tables import RowError
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.rules import budget
 from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation, QuotaCounter, QuotaHold

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from subsidy_app.appliances import selling
-from subsidy_app.appliances.domain import RowError, parse_money, programme_of
+from subsidy_app.appliances.domain import parse_money, programme_of
 from subsidy_app.appliances.models import Product
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id
 from subsidy_app.core.identifiers_trade import check_invoice_number, normalise_gtin13, normalise_phone
+from subsidy_app.core.tables import RowError
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.evaluator import evaluate, select_version
 from subsidy_app.rules.ruleset import RuleVersion

@@ -12,12 +12,13 @@ from sqlalchemy import delete, select, update
 from subsidy_app.appliances import fraud, participation, selling
 from subsidy_app.appliances.bulk_funds import Sale, fund, insert_rows
 from subsidy_app.appliances.bulk_rows import Row, error, refusal
-from subsidy_app.appliances.domain import FraudThresholds, RowError, SaleMode, SaleState, programme_of
+from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of
 from subsidy_app.appliances.models import ApplianceSale, Store
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import in_values, utcnow
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.personal_data import mask_name, mask_phone, mask_resident_id
+from subsidy_app.core.tables import RowError
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.models import Person
 

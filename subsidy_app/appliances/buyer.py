@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from subsidy_app.core.errors import ValidationFailed
-from subsidy_app.core.identifiers_trade import normalise_phone
 from subsidy_app.core.qr import read_token, sign_token
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity import persons
+from subsidy_app.identity import residents
 from subsidy_app.messaging import codes
 
 CONFIRM_PURPOSE = "appliance-buyer"
 CONFIRM_SECONDS = 30 * 60  # the resident confirms at the counter; the till uses it within half an hour
-OTP_PURPOSE = "verify_identity"
 
 
 @dataclass(frozen=True)
@@ -24,13 +22,16 @@ class Buyer:
     phone_hash: str | None
 
 
+def send_code(uow: UnitOfWork, *, phone: str) -> None:
+    """Send the buyer at the till a one-time code (the identity step of the resident pages)."""
+    residents.send_code(uow, codes=codes, phone=phone)
+
+
 def verify_by_code(uow: UnitOfWork, *, actor: str, name: str, id_number: str, phone: str, code: str) -> Buyer:
     """Check the one-time code sent to the buyer's phone, then find or register the person."""
-    value = normalise_phone(phone, field="buyer_phone")
-    if not codes.verify_code(uow, phone=value, purpose=OTP_PURPOSE, code=code):
-        raise ValidationFailed.field("buyer_code", "验证码错误 / wrong code", reason="otp.wrong")
-    person_id = persons.register_person(uow, actor=actor, name=name, id_number=id_number, phone=value)
-    return Buyer(person_id, uow.cipher.match_hash(value))
+    resident = residents.verify(uow, codes=codes, actor=actor, name=name, id_number=id_number, phone=phone,
+                                code=code, phone_field="buyer_phone")
+    return Buyer(resident.person_id, resident.phone_hash)
 
 
 def confirmation_token(secret_key: str, *, person_id: int, store_id: int, phone_hash: str | None) -> str:

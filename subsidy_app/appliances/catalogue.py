@@ -7,13 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from subsidy_app.appliances.domain import RowError, parse_grade, parse_money, programme_of
+from subsidy_app.appliances.domain import parse_grade, parse_money, programme_of
 from subsidy_app.appliances.models import Product
-from subsidy_app.appliances.tables import header_index, iter_rows
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.identifiers_trade import normalise_gtin13
+from subsidy_app.core.tables import RowError, header_index, named, read_table
 from subsidy_app.core.uow import UnitOfWork
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -106,19 +106,13 @@ def upsert_product(uow: UnitOfWork, *, actor: str, gtin: str, category: str, bra
 
 def import_products(uow: UnitOfWork, *, actor: str, filename: str, data: bytes) -> ImportReport:
     """Import a catalogue file; good rows are saved, every bad row is reported with its line and field."""
-    rows = iter_rows(filename, data)
-    header = next(rows, None)
-    if header is None:
-        raise ValidationFailed.field("file", "文件为空 / the file is empty", reason="file.empty")
-    at = header_index(header, COLUMNS)
+    table = read_table(filename, data)
+    at = header_index(table.header, COLUMNS)
     report = ImportReport()
     seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):
-        if not any(row):
-            continue
-        cells = {k: (row[i] if i < len(row) else "") for k, i in at.items()}
+    for line, row in table.rows:
         try:
-            values = _clean(**cells)
+            values = _clean(**named(row, at))
         except ValidationFailed as exc:
             name = next(iter(exc.errors), "row")
             report.errors.append(RowError(line, name, exc.reason, exc.errors.get(name, [exc.message])[0]))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, Product, Store
+from subsidy_app.applications.checks import card_check
 from subsidy_app.applications.domain import ACTIVE_STATES
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.services import Kind, Opening, Submitted, open_application, register_kind
@@ -164,8 +165,12 @@ def _store_checks(uow: UnitOfWork, app: Application, decision: Decision, signals
         rows.append(ApplicationCheck(application_id=app.id, run=1, code=f"{signal['code']}:{index}"[:60],
                                      passed=False, explanation_zh=str(signal["detail_zh"])[:500],
                                      explanation_en=f"{signal['code']} ({evidence})"[:500]))
+    card = card_check(uow, card_id=app.bank_card_id)  # a card another resident named is for the reviewer to see
+    rows.append(ApplicationCheck(application_id=app.id, run=1, code=card.code, passed=card.passed,
+                                 explanation_zh=card.explanation_zh[:500], explanation_en=card.explanation_en[:500]))
     uow.session.add_all(rows)
-    app.needs_second_review = bool(signals)  # a flagged sale needs a second reviewer, as on dealer statements
+    # A flagged sale or a shared card needs a second reviewer, as on dealer statements.
+    app.needs_second_review = bool(signals) or not card.passed
 
 
 def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput, versions: tuple[RuleVersion, ...],

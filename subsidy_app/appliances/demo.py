@@ -13,7 +13,7 @@ from subsidy_app.appliances.models import Store
 from subsidy_app.core.identifiers_trade import gtin13_check_digit
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import Principal, Role
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import organisation_named
 from subsidy_app.runtime import Runtime
 from subsidy_app.seed import DEMO_ORGS, SEED_ACTOR, demo_step
 
@@ -62,7 +62,7 @@ def seed_appliances(runtime: Runtime) -> str:
     """Open the demo appliance dealer's store, approve it, and load a small catalogue."""
     name = DEMO_ORGS["dealer:appliance"][1]
     with runtime.unit_of_work() as uow:
-        dealer_id = uow.session.scalar(select(Organisation.id).where(Organisation.name == name))
+        dealer_id = organisation_named(uow, name)
         if dealer_id is None:
             return "no demo dealer"
         store_id = prepare_store(uow, dealer_org_id=dealer_id)

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from subsidy_app.core.db import LARGEST_MONEY
+from subsidy_app.core.limits import LARGEST_MONEY
 
 # DOMAIN.md §2: which programme a category belongs to (the rule version then decides whether it is covered).
 APPLIANCE_CATEGORIES = ("refrigerator", "washing_machine", "television", "air_conditioner", "computer",
@@ -76,16 +76,6 @@ def parse_grade(text: str) -> int | bool | None:
     if not raw:
         return None
     return int(raw) if raw.isdigit() and 1 <= int(raw) <= 5 else False
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One rejected row of an uploaded file: its line, the field and why."""
-
-    line: int
-    field: str
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ from subsidy_app.appliances.domain import (
 )
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
 from subsidy_app.config import Settings
+from subsidy_app.core.clock import BEIJING
 from subsidy_app.core.db import slices
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.models import Organisation
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # store hours are local; China keeps UTC+8
+CHINA_TZ = BEIJING  # store hours are local
 SERIAL_CODE = "fraud.serial_two_dealers"
 # Evidence a dealer must not see on its own statement: it names another dealer.
 BUREAU_ONLY_EVIDENCE = frozenset({"other_dealer"})

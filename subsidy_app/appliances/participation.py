@@ -16,7 +16,13 @@ from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFai
 from subsidy_app.core.personal_data import mask_bank_card
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal, Role
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import (
+    OrganisationView,
+    get_organisation,
+    ids_in_counties,
+    organisation_name,
+    organisation_names,
+)
 
 BUREAU_ROLES = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN})
 
@@ -51,9 +57,9 @@ class ParticipationView:
     decided_at: dt.datetime
 
 
-def _dealer(uow: UnitOfWork, dealer_org_id: int) -> Organisation:
-    org = uow.session.get(Organisation, dealer_org_id)
-    if org is None or org.kind != OrgKind.DEALER.value:
+def _dealer(uow: UnitOfWork, dealer_org_id: int) -> OrganisationView:
+    org = get_organisation(uow, dealer_org_id, kind=OrgKind.DEALER)
+    if org is None:
         raise NotFound("经销商不存在 / dealer not found", reason="dealer.not_found")
     return org
 
@@ -93,8 +99,7 @@ def get_store(uow: UnitOfWork, *, store_id: int, principal: Principal | None = N
     if store is None or (principal is not None and not principal.covers_organisation(store.dealer_org_id,
                                                                                       store.county_code)):
         raise NotFound("门店不存在 / store not found", reason="store.not_found")
-    dealer = uow.session.get(Organisation, store.dealer_org_id)
-    return _store_view(store, dealer.name if dealer else "")
+    return _store_view(store, organisation_name(uow, store.dealer_org_id) or "")
 
 
 def store_for_poster(uow: UnitOfWork, *, poster_code: str) -> StoreView:
@@ -107,12 +112,14 @@ def store_for_poster(uow: UnitOfWork, *, poster_code: str) -> StoreView:
 
 def list_stores(uow: UnitOfWork, *, principal: Principal) -> list[StoreView]:
     """List the stores the caller may see."""
-    query = select(Store, Organisation.name).join(Organisation, Organisation.id == Store.dealer_org_id)
+    query = select(Store)
     if principal.organisation_kind is OrgKind.DEALER:
         query = query.where(Store.dealer_org_id == principal.organisation_id)
     elif not principal.all_counties:
         query = query.where(Store.county_code.in_(principal.counties))
-    return [_store_view(s, n) for s, n in uow.session.execute(query.order_by(Store.id))]
+    stores = list(uow.session.scalars(query.order_by(Store.id)))
+    names = organisation_names(uow, {s.dealer_org_id for s in stores})
+    return [_store_view(s, names.get(s.dealer_org_id, "")) for s in stores]
 
 
 def _pview(p: Participation) -> ParticipationView:
@@ -181,11 +188,11 @@ def require_approved(uow: UnitOfWork, *, dealer_org_id: int, store_id: int, cate
 def list_participations(uow: UnitOfWork, *, principal: Principal, dealer_org_id: int | None = None
                         ) -> list[ParticipationView]:
     """List decisions the caller may see."""
-    query = select(Participation).join(Organisation, Organisation.id == Participation.dealer_org_id)
+    query = select(Participation)
     if principal.organisation_kind is OrgKind.DEALER:
         query = query.where(Participation.dealer_org_id == principal.organisation_id)
     elif not principal.all_counties:
-        query = query.where(Organisation.county_code.in_(principal.counties))
+        query = query.where(Participation.dealer_org_id.in_(ids_in_counties(principal.counties)))
     if dealer_org_id is not None:
         query = query.where(Participation.dealer_org_id == dealer_org_id)
     return [_pview(p) for p in uow.session.scalars(query.order_by(Participation.id))]

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from subsidy_app.rules.schemas import money_field, positive
-from subsidy_app.schema_fields import Text
+from subsidy_app.schema_fields import RowErrorOut, Text
 
 
 class ProductIn(ma.Schema):
@@ -40,15 +40,6 @@ class ProductQuery(ma.Schema):
     category = ma.fields.String(load_default=None)
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
     offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0))
-
-
-class RowErrorOut(ma.Schema):
-    """A rejected row of an uploaded file."""
-
-    line = ma.fields.Integer()
-    field = ma.fields.String()
-    reason = ma.fields.String()
-    message = ma.fields.String()
 
 
 class ImportOut(ma.Schema):

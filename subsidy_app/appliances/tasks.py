@@ -9,9 +9,7 @@ from subsidy_app.appliances import bulk
 from subsidy_app.core.jobs import job
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.services import load_principal
-from subsidy_app.rules.services import VersionCache
-
-_versions = VersionCache()
+from subsidy_app.rules.services import version_cache
 
 
 @job(bulk.JOB)
@@ -21,5 +19,5 @@ def process_bulk(uow: UnitOfWork, upload_id: int, account_id: int, requested_by:
     principal = load_principal(uow, account_id=account_id)
     if principal is None:
         return
-    bulk.process(uow, upload_id=upload_id, principal=principal, versions=_versions.versions(uow),
+    bulk.process(uow, upload_id=upload_id, principal=principal, versions=version_cache().versions(uow),
                  limits=bulk.limits_from_payload(limits))

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from subsidy_app import resident_steps
 from subsidy_app.access import access, current_principal
 from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances import claims, fraud, participation, poster
-from subsidy_app.applications.views import IDENTITY_FIELDS, send_identity_code, status_url, verify_identity
+from subsidy_app.applications.views import status_url
 from subsidy_app.core.errors import Conflict, DomainError
 from subsidy_app.core.qr import read_printed, read_token, render_png
 from subsidy_app.http import limiter, runtime
-from subsidy_app.rules.services import VersionCache
+from subsidy_app.identity.residents import Resident
+from subsidy_app.rules.services import version_cache
 
 bp = Blueprint("appliance_resident", __name__, template_folder="templates")
-_versions = VersionCache()
 
 
 @bp.errorhandler(DomainError)
@@ -76,15 +78,8 @@ def claim_qr(token: str) -> Response:
 @limiter.limit("10 per minute")
 def claim_code(token: str) -> ResponseReturnValue:
     """Send a one-time code to the phone the resident entered."""
-    form = {k: request.form.get(k, "").strip() for k in IDENTITY_FIELDS}
-    session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
-    try:
-        _receipt(token)
-        send_identity_code(form)
-    except DomainError as exc:
-        return _landing(token, form, exc)
-    flash("验证码已发送,5 分钟内有效", "ok")
-    return redirect(url_for("appliance_resident.claim_landing", token=token))
+    return resident_steps.send_code(check=partial(_receipt, token), page=partial(_landing, token),
+                                    back=url_for("appliance_resident.claim_landing", token=token))
 
 
 @bp.route("/m/appliance/<token>/verify", methods=["POST"])
@@ -92,15 +87,10 @@ def claim_code(token: str) -> ResponseReturnValue:
 @limiter.limit("20 per minute")
 def claim_verify(token: str) -> ResponseReturnValue:
     """Check the code; the resident is then known by their ID number for this session."""
-    form = {k: request.form.get(k, "").strip() for k in (*IDENTITY_FIELDS, "code")}
-    try:
-        _receipt(token)
-        person_id, _phone_hash = verify_identity(form)
-    except DomainError as exc:
-        return _landing(token, form, exc)
-    session.clear()
-    session["resident_person_id"] = person_id
-    return redirect(url_for("appliance_resident.claim_apply", token=token))
+    return resident_steps.verify(
+        check=partial(_receipt, token), page=partial(_landing, token),
+        then=lambda _sale, resident: resident_steps.sign_in(
+            resident, url_for("appliance_resident.claim_apply", token=token)))
 
 
 def _apply_page(token: str, sale: claims.ReceiptView, form: dict[str, str], error: DomainError | None
@@ -133,7 +123,7 @@ def claim_apply(token: str) -> ResponseReturnValue:
     try:
         with runtime().unit_of_work() as tx:
             done = claims.claim(tx, apply_code=_code(token, claims.RECEIPT_PURPOSE), person_id=person_id, data=data,
-                                versions=_versions.versions(tx), limits=fraud.thresholds(settings),
+                                versions=version_cache().versions(tx), limits=fraud.thresholds(settings),
                                 actor=f"person:{person_id}")
             tx.commit()
     except DomainError as exc:
@@ -189,15 +179,8 @@ def store_landing(token: str) -> ResponseReturnValue:
 @limiter.limit("10 per minute")
 def store_code(token: str) -> ResponseReturnValue:
     """Send a one-time code to the buyer's phone."""
-    form = {k: request.form.get(k, "").strip() for k in IDENTITY_FIELDS}
-    session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
-    try:
-        _open_store(token)
-        send_identity_code(form)
-    except DomainError as exc:
-        return _store_page(token, form, exc)
-    flash("验证码已发送,5 分钟内有效", "ok")
-    return redirect(url_for("appliance_resident.store_landing", token=token))
+    return resident_steps.send_code(check=partial(_open_store, token), page=partial(_store_page, token),
+                                    back=url_for("appliance_resident.store_landing", token=token))
 
 
 @bp.route("/m/store/<token>/verify", methods=["POST"])
@@ -205,14 +188,14 @@ def store_code(token: str) -> ResponseReturnValue:
 @limiter.limit("20 per minute")
 def store_verify(token: str) -> ResponseReturnValue:
     """Check the code and give the buyer a confirmation the till accepts at this store for half an hour."""
-    form = {k: request.form.get(k, "").strip() for k in (*IDENTITY_FIELDS, "code")}
-    try:
-        store = _open_store(token)
-        person_id, phone_hash = verify_identity(form)
-    except DomainError as exc:
-        return _store_page(token, form, exc)
-    confirmation = buyers.confirmation_token(runtime().settings.secret_key, person_id=person_id, store_id=store.id,
-                                             phone_hash=phone_hash)
+    return resident_steps.verify(check=partial(_open_store, token), page=partial(_store_page, token),
+                                 then=partial(_confirm_buyer, token))
+
+
+def _confirm_buyer(token: str, store: participation.StoreView, buyer: Resident) -> ResponseReturnValue:
+    """Hold the signed confirmation in the session and show it (the buyer stays anonymous: no resident login)."""
+    confirmation = buyers.confirmation_token(runtime().settings.secret_key, person_id=buyer.person_id,
+                                             store_id=store.id, phone_hash=buyer.phone_hash)
     until = dt.datetime.now(fraud.CHINA_TZ) + dt.timedelta(seconds=buyers.CONFIRM_SECONDS)
     session.pop("pending_identity", None)
     session["buyer_confirmation"] = {"store": store.id, "token": confirmation, "until": until.strftime("%H:%M")}

@@ -12,7 +12,7 @@ from subsidy_app.applications.sales import get_sale
 from subsidy_app.applications.services import load_for_update, transition
 from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity import persons
+from subsidy_app.identity import organisations, persons
 from subsidy_app.rules.evaluator import evaluate
 from subsidy_app.rules.ruleset import RuleVersion
 
@@ -101,17 +101,14 @@ def run_checks_batch(uow: UnitOfWork, *, application_ids: list[int], versions: t
 def preload(uow: UnitOfWork, apps: list[Application]) -> list[object]:
     """Load the sales, dealers, persons, certificates and registry records of many applications at once."""
     from subsidy_app.applications.models import CarSale
-    from subsidy_app.identity.models import Organisation, Person
 
     session = uow.session
     keep: list[object] = []
     sale_ids = {a.sale_id for a in apps if a.sale_id}
     sales_rows = list(session.scalars(select(CarSale).where(CarSale.id.in_(sale_ids)))) if sale_ids else []
     keep.extend(sales_rows)
-    dealer_ids = {s.dealer_org_id for s in sales_rows}
-    if dealer_ids:
-        keep.extend(session.scalars(select(Organisation).where(Organisation.id.in_(dealer_ids))))
-    keep.extend(session.scalars(select(Person).where(Person.id.in_({a.person_id for a in apps}))))
+    keep.extend(organisations.preload(uow, organisation_ids={s.dealer_org_id for s in sales_rows}))
+    keep.extend(persons.preload(uow, person_ids=[a.person_id for a in apps], card_ids=[]))
     keep.extend(certificates.preload(uow, certificate_ids=[a.certificate_id for a in apps if a.certificate_id]))
     gathering.preload_registry(uow, vins=[a.old_vin for a in apps if a.old_vin])
     return keep
@@ -143,6 +140,7 @@ def _check_one(uow: UnitOfWork, app: Application, versions: tuple[RuleVersion, .
                       "购车发票购买方为申请人" if buyer_ok else "购车发票购买方不是申请人",
                       "the invoice's buyer is the applicant" if buyer_ok else "the invoice's buyer is someone else"))
     results.append(_new_vin_check(uow, app))
+    results.append(card_check(uow, card_id=app.bank_card_id))
     run = 1 if first_run else int(uow.session.scalar(select(func.coalesce(func.max(ApplicationCheck.run), 0))
                                                      .where(ApplicationCheck.application_id == app.id)) or 0) + 1
     rows = [{"application_id": app.id, "run": run, "code": r.code, "passed": r.passed, "checked_at": utcnow(),
@@ -156,6 +154,15 @@ def _check_one(uow: UnitOfWork, app: Application, versions: tuple[RuleVersion, .
     app.needs_second_review = needs_second_review(results, overridden=False)
     transition(uow, app=app, action=Action.CHECKS_DONE, actor=SYSTEM)
     return results
+
+
+def card_check(uow: UnitOfWork, *, card_id: int | None) -> CheckResult:
+    """The payee card is the applicant's own: no other person registered the same card number."""
+    shared = persons.others_with_card(uow, card_id=card_id) if card_id is not None else 0
+    return _c("bank_card.own", shared == 0, "收款银行卡未被他人使用" if not shared else
+              f"该银行卡号另有 {shared} 人登记使用,请核实是否为申请人本人的银行卡",
+              "no one else uses the payee card" if not shared else
+              f"{shared} other person(s) registered the same card number: check it is the applicant's own")
 
 
 def _funded_vins(uow: UnitOfWork, vins: set[str]) -> set[tuple[str, int]]:

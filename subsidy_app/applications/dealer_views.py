@@ -56,10 +56,14 @@ def sale_form() -> ResponseReturnValue:
                 nev_catalogue_ref=f.text(form, "nev_catalogue_ref", max_length=60) or None,
                 displacement_l=f.optional_decimal(form, "displacement_l") if vehicle_type == "fuel" else None,
                 buyer_name=f.text(form, "buyer_name"), buyer_id_number=f.text(form, "buyer_id_number"))
+            covered = sales.programmes_covering(tx, invoice_date=sale.invoice_date)
             tx.commit()
     except DomainError as exc:
         return _form_page(form.to_dict(), f.page_error(exc), exc.status)
     flash(f"销售已登记:车架号 {sale.new_vin}。请打印二维码交购车人扫码申请补贴。", "ok")
+    if not covered:  # registered all the same: the date may be a typo the dealer corrects with the bureau
+        flash(f"注意:发票日期 {sale.invoice_date} 不在任何汽车以旧换新补贴规则的适用期内,购车人将无法据此申请补贴。"
+              "请核对发票日期。", "warn")
     return redirect(url_for("dealer_pages.sale_detail", sale_id=sale.id))
 
 

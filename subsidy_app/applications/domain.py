@@ -59,6 +59,24 @@ class Action(StrEnum):
     REVOKE = "revoke"
 
 
+# What a resident may see of the reviewers' work, decided here once for every resident page: the reason of a
+# decision they must act on or may contest (return, rejection, revocation, a bank's refusal, their own
+# withdrawal). An approving reviewer's note is internal, and so is every fraud signal (it names a store's
+# conduct, not anything the resident did or can correct).
+REASONS_SHOWN_TO_RESIDENT = frozenset({Action.RETURN, Action.REJECT, Action.REVOKE, Action.PAYMENT_FAILED,
+                                       Action.WITHDRAW})
+STAFF_ONLY_CHECKS = ("fraud.",)
+
+
+def resident_sees_reason(action: str) -> bool:
+    """Whether the resident is shown the reason recorded with this action."""
+    return action in REASONS_SHOWN_TO_RESIDENT
+
+
+def resident_sees_check(code: str) -> bool:
+    """Whether the resident is shown this check's result (fraud signals are for the bureau only)."""
+    return not code.startswith(STAFF_ONLY_CHECKS)
+
 # (from state, action) -> to state. Approval's final state (approved or awaiting funds) is decided by the budget,
 # so APPROVE and APPROVE_SECOND list both targets and the service picks one.
 TRANSITIONS: dict[tuple[State, Action], frozenset[State]] = {

@@ -29,6 +29,8 @@ def _batches_page(error: dict[str, Any] | None = None, status: int = 200) -> Res
         approved = queries.review_queue(tx, principal=principal, state=State.APPROVED, programme=None,
                                         limit=PAYABLE_LIMIT)
         batches = staff_queries.payment_batches(tx, principal=principal)
+        approved_at = queries.approval_times(tx, application_ids=[a["id"] for a in approved])
+    approved = [{**a, "approved_at": approved_at.get(a["id"])} for a in approved]
     payable = [a for a in approved if not a["card_correction_needed"]]
     waiting = [a for a in approved if a["card_correction_needed"]]
     total = sum((a["amount"] for a in payable), Decimal("0.00"))

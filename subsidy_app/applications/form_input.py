@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from subsidy_app.core.db import LARGEST_MONEY, MAX_ID
 from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.limits import LARGEST_MONEY, MAX_ID
 from subsidy_app.core.text import checked_text
 
 

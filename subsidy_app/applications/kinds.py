@@ -9,7 +9,6 @@ from subsidy_app.applications.models import Application
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.identity.domain import Principal
-from subsidy_app.identity.models import BankCard
 
 CONSENT_VERSION = "2026-01"  # the resident's declaration accepted on the form
 RESIDENT_PAYEE = "resident"
@@ -39,9 +38,8 @@ class Payee:
 
 def _resident_detail(uow: UnitOfWork, app: Application, principal: Principal) -> dict[str, str]:
     person = persons.view_person(uow, person_id=app.person_id, principal=principal, owner_checked=True)
-    card = uow.session.get(BankCard, app.bank_card_id)
     return {"applicant_name": person.name, "applicant_id_number": person.id_number,
-            "bank_card": card.card_masked if card else ""}
+            "bank_card": persons.bank_card_masked(uow, card_id=app.bank_card_id)}
 
 
 def _resident_bank_line(uow: UnitOfWork, app: Application, principal: Principal) -> list[str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from subsidy_app.applications.domain import Action, State
@@ -20,6 +21,7 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core.db import slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.personal_data import mask_personal_text
+from subsidy_app.core.tables import header_index, named, read_table, refuse
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.core.uploads import seal
 from subsidy_app.identity import persons
@@ -29,6 +31,8 @@ from subsidy_app.rules import budget
 EXPORT_HEADER = ["序号", "申请编号", "收款人", "银行卡号", "开户行", "金额"]
 RESULT_HEADER = ["序号", "申请编号", "金额", "结果", "银行流水号", "说明"]
 SUCCESS = {"成功", "success", "paid", "ok", "00"}
+CONTROL_LABEL = "合计"  # the first cell of the export's control-total row, which a bank may hand back in its file
+_COUNT = re.compile(r"^(\d+)\s*笔$")
 
 
 @dataclass(frozen=True)
@@ -137,27 +141,43 @@ class Reconciliation:
     pending: list[str] = field(default_factory=list)
     paid_total: str = "0.00"
     file_total: str = "0.00"
+    control_row: bool = False  # the file held the export's control-total row, and it matched the batch
 
     def as_dict(self) -> dict[str, Any]:
         """Return the report as JSON-able data."""
         return dict(self.__dict__)
 
 
-def _parse_result(filename: str, data: bytes) -> list[dict[str, str]]:
-    if filename.lower().endswith(".xlsx"):
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-        assert sheet is not None
-        raw = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("gbk")
-        raw = list(csv.reader(io.StringIO(text)))
-    if not raw or [h.strip() for h in raw[0][:len(RESULT_HEADER)]] != RESULT_HEADER:
-        raise ValidationFailed.field("file", f"表头应为 {','.join(RESULT_HEADER)} / header must be "
-                                             f"{','.join(RESULT_HEADER)}", reason="bank_file.header")
-    return [dict(zip(RESULT_HEADER, (c.strip() for c in row), strict=False)) for row in raw[1:] if any(row)]
+def _parse_result(filename: str, data: bytes) -> tuple[list[dict[str, str]], list[str] | None]:
+    """Return the file's payment rows and, when present, the cells of its control-total row."""
+    table = read_table(filename, data)
+    at = header_index(table.header, {name: () for name in RESULT_HEADER})
+    rows, control = [], []
+    for _line, cells in table.rows:
+        row = named(cells, at)
+        (control.append(cells) if row["序号"] == CONTROL_LABEL else rows.append(row))
+    if len(control) > 1:
+        raise refuse("bank_file.control_totals", "文件含多个合计行", "the file holds more than one control-total row")
+    return rows, (control[0] if control else None)
+
+
+def _money(cell: str) -> Decimal | None:
+    try:
+        return Decimal(cell.replace(",", "")).quantize(Decimal("0.01")) if cell else None
+    except InvalidOperation:
+        return None
+
+
+def _check_control_row(batch: PaymentBatch, cells: list[str]) -> None:
+    """Refuse a control-total row (合计, N 笔, ..., total) that is not this batch's: the file is another batch's."""
+    count = next((int(m.group(1)) for c in cells[1:] if (m := _COUNT.match(c))), None)
+    amounts = [a for a in (_money(c) for c in cells[1:]) if a is not None]
+    total = amounts[-1] if amounts else None
+    if count not in (None, batch.declared_count) or total not in (None, batch.declared_total):
+        raise refuse("bank_file.control_totals",
+                     f"合计行与批次控制总数不符(批次 {batch.declared_count} 笔 {batch.declared_total} 元)",
+                     f"the control-total row does not match the batch ({batch.declared_count} lines, "
+                     f"{batch.declared_total})")
 
 
 def _reconcile_rows(uow: UnitOfWork, principal: Principal, rows: list[dict[str, str]],
@@ -212,11 +232,13 @@ def import_bank_result(uow: UnitOfWork, *, principal: Principal, batch_id: int, 
                                                         if k != "already_imported"})
     if batch.state == "draft":
         raise Conflict("批次尚未导出 / export the batch before importing results", reason="batch.not_exported")
-    rows = _parse_result(filename, data)
+    rows, control = _parse_result(filename, data)
+    if control is not None:
+        _check_control_row(batch, control)
     lines = {app.number: (line, app) for line, app in uow.session.execute(
         select(PaymentLine, Application).join(Application).where(PaymentLine.batch_id == batch.id)
         .with_for_update(of=PaymentLine)).all()}
-    report = Reconciliation()
+    report = Reconciliation(control_row=control is not None)
     # One lookup of every reservation the batch may spend; the writes go to the database together at the end.
     budget.preload_reservations(uow, [ref for _line, app in lines.values() for ref in budget_references(app)],
                                 lock_pools=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from subsidy_app.applications.checks import latest_checks
-from subsidy_app.applications.domain import STATE_LABELS_ZH, State
+from subsidy_app.applications.domain import STATE_LABELS_ZH, State, resident_sees_check, resident_sees_reason
 from subsidy_app.applications.models import Application, ApplicationEvent
 from subsidy_app.applications.services import payee_of
 from subsidy_app.applications.visibility import may_see_application
@@ -36,6 +37,17 @@ def review_queue(uow: UnitOfWork, *, principal: Principal, state: State | None, 
     if programme:
         query = query.where(Application.programme == programme)
     return [_summary(app) for app in uow.session.scalars(query)]
+
+
+def approval_times(uow: UnitOfWork, *, application_ids: list[int]) -> dict[int, dt.datetime]:
+    """When each application last became approved (its review, or funds arriving for one awaiting them)."""
+    if not application_ids:
+        return {}
+    rows = uow.session.execute(
+        select(ApplicationEvent.application_id, func.max(ApplicationEvent.at))
+        .where(ApplicationEvent.application_id.in_(application_ids), ApplicationEvent.to_state == State.APPROVED.value)
+        .group_by(ApplicationEvent.application_id))
+    return {app_id: at for app_id, at in rows}
 
 
 def _summary(app: Application) -> dict[str, Any]:
@@ -76,11 +88,15 @@ def application_by_status_code(uow: UnitOfWork, *, status_code: str) -> Applicat
 def resident_status(uow: UnitOfWork, *, status_code: str) -> dict[str, Any]:
     """What the resident's status page shows: state, why, and what to correct (no personal data)."""
     app = application_by_status_code(uow, status_code=status_code)
-    failed = [c for c in latest_checks(uow, application_id=app.id) if not c.passed and not c.overridden_by]
+    failed = [c for c in latest_checks(uow, application_id=app.id)
+              if not c.passed and not c.overridden_by and resident_sees_check(c.code)]
     events = list(uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
                                       .order_by(ApplicationEvent.id)))
+    shown = [e.reason if resident_sees_reason(e.action) else None for e in events]
+    latest = shown[-1] if shown else None  # the why of where it stands now, if the resident may read it
     return {"id": app.id, "number": app.number, "state": app.state, "state_label": STATE_LABELS_ZH[State(app.state)],
-            "amount": app.amount, "programme": app.programme, "reason": app.last_reason,
+            "amount": app.amount, "programme": app.programme, "reason": latest,
             "returned": app.state == State.RETURNED, "card_correction_needed": app.card_correction_needed,
             "failed_checks": [c.explanation_zh for c in failed], "person_id": app.person_id,
-            "history": [(e.at, STATE_LABELS_ZH[State(e.to_state)], e.reason) for e in events]}
+            "history": [(e.at, STATE_LABELS_ZH[State(e.to_state)], reason) for e, reason in zip(events, shown,
+                                                                                                  strict=True)]}

@@ -19,7 +19,10 @@ from subsidy_app.core.personal_data import mask_name, mask_resident_id
 from subsidy_app.core.qr import read_token, sign_token
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import get_organisation, organisation_name
+from subsidy_app.rules.domain import CAR_PROGRAMMES
+from subsidy_app.rules.evaluator import select_version
+from subsidy_app.rules.services import published_versions
 
 SALE_TOKEN_PURPOSE = "car-sale-apply"  # noqa: S105 - a signing salt label, not a secret
 MAX_DISPLACEMENT = Decimal("10.0")
@@ -84,7 +87,7 @@ def register_car_sale(
         raise Conflict("该车架号已登记销售 / this VIN is already registered as sold", reason="sale.vin_exists")
     if session.scalar(select(CarSale.id).where(CarSale.invoice_key == invoice.key)) is not None:
         raise Conflict("该发票已登记 / this invoice is already registered", reason="sale.invoice_exists")
-    dealer = session.get(Organisation, principal.organisation_id)
+    dealer = get_organisation(uow, principal.organisation_id) if principal.organisation_id else None
     assert dealer is not None
     sale = CarSale(
         dealer_org_id=dealer.id, county_code=dealer.county_code, apply_code=secrets.token_hex(16), new_vin=vin,
@@ -107,8 +110,7 @@ def get_sale(uow: UnitOfWork, *, sale_id: int, principal: Principal | None = Non
     sale = uow.session.get(CarSale, sale_id)
     if sale is None or (principal is not None and not may_see_car_sale(principal, sale)):
         raise NotFound("销售记录不存在 / sale not found", reason="sale.not_found")
-    dealer = uow.session.get(Organisation, sale.dealer_org_id)
-    return _view(sale, dealer.name if dealer else "")
+    return _view(sale, organisation_name(uow, sale.dealer_org_id) or "")
 
 
 def sale_for_token(uow: UnitOfWork, *, secret_key: str, token: str) -> SaleView:
@@ -117,10 +119,15 @@ def sale_for_token(uow: UnitOfWork, *, secret_key: str, token: str) -> SaleView:
     sale = uow.session.scalar(select(CarSale).where(CarSale.apply_code == str(payload.get("c", ""))))
     if sale is None:
         raise NotFound("二维码对应的销售记录不存在 / no sale for this QR code", reason="sale.not_found")
-    dealer = uow.session.get(Organisation, sale.dealer_org_id)
-    return _view(sale, dealer.name if dealer else "")
+    return _view(sale, organisation_name(uow, sale.dealer_org_id) or "")
 
 
 def apply_token(secret_key: str, sale: SaleView, *, days: int) -> str:
     """Sign the token the buyer's QR code carries (an opaque code, never the sale id)."""
     return sign_token(secret_key, SALE_TOKEN_PURPOSE, {"c": sale.apply_code}, max_age_days=days)
+
+
+def programmes_covering(uow: UnitOfWork, *, invoice_date: dt.date) -> list[str]:
+    """The car programmes with a published rule version for a new car bought on this date (none: no subsidy)."""
+    versions = published_versions(uow)
+    return sorted(p for p in CAR_PROGRAMMES if select_version(versions, p, "passenger_car", invoice_date))

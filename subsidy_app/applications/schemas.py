@@ -176,3 +176,5 @@ class ReconciliationOut(ma.Schema):
     pending = ma.fields.List(ma.fields.String())
     paid_total = ma.fields.String()
     file_total = ma.fields.String()
+    control_row = ma.fields.Boolean(metadata={"description": "the file held the export's control-total row (合计), "
+                                                             "and it matched the batch"})

@@ -8,9 +8,7 @@ from subsidy_app.applications.models import Application
 from subsidy_app.core.jobs import job
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.messaging.services import notify_person
-from subsidy_app.rules.services import VersionCache
-
-_versions = VersionCache()
+from subsidy_app.rules.services import version_cache
 
 # What the resident reads at each step (no ID or card numbers: SMS is not a safe channel).
 SMS_TEXT = {
@@ -29,7 +27,7 @@ SMS_TEXT = {
 @job("applications.run_checks")
 def run_checks(uow: UnitOfWork, application_id: int) -> None:
     """Run the automatic checks of an application."""
-    checks.run_checks(uow, application_id=application_id, versions=_versions.versions(uow))
+    checks.run_checks(uow, application_id=application_id, versions=version_cache().versions(uow))
 
 
 @job("applications.budget_funded")

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from subsidy_app import resident_steps
 from subsidy_app.access import access, current_principal
 from subsidy_app.applications import payments, queries, sales, submission
 from subsidy_app.bodies import DOCUMENTS_LIMIT, body_limit
-from subsidy_app.core.errors import DomainError, ValidationFailed
-from subsidy_app.core.identifiers_trade import normalise_phone
+from subsidy_app.core.errors import DomainError
 from subsidy_app.core.qr import read_token, render_png, sign_token
 from subsidy_app.documents.services import store_document
 from subsidy_app.http import limiter, runtime
-from subsidy_app.identity import persons
 from subsidy_app.identity.domain import COUNTIES
-from subsidy_app.messaging import codes as messaging
-from subsidy_app.rules.services import VersionCache
+from subsidy_app.rules.services import version_cache
 
 bp = Blueprint("resident", __name__, template_folder="templates")
 STATUS_PURPOSE = "application-status"
-OTP_PURPOSE = "verify_identity"
 DOCUMENT_FIELDS = [
     ("id_card", "身份证(正反面)", True),
     ("scrap_certificate", "报废机动车回收证明(第五联)", False),
@@ -31,7 +29,6 @@ DOCUMENT_FIELDS = [
     ("registration_certificate", "新车机动车登记证书", True),
     ("bank_card", "本人一类银行卡", True),
 ]
-_versions = VersionCache()
 
 
 def status_url(status_code: str) -> str:
@@ -47,30 +44,6 @@ def _status_code(token: str) -> str:
 
 def _errors(exc: DomainError) -> dict[str, Any]:
     return {"message": exc.message, "fields": exc.errors}
-
-
-# The identity step every resident page shares (car QR, appliance receipt, store poster): the form's fields,
-# a one-time code to the phone entered, then the code checked and the person found or registered.
-IDENTITY_FIELDS = ("name", "id_number", "phone")
-
-
-def send_identity_code(form: dict[str, str]) -> None:
-    """Send the one-time code to the phone the resident entered."""
-    with runtime().unit_of_work() as tx:
-        messaging.request_code(tx, phone=normalise_phone(form["phone"], field="phone"), purpose=OTP_PURPOSE)
-        tx.commit()
-
-
-def verify_identity(form: dict[str, str]) -> tuple[int, str | None]:
-    """Check the code, then find or register the person; return their id and phone hash."""
-    with runtime().unit_of_work() as tx:
-        phone = normalise_phone(form["phone"], field="phone")
-        if not messaging.verify_code(tx, phone=phone, purpose=OTP_PURPOSE, code=form["code"]):
-            raise ValidationFailed.field("code", "验证码错误 / wrong code", reason="otp.wrong")
-        person_id = persons.register_person(tx, actor="resident", name=form["name"], id_number=form["id_number"],
-                                            phone=phone)
-        tx.commit()
-        return person_id, tx.cipher.match_hash(phone)
 
 
 def _car_sale(token: str) -> sales.SaleView:
@@ -100,15 +73,8 @@ def car_landing(token: str) -> ResponseReturnValue:
 @limiter.limit("10 per minute")
 def send_code(token: str) -> ResponseReturnValue:
     """Send a one-time code to the phone the resident entered."""
-    form = {k: request.form.get(k, "").strip() for k in IDENTITY_FIELDS}
-    session["pending_identity"] = {"name": form["name"], "phone": form["phone"]}
-    try:
-        _car_sale(token)
-        send_identity_code(form)
-    except DomainError as exc:
-        return _car_landing_page(token, form, exc)
-    flash("验证码已发送,5 分钟内有效", "ok")
-    return redirect(url_for("resident.car_landing", token=token))
+    return resident_steps.send_code(check=partial(_car_sale, token), page=partial(_car_landing_page, token),
+                                    back=url_for("resident.car_landing", token=token))
 
 
 @bp.route("/m/car/<token>/verify", methods=["POST"])
@@ -116,15 +82,9 @@ def send_code(token: str) -> ResponseReturnValue:
 @limiter.limit("20 per minute")
 def verify(token: str) -> ResponseReturnValue:
     """Check the code; the resident is then known by their ID number for this session."""
-    form = {k: request.form.get(k, "").strip() for k in (*IDENTITY_FIELDS, "code")}
-    try:
-        _car_sale(token)
-        person_id, _phone_hash = verify_identity(form)
-    except DomainError as exc:
-        return _car_landing_page(token, form, exc)
-    session.clear()
-    session["resident_person_id"] = person_id
-    return redirect(url_for("resident.car_apply", token=token))
+    return resident_steps.verify(
+        check=partial(_car_sale, token), page=partial(_car_landing_page, token),
+        then=lambda _sale, resident: resident_steps.sign_in(resident, url_for("resident.car_apply", token=token)))
 
 
 def _apply_page(token: str, sale: sales.SaleView, form: dict[str, str], error: dict[str, Any] | None,
@@ -155,7 +115,7 @@ def car_apply(token: str) -> ResponseReturnValue:
     try:
         with runtime().unit_of_work() as tx:
             done = submission.submit_car_application(tx, sale=sale, person_id=person_id, data=data,
-                                                     versions=_versions.versions(tx), actor=f"person:{person_id}",
+                                                     versions=version_cache().versions(tx), actor=f"person:{person_id}",
                                                      uploads=uploads)
             tx.commit()
     except DomainError as exc:

@@ -31,6 +31,11 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+# The limits live in the pure core.limits so domain modules can check against them; re-exported for callers here.
+from subsidy_app.core.limits import LARGEST_MONEY as LARGEST_MONEY
+from subsidy_app.core.limits import LARGEST_WEIGHT as LARGEST_WEIGHT
+from subsidy_app.core.limits import MAX_ID as MAX_ID
+
 # Stable constraint names so Alembic revisions are reproducible on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,11 +47,8 @@ NAMING_CONVENTION = {
 
 # BIGINT primary keys on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
-MAX_ID = 2**63 - 1  # the largest BigId: a larger number sent as an id is no record, not a database error
 JsonDoc = JSON().with_variant(postgresql.JSONB(), "postgresql")
 Money = Numeric(14, 2)
-LARGEST_MONEY = Decimal("999999999999.99")  # what a Money column holds
-LARGEST_WEIGHT = Decimal("99999999999.999")  # what a Weight column holds
 Weight = Numeric(14, 3)
 
 

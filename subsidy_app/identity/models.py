@@ -101,7 +101,7 @@ class BankCard(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    card_hash: Mapped[str] = mapped_column(String(64))
+    card_hash: Mapped[str] = mapped_column(String(64), index=True)  # one card named by two people is a signal
     card_enc: Mapped[bytes] = mapped_column(LargeBinary)
     card_masked: Mapped[str] = mapped_column(String(24))
     bank_name: Mapped[str] = mapped_column(String(60), default="")

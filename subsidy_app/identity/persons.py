@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from subsidy_app.audit import services as audit
@@ -121,6 +121,14 @@ def preload(uow: UnitOfWork, *, person_ids: list[int], card_ids: list[int]) -> l
     return keep
 
 
+def others_with_card(uow: UnitOfWork, *, card_id: int) -> int:
+    """How many other persons have registered the same card number (matched by its keyed hash)."""
+    mine = select(BankCard.card_hash, BankCard.person_id).where(BankCard.id == card_id).subquery()
+    return int(uow.session.scalar(
+        select(func.count(func.distinct(BankCard.person_id)))
+        .where(BankCard.card_hash == mine.c.card_hash, BankCard.person_id != mine.c.person_id)) or 0)
+
+
 def bank_card_number(uow: UnitOfWork, *, card_id: int) -> str:
     """Return a card's clear number, for the bank payment file only."""
     row = uow.session.get(BankCard, card_id)
@@ -157,6 +165,12 @@ def person_id_hash(uow: UnitOfWork, *, person_id: int) -> str:
     if person is None:
         raise NotFound("人员不存在 / person not found", reason="person.not_found")
     return person.id_number_hash
+
+
+def bank_card_masked(uow: UnitOfWork, *, card_id: int | None) -> str:
+    """Return a card's masked number, or "" when there is no such card."""
+    row = uow.session.get(BankCard, card_id) if card_id is not None else None
+    return row.card_masked if row else ""
 
 
 def bank_name(uow: UnitOfWork, *, card_id: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from subsidy_app.core.db import MAX_ID
+from subsidy_app.core.limits import MAX_ID
 from subsidy_app.identity.domain import COUNTIES, OrgKind, Role
 from subsidy_app.schema_fields import Text
 

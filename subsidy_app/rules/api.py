@@ -23,12 +23,6 @@ FACTS_IN = s.FactsIn()  # one instance: webargs would otherwise build (and deep-
 BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER, Role.ADMIN)
 
 
-def version_cache() -> services.VersionCache:
-    """Return this process's cache of published versions."""
-    cache: services.VersionCache = runtime().caches.setdefault("rule_versions", services.VersionCache())
-    return cache
-
-
 def _quote_rate_limit() -> str:
     return runtime().settings.quote_rate_limit
 
@@ -49,7 +43,7 @@ class RuleVersions(MethodView):
     def get(self) -> Any:
         """List every published version (current = not superseded by a correction)."""
         with uow() as tx:
-            versions = version_cache().versions(tx)
+            versions = services.version_cache().versions(tx)
         current = {v.code for v in current_versions(versions)}
         return [_summary(v, current) for v in versions]
 
@@ -64,7 +58,7 @@ class RuleVersionDiff(MethodView):
     def get(self, query: dict[str, str]) -> Any:
         """Show every changed field between two versions."""
         with uow() as tx:
-            changes = services.diff(version_cache(), tx, code_a=query["from_"], code_b=query["to"])
+            changes = services.diff(services.version_cache(), tx, code_a=query["from_"], code_b=query["to"])
         return {"from_": query["from_"], "to": query["to"], "changes": [asdict(c) for c in changes]}
 
 
@@ -77,8 +71,8 @@ class RuleVersionItem(MethodView):
     def get(self, code: str) -> Any:
         """Show a version with its full content and sources."""
         with uow() as tx:
-            version = version_cache().by_code(tx, code)
-            current = {v.code for v in current_versions(version_cache().versions(tx))}
+            version = services.version_cache().by_code(tx, code)
+            current = {v.code for v in current_versions(services.version_cache().versions(tx))}
         return {**_summary(version, current), "content": version.to_dict()}
 
 
@@ -112,7 +106,7 @@ class Quotes(MethodView):
         facts = Facts(**values)
         principal = current_principal()
         with uow() as tx:
-            decision = services.quote(version_cache(), tx, facts=facts)
+            decision = services.quote(services.version_cache(), tx, facts=facts)
             out = _decision_out(decision)
             if decision.quota is not None:
                 out["quota"] = {"category": decision.quota.category, "period_key": decision.quota.period_key,

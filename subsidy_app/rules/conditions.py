@@ -8,7 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
-from subsidy_app.rules.file_form import NO_PROVENANCE, Provenance, money_str, number_str
+from subsidy_app.core.numbers import money_str, number_str
+from subsidy_app.rules.file_form import NO_PROVENANCE, Provenance
 
 
 class _NoParams:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, NamedTuple
 
+from subsidy_app.core.numbers import money_str, number_str
 from subsidy_app.rules.conditions import (
     ApplicantIndividual,
     Condition,
@@ -22,7 +23,7 @@ from subsidy_app.rules.conditions import (
     SamePerson,
     UnitPriceCeiling,
 )
-from subsidy_app.rules.file_form import NO_PROVENANCE, Provenance, money_str, number_str
+from subsidy_app.rules.file_form import NO_PROVENANCE, Provenance
 
 # The clauses, Provenance and the formatters live in their own modules; they are re-exported here because
 # callers know the rules engine's values by this one module.

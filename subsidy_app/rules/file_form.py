@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +26,6 @@ class Provenance:
         if self.note is not None:
             out["note"] = self.note
         return out
-
-
-def money_str(value: Decimal) -> str:
-    """Format an amount in yuan with two places (fen)."""
-    return f"{value:.2f}"
-
-
-def number_str(value: Decimal) -> str:
-    """Format a rate or measure without exponent or trailing zeros."""
-    return format(value.normalize(), "f")
 
 
 # The default of every `meta` field: frozen, so one shared value is safe (and ruff sees no call in a default).

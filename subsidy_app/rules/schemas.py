@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from subsidy_app.core.db import LARGEST_MONEY
+from subsidy_app.core.limits import LARGEST_MONEY
 from subsidy_app.identity.domain import COUNTIES
 from subsidy_app.rules.domain import OldVehicleFuel, Programme, VehicleType
 from subsidy_app.schema_fields import Text

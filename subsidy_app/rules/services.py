@@ -57,6 +57,8 @@ def publish_rule_files(uow: UnitOfWork, *, actor: str, paths: list[Path]) -> Loa
             content=version.to_dict(), content_hash=version.content_hash, source_file=path.name))
         audit.record(uow, actor=actor, action="rules.published", entity_type="rule_version", entity_id=version.code,
                      after={"hash": version.content_hash, "file": path.name})
+    if new:  # versions are immutable, so only an addition makes the cache stale; seen once it is committed
+        uow.after_commit("rules.versions_published", version_cache().invalidate)
     return LoadReport(tuple(v.code for v in new), tuple(v.code for _p, v in loaded if v.code in stored))
 
 
@@ -104,9 +106,17 @@ class VersionCache:
             raise NotFound(f"规则版本 {code} 不存在 / rule version {code} not found", reason="rules.not_found")
         return version
 
-    def invalidate(self) -> None:
-        """Forget the cached versions."""
+    def invalidate(self, _uow: UnitOfWork | None = None) -> None:
+        """Forget the cached versions (also an after-commit hook, hence the unused unit of work)."""
         self._by_database.clear()
+
+
+_PROCESS_VERSIONS = VersionCache()
+
+
+def version_cache() -> VersionCache:
+    """Return the process's one cache of published versions: every caller reads it, a publish refreshes it."""
+    return _PROCESS_VERSIONS
 
 
 def version_for(cache: VersionCache, uow: UnitOfWork, *, programme: str, category: str,

@@ -9,10 +9,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from subsidy_app.core.errors import DomainError
+from subsidy_app.core.tables import read_table
 from subsidy_app.runtime import Runtime
 from subsidy_app.vehicles import services
 from subsidy_app.vehicles.domain import FIELD_LABELS
-from subsidy_app.vehicles.importer import read_rows
 
 registry_cli = AppGroup("registry", help="车辆登记信息 / vehicle registry")
 
@@ -24,7 +24,7 @@ def registry_import(file: Path) -> None:
     runtime: Runtime = current_app.extensions["subsidy"]
     data = file.read_bytes()
     try:
-        total = max(sum(1 for _ in read_rows(file.name, data)) - 1, 0)
+        total = len(read_table(file.name, data).rows)
         with runtime.unit_of_work() as uow, click.progressbar(length=total, label="importing") as bar:
             report = services.import_records(uow, actor="system:cli", filename=file.name, data=data,
                                              progress=lambda _line: bar.update(1))
@@ -35,7 +35,7 @@ def registry_import(file: Path) -> None:
                f"unchanged {report.unchanged}), rejected {len(report.rejected)}")
     for error in report.rejected:
         label = FIELD_LABELS.get(error.field, error.field)
-        click.echo(f"  line {error.line}: {label} ({error.field}) — {error.reason}")
+        click.echo(f"  line {error.line}: {label} ({error.field}) — {error.message}")
     if report.rejected:
         raise SystemExit(1)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from subsidy_app.core.tables import RowError
+
 
 class FuelGroup(StrEnum):
     """Fuel groups the first-registration limits of the car rules use."""
@@ -100,15 +102,6 @@ REQUIRED = ("vin", "plate", "vehicle_type", "use_type", "fuel", "first_registrat
 FIELD_LABELS = {v: k for k, v in HEADERS.items()}
 
 
-@dataclass(frozen=True)
-class RowError:
-    """One refused row: its line in the file, the column and why."""
-
-    line: int
-    field: str
-    reason: str
-
-
 @dataclass
 class ImportReport:
     """What an import did: rows accepted (created, updated or unchanged) and rows refused."""
@@ -121,11 +114,12 @@ class ImportReport:
 
 
 class RowProblem(ValueError):
-    """A row cell that cannot be read."""
+    """A row cell that cannot be read: its field, why (Chinese / English) and a stable reason."""
 
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}")
+    def __init__(self, field_name: str, message: str, *, reason: str = "registry.row") -> None:
+        super().__init__(f"{field_name}: {message}")
         self.field = field_name
+        self.message = message
         self.reason = reason
 
 
@@ -138,7 +132,7 @@ def parse_date(value: object, field_name: str, *, required: bool) -> dt.date | N
     text = unicodedata.normalize("NFKC", str(value or "")).strip()
     if not text:
         if required:
-            raise RowProblem(field_name, "必填 / required")
+            raise RowProblem(field_name, "必填 / required", reason="registry.required")
         return None
     text = text.split(" ")[0].replace("/", "-").replace(".", "-")
     try:
@@ -151,10 +145,10 @@ def parse_date(value: object, field_name: str, *, required: bool) -> dt.date | N
 
 
 def _bad(field_name: str) -> dt.date:
-    raise RowProblem(field_name, "日期格式无效 / date is not valid")
+    raise RowProblem(field_name, "日期格式无效 / date is not valid", reason="registry.date")
 
 
-def map_headers(cells: list[object]) -> dict[int, str]:
+def map_headers(cells: list[str]) -> dict[int, str]:
     """Map column positions to field names; raise naming the missing required headers."""
     mapping = {}
     for index, cell in enumerate(cells):
@@ -163,5 +157,6 @@ def map_headers(cells: list[object]) -> dict[int, str]:
             mapping[index] = HEADERS[name]
     missing = [FIELD_LABELS[f] for f in REQUIRED if f not in mapping.values()]
     if missing:
-        raise RowProblem("header", "缺少列 / missing columns: " + "、".join(missing))
+        names = "、".join(missing)
+        raise RowProblem("file", f"缺少列 {names} / missing columns {names}", reason="file.header")
     return mapping

@@ -15,19 +15,18 @@ from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_credit_code, check_plate, normalise_resident_id, normalise_vin
 from subsidy_app.core.personal_data import mask_resident_id
+from subsidy_app.core.tables import RowError, read_table
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import visibility
 from subsidy_app.identity.domain import Principal
 from subsidy_app.vehicles.domain import (
     ImportReport,
-    RowError,
     RowProblem,
     VehicleRecord,
     fuel_group,
     map_headers,
     parse_date,
 )
-from subsidy_app.vehicles.importer import read_rows
 from subsidy_app.vehicles.models import VehicleOwnership, VehicleRecordRow
 
 Progress = Callable[[int], None]
@@ -55,12 +54,12 @@ class LocalVehicleRegistry:
         return _record(row) if row else None
 
 
-def _text(cells: dict[str, object], name: str, *, required: bool = True, limit: int = 40) -> str:
+def _text(cells: dict[str, str], name: str, *, required: bool = True, limit: int = 40) -> str:
     value = str(cells.get(name) or "").strip()
     if required and not value:
-        raise RowProblem(name, "必填 / required")
+        raise RowProblem(name, "必填 / required", reason="registry.required")
     if len(value) > limit:
-        raise RowProblem(name, "过长 / too long")
+        raise RowProblem(name, "过长 / too long", reason="registry.too_long")
     return value
 
 
@@ -74,32 +73,37 @@ def _owner(uow: UnitOfWork, raw: str) -> tuple[str, str]:
         except ValidationFailed:
             credit = None
         if _RESIDENT_ID_SHAPE.fullmatch(raw.strip().upper()) or credit is None or not credit.check_ok:
-            raise RowProblem("owner_id", exc.reason) from None
+            raise _problem("owner_id", exc) from None
         value = credit.value
     return uow.cipher.match_hash(value), mask_resident_id(value)
+
+
+def _problem(field_name: str, exc: ValidationFailed) -> RowProblem:
+    return RowProblem(field_name, exc.errors.get(field_name, [exc.message])[0], reason=exc.reason)
 
 
 def _identifier(check: Callable[[], str], field_name: str) -> str:
     try:
         return check()
     except ValidationFailed as exc:
-        raise RowProblem(field_name, exc.reason) from None
+        raise _problem(field_name, exc) from None
 
 
-def _parse(uow: UnitOfWork, cells: dict[str, object]) -> dict[str, Any]:
+def _parse(uow: UnitOfWork, cells: dict[str, str]) -> dict[str, Any]:
     vin = _identifier(lambda: normalise_vin(str(cells.get("vin") or ""), field="vin"), "vin")
     if not cells.get("plate"):
-        raise RowProblem("plate", "必填 / required")
+        raise RowProblem("plate", "必填 / required", reason="registry.required")
     try:
         plate_check = check_plate(str(cells.get("plate")), field="plate")
     except ValidationFailed as exc:
-        raise RowProblem("plate", exc.reason) from None
+        raise _problem("plate", exc) from None
     fuel_code = _text(cells, "fuel", limit=20)
     owner_hash, owner_masked = _owner(uow, _text(cells, "owner_id"))
     first_registration = parse_date(cells.get("first_registration"), "first_registration", required=True)
     owner_since = parse_date(cells.get("owner_since"), "owner_since", required=True)
     if first_registration and owner_since and owner_since < first_registration:
-        raise RowProblem("owner_since", "早于初次登记日期 / before the first registration")
+        raise RowProblem("owner_since", "早于初次登记日期 / before the first registration",
+                         reason="registry.owner_since")
     values: dict[str, Any] = {
         "vin": vin, "plate": plate_check.value, "vehicle_type": _text(cells, "vehicle_type"),
         "use_type": _text(cells, "use_type"), "fuel_code": fuel_code,
@@ -143,29 +147,27 @@ def import_records(
 ) -> ImportReport:
     """Import a public-security CSV or XLSX export: upsert by VIN, refuse bad rows with line and column."""
     report = ImportReport()
-    rows = read_rows(filename, data)
-    header = next(rows, None)
-    if header is None:
-        raise ValidationFailed.field("file", "文件为空 / the file is empty", reason="registry.empty")
+    table = read_table(filename, data)
     try:
-        columns = map_headers(header[1])
+        columns = map_headers(table.header)
     except RowProblem as exc:
-        raise ValidationFailed.field("file", exc.reason, reason="registry.headers") from None
+        raise ValidationFailed.field("file", exc.message, reason=exc.reason) from None
     source = f"{filename[:120]}#{hashlib.sha256(data).hexdigest()[:16]}"
     seen: dict[str, int] = {}
-    for line, cells in rows:
+    for line, cells in table.rows:
         named = {name: cells[i] for i, name in columns.items() if i < len(cells)}
         try:
             values = _parse(uow, named)
             if values["vin"] in seen:
-                raise RowProblem("vin", f"与第 {seen[values['vin']]} 行重复 / repeats line {seen[values['vin']]}")
+                raise RowProblem("vin", f"与第 {seen[values['vin']]} 行重复 / repeats line {seen[values['vin']]}",
+                                 reason="registry.duplicate_row")
             seen[values["vin"]] = line
             with uow.session.begin_nested():
                 _upsert(uow, values, source, report)
             report.accepted += 1
         except (RowProblem, DomainError) as exc:
             field_name = exc.field if isinstance(exc, RowProblem) else "row"
-            report.rejected.append(RowError(line, field_name, exc.reason))
+            report.rejected.append(RowError(line, field_name, exc.reason, exc.message))
         if progress is not None:
             progress(line)
     audit.record(uow, actor=actor, action="vehicle_registry.imported", entity_type="vehicle_registry",

@@ -197,6 +197,7 @@ PROBES: dict[tuple[str, str], Probe] = {
 CAPABILITY = "capability URL: the signed token in the path is the credential, checked by the resident's own pages"
 EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/static/<path:filename>"): "static files",
+    ("GET", "/api/docs/assets/<path:filename>"): "the packaged Swagger UI's files",
     ("GET", "/api/v1/rule-versions/<code>"): "published rule versions are public",
     ("GET", "/api/v1/appliance-products/<gtin>"): "the city-wide product catalogue, no county data",
     ("DELETE", "/api/v1/appliance-products/<gtin>"): "the city-wide product catalogue, no county data",

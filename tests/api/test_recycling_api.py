@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
@@ -105,6 +106,7 @@ def test_dealer_registers_used_cars_and_bureau_reads_progress_within_its_countie
     auditor = bearer(client, "auditor.lishi")
     progress = client.get("/api/v1/recovery/progress?indicator=used_cars", headers=auditor)
     assert progress.status_code == 200 and progress.get_json()["ytd"] == "1.00"
+    assert Decimal(progress.get_json()["forecast"]) >= 0  # one car against the baseline once forecast below zero
     other = client.get("/api/v1/recovery/progress?indicator=used_cars&county_code=141181", headers=auditor)
     assert other.status_code == 404
     year = dt.date.today().year

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import xml.etree.ElementTree as ET
 
 from flask.testing import FlaskClient
@@ -137,6 +138,26 @@ def test_printable_invoice_page_is_chinese_and_masked(client: FlaskClient, demo:
     first = page.get_data(as_text=True).split('/reverse-invoice/invoices/')[1].split('"')[0]
     html = client.get(f"/reverse-invoice/invoices/{first}").get_data(as_text=True)
     assert 'lang="zh-CN"' in html and "普通发票" in html and "王*" in html and "实付售卖人" in html
+
+
+def test_invoices_print_numbers_in_fixed_notation_and_the_recycler_as_issuer(client: FlaskClient,
+                                                                              demo: dict[str, int]) -> None:
+    from reverse_invoice.demo import seed_reverse_invoicing
+    from subsidy_app.http import runtime
+
+    with client.application.app_context(), runtime().unit_of_work() as tx:
+        seed_reverse_invoicing(tx)
+    login(client, "recycler.renewable")
+    listing = client.get("/reverse-invoice/invoices").get_data(as_text=True)
+    ids = sorted(set(re.findall(r'/reverse-invoice/invoices/(\d+)"', listing)))
+    assert ids
+    for invoice_id in ids:
+        html = client.get(f"/reverse-invoice/invoices/{invoice_id}").get_data(as_text=True)
+        assert not re.search(r"\d[Ee][+-]\d", html), invoice_id  # 2480, never 2.48E+3
+        issuer = re.search(r"开票人:([^<]+)<", html)
+        assert issuer is not None and "account:" not in issuer.group(1) and "回收" in issuer.group(1)
+    unit_prices = re.findall(r'<td class="num">([\d.]+)</td>', html)
+    assert unit_prices and all("E" not in price for price in unit_prices)
 
 
 def test_month_correction_over_http_lists_then_corrects(client: FlaskClient, demo: dict[str, int]) -> None:

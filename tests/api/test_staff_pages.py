@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from decimal import Decimal
@@ -9,12 +10,12 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from subsidy_app.applications.domain import State
-from subsidy_app.applications.models import Application, CarSale
+from subsidy_app.applications.models import Application, ApplicationEvent, CarSale
 from subsidy_app.core.uow import UnitOfWork
-from tests.car_fixtures import APPLICANT_ID, car_world, resident_id, submit, vin
+from tests.car_fixtures import APPLICANT_ID, car_world, publish_rules, resident_id, submit, vin
 from tests.helpers import login
 
 SALE_FORM = {"invoice_number": "26140000000000000901", "invoice_code": "", "invoice_date": "2026-06-01",
@@ -271,3 +272,70 @@ def test_a_bad_bank_file_is_shown_on_the_batch_page(client: FlaskClient, demo: d
     assert not_exported.status_code == 409 and "批次尚未导出" in not_exported.get_data(as_text=True)
     missing = client.post(upload, data={"csrf_token": csrf}, content_type="multipart/form-data")
     assert missing.status_code == 422 and 'data-field="file"' in missing.get_data(as_text=True)
+
+
+def test_the_finance_list_shows_when_each_application_was_approved_in_beijing_time(
+    client: FlaskClient, demo: dict[str, int], uow: UnitOfWork
+) -> None:
+    app_id = _approved(uow, demo, client)
+    app = _app(uow, app_id)
+    app.submitted_at = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
+    uow.session.execute(update(ApplicationEvent).where(ApplicationEvent.application_id == app_id,
+                                                       ApplicationEvent.to_state == State.APPROVED.value)
+                        .values(at=dt.datetime(2026, 3, 1, 21, 36, tzinfo=dt.UTC)))
+    uow.session.flush()
+    login(client, "finance.city")
+    row = re.search(rf"<td>{app.number}</td>.*?</tr>", client.get("/finance/batches").get_data(as_text=True), re.S)
+    assert row is not None
+    assert "2026-03-02 05:36" in row.group(0)  # 21:36 UTC is 05:36 the next morning in Beijing
+    assert "2026-01-05" not in row.group(0)  # not the submission date
+
+
+def test_a_sale_dated_outside_every_programme_is_registered_with_a_warning(client: FlaskClient, uow: UnitOfWork,
+                                                                          demo: dict[str, int]) -> None:
+    publish_rules(uow)
+    uow.flush()
+    csrf = login(client, "dealer.car")
+    covered = client.post("/dealer/car-sales/new", data={**SALE_FORM, "new_vin": vin(902), "csrf_token": csrf},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "销售已登记" in covered and 'class="flash warn"' not in covered
+    odd = {**SALE_FORM, "new_vin": vin(903), "invoice_number": "26140000000000000903", "invoice_date": "2019-01-01"}
+    page = client.post("/dealer/car-sales/new", data={**odd, "csrf_token": csrf}, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "销售已登记" in text  # still registered
+    assert 'class="flash warn"' in text and "2019-01-01 不在任何汽车以旧换新补贴规则的适用期内" in text
+
+
+def _status_page(client: FlaskClient, uow: UnitOfWork, app_id: int) -> str:
+    from subsidy_app.applications.views import status_url
+
+    with client.application.app_context():
+        url = status_url(_app(uow, app_id).status_code)
+    return client.get("/" + url.split("://", 1)[1].split("/", 1)[1]).get_data(as_text=True)
+
+
+def test_the_resident_sees_a_return_reason_but_not_an_approving_note_or_a_fraud_signal(
+    client: FlaskClient, demo: dict[str, int], uow: UnitOfWork
+) -> None:
+    from subsidy_app.applications.models import ApplicationCheck
+
+    approved = _pending(uow, demo)
+    csrf = login(client, "auditor.lishi")
+    client.post(f"/review/{approved}/decision", data={"csrf_token": csrf, "action": "approve",
+                                                      "reason": "已核对纸质注销证明"})
+    returned = _pending(uow, demo, serial=2, owner_id=resident_id("14110219800101002"))
+    client.post(f"/review/{returned}/decision", data={"csrf_token": csrf, "action": "return",
+                                                      "reason": "请补充行驶证照片"})
+    client.post("/logout", data={"csrf_token": csrf})
+    assert _app(uow, approved).state == State.APPROVED and _app(uow, returned).state == State.RETURNED
+    assert "已核对纸质注销证明" not in _status_page(client, uow, approved)
+    assert "请补充行驶证照片" in _status_page(client, uow, returned)
+    flagged = _pending(uow, demo, serial=3, owner_id=resident_id("14110219800101003"))
+    uow.session.add_all([
+        ApplicationCheck(application_id=flagged, run=1, code="fraud.outside_hours:0", passed=False,
+                         explanation_zh="销售时间不在门店营业时间内", explanation_en="fraud.outside_hours"),
+        ApplicationCheck(application_id=flagged, run=1, code="rule.price_cap", passed=False,
+                         explanation_zh="发票金额超过上限", explanation_en="over the cap")])
+    uow.session.flush()
+    page = _status_page(client, uow, flagged)
+    assert "发票金额超过上限" in page and "销售时间不在门店营业时间内" not in page

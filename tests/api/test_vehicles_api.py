@@ -21,8 +21,9 @@ def test_admin_uploads_a_registry_file_and_gets_the_row_report(client: FlaskClie
                            data={"file": (io.BytesIO(bad), "registry.csv")}, content_type="multipart/form-data")
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert body["created"] == 4 and body["rejected"] == [{"line": 6, "field": "vin",
-                                                          "reason": "identifier.vin.check_digit"}]
+    wrong_vin = {"line": 6, "field": "vin", "reason": "identifier.vin.check_digit",
+                 "message": "车辆识别代号校验位错误 / VIN check digit is wrong"}
+    assert body["created"] == 4 and body["rejected"] == [wrong_vin]
 
 
 def test_auditors_may_not_import_and_a_missing_file_is_422(client: FlaskClient, demo: dict[str, int]) -> None:

@@ -347,3 +347,24 @@ def test_a_return_waits_for_a_live_claim_but_not_for_a_rejected_one(app, uow, wo
     uow.session.expire_all()
     assert uow.session.get(ApplianceSale, sale_id).state == "returned"
     assert "已退货" in app.test_client().get(page).get_data(as_text=True)  # and the receipt can't be claimed again
+
+
+def test_a_claim_paid_to_a_card_another_resident_named_fails_its_check(app, uow, world, till) -> None:
+    from subsidy_app.applications.checks import latest_checks
+    from subsidy_app.identity import persons
+
+    people = [persons.register_person(uow, actor="t", name=f"申请人{i}", id_number=resident_id(f"1411021980020120{i}"),
+                                      phone=f"1391234030{i}") for i in range(2)]
+    outcomes = []
+    for person_id in people:
+        _page, sale_id = _claim_sale(app, till, world)
+        apply_code = str(uow.session.scalar(select(ApplianceSale.apply_code).where(ApplianceSale.id == sale_id)))
+        done = claims.claim(uow, apply_code=apply_code, person_id=person_id, versions=VersionCache().versions(uow),
+                            data=claims.ClaimInput(CARD, "工行", True), limits=FraudThresholds(),
+                            actor=f"person:{person_id}")
+        outcomes.append({c.code: c for c in latest_checks(uow, application_id=done.application_id)})
+    assert outcomes[0]["bank_card.own"].passed  # the first to name the card
+    shared = outcomes[1]["bank_card.own"]
+    assert not shared.passed and "另有 1 人登记使用" in shared.explanation_zh
+    second = uow.session.get(Application, done.application_id)
+    assert second is not None and second.needs_second_review

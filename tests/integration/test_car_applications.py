@@ -253,3 +253,14 @@ def test_hundred_concurrent_submissions_naming_one_certificate(
     assert outcomes.count("certificate.already_used") == 99
     with committed() as session:
         assert session.scalar(select(func.count()).select_from(Application)) == 1
+
+
+def test_a_card_another_resident_registered_fails_its_check_for_the_reviewer(uow: UnitOfWork,
+                                                                             demo: dict[str, int]) -> None:
+    first = submit(uow, car_world(uow, demo), card="6222020000000000018").application_id
+    assert "bank_card.own" not in _failed(uow, first)
+    other = car_world(uow, demo, serial=2, owner_id=resident_id("14110219800101002"))
+    second = submit(uow, other, card="6222020000000000018").application_id  # another resident, the same card
+    assert "bank_card.own" in _failed(uow, second)
+    check = next(c for c in checks.latest_checks(uow, application_id=second) if c.code == "bank_card.own")
+    assert "另有 1 人登记使用" in check.explanation_zh

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from recycling import intake, reports, rollups, targets, used_cars
+from recycling import closed_loop, intake, reports, rollups, targets, used_cars
 from recycling.domain import Domain, Indicator, categories_of, parse_period
 from recycling.workbook import CLOSED_LOOP_SHEET, HEADER_ROW, SHEET_NAMES
 from subsidy_app.core.errors import ValidationFailed
@@ -88,3 +88,18 @@ def test_an_open_or_malformed_period_is_refused(uow: UnitOfWork) -> None:
     with pytest.raises(ValidationFailed) as caught:
         reports.make_report(uow, actor=ACTOR, period_code="2026-11-4", today=TODAY)
     assert caught.value.reason == "report.period"
+
+
+def test_the_closed_loop_sheet_has_a_city_total_row_like_the_other_sheets(uow: UnitOfWork, loaded,
+                                                                          demo: dict[str, int]) -> None:
+    for i, county in enumerate(("141102", "141102", "141181")):
+        closed_loop.register_hand_in_obligation(
+            uow, trade_in_ref=f"LOOP-{i}", kind="appliance", dealer_org_id=demo["org:dealer:appliance"],
+            county_code=county, category="appliance.refrigerator", occurred_on=PERIOD.start)
+    closed_loop.flag_overdue(uow, today=TODAY)
+    info = reports.make_report(uow, actor=ACTOR, period_code=PERIOD.code, today=TODAY)
+    book = load_workbook(io.BytesIO(reports.report_content(uow, report_id=info.id)[1]))
+    rows = {r[0]: r for r in book[CLOSED_LOOP_SHEET].iter_rows(min_row=HEADER_ROW + 1, values_only=True)}
+    assert rows["141100"][1] == "全市合计"
+    assert rows["141100"][2:7] == tuple(sum(rows[c][k] for c in COUNTIES) for k in range(2, 7)) == (3, 0, 0, 0, 3)
+    assert rows["141100"][7] == 0  # none closed of the three due

@@ -90,3 +90,15 @@ def test_the_version_cache_is_kept_per_database(uow: UnitOfWork, connection: Con
     assert cache.versions(uow) == ()  # still within CACHE_SECONDS for the first
     cache.invalidate()
     assert cache.versions(uow) != ()
+
+
+def test_the_process_has_one_version_cache_and_a_publish_is_seen_at_once(uow: UnitOfWork) -> None:
+    cache = services.version_cache()
+    assert cache is services.version_cache()
+    assert cache.versions(uow) == ()  # nothing published yet, and cached for this database
+    services.publish_rule_files(uow, actor="t", paths=_shipped())
+    assert cache.versions(uow) == ()  # not committed yet: nobody else may act on it
+    uow.commit()
+    # Once committed, every caller (quotes, tills, claims, checks, bulk jobs) reads the new versions at once,
+    # not after CACHE_SECONDS: they all read this one cache, which the publish refreshed.
+    assert {v.code for v in cache.versions(uow)} >= {"appliance-2025", "digital-2025"}

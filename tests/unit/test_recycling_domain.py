@@ -70,6 +70,16 @@ def test_straight_line_path_and_forecast() -> None:
     assert abs(forecast(path, Decimal(800), mid) - Decimal(2200)) < Decimal(10)
 
 
+def test_the_forecast_is_never_negative() -> None:
+    # Reported: a county with 13 units by late November against a 2023 baseline of 6,240 was forecast -2,060.47
+    # (the line through the baseline and a run rate of 14.65 falls below zero by 2027).
+    path = Path(2023, Decimal(6240), 2027, target_from(Decimal(6240), Decimal("2.00")))
+    assert forecast(path, Decimal(13), dt.date(2026, 11, 20)) == Decimal("0.00")
+    assert forecast(path, Decimal(0), dt.date(2026, 1, 1)) == Decimal("0.00")
+    # A healthy run rate is untouched by the floor.
+    assert forecast(path, Decimal(9000), dt.date(2026, 12, 31)) == Decimal("9920.00")  # 6,240 + (9,000 − 6,240) × 4 ÷ 3
+
+
 def test_quantities_beyond_any_real_load_are_refused_by_field() -> None:
     # Found by fuzzing: 8.4e48 kg raised decimal.InvalidOperation in quantize (a 500).
     assert check_quantity(1, Decimal("8.412526565186798e+48"))[0] == "weight_kg"
