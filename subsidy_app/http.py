@@ -23,7 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
-from subsidy_app import api_docs, bodies, idempotency
+from subsidy_app import api_docs, bodies, error_pages, idempotency
 from subsidy_app.access import current_principal
 from subsidy_app.bodies import Blueprint
 from subsidy_app.core import constraints
@@ -105,7 +105,9 @@ class ErrorEnvelope(ma.Schema):
 
 
 def envelope(code: int, message: str, reason: str, errors: dict[str, Any] | None = None) -> ResponseReturnValue:
-    """Build the error response."""
+    """Build the error response: the envelope for programs, a page for a person in a browser."""
+    if error_pages.wants_page():
+        return error_pages.error_page(code, message, reason)
     body = {"code": code, "status": HTTPStatus(code).phrase, "message": message, "reason": reason,
             "errors": errors or {}}
     return jsonify(body), code

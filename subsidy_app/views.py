@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
@@ -17,6 +17,13 @@ bp = Blueprint("home", __name__)
 def index() -> ResponseReturnValue:
     """Show the landing page."""
     return render_template("home.html")
+
+
+@bp.route("/favicon.ico")
+@access(public=True)
+def favicon() -> ResponseReturnValue:
+    """The site's icon, for browsers that ask for it at the root."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.route("/healthz")

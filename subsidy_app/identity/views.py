@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from subsidy_app.access import access, current_principal
 from subsidy_app.core.errors import NotAuthenticated
+from subsidy_app.error_pages import safe_next
 from subsidy_app.http import limiter, runtime
 from subsidy_app.identity import services
 from subsidy_app.identity.domain import COUNTIES, ROLE_LABELS_ZH, Role
@@ -20,8 +21,9 @@ bp = Blueprint("identity_views", __name__)
 @limiter.limit("20 per minute", methods=["POST"])
 def login() -> ResponseReturnValue:
     """Show the login form and check a password."""
+    back = safe_next(request.values.get("next"))
     if request.method == "GET":
-        return render_template("login.html", error=None, username="")
+        return render_template("login.html", error=None, username="", next=back)
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     settings = runtime().settings
@@ -31,12 +33,12 @@ def login() -> ResponseReturnValue:
                                               max_failures=settings.login_max_failures,
                                               lock_minutes=settings.login_lock_minutes)
     except NotAuthenticated as exc:
-        return render_template("login.html", error=exc.message, username=username), 401
+        return render_template("login.html", error=exc.message, username=username, next=back), 401
     session.clear()
     session.permanent = True
     session["account_id"] = principal.account_id
     current_app.logger.info("login ok: %s", principal.actor)
-    return redirect(url_for("identity_views.workbench"))
+    return redirect(back or url_for("identity_views.workbench"))  # back to the page that asked for a login
 
 
 @bp.route("/logout", methods=["POST"])

@@ -213,7 +213,8 @@ def test_a_wrong_sms_code_is_422_on_the_code_field(app, uow, world, till) -> Non
     wrong = "000000" if _otp(uow, PHONE) != "000000" else "111111"
     answer = client.post(f"{page}/verify", data={**form, "code": wrong})
     assert answer.status_code == 422 and 'data-field="code"' in answer.get_data(as_text=True)
-    assert client.get(f"{page}/apply").status_code == 401  # not verified: no claim form
+    unverified = client.get(f"{page}/apply")  # not verified: no claim form, and no staff login either
+    assert unverified.status_code == 401 and "工作人员登录" not in unverified.get_data(as_text=True)
 
 
 def test_claims_and_instant_discounts_share_one_quota(app, uow, world, till) -> None:
