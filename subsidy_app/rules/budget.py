@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Exists, bindparam, func, select
 
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import slices, utcnow
@@ -98,18 +99,30 @@ _FIRST_POOL_ID = (select(BudgetPool.id).where(BudgetPool.programme == bindparam(
                   .order_by(BudgetPool.id).limit(1))
 
 
-def fits(pool: BudgetPool, amount: Decimal) -> bool:
+class Sums(Protocol):
+    """A pool's three sums, as a locked row (ORM or Core) holds them."""
+
+    allocated: Decimal
+    reserved: Decimal
+    spent: Decimal
+
+
+def fits(pool: Sums, amount: Decimal) -> bool:
     """Tell whether a locked pool can fund `amount` without being over-committed (reserved + spent <= allocated)."""
     return pool.reserved + pool.spent + amount <= pool.allocated
+
+
+def queued(pool_id: Any) -> Exists:
+    """Whether approvals wait in a pool's queue (`pool_id` a value or a column)."""
+    return select(BudgetReservation.id).where(BudgetReservation.pool_id == pool_id,
+                                              BudgetReservation.state == "queued").exists()
 
 
 def queue_is_empty(uow: UnitOfWork, pool: BudgetPool) -> bool:
     """Tell whether no approval waits for this locked pool; while we hold its lock nobody else can queue one."""
     key = f"budget.queue_empty.{pool.id}"
     if key not in uow.tx_cache:
-        waiting = uow.session.scalar(select(func.count()).select_from(BudgetReservation).where(
-            BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued"))
-        uow.tx_cache[key] = not waiting
+        uow.tx_cache[key] = not uow.session.scalar(select(queued(pool.id)))
     return bool(uow.tx_cache[key])
 
 
@@ -330,6 +343,11 @@ def _use_percent(pool: BudgetPool) -> Decimal:
 def use_percent(allocated: Decimal, reserved: Decimal, spent: Decimal) -> Decimal:
     """Return the share of an allocation in use (reserved or spent), in per cent."""
     return (reserved + spent) * 100 / allocated if allocated > 0 else Decimal(0)
+
+
+def crosses_threshold(used_percent: Decimal, notified_level: int) -> bool:
+    """Tell whether a pool this far in use has passed a threshold the bureau has not been told of."""
+    return any(used_percent >= level > notified_level for level in THRESHOLDS)
 
 
 def notify_thresholds(uow: UnitOfWork, pool: BudgetPool) -> None:
