@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select, text, update
 from sqlalchemy.orm import Session
 
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import Upsert, insert_rows, slices, utcnow
+from subsidy_app.core.db import Upsert, insert_rows, is_postgres, slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.rules.domain import QuotaKey
@@ -112,23 +113,16 @@ class Holds:
         taken = list(self._taken.values())
         if not taken:
             return ids
-        session = self._uow.session
-        insert_rows(session, QuotaCounter, [
-            {"person_id": k[0], "programme": k[1], "category": k[2], "period_key": k[3], "used": c[0],
-             "max_count": c[1]} for k in sorted({_key_of(r) for r in taken}) for c in [self._counters[k]]],
-            upsert=_SET_USED)
         now = utcnow()
         for request in taken:
             again = self._existing.get(request.reference)  # released before: the same hold is taken again
             if again is not None:
                 again.state, again.updated_at = self._state, now
                 ids[request.reference] = again.id
+        keys = sorted({_key_of(r) for r in taken})
         new = [r for r in taken if r.reference not in self._existing]
-        written = insert_rows(session, QuotaHold, [
-            {"reference": r.reference, "person_id": r.person_id, "programme": r.key.programme,
-             "category": r.key.category, "period_key": r.key.period_key, "state": self._state, "created_at": now,
-             "updated_at": now} for r in new], returning=("id", "reference"))
-        ids.update({w["reference"]: w["id"] for w in written})
+        ids.update(_write(self._uow.session, [(*k, self._counters[k][0], self._counters[k][1]) for k in keys],
+                          new, self._state, now))
         self._audit(taken, ids)
         return ids
 
@@ -140,6 +134,42 @@ class Holds:
             "references": [r.reference for r in taken]}
         audit.record(self._uow, actor=self._actor, action=action, entity_type="quota_hold",
                      entity_id=ids[first.reference], after=after)
+
+
+def _write(session: Session, counters: list[tuple[int, str, str, str, int, int]], new: list[HoldRequest],
+           state: str, now: dt.datetime) -> dict[str, int]:
+    """Set the counters' new figures and insert the new holds; return their ids by reference."""
+    if is_postgres(session):  # one round trip for one unit or a chunk of them
+        found = session.execute(_WRITE, {
+            "c_person": [c[0] for c in counters], "c_programme": [c[1] for c in counters],
+            "c_category": [c[2] for c in counters], "c_period": [c[3] for c in counters],
+            "c_used": [c[4] for c in counters], "refs": [r.reference for r in new],
+            "persons": [r.person_id for r in new], "programmes": [r.key.programme for r in new],
+            "categories": [r.key.category for r in new], "periods": [r.key.period_key for r in new],
+            "state": state, "now": now})
+        return {reference: hold_id for hold_id, reference in found}
+    insert_rows(session, QuotaCounter, [dict(zip((*_COUNTER_KEY, "used", "max_count"), c, strict=True))
+                                        for c in counters], upsert=_SET_USED)
+    written = insert_rows(session, QuotaHold, [
+        {"reference": r.reference, "person_id": r.person_id, "programme": r.key.programme,
+         "category": r.key.category, "period_key": r.key.period_key, "state": state, "created_at": now,
+         "updated_at": now} for r in new], returning=("id", "reference"))
+    return {w["reference"]: w["id"] for w in written}
+
+
+# Built once: the counters (already locked) set from arrays, the holds inserted from arrays.
+_WRITE = text(
+    "WITH counters AS (UPDATE quota_counter AS c SET used = v.used FROM unnest(CAST(:c_person AS bigint[]), "
+    "CAST(:c_programme AS varchar[]), CAST(:c_category AS varchar[]), CAST(:c_period AS varchar[]), "
+    "CAST(:c_used AS integer[])) AS v(person_id, programme, category, period_key, used) "
+    "WHERE c.person_id = v.person_id AND c.programme = v.programme AND c.category = v.category "
+    "AND c.period_key = v.period_key) "
+    "INSERT INTO quota_hold (reference, person_id, programme, category, period_key, state, created_at, updated_at) "
+    "SELECT reference, person_id, programme, category, period_key, CAST(:state AS varchar), "
+    "CAST(:now AS timestamptz), CAST(:now AS timestamptz) FROM unnest(CAST(:refs AS varchar[]), "
+    "CAST(:persons AS bigint[]), CAST(:programmes AS varchar[]), CAST(:categories AS varchar[]), "
+    "CAST(:periods AS varchar[])) AS h(reference, person_id, programme, category, period_key) "
+    "RETURNING id, reference")
 
 
 def hold_many(uow: UnitOfWork, *, actor: str, requests: list[HoldRequest], confirmed: bool = False,
