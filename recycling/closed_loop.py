@@ -12,12 +12,12 @@ from sqlalchemy.orm import aliased
 from recycling.domain import CATEGORIES, Domain, local_today, percent
 from recycling.models import HandInObligation, Intake, RecyclingSetting, ScrapCertificate
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import utcnow
+from subsidy_app.core.db import insert_rows, slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import COUNTIES, OrgKind, Principal
-from subsidy_app.identity.organisations import get_organisation, organisation_names
+from subsidy_app.identity.organisations import ids_of_kind, organisation_names
 
 DEFAULT_HAND_IN_DAYS = 15
 KIND_DOMAINS = {"car": Domain.VEHICLES, "appliance": Domain.APPLIANCES}
@@ -93,38 +93,88 @@ def _live_intake(uow: UnitOfWork, *, certificate_id: int | None, trade_in_ref: s
     return found
 
 
+@dataclass(frozen=True)
+class HandIn:
+    """A subsidised trade-in whose old item must be handed in."""
+
+    trade_in_ref: str
+    kind: str
+    dealer_org_id: int
+    county_code: str
+    category: str
+    occurred_on: dt.date
+    certificate_id: int | None = None
+
+
+def hand_in_refusal(*, kind: str, category: str, county_code: str) -> ValidationFailed | None:
+    """Say why a trade-in of this kind, category and county can't carry a hand-in duty (422), or None."""
+    if kind not in KIND_DOMAINS:
+        return ValidationFailed.field("kind", "类型应为 car 或 appliance / kind must be car or appliance")
+    if category not in CATEGORIES or CATEGORIES[category][0] != KIND_DOMAINS[kind]:
+        return ValidationFailed.field("category", "品类与类型不符 / category does not fit the kind")
+    if county_code not in COUNTIES:
+        return ValidationFailed.field("county_code", "不是吕梁市的区县代码 / not a Lüliang county code")
+    return None
+
+
+def register_many(uow: UnitOfWork, *, items: list[HandIn], actor: str = SYSTEM, fresh: bool = False) -> list[int]:
+    """Record the hand-in duty of each trade-in in one statement; return their ids (idempotent per trade_in_ref).
+
+    `fresh` says the caller has just made the refs up (new sales): no duty or intake can name them yet, so
+    neither is looked for. The first invalid item refuses the whole batch (422 naming the field).
+    """
+    refs = [item.trade_in_ref.strip() for item in items]
+    if not all(refs):
+        raise ValidationFailed.field("trade_in_ref", "以旧换新单号不能为空 / trade_in_ref is required")
+    ids: dict[str, int] = {} if fresh else {
+        ref: i for chunk in slices(set(refs)) for i, ref in uow.session.execute(
+            select(HandInObligation.id, HandInObligation.trade_in_ref).where(HandInObligation.trade_in_ref.in_(chunk)))}
+    new = list({ref: item for ref, item in zip(refs, items, strict=True) if ref not in ids}.items())
+    _check(uow, [item for _, item in new])
+    days = {kind: hand_in_days(uow, kind=kind) for kind in {item.kind for _, item in new}}
+    written = insert_rows(uow.session, HandInObligation, [
+        {"trade_in_ref": ref, "kind": item.kind, "dealer_org_id": item.dealer_org_id, "county_code": item.county_code,
+         "category": item.category, "occurred_on": item.occurred_on, "certificate_id": item.certificate_id,
+         "due_on": item.occurred_on + dt.timedelta(days=days[item.kind]), "status": "open", "created_at": utcnow()}
+        for ref, item in new], returning=("id", "trade_in_ref"))
+    ids.update({w["trade_in_ref"]: w["id"] for w in written})
+    if new:
+        first, kind = new[0][0], new[0][1].kind
+        after = {"ref": first, "kind": kind, "due_on": new[0][1].occurred_on + dt.timedelta(days=days[kind])} \
+            if len(new) == 1 else {"refs": [ref for ref, _ in new], "kind": kind}
+        audit.record(uow, actor=actor, action="recycling.hand_in_registered", entity_type="hand_in_obligation",
+                     entity_id=ids[first], after=after)
+    for ref, item in [] if fresh else new:
+        intake = _live_intake(uow, certificate_id=item.certificate_id, trade_in_ref=ref)
+        if intake is not None:
+            row = uow.session.get(HandInObligation, ids[ref])
+            assert row is not None
+            _close(uow, row, intake.id, intake.occurred_on, actor)
+    return [ids[ref] for ref in refs]
+
+
+def _check(uow: UnitOfWork, items: list[HandIn]) -> None:
+    """Refuse the first item with a kind, category, county, dealer or certificate that does not exist (422)."""
+    for item in items:
+        refused = hand_in_refusal(kind=item.kind, category=item.category, county_code=item.county_code)
+        if refused is not None:
+            raise refused
+    dealers = {item.dealer_org_id for item in items}
+    if dealers and ids_of_kind(uow, dealers, kind=OrgKind.DEALER) != dealers:
+        raise ValidationFailed.field("dealer_org_id", "经销商不存在 / dealer not found")
+    certificates = {item.certificate_id for item in items if item.certificate_id is not None}
+    if certificates and len(set(uow.session.scalars(select(ScrapCertificate.id).where(
+            ScrapCertificate.id.in_(certificates))))) != len(certificates):
+        raise ValidationFailed.field("certificate_id", "回收证明不存在 / certificate not found")
+
+
 def register_hand_in_obligation(
     uow: UnitOfWork, *, trade_in_ref: str, kind: str, dealer_org_id: int, county_code: str, category: str,
-    occurred_on: dt.date, certificate_id: int | None = None, actor: str = SYSTEM,
+    occurred_on: dt.date, certificate_id: int | None = None, actor: str = SYSTEM, fresh: bool = False,
 ) -> int:
-    """Record that a subsidised trade-in's old item must be handed in; idempotent per trade_in_ref."""
-    ref = trade_in_ref.strip()
-    if not ref:
-        raise ValidationFailed.field("trade_in_ref", "以旧换新单号不能为空 / trade_in_ref is required")
-    existing = uow.session.scalar(select(HandInObligation).where(HandInObligation.trade_in_ref == ref))
-    if existing is not None:
-        return existing.id
-    if kind not in KIND_DOMAINS:
-        raise ValidationFailed.field("kind", "类型应为 car 或 appliance / kind must be car or appliance")
-    if category not in CATEGORIES or CATEGORIES[category][0] != KIND_DOMAINS[kind]:
-        raise ValidationFailed.field("category", "品类与类型不符 / category does not fit the kind")
-    if county_code not in COUNTIES:
-        raise ValidationFailed.field("county_code", "不是吕梁市的区县代码 / not a Lüliang county code")
-    if get_organisation(uow, dealer_org_id, kind=OrgKind.DEALER) is None:
-        raise ValidationFailed.field("dealer_org_id", "经销商不存在 / dealer not found")
-    if certificate_id is not None and uow.session.get(ScrapCertificate, certificate_id) is None:
-        raise ValidationFailed.field("certificate_id", "回收证明不存在 / certificate not found")
-    row = HandInObligation(trade_in_ref=ref, kind=kind, dealer_org_id=dealer_org_id, county_code=county_code,
-                           category=category, occurred_on=occurred_on, certificate_id=certificate_id,
-                           due_on=occurred_on + dt.timedelta(days=hand_in_days(uow, kind=kind)), status="open")
-    uow.session.add(row)
-    uow.flush()
-    audit.record(uow, actor=actor, action="recycling.hand_in_registered", entity_type="hand_in_obligation",
-                 entity_id=row.id, after={"ref": ref, "kind": kind, "due_on": row.due_on})
-    intake = _live_intake(uow, certificate_id=certificate_id, trade_in_ref=ref)
-    if intake is not None:
-        _close(uow, row, intake.id, intake.occurred_on, actor)
-    return row.id
+    """Record that a subsidised trade-in's old item must be handed in (see `register_many`); idempotent per ref."""
+    return register_many(uow, items=[HandIn(trade_in_ref, kind, dealer_org_id, county_code, category, occurred_on,
+                                            certificate_id)], actor=actor, fresh=fresh)[0]
 
 
 def _close(uow: UnitOfWork, row: HandInObligation, intake_id: int, day: dt.date, actor: str) -> None:

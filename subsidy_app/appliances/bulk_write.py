@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from subsidy_app.appliances import fraud, participation, selling
-from subsidy_app.appliances.bulk_funds import Sale, fund, insert_rows
+from subsidy_app.appliances.bulk_funds import Sale, fund
 from subsidy_app.appliances.bulk_rows import Row, error, refusal
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of
 from subsidy_app.appliances.models import ApplianceSale, Store
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import in_values, utcnow
+from subsidy_app.core.db import in_values, insert_rows, utcnow
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.personal_data import mask_name, mask_phone, mask_resident_id
 from subsidy_app.core.tables import RowError
@@ -85,7 +85,7 @@ def _register(uow: UnitOfWork, actor: str, rows: list[Row], buyers: _Buyers) -> 
                 birth_date=row.birth_date, created_at=utcnow())
     if fresh:
         buyers.ids.update({r["id_number_hash"]: r["id"] for r in insert_rows(
-            uow, Person, list(fresh.values()), ignore_conflicts=True, returning=("id", "id_number_hash"))})
+            uow.session, Person, list(fresh.values()), ignore_conflicts=True, returning=("id", "id_number_hash"))})
         raced = [d for d in fresh if d not in buyers.ids]  # registered by a till since our read: take theirs
         buyers.ids.update({p.id_number_hash: p.id for p in uow.session.execute(
             select(Person.id, Person.id_number_hash).where(Person.id_number_hash.in_(raced)))})
@@ -173,7 +173,7 @@ def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, row
         v["signals"] = signals.get(numbers[row.line], [])
     if not values:
         return []
-    inserted = {r["number"] for r in insert_rows(uow, ApplianceSale, values, ignore_conflicts=True,
+    inserted = {r["number"] for r in insert_rows(uow.session, ApplianceSale, values, ignore_conflicts=True,
                                                   returning=("number",))}
     lost = [row for row in rows if numbers[row.line] not in inserted]
     if lost:  # a till sold the same item or invoice since our check

@@ -225,7 +225,7 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
         closed_loop.register_hand_in_obligation(
             uow, trade_in_ref=number, kind="appliance", dealer_org_id=store.dealer_org_id,
             county_code=store.county_code, category=recycling_category(product.category),
-            occurred_on=checked.sold_on, actor=principal.actor)
+            occurred_on=checked.sold_on, actor=principal.actor, fresh=True)
     audit.record(uow, actor=principal.actor, action=f"appliance_sale.{mode.value}", entity_type="appliance_sale",
                  entity_id=sale.id, after={"number": number, "amount": str(decision.amount), "gtin": product.gtin,
                                            "signals": [signal["code"] for signal in signals]})

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import zlib
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, cast
 
+from psycopg import sql as psql
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
     JSON,
@@ -29,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import ColumnDefault
 from sqlalchemy.types import TypeDecorator
 
 # The limits live in the pure core.limits so domain modules can check against them; re-exported for callers here.
@@ -133,30 +137,99 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
 COPY_FROM_ROWS = 20
 
 
+@dataclass(frozen=True)
+class Upsert:
+    """On a clash of `keys`, set `column` to the new row's value, or (`new=False`) to itself: that just locks the
+    existing row, and RETURNING then shows its values."""
+
+    keys: tuple[str, ...]
+    column: str
+    new: bool
+
+
 @functools.cache
-def _plain_insert(table: Table) -> Insert:
-    """A table's INSERT statement, built once: audit rows are written this way by nearly every transaction."""
-    return table.insert()
+def _insert_statement(table: Table, dialect: str, ignore: bool, upsert: Upsert | None,
+                      returning: tuple[str, ...]) -> Insert:
+    """A table's INSERT with its conflict clause and RETURNING, built once: audit rows, for one, are written this
+    way by nearly every transaction (building and keying a statement costs more than running it)."""
+    statement: Any = table.insert()
+    if ignore or upsert is not None:
+        statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        if upsert is None:
+            statement = statement.on_conflict_do_nothing()
+        else:
+            source = statement.excluded if upsert.new else table.c
+            statement = statement.on_conflict_do_update(index_elements=list(upsert.keys),
+                                                        set_={upsert.column: source[upsert.column]})
+    return cast(Insert, statement.returning(*(table.c[c] for c in returning)) if returning else statement)
 
 
-def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert many rows in the session's transaction: PostgreSQL COPY when available, a multi-row INSERT otherwise.
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]], *, ignore_conflicts: bool = False,
+                upsert: Upsert | None = None, returning: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Insert many rows in the session's transaction: PostgreSQL COPY from `COPY_FROM_ROWS` rows, else INSERT.
 
-    Every row must carry the same keys; column defaults are not applied, so callers give every value they need.
+    Every row carries the same keys. A clashing row is skipped (`ignore_conflicts`) or updated (`upsert`); the
+    `returning` columns of the rows written come back (with ids drawn beforehand when only COPY is needed).
     """
     if not rows:
-        return
+        return []
     table = cast(Table, model.__table__)
     if len(rows) < COPY_FROM_ROWS or not is_postgres(session):
-        session.execute(_plain_insert(table), rows)
-        return
-    columns = list(rows[0])
+        statement = _insert_statement(table, session.get_bind().dialect.name, ignore_conflicts, upsert, returning)
+        result = session.execute(statement, rows)
+        return [dict(r) for r in result.mappings()] if returning else []
+    return _copy_rows(session, table, rows, ignore_conflicts, upsert, returning)
+
+
+def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]], ignore: bool, upsert: Upsert | None,
+               returning: tuple[str, ...]) -> list[dict[str, Any]]:
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    names = ", ".join(f'"{c}"' for c in columns)
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in (row[c] for c in columns)])
+    # COPY skips the columns' Python-side defaults (timestamps, flags): fill them as an INSERT would.
+    defaults = {c.name: d.arg(None) if d.is_callable else d.arg for c in table.c
+                if c.name not in rows[0] and isinstance(d := c.default, ColumnDefault)
+                and (d.is_callable or d.is_scalar)}
+    rows = [{**defaults, **row} for row in rows] if defaults else rows
+    with raw.cursor() as cursor:
+        drawn = "id" in returning and "id" not in rows[0] and not ignore and upsert is None
+        if drawn:  # COPY returns nothing: draw the ids first, so the rows go straight into the table
+            ids = cursor.execute(psql.SQL("SELECT nextval(pg_get_serial_sequence({}, 'id')) FROM "
+                                          "generate_series(1, {})").format(psql.Literal(table.name),
+                                                                           psql.Literal(len(rows)))).fetchall()
+            rows = [{**row, "id": i} for row, (i,) in zip(rows, ids, strict=True)]
+        columns = list(rows[0])
+        direct = not (ignore or upsert) and set(returning) <= set(columns)
+        # One scratch table per column set (the same table may be written with different columns).
+        scratch = f"copy_scratch_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"
+        target = psql.Identifier(table.name if direct else scratch)
+        names = psql.SQL(", ").join(map(psql.Identifier, columns))
+        if not direct:
+            # COPY can't skip or update a clashing row; INSERT … SELECT from a scratch copy of the table can.
+            cursor.execute(psql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {} "
+                                    "WITH NO DATA").format(target, names, psql.Identifier(table.name)))
+        json_columns = {c.name for c in table.c if isinstance(c.type, JSON)}
+        with cursor.copy(psql.SQL("COPY {} ({}) FROM STDIN").format(target, names)) as copy:
+            for row in rows:
+                copy.write_row([Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
+                                for c in columns])
+        if direct:
+            return [{c: row[c] for c in returning} for row in rows]
+        found = cursor.execute(psql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{}{}").format(
+            psql.Identifier(table.name), names, names, target, _on_conflict(table, ignore, upsert),
+            psql.SQL(" RETURNING ") + psql.SQL(", ").join(map(psql.Identifier, returning)) if returning
+            else psql.SQL("")))
+        out = found.fetchall() if returning else []
+        cursor.execute(psql.SQL("DELETE FROM {}").format(target))  # several calls may share one transaction
+    return [dict(zip(returning, r, strict=True)) for r in out]
+
+
+def _on_conflict(table: Table, ignore: bool, upsert: Upsert | None) -> psql.Composable:
+    if upsert is None:
+        return psql.SQL(" ON CONFLICT DO NOTHING" if ignore else "")
+    source = psql.Identifier(table.name if not upsert.new else "excluded")
+    column = psql.Identifier(upsert.column)
+    return psql.SQL(" ON CONFLICT ({}) DO UPDATE SET {} = {}.{}").format(
+        psql.SQL(", ").join(map(psql.Identifier, upsert.keys)), column, source, column)
 
 
 def in_values(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:

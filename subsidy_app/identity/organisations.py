@@ -50,6 +50,15 @@ def organisation_names(uow: UnitOfWork, organisation_ids: Iterable[int]) -> dict
     return {org_id: name for org_id, name in rows}
 
 
+def ids_of_kind(uow: UnitOfWork, organisation_ids: Iterable[int], *, kind: OrgKind) -> set[int]:
+    """Which of these ids are organisations of the kind (a batch asks once for all its rows)."""
+    ids = set(organisation_ids)
+    if not ids:
+        return set()
+    return set(uow.session.scalars(select(Organisation.id).where(Organisation.id.in_(ids),
+                                                                 Organisation.kind == kind.value)))
+
+
 def organisation_named(uow: UnitOfWork, name: str) -> int | None:
     """Return the id of the organisation with this name, or None."""
     found: int | None = uow.session.scalar(select(Organisation.id).where(Organisation.name == name).limit(1))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Exists, bindparam, func, select
 
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import slices, utcnow
@@ -60,12 +61,15 @@ def money(value: Decimal, field: str, *, allow_negative: bool = False) -> Decima
     return amount
 
 
-def _locked_pool(uow: UnitOfWork, pool_id: int) -> BudgetPool:
+def locked_pool(uow: UnitOfWork, pool_id: int) -> BudgetPool:
+    """Lock a pool for this transaction and return it read afresh (locked once per transaction)."""
     key = f"budget.pool_locked.{pool_id}"
     cached: BudgetPool | None = uow.tx_cache.get(key)
     if cached is not None:
         return cached  # already locked by this transaction: a batch approval locks it once
-    pool = uow.session.scalar(select(BudgetPool).where(BudgetPool.id == pool_id).with_for_update())
+    # populate_existing: sessions keep their rows across commits, and the sums must be read under this lock.
+    pool = uow.session.scalar(select(BudgetPool).where(BudgetPool.id == pool_id).with_for_update()
+                              .execution_options(populate_existing=True))
     if pool is None:
         raise NotFound("资金池不存在 / budget pool not found", reason="budget.pool_not_found")
     uow.tx_cache[key] = pool
@@ -95,13 +99,30 @@ _FIRST_POOL_ID = (select(BudgetPool.id).where(BudgetPool.programme == bindparam(
                   .order_by(BudgetPool.id).limit(1))
 
 
-def _queue_is_empty(uow: UnitOfWork, pool: BudgetPool) -> bool:
-    """Tell whether approvals wait for this pool; while we hold its lock nobody else can queue one."""
+class Sums(Protocol):
+    """A pool's three sums, as a locked row (ORM or Core) holds them."""
+
+    allocated: Decimal
+    reserved: Decimal
+    spent: Decimal
+
+
+def fits(pool: Sums, amount: Decimal) -> bool:
+    """Tell whether a locked pool can fund `amount` without being over-committed (reserved + spent <= allocated)."""
+    return pool.reserved + pool.spent + amount <= pool.allocated
+
+
+def queued(pool_id: Any) -> Exists:
+    """Whether approvals wait in a pool's queue (`pool_id` a value or a column)."""
+    return select(BudgetReservation.id).where(BudgetReservation.pool_id == pool_id,
+                                              BudgetReservation.state == "queued").exists()
+
+
+def queue_is_empty(uow: UnitOfWork, pool: BudgetPool) -> bool:
+    """Tell whether no approval waits for this locked pool; while we hold its lock nobody else can queue one."""
     key = f"budget.queue_empty.{pool.id}"
     if key not in uow.tx_cache:
-        waiting = uow.session.scalar(select(func.count()).select_from(BudgetReservation).where(
-            BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued"))
-        uow.tx_cache[key] = not waiting
+        uow.tx_cache[key] = not uow.session.scalar(select(queued(pool.id)))
     return bool(uow.tx_cache[key])
 
 
@@ -134,7 +155,7 @@ def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, sour
         raise ValidationFailed.field("source", "资金来源应为 central/provincial/city / source must be central, "
                                                "provincial or city")
     value = money(amount, "amount")
-    pool = _locked_pool(uow, pool_id)
+    pool = locked_pool(uow, pool_id)
     pool.allocated += value
     setattr(pool, source, getattr(pool, source) + value)
     _entry(uow, pool, "allocate", value, actor, source=source)
@@ -148,7 +169,7 @@ def adjust(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, reason
     if not reason.strip():
         raise ValidationFailed.field("reason", "调整必须说明原因 / an adjustment needs a reason")
     value = money(amount, "amount", allow_negative=True)
-    pool = _locked_pool(uow, pool_id)
+    pool = locked_pool(uow, pool_id)
     if pool.allocated + value < pool.reserved + pool.spent:
         raise Conflict("调减后低于已占用金额 / the allocation would fall below reserved + spent",
                        reason="budget.overcommitted")
@@ -164,7 +185,7 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
             submitted_at: dt.datetime, on_funded_job: str | None = None) -> ReserveOutcome:
     """Reserve money for an approval, or queue it (first come by submission time) when the pool can't fund it."""
     value = money(amount, "amount")
-    pool = _locked_pool(uow, pool_id)  # serialises every change to this pool: the invariant can't race
+    pool = locked_pool(uow, pool_id)  # serialises every change to this pool: the invariant can't race
     known: dict[str, BudgetReservation | None] | None = uow.tx_cache.get(_KNOWN_RESERVATIONS)
     if known is not None and reference in known:
         existing = known[reference]
@@ -172,14 +193,14 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
         existing = uow.session.scalar(select(BudgetReservation).where(BudgetReservation.reference == reference))
     if existing is not None and existing.state in ("queued", "reserved", "spent"):
         return ReserveOutcome(existing.reference, existing.state)
-    queue_empty = _queue_is_empty(uow, pool)
+    queue_empty = queue_is_empty(uow, pool)
     row = existing or BudgetReservation(pool_id=pool.id, reference=reference, amount=value, state="queued",
                                         submitted_at=submitted_at, on_funded_job=on_funded_job)
     row.amount, row.state = value, "queued"
     uow.session.add(row)
     if known is not None:
         known[reference] = row
-    if queue_empty and pool.reserved + pool.spent + value <= pool.allocated:
+    if queue_empty and fits(pool, value):
         _take(uow, pool, row, actor)
     else:
         uow.tx_cache[f"budget.queue_empty.{pool.id}"] = False
@@ -202,7 +223,7 @@ def preload_reservations(uow: UnitOfWork, references: list[str], *, lock_pools: 
         pool_ids = {p for refs in slices(references) for p in uow.session.scalars(
             select(BudgetReservation.pool_id).where(BudgetReservation.reference.in_(refs)).distinct())}
         for pool_id in sorted(pool_ids):
-            _locked_pool(uow, pool_id)
+            locked_pool(uow, pool_id)
     found = {r.reference: r for refs in slices(references) for r in uow.session.scalars(
         select(BudgetReservation).where(BudgetReservation.reference.in_(refs))
         .execution_options(populate_existing=lock_pools))}
@@ -234,7 +255,7 @@ def _fund_queue(uow: UnitOfWork, pool: BudgetPool, actor: str) -> list[str]:
         .order_by(BudgetReservation.submitted_at, BudgetReservation.id)
     )
     for row in queue:
-        if pool.reserved + pool.spent + row.amount > pool.allocated:
+        if not fits(pool, row.amount):
             break
         _take(uow, pool, row, actor)
         funded.append(row.reference)
@@ -255,7 +276,7 @@ def _reservation(uow: UnitOfWork, reference: str) -> BudgetReservation:
 def release(uow: UnitOfWork, *, actor: str, reference: str, reason: str) -> list[str]:
     """Give back a reservation (rejection after reservation, revocation before payment) or drop a queued one."""
     row = _reservation(uow, reference)
-    pool = _locked_pool(uow, row.pool_id)
+    pool = locked_pool(uow, row.pool_id)
     uow.session.refresh(row)
     if row.state == "queued":
         row.state = "cancelled"
@@ -274,7 +295,7 @@ def release(uow: UnitOfWork, *, actor: str, reference: str, reason: str) -> list
 def spend(uow: UnitOfWork, *, actor: str, reference: str) -> None:
     """Turn a reservation into spending when the payment is made (once)."""
     row = _reservation(uow, reference)
-    pool = _locked_pool(uow, row.pool_id)
+    pool = locked_pool(uow, row.pool_id)
     if reference not in uow.tx_cache.get(_CURRENT_RESERVATIONS, ()):
         uow.session.refresh(row)  # read before the pool lock: make sure of its state now
     if row.state in ("spent", "refunded"):  # refunded: clawed back before its payment, nothing left to spend
@@ -296,7 +317,7 @@ def refund(uow: UnitOfWork, *, actor: str, reference: str, reason: str) -> bool:
     still reserved: it goes back now, and the later `spend` of that reference finds nothing left to spend.
     """
     row = _reservation(uow, reference)
-    pool = _locked_pool(uow, row.pool_id)
+    pool = locked_pool(uow, row.pool_id)
     uow.session.refresh(row)
     if row.state not in ("spent", "reserved"):
         return False

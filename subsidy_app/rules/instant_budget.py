@@ -1,30 +1,173 @@
-"""Budget for a discount granted at the till: reserved by one statement as the sale's transaction commits.
+"""Budget for discounts granted at once (at the till or in a bulk file): funded now from the county's pool or
+refused, never queued.
 
 Every instant discount in a county reserves from the same pool row. Locked when the sale starts writing, that
-row would serialise whole sales (32 tills queued on it); reserved as the transaction's last statement, the row
-is locked only for that statement and the commit. The statement funds the sale only if the pool can and no
-approval waits in its queue (a till can't wait), so `reserved + spent <= allocated` holds without a prior read.
+row would serialise whole sales (32 tills queued on it); the till therefore reserves as its transaction's last
+writes (`reserve_at_commit`), so the row is locked only for those and the commit. A bulk file locks it once per
+chunk. Both go through `InstantBatch`: the pool locked, its queue looked at once (while approvals wait, a
+discount that can't wait is refused), `reserved + spent <= allocated` checked under the lock (`budget.fits`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, insert, literal, select, update
+from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import is_postgres, utcnow
-from subsidy_app.core.errors import Conflict
+from subsidy_app.core.db import insert_rows, is_postgres, utcnow
+from subsidy_app.core.errors import Conflict, DomainError
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.rules import budget
 from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation
 
 _PENDING = "budget.instant_reservations"
+
+
+@dataclass(frozen=True)
+class InstantRequest:
+    """A discount granted at once, to be funded from its county's pool for the programme."""
+
+    programme: str
+    county_code: str
+    reference: str  # new: no reservation has it yet
+    amount: Decimal
+    submitted_at: dt.datetime
+
+
+def _exhausted() -> Conflict:
+    return Conflict("本区县补贴资金已用完 / the subsidy budget of this county is used up", reason="budget.exhausted")
+
+
+@dataclass
+class _Pool:
+    """A locked pool's figures, as this batch changes them."""
+
+    id: int
+    allocated: Decimal
+    reserved: Decimal
+    spent: Decimal
+    notified_level: int
+    queued: bool
+
+
+class InstantBatch:
+    """Instant discounts of one transaction: their pools found, then locked and read with their queues in one
+    statement (in id order), discounts taken in order in memory, then written in one statement per pool (`write`).
+
+    This is the only writer of instant reservations: the till funds one discount, a bulk file a chunk. Two round
+    trips hold the pool's lock before COMMIT, whatever the number of discounts.
+    """
+
+    def __init__(self, uow: UnitOfWork, *, actor: str, requests: list[InstantRequest]) -> None:
+        self._uow, self._actor = uow, actor
+        found: dict[tuple[str, str], int | DomainError] = {}
+        for programme, county_code in sorted({(r.programme, r.county_code) for r in requests}):
+            try:
+                found[(programme, county_code)] = budget.pool_for(uow, programme=programme, county_code=county_code)
+            except DomainError as exc:  # 409 budget.no_pool
+                found[(programme, county_code)] = exc
+        ids = sorted({p for p in found.values() if isinstance(p, int)})
+        uow.flush()  # a pool this transaction changed through the ORM is read as changed
+        locked = {r.id: _Pool(*r) for r in uow.session.execute(_LOCK, {"ids": ids})} if ids else {}
+        self._pools = {k: p if isinstance(p, DomainError) else locked[p] for k, p in found.items()}
+        self._taken: dict[int, list[InstantRequest]] = {}
+
+    def refusal(self, request: InstantRequest) -> DomainError | None:
+        """Say why `request` can't be funded now (409 budget.no_pool or budget.exhausted), or None."""
+        pool = self._pools[(request.programme, request.county_code)]
+        if isinstance(pool, DomainError):
+            return pool
+        try:
+            value = budget.money(request.amount, "amount")
+        except DomainError as exc:
+            return exc
+        # A discount can't wait: with approvals queued for this pool, or too little left, it is refused.
+        return None if not pool.queued and budget.fits(pool, value) else _exhausted()
+
+    def take(self, request: InstantRequest) -> int:
+        """Take the money `refusal` found free; return the pool's id."""
+        pool = self._pools[(request.programme, request.county_code)]
+        assert isinstance(pool, _Pool)
+        pool.reserved += request.amount
+        self._taken.setdefault(pool.id, []).append(request)
+        return pool.id
+
+    def write(self, *, audited: bool = True) -> None:
+        """Write one reservation and one ledger line per discount taken, and each pool's new sum."""
+        uow, session = self._uow, self._uow.session
+        for pool_id, taken in self._taken.items():
+            pool = next(p for p in self._pools.values() if isinstance(p, _Pool) and p.id == pool_id)
+            _write(uow, self._actor, pool_id, taken)
+            if audited:
+                _audit(uow, self._actor, pool_id, taken)
+            known = session.identity_map.get(identity_key(BudgetPool, pool_id))
+            if known is not None:  # the session's copy of the row, kept true without another read
+                set_committed_value(known, "reserved", pool.reserved)
+            if budget.crosses_threshold(budget.use_percent(pool.allocated, pool.reserved, pool.spent),
+                                        pool.notified_level):  # rare: the ORM path tells the bureau
+                budget.notify_thresholds(uow, budget.locked_pool(uow, pool_id))
+        self._taken = {}
+
+
+def _write(uow: UnitOfWork, actor: str, pool_id: int, taken: list[InstantRequest]) -> None:
+    total = sum((r.amount for r in taken), Decimal("0.00"))
+    now, session = utcnow(), uow.session
+    if is_postgres(session):  # one round trip for any number of discounts
+        session.execute(_WRITE, {"pool_id": pool_id, "total": total, "now": now, "actor": actor,
+                                 "refs": [r.reference for r in taken], "amounts": [r.amount for r in taken],
+                                 "submitted": [r.submitted_at for r in taken]})
+        return
+    session.execute(update(POOL).where(POOL.c.id == pool_id).values(reserved=POOL.c.reserved + total))
+    insert_rows(session, BudgetReservation, [
+        {"pool_id": pool_id, "reference": r.reference, "amount": r.amount, "state": "reserved",
+         "submitted_at": r.submitted_at, "funded_at": now, "created_at": now} for r in taken])
+    insert_rows(session, BudgetEntry, [
+        {"pool_id": pool_id, "kind": "reserve", "amount": r.amount, "reference": r.reference, "actor": actor,
+         "created_at": now} for r in taken])
+
+
 POOL: Table = BudgetPool.__table__  # type: ignore[assignment]
-RESERVATION: Table = BudgetReservation.__table__  # type: ignore[assignment]
-ENTRY: Table = BudgetEntry.__table__  # type: ignore[assignment]
+# Built once (the till runs them for every sale): lock the pools in id order and read their sums and queues.
+_LOCK = (select(POOL.c.id, POOL.c.allocated, POOL.c.reserved, POOL.c.spent, POOL.c.notified_level,
+                budget.queued(POOL.c.id).label("queued"))
+         .where(POOL.c.id.in_(bindparam("ids", expanding=True))).order_by(POOL.c.id).with_for_update(of=POOL))
+# The pool's new sum, the reservations and their ledger lines, from arrays: one statement for 1 or 5,000.
+_WRITE = text(
+    "WITH pool AS (UPDATE budget_pool SET reserved = reserved + CAST(:total AS numeric) "
+    "WHERE id = CAST(:pool_id AS bigint)), "
+    "items AS (SELECT * FROM unnest(CAST(:refs AS varchar[]), CAST(:amounts AS numeric[]), "
+    "CAST(:submitted AS timestamptz[])) AS t(reference, amount, submitted_at)), "
+    "reservation AS (INSERT INTO budget_reservation (pool_id, reference, amount, state, submitted_at, created_at, "
+    "funded_at) SELECT CAST(:pool_id AS bigint), reference, amount, 'reserved', submitted_at, "
+    "CAST(:now AS timestamptz), CAST(:now AS timestamptz) FROM items) "
+    "INSERT INTO budget_entry (pool_id, kind, amount, reference, actor, created_at) "
+    "SELECT CAST(:pool_id AS bigint), 'reserve', amount, reference, CAST(:actor AS varchar), "
+    "CAST(:now AS timestamptz) FROM items")
+
+
+def _audit(uow: UnitOfWork, actor: str, pool_id: int, taken: list[InstantRequest]) -> None:
+    total = sum((r.amount for r in taken), Decimal("0.00"))
+    after = {"reference": taken[0].reference, "amount": str(total)} if len(taken) == 1 else {
+        "references": [r.reference for r in taken], "amount": str(total)}
+    audit.record(uow, actor=actor, action="budget.reserved", entity_type="budget_pool", entity_id=pool_id,
+                 after=after)
+
+
+def reserve_many(uow: UnitOfWork, *, actor: str, requests: list[InstantRequest], audited: bool = True
+                 ) -> list[int | DomainError]:
+    """Fund each discount in order from its pool now: the pool's id, or the 409 that refused it."""
+    batch = InstantBatch(uow, actor=actor, requests=requests)
+    outcomes: list[int | DomainError] = []
+    for request in requests:
+        refused = batch.refusal(request)
+        outcomes.append(batch.take(request) if refused is None else refused)
+    batch.write(audited=audited)
+    return outcomes
 
 
 def reserve_at_commit(uow: UnitOfWork, *, actor: str, programme: str, county_code: str, reference: str,
@@ -36,71 +179,20 @@ def reserve_at_commit(uow: UnitOfWork, *, actor: str, programme: str, county_cod
     """
     value = budget.money(amount, "amount")
     pool_id = budget.pool_for(uow, programme=programme, county_code=county_code)
-    uow.context.setdefault(_PENDING, []).append((pool_id, reference, value, submitted_at, actor))
+    request = InstantRequest(programme, county_code, reference, value, submitted_at)
+    uow.context.setdefault(_PENDING, []).append((actor, request))
     uow.last_before_commit(_PENDING, _reserve_pending)
-    audit.record(uow, actor=actor, action="budget.reserved", entity_type="budget_pool", entity_id=pool_id,
-                 after={"reference": reference, "amount": str(value)})
+    # Recorded now, not under the pool's lock at commit: a refusal rolls it back with the sale.
+    _audit(uow, actor, pool_id, [request])
     return pool_id
 
 
 def _reserve_pending(uow: UnitOfWork) -> None:
-    """The last writes before COMMIT: take each pending reservation from its pool, or refuse the sale."""
-    for pool_id, reference, value, submitted_at, actor in uow.context.pop(_PENDING, []):
-        figures = _take(uow, pool_id, reference, value, submitted_at, actor)
-        if figures is None:
-            raise Conflict("本区县补贴资金已用完 / the subsidy budget of this county is used up",
-                           reason="budget.exhausted")
-        used = budget.use_percent(figures.allocated, figures.reserved, figures.spent)
-        if budget.crosses_threshold(used, figures.notified_level):  # rare: the ORM path tells the bureau
-            pool = uow.session.scalar(select(BudgetPool).where(BudgetPool.id == pool_id)
-                                      .execution_options(populate_existing=True))  # locked by our UPDATE
-            assert pool is not None
-            budget.notify_thresholds(uow, pool)
-
-
-def _take(uow: UnitOfWork, pool_id: int, reference: str, value: Decimal, submitted_at: dt.datetime,
-          actor: str) -> Row[Any] | None:
-    """Add to the pool's reserved sum if it fits and nobody queues; write the reservation and its ledger line."""
-    now = utcnow()
-    params = {"pool_id": pool_id, "amount": value, "reference": reference, "submitted_at": submitted_at,
-              "actor": actor, "now": now}
-    session = uow.session
-    if is_postgres(session):  # one round trip, so the row lock lasts one statement and the commit
-        return session.execute(_TAKE_ALL, params).first()
-    row = session.execute(_TAKE_POOL, params).first()  # SQLite: one writer at a time, no writing CTEs
-    if row is not None:
-        session.execute(insert(RESERVATION).values(
-            pool_id=pool_id, reference=reference, amount=value, state="reserved", submitted_at=submitted_at,
-            created_at=now, funded_at=now))
-        session.execute(insert(ENTRY).values(pool_id=pool_id, kind="reserve", amount=value, reference=reference,
-                                             actor=actor, created_at=now))
-    return row
-
-
-def _statements() -> tuple[Any, Any]:
-    """Build the reservation statements once (bound parameters only): building and keying them cost more per
-    sale than running them."""
-    pool_id, amount = bindparam("pool_id", type_=POOL.c.id.type), bindparam("amount", type_=POOL.c.reserved.type)
-    # Read committed: a queued approval committed while we waited for the row lock is not seen by the
-    # NOT EXISTS (its snapshot is the statement's), so a sale may then go ahead of it; the pool's sums still hold.
-    queued = select(RESERVATION.c.id).where(RESERVATION.c.pool_id == pool_id,
-                                            RESERVATION.c.state == "queued").exists()
-    take_pool = (update(POOL)
-                 .where(POOL.c.id == pool_id, POOL.c.reserved + POOL.c.spent + amount <= POOL.c.allocated, ~queued)
-                 .values(reserved=POOL.c.reserved + amount)
-                 .returning(POOL.c.id, POOL.c.allocated, POOL.c.reserved, POOL.c.spent, POOL.c.notified_level))
-    taken = take_pool.cte("taken")
-    reference = bindparam("reference", type_=RESERVATION.c.reference.type)
-    now = bindparam("now", type_=RESERVATION.c.created_at.type)
-    reserve = insert(RESERVATION).from_select(
-        ["pool_id", "reference", "amount", "state", "submitted_at", "created_at", "funded_at"],
-        select(taken.c.id, reference, amount, literal("reserved"),
-               bindparam("submitted_at", type_=RESERVATION.c.submitted_at.type), now, now)).cte("reservation")
-    ledger = insert(ENTRY).from_select(
-        ["pool_id", "kind", "amount", "reference", "actor", "created_at"],
-        select(taken.c.id, literal("reserve"), amount, reference, bindparam("actor", type_=ENTRY.c.actor.type),
-               now)).cte("ledger")
-    return take_pool, select(taken).add_cte(reserve, ledger)
-
-
-_TAKE_POOL, _TAKE_ALL = _statements()
+    """The last writes before COMMIT: take each pending discount from its pool, or refuse the whole sale."""
+    by_actor: dict[str, list[InstantRequest]] = {}
+    for actor, request in uow.context.pop(_PENDING, []):
+        by_actor.setdefault(actor, []).append(request)
+    for actor, requests in by_actor.items():
+        for outcome in reserve_many(uow, actor=actor, requests=requests, audited=False):
+            if isinstance(outcome, DomainError):
+                raise outcome

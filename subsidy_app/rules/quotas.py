@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, select, text, update
 from sqlalchemy.orm import Session
 
 from subsidy_app.audit import services as audit
-from subsidy_app.core.db import is_postgres, utcnow
+from subsidy_app.core.db import Upsert, insert_rows, is_postgres, slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.rules.domain import QuotaKey
@@ -45,92 +45,163 @@ def _counter_filter(person_id: int, programme: str, category: str, period_key: s
     )
 
 
+@dataclass(frozen=True)
+class HoldRequest:
+    """One unit of a person's quota wanted for a reference."""
+
+    person_id: int
+    key: QuotaKey
+    reference: str
+
+
+CounterKey = tuple[int, str, str, str]
+_COUNTER_KEY = ("person_id", "programme", "category", "period_key")
+_LOCK = Upsert(_COUNTER_KEY, "used", new=False)  # create the missing counters, lock them all, read them
+_SET_USED = Upsert(_COUNTER_KEY, "used", new=True)
+
+
+def _key_of(request: HoldRequest) -> CounterKey:
+    return request.person_id, request.key.programme, request.key.category, request.key.period_key
+
+
+class Holds:
+    """Quota units for references of one transaction: the counters created and locked in one statement, units
+    taken in order in memory, then the counters and holds written together (`write`).
+
+    This is the only writer of quota counters and new holds: the till takes one unit, a bulk file a chunk. The
+    counters are locked in key order, so two batches never deadlock; under the lock `used` is current, and the
+    table's check (`used <= max_count`) refuses whatever might still get past.
+    """
+
+    def __init__(self, uow: UnitOfWork, *, actor: str, requests: list[HoldRequest], confirmed: bool = False,
+                 fresh: bool = False) -> None:
+        self._uow, self._actor = uow, actor
+        self._state = CONFIRMED if confirmed else HELD
+        wanted = {_key_of(r): r.key.max_count for r in requests if r.key.max_count >= 1}
+        found = insert_rows(uow.session, QuotaCounter, [
+            {"person_id": k[0], "programme": k[1], "category": k[2], "period_key": k[3], "used": 0, "max_count": m}
+            for k, m in sorted(wanted.items())], upsert=_LOCK, returning=(*_COUNTER_KEY, "used", "max_count"))
+        self._counters = {(r["person_id"], r["programme"], r["category"], r["period_key"]): [r["used"], r["max_count"]]
+                          for r in found}
+        # `fresh`: the caller has just made the references up, so there is no earlier hold to look for.
+        self._existing: dict[str, QuotaHold] = {} if fresh else {
+            h.reference: h for refs in slices({r.reference for r in requests})
+            for h in uow.session.scalars(select(QuotaHold).where(QuotaHold.reference.in_(refs)))}
+        self._taken: dict[str, HoldRequest] = {}
+
+    def _held(self, request: HoldRequest) -> bool:
+        existing = self._existing.get(request.reference)
+        return request.reference in self._taken or (existing is not None and existing.state in (HELD, CONFIRMED,
+                                                                                                REFUNDED))
+
+    def refusal(self, request: HoldRequest) -> Conflict | None:
+        """Say why no unit can be taken for `request` now (409 quota.exhausted), or None."""
+        if self._held(request):
+            return None  # the same application asking again: already held
+        counter = self._counters.get(_key_of(request))
+        return _used_up(request.key) if counter is None or counter[0] >= counter[1] else None
+
+    def take(self, request: HoldRequest) -> None:
+        """Take the unit `refusal` found free (none for a reference already holding one)."""
+        if not self._held(request):
+            self._counters[_key_of(request)][0] += 1
+            self._taken[request.reference] = request
+
+    def write(self) -> dict[str, int]:
+        """Write the counters and holds the units were taken for; return every reference's hold id."""
+        ids = {ref: h.id for ref, h in self._existing.items() if h.state in (HELD, CONFIRMED, REFUNDED)}
+        taken = list(self._taken.values())
+        if not taken:
+            return ids
+        now = utcnow()
+        for request in taken:
+            again = self._existing.get(request.reference)  # released before: the same hold is taken again
+            if again is not None:
+                again.state, again.updated_at = self._state, now
+                ids[request.reference] = again.id
+        keys = sorted({_key_of(r) for r in taken})
+        new = [r for r in taken if r.reference not in self._existing]
+        ids.update(_write(self._uow.session, [(*k, self._counters[k][0], self._counters[k][1]) for k in keys],
+                          new, self._state, now))
+        self._audit(taken, ids)
+        return ids
+
+    def _audit(self, taken: list[HoldRequest], ids: dict[str, int]) -> None:
+        action = "quota.confirmed" if self._state == CONFIRMED else "quota.held"
+        first = taken[0]
+        after: dict[str, Any] = {"reference": first.reference, "category": first.key.category,
+                                 "period": first.key.period_key} if len(taken) == 1 else {
+            "references": [r.reference for r in taken]}
+        audit.record(self._uow, actor=self._actor, action=action, entity_type="quota_hold",
+                     entity_id=ids[first.reference], after=after)
+
+
+def _write(session: Session, counters: list[tuple[int, str, str, str, int, int]], new: list[HoldRequest],
+           state: str, now: dt.datetime) -> dict[str, int]:
+    """Set the counters' new figures and insert the new holds; return their ids by reference."""
+    if is_postgres(session):  # one round trip for one unit or a chunk of them
+        found = session.execute(_WRITE, {
+            "c_person": [c[0] for c in counters], "c_programme": [c[1] for c in counters],
+            "c_category": [c[2] for c in counters], "c_period": [c[3] for c in counters],
+            "c_used": [c[4] for c in counters], "refs": [r.reference for r in new],
+            "persons": [r.person_id for r in new], "programmes": [r.key.programme for r in new],
+            "categories": [r.key.category for r in new], "periods": [r.key.period_key for r in new],
+            "state": state, "now": now})
+        return {reference: hold_id for hold_id, reference in found}
+    insert_rows(session, QuotaCounter, [dict(zip((*_COUNTER_KEY, "used", "max_count"), c, strict=True))
+                                        for c in counters], upsert=_SET_USED)
+    written = insert_rows(session, QuotaHold, [
+        {"reference": r.reference, "person_id": r.person_id, "programme": r.key.programme,
+         "category": r.key.category, "period_key": r.key.period_key, "state": state, "created_at": now,
+         "updated_at": now} for r in new], returning=("id", "reference"))
+    return {w["reference"]: w["id"] for w in written}
+
+
+# Built once: the counters (already locked) set from arrays, the holds inserted from arrays.
+_WRITE = text(
+    "WITH counters AS (UPDATE quota_counter AS c SET used = v.used FROM unnest(CAST(:c_person AS bigint[]), "
+    "CAST(:c_programme AS varchar[]), CAST(:c_category AS varchar[]), CAST(:c_period AS varchar[]), "
+    "CAST(:c_used AS integer[])) AS v(person_id, programme, category, period_key, used) "
+    "WHERE c.person_id = v.person_id AND c.programme = v.programme AND c.category = v.category "
+    "AND c.period_key = v.period_key) "
+    "INSERT INTO quota_hold (reference, person_id, programme, category, period_key, state, created_at, updated_at) "
+    "SELECT reference, person_id, programme, category, period_key, CAST(:state AS varchar), "
+    "CAST(:now AS timestamptz), CAST(:now AS timestamptz) FROM unnest(CAST(:refs AS varchar[]), "
+    "CAST(:persons AS bigint[]), CAST(:programmes AS varchar[]), CAST(:categories AS varchar[]), "
+    "CAST(:periods AS varchar[])) AS h(reference, person_id, programme, category, period_key) "
+    "RETURNING id, reference")
+
+
+def hold_many(uow: UnitOfWork, *, actor: str, requests: list[HoldRequest], confirmed: bool = False,
+              fresh: bool = False) -> list[int | Conflict]:
+    """Take one unit for each request in order: its hold id, or the 409 quota.exhausted that refused it.
+
+    A reference that holds a unit already gets that hold back. `confirmed` takes the units as already confirmed
+    (sales granted at the till or in a bulk file); `fresh` says the caller has just made the references up.
+    """
+    holds = Holds(uow, actor=actor, requests=requests, confirmed=confirmed, fresh=fresh)
+    refused: list[Conflict | None] = []
+    for request in requests:
+        refused.append(holds.refusal(request))
+        if refused[-1] is None:
+            holds.take(request)
+    ids = holds.write()
+    return [why if why is not None else ids[r.reference] for r, why in zip(requests, refused, strict=True)]
+
+
 def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str, actor: str,
                confirmed: bool = False, fresh: bool = False) -> int:
-    """Take one unit of a person's quota for `reference`; 409 quota.exhausted when none is left.
-
-    `confirmed` takes it as already confirmed (a sale granted at the till); `fresh` says the caller has just
-    made up the reference, so there is no earlier hold to look for.
-    """
-    session = uow.session
-    state = CONFIRMED if confirmed else HELD
-    if fresh and is_postgres(session) and key.max_count >= 1:
-        hold_id = session.execute(_TAKE_AND_HOLD, {
-            "person_id": person_id, "programme": key.programme, "category": key.category,
-            "period_key": key.period_key, "max_count": key.max_count, "reference": reference, "state": state,
-            "now": utcnow()}).scalar()
-        if hold_id is None:
-            raise _used_up(key)
-        _audit_hold(uow, actor, hold_id, reference, key, confirmed)
-        return int(hold_id)
-    existing = None if fresh else session.scalar(select(QuotaHold).where(QuotaHold.reference == reference))
-    if existing is not None and existing.state in (HELD, CONFIRMED, REFUNDED):
-        return existing.id  # the same application asking again: already held
-    # One statement: the first unit creates the counter, later ones add to it only while below the limit.
-    # The row lock makes a concurrent second taker re-check `used < max_count` and get no row back.
-    dialect: Any = postgresql if is_postgres(session) else sqlite
-    counter = QuotaCounter.__table__.c
-    taken = None if key.max_count < 1 else session.execute(
-        dialect.insert(QuotaCounter).values(person_id=person_id, programme=key.programme, category=key.category,
-                                            period_key=key.period_key, used=1, max_count=key.max_count)
-        .on_conflict_do_update(index_elements=["person_id", "programme", "category", "period_key"],
-                               set_={"used": counter.used + 1}, where=counter.used < counter.max_count)
-        .returning(counter.used)
-    ).first()
-    if taken is None:
-        raise _used_up(key)
-    if existing is not None:
-        existing.state, existing.updated_at = state, utcnow()
-        hold = existing
-    else:
-        hold = QuotaHold(
-            reference=reference,
-            person_id=person_id,
-            programme=key.programme,
-            category=key.category,
-            period_key=key.period_key,
-            state=state,
-        )
-        session.add(hold)
-    uow.flush()
-    _audit_hold(uow, actor, hold.id, reference, key, confirmed)
-    return hold.id
+    """Take one unit of a person's quota for `reference` (see `hold_many`); 409 quota.exhausted when none is left."""
+    outcome = hold_many(uow, actor=actor, requests=[HoldRequest(person_id, key, reference)], confirmed=confirmed,
+                        fresh=fresh)[0]
+    if isinstance(outcome, Conflict):
+        raise outcome
+    return outcome
 
 
 def _used_up(key: QuotaKey) -> Conflict:
     return Conflict(f"该类别补贴次数已用完(上限 {key.max_count} 次)/ quota for {key.category} used up "
                     f"(limit {key.max_count})", reason="quota.exhausted")
-
-
-def _audit_hold(uow: UnitOfWork, actor: str, hold_id: int, reference: str, key: QuotaKey, confirmed: bool) -> None:
-    audit.record(uow, actor=actor, action="quota.confirmed" if confirmed else "quota.held",
-                 entity_type="quota_hold", entity_id=hold_id,
-                 after={"reference": reference, "category": key.category, "period": key.period_key})
-
-
-def _take_and_hold_statement() -> Any:
-    """PostgreSQL, for a brand-new reference: take a unit and insert its hold in one statement (built once).
-
-    The counter upsert is a CTE; the hold is inserted only from the row it returns, so a used-up quota
-    inserts nothing and returns no id.
-    """
-    counter, hold = QuotaCounter.__table__.c, cast(Table, QuotaHold.__table__)
-    p = {name: bindparam(name, type_=hold.c[name].type)
-         for name in ("person_id", "programme", "category", "period_key", "reference", "state")}
-    taken = (postgresql.insert(QuotaCounter)
-             .values(person_id=p["person_id"], programme=p["programme"], category=p["category"],
-                     period_key=p["period_key"], used=1, max_count=bindparam("max_count", type_=counter.max_count.type))
-             .on_conflict_do_update(index_elements=["person_id", "programme", "category", "period_key"],
-                                    set_={"used": counter.used + 1}, where=counter.used < counter.max_count)
-             .returning(counter.used).cte("taken"))
-    now = bindparam("now", type_=hold.c.created_at.type)
-    return (insert(hold).from_select(
-        ["reference", "person_id", "programme", "category", "period_key", "state", "created_at", "updated_at"],
-        select(p["reference"], p["person_id"], p["programme"], p["category"], p["period_key"], p["state"], now, now)
-        .select_from(taken)).returning(hold.c.id).add_cte(taken))
-
-
-_TAKE_AND_HOLD = _take_and_hold_statement()
 
 
 def _hold(session: Session, reference: str) -> QuotaHold:
