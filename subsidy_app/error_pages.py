@@ -15,8 +15,8 @@ TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "�
 
 def wants_page() -> bool:
     """Whether the caller is a person in a browser rather than a program (API paths and JSON callers are not)."""
-    if request.path.startswith("/api/") or request.is_json:
-        return False
+    if request.path.startswith("/api/") or request.is_json or request.authorization is not None:
+        return False  # an API path, a JSON body or a bearer token: a program is calling
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best != "application/json"
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
+from werkzeug.test import TestResponse
 
 from subsidy_app.seed import DEMO_PASSWORD
 
@@ -89,3 +90,11 @@ def race(count: int, attempt: Callable[[int], str]) -> Counter[str]:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def reason_of(response: TestResponse) -> str | None:
+    """The stable reason of an error answer: the envelope's for a program, the error page's for a browser."""
+    if response.is_json:
+        return str(response.get_json()["reason"])
+    found = re.search(r'data-reason="([^"]*)"', response.get_data(as_text=True))
+    return found.group(1) if found else None

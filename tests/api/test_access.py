@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from subsidy_app.access import declared_rule
 from tests.car_fixtures import vin
-from tests.helpers import bearer, login
+from tests.helpers import bearer, login, reason_of
 
 
 def test_every_registered_route_declares_its_access(app: Flask) -> None:
@@ -26,7 +26,7 @@ def test_an_undeclared_view_is_refused_at_runtime(app: Flask) -> None:
     app.add_url_rule("/sneaky", "sneaky", lambda: "secret")
     response = app.test_client().get("/sneaky")
     assert response.status_code == 403
-    assert response.get_json()["reason"] == "auth.undeclared"
+    assert reason_of(response) == "auth.undeclared"
 
 
 def test_anonymous_api_call_gets_401_envelope(client: FlaskClient, demo: dict[str, int]) -> None:

@@ -9,7 +9,7 @@ from subsidy_app.documents import services
 from subsidy_app.identity import persons
 from tests.car_fixtures import car_world, submit
 from tests.doc_files import PDF_BYTES, png_bytes
-from tests.helpers import bearer
+from tests.helpers import bearer, reason_of
 
 
 def _store(uow: UnitOfWork, data: bytes, owner_ref: str = "person:77", name: str = "证明.pdf") -> int:
@@ -49,7 +49,7 @@ def test_resident_sees_own_document_but_not_another_persons(client: FlaskClient,
     assert response.status_code == 200 and response.mimetype == "image/png"
     refused = client.get(f"/documents/{other}")
     assert refused.status_code == 404
-    assert refused.get_json()["reason"] == "not_found"
+    assert reason_of(refused) == "not_found"
 
 
 def test_unknown_document_is_404_envelope(client: FlaskClient, demo: dict[str, int]) -> None:

@@ -19,7 +19,7 @@ from werkzeug.routing import IntegerConverter, Rule
 from subsidy_app.access import declared_rule
 from subsidy_app.bodies import route_limit
 from subsidy_app.identity.domain import Role
-from tests.helpers import bearer
+from tests.helpers import bearer, reason_of
 
 HOSTILE = {
     "an array nested 50,000 deep": b"[" * 50_000 + b"]" * 50_000,
@@ -123,13 +123,13 @@ def test_a_streamed_body_without_a_length_is_cut_at_the_limit(client: FlaskClien
                            content_type="application/json", headers=callers[Role.DEALER_CLERK],
                            environ_overrides={"wsgi.input_terminated": True})
     assert response.status_code == 413
-    assert response.get_json()["reason"] == "body.too_large"
+    assert reason_of(response) == "body.too_large"
 
 
 def test_a_body_past_the_limit_is_refused_before_the_login_form_reads_it(client: FlaskClient) -> None:
     response = client.post("/login", data={"username": "x" * 300_000, "password": "y"})
     assert response.status_code == 413
-    assert response.get_json()["reason"] == "body.too_large"
+    assert reason_of(response) == "body.too_large"
 
 
 def test_a_well_formed_body_below_the_limit_still_reaches_the_schema(

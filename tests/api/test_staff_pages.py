@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from subsidy_app.applications.domain import State
 from subsidy_app.applications.models import Application, ApplicationEvent, CarSale
 from subsidy_app.core.uow import UnitOfWork
-from tests.car_fixtures import APPLICANT_ID, car_world, publish_rules, resident_id, submit, vin
+from tests.car_fixtures import APPLICANT_ID, bank_card, car_world, publish_rules, resident_id, submit, vin
 from tests.helpers import login
 
 SALE_FORM = {"invoice_number": "26140000000000000901", "invoice_code": "", "invoice_date": "2026-06-01",
@@ -32,7 +32,8 @@ def _app(uow: UnitOfWork, application_id: int) -> Application:
 
 
 def _pending(uow: UnitOfWork, demo: dict[str, int], **world: Any) -> int:
-    return submit(uow, car_world(uow, demo, **world)).application_id
+    # Each applicant pays to a card of their own: a card two residents named fails its check (bank_card.own).
+    return submit(uow, car_world(uow, demo, **world), card=bank_card(500 + world.get("serial", 1))).application_id
 
 
 def _approved(uow: UnitOfWork, demo: dict[str, int], client: FlaskClient) -> int:
