@@ -98,3 +98,15 @@ def reason_of(response: TestResponse) -> str | None:
         return str(response.get_json()["reason"])
     found = re.search(r'data-reason="([^"]*)"', response.get_data(as_text=True))
     return found.group(1) if found else None
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll `predicate` every 0.2 s until it holds or `timeout` seconds pass; say whether it held."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False

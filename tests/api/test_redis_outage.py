@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 from subsidy_app.app import create_app
 from subsidy_app.core.outbox import OutboxMessage
 from tests.conftest import _settings_dict, make_settings
-from tests.helpers import bearer, csrf_token, reason_of
+from tests.helpers import bearer, csrf_token, reason_of, wait_until
 from tests.redis_server import RedisServer
 
 VERIFY = "/verify/certificate/not-a-token"
@@ -48,14 +48,6 @@ def _limit_keys(server: RedisServer) -> list[bytes]:
     return sorted(server.client().keys("LIMITS*"))
 
 
-def _until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
 
 def test_with_redis_killed_limited_routes_answer_limits_hold_in_memory_and_redis_resumes(
         database_url: str, session_factory: sessionmaker[Session], demo: dict[str, int], redis_server: RedisServer,
@@ -85,7 +77,7 @@ def test_with_redis_killed_limited_routes_answer_limits_hold_in_memory_and_redis
         "Rate limit storage unreachable - falling back to in-memory storage") == 1  # logged once, not per request
 
     redis_server.start()  # back, and empty
-    assert _until(lambda: routes["application status"]().status_code != 500 and bool(_limit_keys(redis_server)),
+    assert wait_until(lambda: routes["application status"]().status_code != 500 and bool(_limit_keys(redis_server)),
                   timeout=40), "the limiter never went back to Redis"
     assert "Rate limit storage recovered" in [r.getMessage() for r in caplog.records]
     codes = [client.get(VERIFY).status_code for _ in range(4)]

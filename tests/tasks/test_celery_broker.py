@@ -16,16 +16,7 @@ from subsidy_app.core.jobs import relay_pending
 from subsidy_app.core.outbox import OutboxMessage
 from subsidy_app.seed import seed_demo
 from tests.conftest import _settings_dict, make_settings
-from tests.helpers import bearer
-
-
-def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.helpers import bearer, wait_until
 
 
 def _checkpoints(factory: sessionmaker[Session]) -> int:
@@ -55,7 +46,7 @@ def test_write_succeeds_with_broker_down_and_job_runs_once_when_it_is_back(
     # The broker is back: the relay hands the job to the real worker.
     up = CeleryDispatcher(make_celery(make_settings(database_url, redis_url=celery_worker["redis_url"])), committed)
     assert relay_pending(committed, up) == 1
-    assert _wait_for(lambda: _checkpoints(committed) == 1)
+    assert wait_until(lambda: _checkpoints(committed) == 1)
 
     # A second relay and a duplicate delivery (as after a worker crash) change nothing.
     with committed() as session:
@@ -78,7 +69,7 @@ def test_job_enqueued_with_broker_up_runs_on_the_worker(
     client = app.test_client()
     headers = bearer(client, "admin")
     job_id = client.post("/api/v1/audit/checkpoints", headers=headers).get_json()["job_id"]
-    assert _wait_for(lambda: _checkpoints(committed) == 1)
+    assert wait_until(lambda: _checkpoints(committed) == 1)
     status = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
     assert status["state"] == "done"
     assert redis.Redis.from_url(celery_worker["redis_url"]).ping()
@@ -111,6 +102,6 @@ def test_the_worker_seals_audit_events_written_under_the_broker(
 
     assert unsealed() == 3  # with a worker, writers leave sealing to it
     celery.send_task(SEAL_TASK)
-    assert _wait_for(lambda: unsealed() == 0)
+    assert wait_until(lambda: unsealed() == 0)
     with committed() as session:
         assert audit.verify_chain(session) == (3, None)
