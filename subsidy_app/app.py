@@ -146,6 +146,9 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     api.register_blueprint(reverse_invoice_api)
     api.register_blueprint(reverse_invoice_documents_api)
     app.register_blueprint(reverse_invoice_views)
+    from subsidy_app.dashboard.views import bp as dashboard_views
+
+    app.register_blueprint(dashboard_views)
 
 
 def _declare_framework_endpoints(app: Flask) -> None:

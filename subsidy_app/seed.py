@@ -36,6 +36,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, list[Role], bool]] = [
     ("auditor.xiaoyi", "孝义市审核员", "bureau:141181", [Role.AUDITOR], False),
     ("senior.city", "市商务局复核员", "city_bureau", [Role.SENIOR_AUDITOR], True),
     ("finance.city", "市财政局财务", "finance", [Role.FINANCE_OFFICER], True),
+    ("leader.city", "市商务局领导", "city_bureau", [Role.LEADER], True),
     ("dealer.car", "吕梁汽贸业务员", "dealer:car", [Role.DEALER_CLERK], False),
     ("dealer.appliance", "离石家电卖场收银", "dealer:appliance", [Role.DEALER_CLERK], False),
     ("dealer.xiaoyi", "孝义电器业务员", "dealer:xiaoyi", [Role.DEALER_CLERK], False),

@@ -18,6 +18,10 @@ APPLIANCE_CATEGORIES = ("refrigerator", "washing_machine", "television", "air_co
 DIGITAL_CATEGORIES = ("phone", "tablet", "smartwatch", "smart_glasses")
 # The recovery ledger names the household cooker "stove" (recycling.domain.CATEGORIES).
 _RECYCLING_NAME = {"cooker": "stove"}
+CATEGORY_ZH = {"refrigerator": "冰箱", "washing_machine": "洗衣机", "television": "电视", "air_conditioner": "空调",
+               "computer": "电脑", "water_heater": "热水器", "cooker": "家用灶具", "range_hood": "吸油烟机",
+               "microwave": "微波炉", "water_purifier": "净水器", "dishwasher": "洗碗机", "rice_cooker": "电饭煲",
+               "phone": "手机", "tablet": "平板", "smartwatch": "智能手表/手环", "smart_glasses": "智能眼镜"}
 CENT = Decimal("0.01")
 
 

@@ -191,6 +191,26 @@ class Clawback(Base):
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+
+class ApplicationTally(Base):
+    """Applications reaching a milestone per Beijing day, county, programme and category: the dashboard's figures.
+
+    Kept in the transaction of each change (see applications.tallies); `shard` (the application id modulo a
+    small number) splits each cell into rows, so concurrent transactions of one county rarely wait on one row.
+    """
+
+    __tablename__ = "application_tally"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    programme: Mapped[str] = mapped_column(String(30), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    milestone: Mapped[str] = mapped_column(String(12), primary_key=True)  # submitted | approved | paid | ...
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+
 # What each constraint's refusal means to the client (see core.constraints).
 register('uq_car_sale_invoice_key', 'sale.invoice_exists',
          '该发票已登记销售 / this invoice is already registered')
@@ -219,5 +239,7 @@ register('uq_payment_line_live', 'payment.already_batched',
          '该申请已在付款批次中 / this application is already in a payment batch')
 register('uq_bank_result_import_sha256', 'bank_results.duplicate',
          '该银行回盘文件已导入 / this bank result file was already imported')
+register('pk_application_tally', 'application.tally_clash',
+         '统计单元冲突,请重试 / tally cell clash, retry')  # never raised: every write adds to its cell
 register('uq_clawback_application_id', 'clawback.exists',
          '该申请已追回 / this application already has a clawback')

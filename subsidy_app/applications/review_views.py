@@ -15,6 +15,7 @@ from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.documents.domain import KIND_LABELS_ZH
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import COUNTIES, Principal, Role
+from subsidy_app.rules.domain import PROGRAMME_LABELS_ZH
 
 bp = Blueprint("review_pages", __name__, template_folder="templates")
 PAGE_ROLES = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN)
@@ -22,8 +23,6 @@ OVERRIDERS = (Role.AUDITOR, Role.SENIOR_AUDITOR)
 QUEUE_STATES = (State.PENDING_REVIEW, State.PENDING_SECOND_REVIEW, State.AWAITING_FUNDS, State.RETURNED,
                 State.APPROVED, State.IN_PAYMENT, State.PAID, State.REJECTED, State.REVOKED)
 DECISIONS = (Action.APPROVE, Action.APPROVE_SECOND, Action.RETURN, Action.REJECT, Action.REVOKE)
-PROGRAMME_LABELS_ZH = {"car_scrap": "汽车报废更新", "car_replace": "汽车置换更新", "appliance": "家电以旧换新",
-                       "digital": "数码产品购新"}
 QUEUE_LIMIT = 200
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from subsidy_app.applications import holdings
+from subsidy_app.applications import holdings, tallies
 from subsidy_app.applications.domain import (
     STATE_LABELS_ZH,
     Action,
@@ -103,6 +103,7 @@ def open_application(uow: UnitOfWork, *, kind: str, opening: Opening, actor: str
     except IntegrityError as exc:
         raise constraints.error_for(exc) from None
     app.number = f"{spec.prefix}{app.submitted_at:%Y}{app.id:08d}"
+    tallies.count(uow, app=app, milestone="submitted", at=app.submitted_at)
     if o.quota is not None:
         quotas.hold_quota(uow, person_id=app.person_id, key=o.quota, reference=app.number, actor=actor)
     if spec.reserve_on_open:
@@ -152,11 +153,14 @@ def transition(
     _apply_side_effects(uow, app, step.action, step.to_state, actor, reason, reviewer_id)
     app.state = step.to_state.value
     app.updated_at = utcnow()
+    milestone = tallies.milestone_of(step.action, step.to_state)
+    if milestone is not None:
+        tallies.count(uow, app=app, milestone=milestone, at=app.updated_at)
     if reason:
         app.last_reason = reason.strip()[:500]
     uow.context.setdefault(_EVENTS, []).append({
         "application_id": app.id, "action": action.value, "from_state": current.value,
-        "to_state": step.to_state.value, "actor": actor, "reason": reason, "at": utcnow()})
+        "to_state": step.to_state.value, "actor": actor, "reason": reason, "at": app.updated_at})
     audit.record(uow, actor=actor, action=f"application.{action.value}", entity_type="application",
                  entity_id=app.id, before={"state": current.value},
                  after={"state": step.to_state.value, "reason": reason})

@@ -80,6 +80,8 @@ class Programme(StrEnum):
     DIGITAL = "digital"  # 数码产品购新
 
 
+PROGRAMME_LABELS_ZH = {Programme.CAR_SCRAP.value: "汽车报废更新", Programme.CAR_REPLACE.value: "汽车置换更新",
+                       Programme.APPLIANCE.value: "家电以旧换新", Programme.DIGITAL.value: "数码产品购新"}
 CAR_PROGRAMMES = frozenset({Programme.CAR_SCRAP, Programme.CAR_REPLACE})
 
 

@@ -206,6 +206,8 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/reverse-invoice/sellers/<int:seller_id>/consents"):
         "establishes a recycler's link to a seller (the clerk registered them by name, ID number and card)",
     ("GET", "/verify/certificate/<token>"): "public certificate check by signed QR token, masked details only",
+    ("GET", "/staff/dashboard/<key>.<any(csv, xlsx):kind>"):
+        "a panel's name, not an object: the figures are the caller's own counties (test_dashboard_pages)",
     **{(method, rule): CAPABILITY for method, rule in (
         ("GET", "/m/appliance/<token>"), ("GET", "/m/appliance/<token>/apply"),
         ("POST", "/m/appliance/<token>/apply"), ("POST", "/m/appliance/<token>/code"),

@@ -1,0 +1,19 @@
+"""Chinese names of programmes and categories as the dashboard shows them."""
+
+from __future__ import annotations
+
+from subsidy_app.appliances.domain import CATEGORY_ZH
+from subsidy_app.appliances.settlement import CATEGORY as STATEMENT_CATEGORY
+from subsidy_app.rules.domain import PROGRAMME_LABELS_ZH
+
+CATEGORY_LABELS_ZH = {**CATEGORY_ZH, "passenger_car": "乘用车", STATEMENT_CATEGORY: "经销商结算单"}
+
+
+def programme_label(programme: str) -> str:
+    """The programme's Chinese name (its code when it has none)."""
+    return PROGRAMME_LABELS_ZH.get(programme, programme)
+
+
+def category_label(category: str) -> str:
+    """The category's Chinese name (its code when it has none)."""
+    return CATEGORY_LABELS_ZH.get(category, category)

@@ -1,0 +1,201 @@
+"""The bureau dashboard's panels: each a table of figures and the chart drawn from exactly that table.
+
+Figures come from the tallies and rollups (one query per source), never from a scan of applications or intakes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from recycling import closed_loop, targets
+from recycling.domain import INDICATOR_LABELS, Indicator
+from subsidy_app.applications import tallies
+from subsidy_app.core.errors import NotFound
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.dashboard.labels import category_label, programme_label
+from subsidy_app.identity.domain import COUNTIES, Principal
+from subsidy_app.rules import pool_overview
+
+Value = int | Decimal | str | None
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """How a panel's table is drawn: the column on the x axis and the columns drawn as series."""
+
+    kind: str  # line | bar
+    x: int
+    series: tuple[int, ...]
+    stack: bool = False
+    lines: tuple[int, ...] = ()  # series drawn as lines over bars
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One dashboard panel: a title, its table (the figures), the chart of that table and a note."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: list[list[Value]]
+    chart: Chart
+    note: str = ""
+    summary: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which counties and days the dashboard shows."""
+
+    counties: tuple[str, ...]
+    date_from: dt.date
+    date_to: dt.date
+    all_counties: bool
+
+
+def scope_for(principal: Principal, *, date_from: dt.date, date_to: dt.date, county: str | None) -> Scope:
+    """The counties a principal may see (narrowed to one when asked), over a range of days."""
+    allowed = tuple(c for c in COUNTIES if principal.covers_county(c))
+    chosen = tuple(c for c in allowed if c == county) if county else allowed
+    return Scope(chosen, date_from, date_to, principal.all_counties and not county)
+
+
+def build(uow: UnitOfWork, scope: Scope) -> list[Panel]:
+    """Every panel for a scope, in the order the page shows them."""
+    cells = tallies.stored(uow, counties=scope.counties, date_from=scope.date_from, date_to=scope.date_to)
+    return [trend(cells, scope), by_county(cells, scope), by_programme(cells), pools(uow, scope),
+            *[recovery(uow, scope, indicator) for indicator in Indicator], closure(uow, scope)]
+
+
+def panel_named(uow: UnitOfWork, scope: Scope, key: str) -> Panel:
+    """One panel by its key (for its export); 404 for an unknown key."""
+    for panel in build(uow, scope):
+        if panel.key == key:
+            return panel
+    raise NotFound("没有这个图表 / no such panel", reason="dashboard.panel_not_found")
+
+
+MILESTONE_COLUMNS = ("submitted", "approved", "paid")
+
+
+def _milestone_figures(cells: dict[tallies.Cell, tallies.Figure], key: Any) -> dict[Any, list[Any]]:
+    """Counts of submitted, approved and paid, then approved and paid amounts, grouped by `key(cell)`."""
+    grouped: dict[Any, list[Any]] = defaultdict(lambda: [0, 0, 0, ZERO, ZERO])
+    for cell, figure in cells.items():
+        if cell.milestone not in MILESTONE_COLUMNS:
+            continue
+        row = grouped[key(cell)]
+        row[MILESTONE_COLUMNS.index(cell.milestone)] += figure.count
+        if cell.milestone == "approved":
+            row[3] += figure.amount
+        elif cell.milestone == "paid":
+            row[4] += figure.amount
+    return grouped
+
+
+FIGURE_COLUMNS = ("提交(件)", "审核通过(件)", "已发放(件)", "审核通过金额(元)", "已发放金额(元)")
+
+
+def trend(cells: dict[tallies.Cell, tallies.Figure], scope: Scope) -> Panel:
+    """Applications submitted, approved and paid per day."""
+    grouped = _milestone_figures(cells, lambda c: c.day)
+    days = sorted(grouped)
+    rows: list[list[Value]] = [[d.isoformat(), *grouped[d]] for d in days]
+    return Panel("trend", "每日申请、审核通过与发放", ("日期", *FIGURE_COLUMNS), rows,
+                 Chart("line", 0, (1, 2, 3)),
+                 note=f"{scope.date_from} 至 {scope.date_to},按北京时间计日;没有申请的日子不列出")
+
+
+def by_county(cells: dict[tallies.Cell, tallies.Figure], scope: Scope) -> Panel:
+    """Applications and amounts per county."""
+    grouped = _milestone_figures(cells, lambda c: c.county_code)
+    rows: list[list[Value]] = [[COUNTIES[c], *grouped[c]] for c in scope.counties if c in grouped]
+    if rows:
+        sums = [sum(grouped[c][i] for c in grouped) for i in range(3)]
+        rows.append(["合计", *sums, sum((g[3] for g in grouped.values()), ZERO),
+                     sum((g[4] for g in grouped.values()), ZERO)])
+    return Panel("counties", "各县(市、区)审核通过与发放金额", ("县(市、区)", *FIGURE_COLUMNS), rows,
+                 Chart("bar", 0, (4, 5)), note="图中不含合计行")
+
+
+def by_programme(cells: dict[tallies.Cell, tallies.Figure]) -> Panel:
+    """Applications and amounts per programme and category."""
+    grouped = _milestone_figures(cells, lambda c: (c.programme, c.category))
+    rows: list[list[Value]] = [[f"{programme_label(p)} · {category_label(k)}", *grouped[(p, k)]]
+                               for p, k in sorted(grouped)]
+    return Panel("programmes", "按项目与品类", ("项目 · 品类", *FIGURE_COLUMNS), rows, Chart("bar", 0, (4, 5)))
+
+
+def pools(uow: UnitOfWork, scope: Scope) -> Panel:
+    """Each budget pool's spent, reserved and remaining money, its queue and warning."""
+    rows: list[list[Value]] = []
+    for p in pool_overview.standings(uow, counties=scope.counties):
+        warning = f"已用 {p.warning_level}% 以上" if p.warning_level else ""
+        rows.append([f"{COUNTIES.get(p.county_code, p.county_code)} · {programme_label(p.programme)}", p.name,
+                     p.allocated, p.spent, p.reserved, p.remaining, p.queued_count, p.queued_amount,
+                     p.used_percent.quantize(Decimal("0.1")), warning])
+    return Panel("pools", "预算资金池", ("县 · 项目", "资金池", "下达(元)", "已支出(元)", "已预留(元)", "剩余(元)",
+                                      "排队(笔)", "排队金额(元)", "使用率(%)", "预警"), rows,
+                 Chart("bar", 0, (3, 4, 5), stack=True), note="已支出 + 已预留 + 剩余 = 下达")
+
+
+def recovery(uow: UnitOfWork, scope: Scope, indicator: Indicator) -> Panel:
+    """An indicator month by month this year against the straight-line path to its 2027 target."""
+    title = f"{INDICATOR_LABELS[indicator]}:对照 2027 年目标"
+    columns = ("月份", "当月", "累计", "直线路径累计", "年度目标")
+    try:
+        points = targets.monthly_series(uow, indicator=indicator, year=scope.date_to.year, counties=scope.counties)
+        standing = targets.progress(uow, indicator=indicator, as_of=scope.date_to, counties=scope.counties)
+    except NotFound:
+        return Panel(f"recovery_{indicator.value}", title, columns, [], Chart("bar", 0, (1,), lines=(2, 3)),
+                     note="尚未载入基数与目标")
+    last = scope.date_to.strftime("%Y-%m")
+    rows: list[list[Value]] = [[p.month, p.actual, p.cumulative, p.expected_cumulative.quantize(Decimal("1")),
+                                p.annual_target] for p in points if p.month <= last]
+    summary = [f"{standing.as_of} 年内累计 {standing.ytd},按直线路径应达 {standing.expected_ytd.quantize(Decimal('1'))}"
+               + (f"(完成 {standing.progress_percent}%)" if standing.progress_percent is not None else ""),
+               f"按当前速度预计 {standing.target_year} 年 {standing.forecast.quantize(Decimal('1'))},"
+               f"目标 {standing.target.quantize(Decimal('1'))}:" + ("可完成" if standing.on_track else "需加快")]
+    return Panel(f"recovery_{indicator.value}", title, columns, rows, Chart("bar", 0, (1,), lines=(2, 3)),
+                 summary=summary)
+
+
+CLOSURE_COLUMNS = ("县(市、区)", "应交旧(件)", "已交旧(件)", "按期交旧(件)", "未到期(件)", "逾期(件)", "交旧率(%)",
+                   "按期率(%)")
+
+
+def closure(uow: UnitOfWork, scope: Scope) -> Panel:
+    """The closed loop: trade-ins whose old item reached a recycler, per county."""
+    report = closed_loop.closure_report(uow, by="county", counties=frozenset(scope.counties),
+                                        date_from=scope.date_from, date_to=scope.date_to)
+    rows: list[list[Value]] = [[r.name, r.total, r.closed, r.closed_on_time, r.open, r.overdue, r.closure_rate,
+                                r.on_time_rate] for r in report]
+    return Panel("closure", "以旧换新闭环交旧率", CLOSURE_COLUMNS, rows, Chart("bar", 0, (6, 7)),
+                 note="交旧率 = 已交旧 ÷(已交旧 + 逾期)")
+
+
+def as_text(value: Value) -> str:
+    """A figure as the table shows it: money with two places, never in exponent form."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def chart_data(panel: Panel) -> dict[str, Any]:
+    """The chart's option data for the page's script: the same figures as the table, as numbers."""
+    def number(value: Value) -> float | None:
+        return float(value) if isinstance(value, (int, Decimal)) else None
+
+    rows = [r for r in panel.rows if r and r[0] != "合计"]
+    return {"kind": panel.chart.kind, "stack": panel.chart.stack,
+            "x": [as_text(r[panel.chart.x]) for r in rows],
+            "series": [{"name": panel.columns[i], "values": [number(r[i]) for r in rows],
+                        "line": i in panel.chart.lines} for i in (*panel.chart.series, *panel.chart.lines)]}
+
