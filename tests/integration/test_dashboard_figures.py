@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy import delete, select
@@ -25,6 +26,7 @@ from subsidy_app.identity.domain import COUNTIES, Principal, Role
 from subsidy_app.identity.services import load_principal
 from subsidy_app.rules.models import BudgetPool
 from tests.car_fixtures import bank_card, car_world, resident_id, submit
+from tests.helpers import race
 
 MIGRATION = Path(__file__).parents[2] / "migrations" / "versions" / "0015_application_tally.py"
 TODAY = beijing_time(dt.datetime.now(dt.UTC)).date()  # type: ignore[union-attr]
@@ -141,3 +143,37 @@ def test_recovery_panels_follow_the_target_service(uow: UnitOfWork, demo: dict[s
         assert [r[0] for r in panel.rows] == [p.month for p in series if p.month <= TODAY.strftime("%Y-%m")]
         assert [r[4] for r in panel.rows] == [p.annual_target for p in series][:len(panel.rows)]
         assert panel.summary and "目标" in panel.summary[1]
+
+
+@pytest.mark.usefixtures("postgres")
+def test_concurrent_approvals_and_submissions_lose_no_count(committed_uow: UnitOfWork, committed: Any,
+                                                            cipher: Any) -> None:
+    """Twelve reviewers approve at once while six residents submit: every tally cell still equals a recount."""
+    from subsidy_app.applications import review
+    from subsidy_app.seed import seed_demo
+
+    demo = seed_demo(committed_uow)
+    committed_uow.commit()
+    pending = _applications(committed_uow, demo, 12)
+    later = [car_world(committed_uow, demo, serial=90 + n, owner_id=resident_id(f"14110219870101{n:03d}"))
+             for n in range(6)]
+
+    def attempt(i: int) -> str:
+        with UnitOfWork(committed, None, cipher) as uow:
+            if i < len(pending):
+                auditor = load_principal(uow, account_id=demo["auditor.lishi"])
+                assert auditor is not None
+                done = review.review(uow, principal=auditor, application_id=pending[i], action=Action.APPROVE)
+                uow.commit()
+                return done.to_state.value
+            submit(uow, later[i - len(pending)], card=bank_card(760 + i))
+            return "submitted"
+
+    outcome = race(len(pending) + len(later), attempt)
+    # The pool funds five; the other seven wait for money, and every one of them counts as approved.
+    assert outcome == Counter({"approved": 5, "awaiting_funds": 7, "submitted": 6}), outcome
+    with UnitOfWork(committed, None, cipher) as uow:
+        kept = tallies.stored(uow)
+        assert kept == tallies.recount(uow)
+        assert sum(f.count for c, f in kept.items() if c.milestone == "approved") == 12
+        assert sum(f.count for c, f in kept.items() if c.milestone == "submitted") == 18
