@@ -14,9 +14,6 @@ down_revision = '0014_bank_card_hash_index'
 branch_labels = None
 depends_on = None
 
-_SHARDS = 8
-
-
 def upgrade() -> None:
     op.create_table(
         'application_tally',
@@ -25,10 +22,9 @@ def upgrade() -> None:
         sa.Column('programme', sa.String(length=30), nullable=False),
         sa.Column('category', sa.String(length=40), nullable=False),
         sa.Column('milestone', sa.String(length=12), nullable=False),
-        sa.Column('shard', sa.Integer(), nullable=False),
         sa.Column('count', sa.Integer(), nullable=False),
         sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.PrimaryKeyConstraint('day', 'county_code', 'programme', 'category', 'milestone', 'shard',
+        sa.PrimaryKeyConstraint('day', 'county_code', 'programme', 'category', 'milestone',
                                 name=op.f('pk_application_tally')),
     )
     _backfill()
@@ -40,21 +36,20 @@ def _backfill() -> None:
     day = ("({col} AT TIME ZONE 'Asia/Shanghai')::date" if bind.dialect.name == 'postgresql'
            else "date({col}, '+8 hours')")
     op.execute(f"""
-        INSERT INTO application_tally (day, county_code, programme, category, milestone, shard, count, amount)
-        SELECT {day.format(col='submitted_at')}, county_code, programme, category, 'submitted', id % {_SHARDS},
-               count(*), 0
-        FROM application GROUP BY 1, 2, 3, 4, 5, 6""")
+        INSERT INTO application_tally (day, county_code, programme, category, milestone, count, amount)
+        SELECT {day.format(col='submitted_at')}, county_code, programme, category, 'submitted', count(*), 0
+        FROM application GROUP BY 1, 2, 3, 4, 5""")
     milestone = """CASE WHEN e.action IN ('approve', 'approve_second')
                             AND e.to_state IN ('approved', 'awaiting_funds') THEN 'approved'
                        WHEN e.action = 'payment_confirmed' AND e.to_state = 'paid' THEN 'paid'
                        WHEN e.action = 'reject' AND e.to_state = 'rejected' THEN 'rejected'
                        WHEN e.action = 'revoke' AND e.to_state = 'revoked' THEN 'revoked' END"""
     op.execute(f"""
-        INSERT INTO application_tally (day, county_code, programme, category, milestone, shard, count, amount)
-        SELECT {day.format(col='e.at')}, a.county_code, a.programme, a.category, {milestone}, a.id % {_SHARDS},
-               count(*), sum(a.amount)
+        INSERT INTO application_tally (day, county_code, programme, category, milestone, count, amount)
+        SELECT {day.format(col='e.at')}, a.county_code, a.programme, a.category, {milestone}, count(*),
+               sum(a.amount)
         FROM application_event e JOIN application a ON a.id = e.application_id
-        WHERE {milestone} IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6""")
+        WHERE {milestone} IS NOT NULL GROUP BY 1, 2, 3, 4, 5""")
 
 
 def downgrade() -> None:

@@ -195,8 +195,8 @@ class Clawback(Base):
 class ApplicationTally(Base):
     """Applications reaching a milestone per Beijing day, county, programme and category: the dashboard's figures.
 
-    Kept in the transaction of each change (see applications.tallies); `shard` (the application id modulo a
-    small number) splits each cell into rows, so concurrent transactions of one county rarely wait on one row.
+    Kept in the transaction of each change (see applications.tallies). A year holds at most days × counties ×
+    categories × milestones rows, however many applications there are, so the dashboard's reads stay flat.
     """
 
     __tablename__ = "application_tally"
@@ -206,7 +206,6 @@ class ApplicationTally(Base):
     programme: Mapped[str] = mapped_column(String(30), primary_key=True)
     category: Mapped[str] = mapped_column(String(40), primary_key=True)
     milestone: Mapped[str] = mapped_column(String(12), primary_key=True)  # submitted | approved | paid | ...
-    shard: Mapped[int] = mapped_column(primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
 

@@ -22,7 +22,6 @@ from subsidy_app.core.clock import beijing_time
 from subsidy_app.core.db import is_postgres, utcnow
 from subsidy_app.core.uow import UnitOfWork
 
-SHARDS = 8  # rows per cell: enough that one county's concurrent approvals seldom meet on a row
 TABLE = cast(Table, ApplicationTally.__table__)
 _PENDING = "applications.tallies"
 
@@ -73,8 +72,8 @@ def beijing_day(instant: dt.datetime) -> dt.date:
 def count(uow: UnitOfWork, *, app: Application, milestone: str, at: dt.datetime | None = None) -> None:
     """Add an application to a milestone's cell; written with the transaction's other changes at commit."""
     cell = Cell(beijing_day(at or utcnow()), app.county_code, app.programme, app.category, milestone)
-    pending: dict[tuple[Cell, int], list[Any]] = uow.context.setdefault(_PENDING, defaultdict(lambda: [0, 0]))
-    figures = pending[(cell, app.id % SHARDS)]
+    pending: dict[Cell, list[Any]] = uow.context.setdefault(_PENDING, defaultdict(lambda: [0, 0]))
+    figures = pending[cell]
     figures[0] += 1
     figures[1] += amount_counted(milestone, app.amount)
     # Last, so the cell rows are locked only for that statement and the commit (see UnitOfWork).
@@ -87,10 +86,9 @@ def _write(uow: UnitOfWork) -> None:
         return
     # One statement for the transaction, rows in key order: two transactions lock shared rows in the same order.
     rows = [{"day": c.day, "county_code": c.county_code, "programme": c.programme, "category": c.category,
-             "milestone": c.milestone, "shard": shard, "count": n, "amount": amount}
-            for (c, shard), (n, amount) in sorted(pending.items(), key=lambda item: (
-                item[0][0].day, item[0][0].county_code, item[0][0].programme, item[0][0].category,
-                item[0][0].milestone, item[0][1]))]
+             "milestone": c.milestone, "count": n, "amount": amount}
+            for c, (n, amount) in sorted(pending.items(), key=lambda item: (
+                item[0].day, item[0].county_code, item[0].programme, item[0].category, item[0].milestone))]
     insert = postgresql.insert if is_postgres(uow.session) else sqlite.insert
     stmt = insert(TABLE).values(rows)
     # Adding in the database (not read-modify-write) keeps concurrent changes from losing counts.
@@ -109,19 +107,41 @@ class Figure:
 
 def stored(uow: UnitOfWork, *, counties: Iterable[str] | None = None, date_from: dt.date | None = None,
            date_to: dt.date | None = None) -> dict[Cell, Figure]:
-    """Return the tally cells (shards added up), optionally within counties and days; one query."""
+    """Return every tally cell, optionally within counties and days (for checks: pages read `totals_by`)."""
     t = ApplicationTally
-    query = (select(t.day, t.county_code, t.programme, t.category, t.milestone, func.sum(t.count),
-                    func.sum(t.amount))
-             .group_by(t.day, t.county_code, t.programme, t.category, t.milestone))
+    query = _within(select(t.day, t.county_code, t.programme, t.category, t.milestone, t.count, t.amount),
+                    counties, date_from, date_to)
+    cells = {Cell(d, c, p, k, m): Figure(int(n), Decimal(a)) for d, c, p, k, m, n, a in uow.session.execute(query)}
+    return {cell: fig for cell, fig in cells.items() if fig.count}
+
+
+GRAINS = {"day": ("day",), "county": ("county_code",), "programme": ("programme", "category")}
+
+
+def totals_by(uow: UnitOfWork, grain: str, *, counties: Iterable[str] | None = None,
+              date_from: dt.date | None = None, date_to: dt.date | None = None
+              ) -> dict[tuple[Any, ...], dict[str, Figure]]:
+    """Add the cells up by a grain (day, county or programme and category) per milestone, in one query."""
+    t = ApplicationTally
+    keys = [getattr(t, name) for name in GRAINS[grain]]
+    query = _within(select(*keys, t.milestone, func.sum(t.count), func.sum(t.amount)).group_by(*keys, t.milestone),
+                    counties, date_from, date_to)
+    grouped: dict[tuple[Any, ...], dict[str, Figure]] = defaultdict(dict)
+    for *key, milestone, n, amount in uow.session.execute(query):
+        if n:
+            grouped[tuple(key)][milestone] = Figure(int(n), Decimal(amount))
+    return dict(grouped)
+
+
+def _within(query: Any, counties: Iterable[str] | None, date_from: dt.date | None, date_to: dt.date | None) -> Any:
+    t = ApplicationTally
     if counties is not None:
         query = query.where(t.county_code.in_(list(counties)))
     if date_from is not None:
         query = query.where(t.day >= date_from)
     if date_to is not None:
         query = query.where(t.day <= date_to)
-    cells = {Cell(d, c, p, k, m): Figure(int(n), Decimal(a)) for d, c, p, k, m, n, a in uow.session.execute(query)}
-    return {cell: fig for cell, fig in cells.items() if fig.count}
+    return query
 
 
 def recount(uow: UnitOfWork) -> dict[Cell, Figure]:

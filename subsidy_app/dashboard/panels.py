@@ -6,7 +6,8 @@ Figures come from the tallies and rollups (one query per source), never from a s
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -67,65 +68,61 @@ def scope_for(principal: Principal, *, date_from: dt.date, date_to: dt.date, cou
 
 def build(uow: UnitOfWork, scope: Scope) -> list[Panel]:
     """Every panel for a scope, in the order the page shows them."""
-    cells = tallies.stored(uow, counties=scope.counties, date_from=scope.date_from, date_to=scope.date_to)
-    return [trend(cells, scope), by_county(cells, scope), by_programme(cells), pools(uow, scope),
+    return [trend(uow, scope), by_county(uow, scope), by_programme(uow, scope), pools(uow, scope),
             *[recovery(uow, scope, indicator) for indicator in Indicator], closure(uow, scope)]
 
 
 def panel_named(uow: UnitOfWork, scope: Scope, key: str) -> Panel:
     """One panel by its key (for its export); 404 for an unknown key."""
-    for panel in build(uow, scope):
-        if panel.key == key:
-            return panel
-    raise NotFound("没有这个图表 / no such panel", reason="dashboard.panel_not_found")
-
-
-MILESTONE_COLUMNS = ("submitted", "approved", "paid")
-
-
-def _milestone_figures(cells: dict[tallies.Cell, tallies.Figure], key: Any) -> dict[Any, list[Any]]:
-    """Counts of submitted, approved and paid, then approved and paid amounts, grouped by `key(cell)`."""
-    grouped: dict[Any, list[Any]] = defaultdict(lambda: [0, 0, 0, ZERO, ZERO])
-    for cell, figure in cells.items():
-        if cell.milestone not in MILESTONE_COLUMNS:
-            continue
-        row = grouped[key(cell)]
-        row[MILESTONE_COLUMNS.index(cell.milestone)] += figure.count
-        if cell.milestone == "approved":
-            row[3] += figure.amount
-        elif cell.milestone == "paid":
-            row[4] += figure.amount
-    return grouped
+    builders: dict[str, Callable[[UnitOfWork, Scope], Panel]] = {
+        "trend": trend, "counties": by_county, "programmes": by_programme, "pools": pools, "closure": closure,
+        **{f"recovery_{i.value}": functools.partial(recovery, indicator=i) for i in Indicator}}
+    if key not in builders:
+        raise NotFound("没有这个图表 / no such panel", reason="dashboard.panel_not_found")
+    return builders[key](uow, scope)
 
 
 FIGURE_COLUMNS = ("提交(件)", "审核通过(件)", "已发放(件)", "审核通过金额(元)", "已发放金额(元)")
 
 
-def trend(cells: dict[tallies.Cell, tallies.Figure], scope: Scope) -> Panel:
+def _figures(uow: UnitOfWork, scope: Scope, grain: str) -> dict[tuple[Any, ...], list[Value]]:
+    """Counts submitted, approved and paid, then the approved and paid amounts, per key of a grain (one query)."""
+    none = tallies.Figure(0, ZERO)
+    return {key: [by.get("submitted", none).count, by.get("approved", none).count, by.get("paid", none).count,
+                  by.get("approved", none).amount, by.get("paid", none).amount]
+            for key, by in tallies.totals_by(uow, grain, counties=scope.counties, date_from=scope.date_from,
+                                             date_to=scope.date_to).items()}
+
+
+def trend(uow: UnitOfWork, scope: Scope) -> Panel:
     """Applications submitted, approved and paid per day."""
-    grouped = _milestone_figures(cells, lambda c: c.day)
-    days = sorted(grouped)
-    rows: list[list[Value]] = [[d.isoformat(), *grouped[d]] for d in days]
+    grouped = _figures(uow, scope, "day")
+    rows: list[list[Value]] = [[key[0].isoformat(), *grouped[key]] for key in sorted(grouped)]
     return Panel("trend", "每日申请、审核通过与发放", ("日期", *FIGURE_COLUMNS), rows,
                  Chart("line", 0, (1, 2, 3)),
                  note=f"{scope.date_from} 至 {scope.date_to},按北京时间计日;没有申请的日子不列出")
 
 
-def by_county(cells: dict[tallies.Cell, tallies.Figure], scope: Scope) -> Panel:
-    """Applications and amounts per county."""
-    grouped = _milestone_figures(cells, lambda c: c.county_code)
-    rows: list[list[Value]] = [[COUNTIES[c], *grouped[c]] for c in scope.counties if c in grouped]
+def by_county(uow: UnitOfWork, scope: Scope) -> Panel:
+    """Applications and amounts per county, with the total."""
+    grouped = _figures(uow, scope, "county")
+    rows: list[list[Value]] = [[COUNTIES[c], *grouped[(c,)]] for c in scope.counties if (c,) in grouped]
     if rows:
-        sums = [sum(grouped[c][i] for c in grouped) for i in range(3)]
-        rows.append(["合计", *sums, sum((g[3] for g in grouped.values()), ZERO),
-                     sum((g[4] for g in grouped.values()), ZERO)])
+        rows.append(["合计", *_totals(list(grouped.values()))])
     return Panel("counties", "各县(市、区)审核通过与发放金额", ("县(市、区)", *FIGURE_COLUMNS), rows,
                  Chart("bar", 0, (4, 5)), note="图中不含合计行")
 
 
-def by_programme(cells: dict[tallies.Cell, tallies.Figure]) -> Panel:
+def _totals(rows: list[list[Value]]) -> list[Value]:
+    """The column totals of figure rows: three counts, then two amounts."""
+    counts: list[Value] = [sum(v for r in rows if isinstance(v := r[i], int)) for i in range(3)]
+    amounts: list[Value] = [sum((v for r in rows if isinstance(v := r[i], Decimal)), ZERO) for i in (3, 4)]
+    return counts + amounts
+
+
+def by_programme(uow: UnitOfWork, scope: Scope) -> Panel:
     """Applications and amounts per programme and category."""
-    grouped = _milestone_figures(cells, lambda c: (c.programme, c.category))
+    grouped = _figures(uow, scope, "programme")
     rows: list[list[Value]] = [[f"{programme_label(p)} · {category_label(k)}", *grouped[(p, k)]]
                                for p, k in sorted(grouped)]
     return Panel("programmes", "按项目与品类", ("项目 · 品类", *FIGURE_COLUMNS), rows, Chart("bar", 0, (4, 5)))
