@@ -94,10 +94,9 @@ def generate(url: str, first: int, last: int, dealer_org_id: int) -> float:
                                          ("paid", "state = 'paid'", "sum(amount)"),
                                          ("rejected", "state = 'rejected'", "0")):
             conn.execute(f"""
-                INSERT INTO application_tally (day, county_code, programme, category, milestone, shard, count,
-                                               amount)
-                SELECT {day}, county_code, programme, category, '{milestone}', id % 8, count(*), {amount}
-                FROM application WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6""")
+                INSERT INTO application_tally (day, county_code, programme, category, milestone, count, amount)
+                SELECT {day}, county_code, programme, category, '{milestone}', count(*), {amount}
+                FROM application WHERE {where} GROUP BY 1, 2, 3, 4, 5""")
         conn.execute("ANALYZE")
         conn.commit()
     checkpoint(url)

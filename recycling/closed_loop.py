@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from recycling import hand_in_tally
 from recycling.domain import CATEGORIES, Domain, local_today, percent
 from recycling.models import HandInObligation, Intake, RecyclingSetting, ScrapCertificate
 from subsidy_app.audit import services as audit
@@ -138,6 +139,8 @@ def register_many(uow: UnitOfWork, *, items: list[HandIn], actor: str = SYSTEM, 
          "due_on": item.occurred_on + dt.timedelta(days=days[item.kind]), "status": "open", "created_at": utcnow()}
         for ref, item in new], returning=("id", "trade_in_ref"))
     ids.update({w["trade_in_ref"]: w["id"] for w in written})
+    for _, item in new:
+        hand_in_tally.move(uow, county_code=item.county_code, occurred_on=item.occurred_on, before=None, after="open")
     if new:
         first, kind = new[0][0], new[0][1].kind
         after = {"ref": first, "kind": kind, "due_on": new[0][1].occurred_on + dt.timedelta(days=days[kind])} \
@@ -178,7 +181,9 @@ def register_hand_in_obligation(
 
 
 def _close(uow: UnitOfWork, row: HandInObligation, intake_id: int, day: dt.date, actor: str) -> None:
+    before = hand_in_tally.standing(row.status, row.closed_on, row.due_on)
     row.matched_intake_id, row.closed_on, row.status = intake_id, day, "closed"
+    _counted(uow, row, before)
     audit.record(uow, actor=actor, action="recycling.hand_in_closed", entity_type="hand_in_obligation",
                  entity_id=row.id, after={"intake": intake_id, "on_time": day <= row.due_on})
 
@@ -206,8 +211,10 @@ def unmatch_intake(uow: UnitOfWork, *, actor: str, intake_id: int, today: dt.dat
     rows = list(uow.session.scalars(select(HandInObligation).where(HandInObligation.matched_intake_id == intake_id)
                                     .with_for_update()))
     for row in rows:
+        before = hand_in_tally.standing(row.status, row.closed_on, row.due_on)
         row.matched_intake_id, row.closed_on = None, None
         row.status = "overdue" if row.due_on < day else "open"
+        _counted(uow, row, before)
         audit.record(uow, actor=actor, action="recycling.hand_in_reopened", entity_type="hand_in_obligation",
                      entity_id=row.id, after={"reversed_intake": intake_id, "status": row.status})
     return [r.id for r in rows]
@@ -238,6 +245,7 @@ def flag_overdue(uow: UnitOfWork, *, today: dt.date | None = None, actor: str = 
         .with_for_update(skip_locked=True)))
     for row in rows:
         row.status, row.flagged_at = "overdue", utcnow()
+        _counted(uow, row, "open")
         audit.record(uow, actor=actor, action="recycling.hand_in_overdue", entity_type="hand_in_obligation",
                      entity_id=row.id, after={"ref": row.trade_in_ref, "due_on": row.due_on})
         identity.notify_county(
@@ -245,6 +253,12 @@ def flag_overdue(uow: UnitOfWork, *, today: dt.date | None = None, actor: str = 
             body=f"以旧换新单 {row.trade_in_ref} 的旧件应于 {row.due_on:%Y-%m-%d} 前交投回收企业，至今未见回收记录。",
             entity_type="hand_in_obligation", entity_id=row.id)
     return len(rows)
+
+
+def _counted(uow: UnitOfWork, row: HandInObligation, before: str) -> None:
+    """Move a duty's count from its former standing to its present one."""
+    hand_in_tally.move(uow, county_code=row.county_code, occurred_on=row.occurred_on, before=before,
+                       after=hand_in_tally.standing(row.status, row.closed_on, row.due_on))
 
 
 def obligation_view(row: HandInObligation) -> ObligationView:
@@ -269,8 +283,29 @@ def list_obligations(uow: UnitOfWork, *, principal: Principal | None, status: st
 
 def closure_report(uow: UnitOfWork, *, by: str, counties: frozenset[str] | None = None,
                    date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[ClosureRow]:
-    """Closure rate per dealer or per county for trade-ins made in a date range."""
-    group = HandInObligation.dealer_org_id if by == "dealer" else HandInObligation.county_code
+    """Closure rate per dealer or per county for trade-ins made in a date range (per county: from the tally)."""
+    if by == "dealer":
+        tally = _dealer_tally(uow, counties, date_from, date_to)
+    else:
+        tally = {county: {"open": t["open"], "overdue": t["overdue"], "closed": t["closed_on_time"] + t["closed_late"],
+                          "on_time": t["closed_on_time"]}
+                 for county, t in hand_in_tally.totals(uow, counties=counties, date_from=date_from,
+                                                       date_to=date_to).items()}
+    names = _names(uow, by, tally)
+    rows = []
+    for key, t in sorted(tally.items()):
+        due = t["closed"] + t["overdue"]
+        rows.append(ClosureRow(key, names.get(key, key), sum(t[s] for s in ("open", "closed", "overdue")),
+                               t["closed"], t["on_time"], t["open"], t["overdue"],
+                               percent(Decimal(t["closed"]), Decimal(due)), percent(Decimal(t["on_time"]),
+                                                                                    Decimal(due))))
+    return rows
+
+
+def _dealer_tally(uow: UnitOfWork, counties: frozenset[str] | None, date_from: dt.date | None,
+                  date_to: dt.date | None) -> dict[str, dict[str, int]]:
+    """Duties per dealer and status, counted from the duties (a dealer's figures are not tallied)."""
+    group = HandInObligation.dealer_org_id
     on_time = func.sum(case((HandInObligation.closed_on <= HandInObligation.due_on, 1), else_=0))
     stmt = select(group, HandInObligation.status, func.count(), on_time).group_by(group, HandInObligation.status)
     if counties is not None:
@@ -284,15 +319,7 @@ def closure_report(uow: UnitOfWork, *, by: str, counties: frozenset[str] | None 
         entry = tally.setdefault(str(key), {"open": 0, "closed": 0, "overdue": 0, "on_time": 0})
         entry[status] += int(count)
         entry["on_time"] += int(timely or 0) if status == "closed" else 0
-    names = _names(uow, by, tally)
-    rows = []
-    for key, t in sorted(tally.items()):
-        due = t["closed"] + t["overdue"]
-        rows.append(ClosureRow(key, names.get(key, key), sum(t[s] for s in ("open", "closed", "overdue")),
-                               t["closed"], t["on_time"], t["open"], t["overdue"],
-                               percent(Decimal(t["closed"]), Decimal(due)), percent(Decimal(t["on_time"]),
-                                                                                    Decimal(due))))
-    return rows
+    return tally
 
 
 def _names(uow: UnitOfWork, by: str, tally: dict[str, dict[str, int]]) -> dict[str, str]:

@@ -248,6 +248,17 @@ class HandInObligation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class HandInTally(Base):
+    """Hand-in duties per county, trade-in day and standing (open, overdue, closed on time or late)."""
+
+    __tablename__ = "hand_in_tally"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    occurred_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    standing: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
 class RecyclingSetting(Base):
     """A configurable value of the recycling package (e.g. hand-in days per trade-in kind)."""
 
@@ -340,3 +351,5 @@ register('pk_recovery_target', 'target.exists',
          '该目标已登记 / this target is already recorded')
 register('uq_recovery_report_period', 'report.exists',
          "该期报表已生成 / this period's report already exists")
+register('pk_hand_in_tally', 'hand_in.tally_clash',
+         '统计单元冲突,请重试 / tally cell clash, retry')  # never raised: every write adds to its cell

@@ -108,6 +108,7 @@ class Figure:
 def stored(uow: UnitOfWork, *, counties: Iterable[str] | None = None, date_from: dt.date | None = None,
            date_to: dt.date | None = None) -> dict[Cell, Figure]:
     """Return every tally cell, optionally within counties and days (for checks: pages read `totals_by`)."""
+    _write(uow)  # this transaction's own changes first: a read sees what its transaction did
     t = ApplicationTally
     query = _within(select(t.day, t.county_code, t.programme, t.category, t.milestone, t.count, t.amount),
                     counties, date_from, date_to)
@@ -122,6 +123,7 @@ def totals_by(uow: UnitOfWork, grain: str, *, counties: Iterable[str] | None = N
               date_from: dt.date | None = None, date_to: dt.date | None = None
               ) -> dict[tuple[Any, ...], dict[str, Figure]]:
     """Add the cells up by a grain (day, county or programme and category) per milestone, in one query."""
+    _write(uow)  # this transaction's own changes first: a read sees what its transaction did
     t = ApplicationTally
     keys = [getattr(t, name) for name in GRAINS[grain]]
     query = _within(select(*keys, t.milestone, func.sum(t.count), func.sum(t.amount)).group_by(*keys, t.milestone),

@@ -91,3 +91,59 @@ def test_a_used_car_transfer_is_counted_once(uow: UnitOfWork, demo: dict[str, in
     from recycling.rollups import stored
 
     assert stored(uow)[("141181", "used_car", TODAY)].units == 1
+
+
+def test_the_county_tally_follows_every_change_of_standing(uow: UnitOfWork, demo: dict[str, int], network) -> None:
+    """Registered, closed, reopened, flagged overdue and closed late: the tally equals a recount after each step."""
+    from recycling import hand_in_tally
+
+    def agrees() -> None:
+        assert hand_in_tally.stored(uow) == hand_in_tally.recount(uow)
+
+    oblige(uow, demo, "T-1", days_ago=3)
+    oblige(uow, demo, "T-2", days_ago=40)
+    agrees()
+    taken = intake.record_intake(uow, actor=ACTOR, acting_org_id=network.org_id, draft=IntakeDraftFactory(
+        site_id=network.drop_off, source="dealer_pickup", trade_in_ref="T-1", occurred_on=TODAY))
+    agrees()
+    intake.reverse_intake(uow, actor=ACTOR, acting_org_id=network.org_id, intake_id=taken, reason="错单")
+    agrees()
+    closed_loop.flag_overdue(uow, today=TODAY)
+    agrees()
+    intake.record_intake(uow, actor=ACTOR, acting_org_id=network.org_id, draft=IntakeDraftFactory(
+        site_id=network.drop_off, source="dealer_pickup", trade_in_ref="T-2", occurred_on=TODAY))
+    agrees()
+    standings = {s for (_c, _d, s) in hand_in_tally.stored(uow)}
+    assert standings == {"open", "closed_late"}
+    [county] = closed_loop.closure_report(uow, by="county")
+    assert (county.total, county.closed, county.closed_on_time, county.open) == (2, 1, 0, 1)
+
+
+def test_the_migration_backfills_the_tally_a_recount_would_give(uow: UnitOfWork, demo: dict[str, int],
+                                                                  network) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import delete
+
+    from recycling import hand_in_tally
+    from recycling.models import HandInTally
+
+    oblige(uow, demo, "B-1", days_ago=3)
+    oblige(uow, demo, "B-2", days_ago=40)
+    closed_loop.flag_overdue(uow, today=TODAY)
+    intake.record_intake(uow, actor=ACTOR, acting_org_id=network.org_id, draft=IntakeDraftFactory(
+        site_id=network.drop_off, source="dealer_pickup", trade_in_ref="B-1", occurred_on=TODAY))
+    expected = hand_in_tally.recount(uow)
+    assert hand_in_tally.stored(uow) == expected
+    uow.session.execute(delete(HandInTally))
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0016_hand_in_tally.py"
+    spec = importlib.util.spec_from_file_location("hand_in_tally_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with Operations.context(MigrationContext.configure(uow.session.connection())):
+        migration._backfill()
+    assert hand_in_tally.stored(uow) == expected and sum(expected.values()) == 2
