@@ -34,7 +34,7 @@ from subsidy_app.core import constraints
 from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.rules import budget, quotas
+from subsidy_app.rules import budget, budget_pools, quotas
 from subsidy_app.rules.domain import QuotaKey
 
 # Kind, Payee, WithFacts, payee_of and register_kind are re-exported: other packages and modules use them through
@@ -215,7 +215,7 @@ def _target(uow: UnitOfWork, app: Application, action: Action, reviewer_id: int 
 
 
 def _reserve_budget(uow: UnitOfWork, app: Application, *, actor: str) -> State:
-    pool_id = budget.pool_for(uow, programme=app.programme, county_code=app.county_code)
+    pool_id = budget_pools.pool_for(uow, programme=app.programme, county_code=app.county_code)
     outcome = budget.reserve(uow, actor=actor, pool_id=pool_id, reference=app.number, amount=app.amount,
                              submitted_at=app.submitted_at, on_funded_job=FUNDED_JOB)
     app.budget_pool_id = pool_id
