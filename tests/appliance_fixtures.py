@@ -13,7 +13,7 @@ from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances.demo import demo_gtin, prepare_store
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
-from subsidy_app.rules import budget
+from subsidy_app.rules import budget, budget_reports
 from tests.car_fixtures import publish_rules, resident_id
 from tests.conftest import TEST_SECRET_KEY
 
@@ -39,7 +39,7 @@ def appliance_world(uow: UnitOfWork, demo: dict[str, int], *, pool_amount: str =
     publish_rules(uow)
     pools = {}
     for programme in ("appliance", "digital"):
-        found = budget.list_pool_ids(uow, counties=frozenset({"141102"}), programme=programme)
+        found = budget_reports.list_pool_ids(uow, counties=frozenset({"141102"}), programme=programme)
         pools[programme] = found[0] if found else budget.create_pool(uow, actor="t", programme=programme,
                                                                      county_code="141102", name="t")
         if not found:

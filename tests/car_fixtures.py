@@ -14,7 +14,7 @@ from subsidy_app.core.identifiers import vin_check_digit
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.identity.services import load_principal
-from subsidy_app.rules import budget
+from subsidy_app.rules import budget, budget_reports
 from subsidy_app.rules import services as rules
 from subsidy_app.rules.ruleset import DATA_DIR
 from subsidy_app.vehicles.services import import_records
@@ -105,7 +105,7 @@ def car_world(uow: UnitOfWork, demo: dict[str, int], *, serial: int = 1, owner_i
         invoice_date=invoice_date, invoice_total=Decimal("150000.00"), price_excl_tax=None, new_vehicle_type="nev",
         nev_catalogue_ref="2026-第3批", displacement_l=None, buyer_name=APPLICANT_NAME, buyer_id_number=owner_id)
     person = persons.register_person(uow, actor="t", name=APPLICANT_NAME, id_number=owner_id, phone=APPLICANT_PHONE)
-    pool = budget.list_pool_ids(uow, counties=frozenset({"141102"}), programme="car_scrap")
+    pool = budget_reports.list_pool_ids(uow, counties=frozenset({"141102"}), programme="car_scrap")
     pool_id = pool[0] if pool else budget.create_pool(uow, actor="t", programme="car_scrap", county_code="141102",
                                                         name="2026")
     if not pool:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from subsidy_app.appliances import fraud, participation, selling
 from subsidy_app.appliances.bulk_funds import Sale, fund
@@ -16,11 +16,10 @@ from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, 
 from subsidy_app.appliances.models import ApplianceSale, Store
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import in_values, insert_rows, utcnow
-from subsidy_app.core.errors import DomainError, ValidationFailed
-from subsidy_app.core.personal_data import mask_name, mask_phone, mask_resident_id
+from subsidy_app.core.errors import DomainError
 from subsidy_app.core.tables import RowError
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity.models import Person
+from subsidy_app.identity.person_batch import PersonBatch, PersonEntry
 
 
 @dataclass(frozen=True)
@@ -31,67 +30,27 @@ class Written:
     errors: list[RowError]
 
 
-@dataclass
-class _Buyers:
-    """Buyers of a chunk by ID-number hash: known ids, and the first name the file gives a new one."""
-
-    digests: dict[int, str]
-    ids: dict[str, int]
-    names: dict[str, str]
-    phones: dict[str, str | None]
+def _entry(row: Row) -> PersonEntry:
+    return PersonEntry(row.id_number, row.buyer_name, row.phone, row.birth_date)
 
 
-def _buyers(uow: UnitOfWork, actor: str, rows: list[Row], errors: list[RowError]) -> tuple[list[Row], _Buyers]:
+def _buyers(uow: UnitOfWork, actor: str, rows: list[Row], errors: list[RowError]) -> tuple[list[Row], PersonBatch]:
     """Look every row's buyer up in one query; refuse a name that does not match the ID number."""
-    cipher = uow.cipher
-    digests = {row.line: cipher.match_hash(row.id_number) for row in rows}
-    found = uow.session.execute(select(Person.id, Person.id_number_hash, Person.name_enc, Person.phone_hash)
-                                .where(in_values(uow.session, Person.id_number_hash, set(digests.values())))).all()
-    buyers = _Buyers(digests, {p.id_number_hash: p.id for p in found},
-                     {p.id_number_hash: cipher.decrypt(p.name_enc) for p in found},
-                     {p.id_number_hash: p.phone_hash for p in found})
+    buyers = PersonBatch(uow, actor=actor, entries=[_entry(row) for row in rows])
     kept = []
     for row in rows:
-        digest = digests[row.line]
-        if buyers.names.setdefault(digest, row.buyer_name) != row.buyer_name:
-            errors.append(error(row.line, ValidationFailed.field(
-                "name", "姓名与身份证号不符 / name does not match the ID number", reason="person.name_mismatch")))
-            continue
-        kept.append(row)
-        person_id = buyers.ids.get(digest)
-        new_phone = cipher.match_hash(row.phone) if row.phone else None
-        if person_id is not None and new_phone and buyers.phones[digest] != new_phone:
-            buyers.phones[digest] = new_phone  # a known buyer with a new phone, as register_person records it
-            uow.session.execute(update(Person).where(Person.id == person_id).values(
-                phone_hash=new_phone, phone_enc=cipher.encrypt(row.phone), phone_masked=mask_phone(row.phone)))
-            audit.record(uow, actor=actor, action="person.phone_changed", entity_type="person",
-                         entity_id=person_id, after={"phone": mask_phone(row.phone)})
+        refused = buyers.check(_entry(row))
+        if refused is not None:
+            errors.append(error(row.line, refused))
+        else:
+            kept.append(row)
     return kept, buyers
 
 
-def _register(uow: UnitOfWork, actor: str, rows: list[Row], buyers: _Buyers) -> dict[int, int]:
+def _register(rows: list[Row], buyers: PersonBatch) -> dict[int, int]:
     """Create the buyers seen for the first time in one INSERT; return line → person id."""
-    cipher = uow.cipher
-    fresh: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        digest = buyers.digests[row.line]
-        if digest not in buyers.ids and digest not in fresh:
-            fresh[digest] = dict(
-                id_number_hash=digest, id_number_enc=cipher.encrypt(row.id_number),
-                id_number_masked=mask_resident_id(row.id_number), name_enc=cipher.encrypt(row.buyer_name),
-                name_masked=mask_name(row.buyer_name), phone_hash=cipher.match_hash(row.phone) if row.phone else None,
-                phone_enc=cipher.encrypt(row.phone) if row.phone else None,
-                phone_masked=mask_phone(row.phone) if row.phone else None,
-                birth_date=row.birth_date, created_at=utcnow())
-    if fresh:
-        buyers.ids.update({r["id_number_hash"]: r["id"] for r in insert_rows(
-            uow.session, Person, list(fresh.values()), ignore_conflicts=True, returning=("id", "id_number_hash"))})
-        raced = [d for d in fresh if d not in buyers.ids]  # registered by a till since our read: take theirs
-        buyers.ids.update({p.id_number_hash: p.id for p in uow.session.execute(
-            select(Person.id, Person.id_number_hash).where(Person.id_number_hash.in_(raced)))})
-        audit.record(uow, actor=actor, action="person.registered", entity_type="person",
-                     entity_id=min(buyers.ids[d] for d in fresh), after={"bulk_count": len(fresh)})
-    return {row.line: buyers.ids[buyers.digests[row.line]] for row in rows}
+    ids = buyers.register([_entry(row) for row in rows])
+    return {row.line: person_id for row, person_id in zip(rows, ids, strict=True)}
 
 
 def _approved(uow: UnitOfWork, store: Store, rows: list[Row], errors: list[RowError]) -> list[Row]:
@@ -194,7 +153,7 @@ def write_chunk(uow: UnitOfWork, *, actor: str, store: Store, upload_id: int, ro
     errors: list[RowError] = []
     kept, buyers = _buyers(uow, actor, rows, errors)
     kept = _unique(uow, store.dealer_org_id, _approved(uow, store, kept, errors), errors)
-    sales = _insert_sales(uow, actor, store, upload_id, kept, _register(uow, actor, kept, buyers), errors,
+    sales = _insert_sales(uow, actor, store, upload_id, kept, _register(kept, buyers), errors,
                           limits or FraudThresholds())
     funded = fund(uow, actor=actor, store=store, sales=sales, errors=errors)
     numbers = {s.number for s in funded}

@@ -12,15 +12,14 @@ from sqlalchemy import select
 from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, Product, Store
+from subsidy_app.applications import queries
 from subsidy_app.applications.checks import card_check
-from subsidy_app.applications.domain import ACTIVE_STATES
-from subsidy_app.applications.models import Application, ApplicationCheck
-from subsidy_app.applications.services import Kind, Opening, Submitted, open_application, register_kind
+from subsidy_app.applications.domain import CheckResult
+from subsidy_app.applications.services import FirstRun, Kind, Opening, Submitted, open_application, register_kind
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.personal_data import mask_middle
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity import persons
-from subsidy_app.identity.models import Organisation, Person
+from subsidy_app.identity import organisations, persons
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.evaluator import evaluate
 from subsidy_app.rules.ruleset import RuleVersion
@@ -32,7 +31,6 @@ register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM
 # The salt api_sales.receipt_url signs receipt QR tokens with; web pages may not import the API layer to read it
 # (a test holds the two equal).
 RECEIPT_PURPOSE = "appliance-receipt"
-_LIVE = [s.value for s in ACTIVE_STATES]
 
 
 @dataclass(frozen=True)
@@ -68,17 +66,16 @@ def _why_not(sale: ApplianceSale) -> str | None:
 def receipt(uow: UnitOfWork, *, apply_code: str) -> ReceiptView:
     """Return the sale a receipt's QR code names, for its claim page."""
     row = uow.session.execute(
-        select(ApplianceSale, Store.name, Store.address, Organisation.name, Product.brand, Product.model)
+        select(ApplianceSale, Store.name, Store.address, Product.brand, Product.model)
         .join(Store, Store.id == ApplianceSale.store_id)
-        .join(Organisation, Organisation.id == ApplianceSale.dealer_org_id)
         .outerjoin(Product, Product.gtin == ApplianceSale.gtin)
         .where(ApplianceSale.apply_code == apply_code)).first()
     if row is None:
         raise NotFound("二维码对应的销售记录不存在 / no sale for this QR code", reason="sale.not_found")
-    sale, store_name, store_address, dealer_name, brand, model = row
+    sale, store_name, store_address, brand, model = row
+    dealer_name = organisations.organisation_name(uow, sale.dealer_org_id) or ""
     why = _why_not(sale)
-    live = uow.session.execute(select(Application.person_id, Application.status_code).where(
-        Application.appliance_sale_id == sale.id, Application.state.in_(_LIVE))).first()
+    live = queries.live_claim_of_sale(uow, appliance_sale_id=sale.id)
     if why is None and live is not None:
         why = "该笔销售已申请过补贴,可扫描申请回执二维码查看进度 / this sale has already been claimed"
     return ReceiptView(sale.id, sale.number, dealer_name, store_name, store_address, sale.category, brand or "",
@@ -88,15 +85,12 @@ def receipt(uow: UnitOfWork, *, apply_code: str) -> ReceiptView:
 
 def has_live_claim(uow: UnitOfWork, *, sale_id: int) -> bool:
     """Tell whether an application not yet rejected, withdrawn or revoked claims this sale."""
-    return uow.session.scalar(select(Application.id).where(
-        Application.appliance_sale_id == sale_id, Application.state.in_(_LIVE)).limit(1)) is not None
+    return queries.live_claim_of_sale(uow, appliance_sale_id=sale_id) is not None
 
 
 def live_claim(uow: UnitOfWork, *, sale_id: int, person_id: int) -> str | None:
     """Return the status code of this person's live application for a sale (a repeated submit finds it)."""
-    return uow.session.scalar(select(Application.status_code).where(
-        Application.appliance_sale_id == sale_id, Application.person_id == person_id,
-        Application.state.in_(_LIVE)))
+    return queries.live_claim_code(uow, appliance_sale_id=sale_id, person_id=person_id)
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ def _signals(uow: UnitOfWork, sale: ApplianceSale, person_id: int, limits: Fraud
     store = uow.session.get(Store, sale.store_id)
     product = uow.session.scalar(select(Product).where(Product.gtin == sale.gtin))
     assert store is not None and product is not None
-    phone_hash = uow.session.scalar(select(Person.phone_hash).where(Person.id == person_id))
+    phone_hash = persons.person_phone_hash(uow, person_id=person_id)
     # Run before the sale names its buyer, so it counts itself once; the address was counted at the till.
     found = fraud.sale_signals(uow, store=store, product=product, price=sale.price, serial_key=sale.serial_key,
                                person_id=person_id, phone_hash=phone_hash, address_hash=None,
@@ -154,23 +148,19 @@ def _signals(uow: UnitOfWork, sale: ApplianceSale, person_id: int, limits: Fraud
     return merged
 
 
-def _store_checks(uow: UnitOfWork, app: Application, decision: Decision, signals: list[dict[str, Any]]) -> None:
-    """Store every rule clause and each fraud signal as the application's first run of checks."""
-    rows = [ApplicationCheck(application_id=app.id, run=1, code=f"rule.{c.clause}"[:60], passed=c.passed,
-                             explanation_zh=c.explanation_zh[:500], explanation_en=c.explanation_en[:500])
-            for c in decision.conditions]
+def _first_run(uow: UnitOfWork, card_id: int, decision: Decision, signals: list[dict[str, Any]]) -> FirstRun:
+    """Every rule clause and each fraud signal, and the payee card: the application's first run of checks."""
+    checks = [CheckResult(f"rule.{c.clause}", c.passed, c.explanation_zh, c.explanation_en)
+              for c in decision.conditions]
     # Checks are readable by the resident: evidence naming a dealer stays in the bureau's view of the sale.
     for index, signal in enumerate(fraud.for_viewer(signals, bureau=False)):
         evidence = ", ".join(f"{k}={v}" for k, v in signal.get("evidence", {}).items())
-        rows.append(ApplicationCheck(application_id=app.id, run=1, code=f"{signal['code']}:{index}"[:60],
-                                     passed=False, explanation_zh=str(signal["detail_zh"])[:500],
-                                     explanation_en=f"{signal['code']} ({evidence})"[:500]))
-    card = card_check(uow, card_id=app.bank_card_id)  # a card another resident named is for the reviewer to see
-    rows.append(ApplicationCheck(application_id=app.id, run=1, code=card.code, passed=card.passed,
-                                 explanation_zh=card.explanation_zh[:500], explanation_en=card.explanation_en[:500]))
-    uow.session.add_all(rows)
+        checks.append(CheckResult(f"{signal['code']}:{index}", False, str(signal["detail_zh"]),
+                                  f"{signal['code']} ({evidence})"))
+    card = card_check(uow, card_id=card_id)  # a card another resident named is for the reviewer to see
+    checks.append(card)
     # A flagged sale or a shared card needs a second reviewer, as on dealer statements.
-    app.needs_second_review = bool(signals) or not card.passed
+    return FirstRun(checks, second_review=bool(signals) or not card.passed)
 
 
 def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput, versions: tuple[RuleVersion, ...],
@@ -183,9 +173,9 @@ def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput,
     sale = _locked_sale(uow, apply_code)
     decision = _decide(uow, sale, versions)
 
-    def checks(app: Application) -> None:
+    def checks(application_id: int) -> FirstRun:
         sale.state = SaleState.CLAIMED.value
-        _store_checks(uow, app, decision, _signals(uow, sale, person_id, limits))
+        return _first_run(uow, card_id, decision, _signals(uow, sale, person_id, limits))
 
     return open_application(uow, kind=CLAIM, actor=actor, checks=checks, opening=Opening(
         programme=sale.programme, category=sale.category, county_code=sale.county_code, amount=decision.amount,

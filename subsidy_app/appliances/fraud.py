@@ -25,7 +25,7 @@ from subsidy_app.config import Settings
 from subsidy_app.core.clock import BEIJING
 from subsidy_app.core.db import slices
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity import organisations
 
 CHINA_TZ = BEIJING  # store hours are local
 SERIAL_CODE = "fraud.serial_two_dealers"
@@ -91,7 +91,7 @@ def flag_serial_holder(session: Session, *, serial_key: str, reporting_dealer_id
         return None
     others = session.scalar(select(func.count(distinct(SerialReport.dealer_org_id))).where(
         SerialReport.serial_key == serial_key, SerialReport.dealer_org_id != sale.dealer_org_id)) or 1
-    name = session.scalar(select(Organisation.name).where(Organisation.id == reporting_dealer_id))
+    name = session.scalar(organisations.name_query(reporting_dealer_id))
     signal = Signal(SERIAL_CODE, "同一序列号被两家经销商上报", {
         "dealers": str(1 + int(others)), "other_dealer": name or str(reporting_dealer_id),
         "reported_at": dt.datetime.now(CHINA_TZ).strftime("%Y-%m-%d %H:%M")})

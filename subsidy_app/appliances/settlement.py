@@ -14,21 +14,22 @@ from sqlalchemy.orm import Session
 from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, DealerAccount
-from subsidy_app.applications.domain import State
-from subsidy_app.applications.models import Application, ApplicationCheck
-from subsidy_app.applications.services import Kind, Opening, Payee, open_application, register_kind
-from subsidy_app.applications.visibility import may_see_application
+from subsidy_app.applications import checks as application_checks
+from subsidy_app.applications import queries
+from subsidy_app.applications.domain import CheckResult, State
+from subsidy_app.applications.services import FirstRun, Kind, Opening, Payee, WithFacts, open_application, register_kind
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import organisations
 from subsidy_app.identity.domain import OrgKind, Principal
-from subsidy_app.identity.models import Organisation
+from subsidy_app.identity.organisations import OrganisationView
 from subsidy_app.rules import budget
 
 CATEGORY = "dealer_settlement"
 # Statements (issue 5 §6) pay a dealer for instant discounts; each sale reserved its budget and quota at the till.
 DEALER_PAYEE = "dealer"
 STATEMENT = "dealer_statement"
-_DEAD = (State.REJECTED.value, State.WITHDRAWN.value, State.REVOKED.value)
+_DEAD = (State.REJECTED, State.WITHDRAWN, State.REVOKED)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Statement:
 def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: int, programme: str,
                      period_start: dt.date, period_end: dt.date) -> Statement:
     """Gather a dealer's instant discounts of a period, less returns already settled, into one statement."""
-    dealer = uow.session.get(Organisation, dealer_org_id)
+    dealer = organisations.get_organisation(uow, dealer_org_id)
     if dealer is None or not principal.covers_organisation(dealer.id, dealer.county_code):
         raise NotFound("经销商不存在 / dealer not found", reason="dealer.not_found")
     if period_end < period_start:
@@ -57,7 +58,7 @@ def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: in
         raise Conflict("经销商尚未登记结算账户 / the dealer has no settlement account", reason="settlement.no_account")
     start = dt.datetime.combine(period_start, dt.time(), tzinfo=dt.UTC)
     end = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    dead = select(Application.id).where(Application.state.in_(_DEAD)).scalar_subquery()
+    dead = queries.ids_in_states(_DEAD).scalar_subquery()
     base = (ApplianceSale.dealer_org_id == dealer.id, ApplianceSale.programme == programme,
             ApplianceSale.mode == SaleMode.INSTANT.value)
     # Granted sales of the period, and sales whose earlier statement was rejected or revoked.
@@ -84,12 +85,12 @@ def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: in
                        reason="settlement.nothing_to_pay")
     flagged = [s for s in sales if s.signals]
 
-    def checks(app: Application) -> None:
+    def checks(application_id: int) -> FirstRun:
         for sale in sales:
-            sale.state, sale.statement_id = SaleState.SETTLING.value, app.id
+            sale.state, sale.statement_id = SaleState.SETTLING.value, application_id
         for sale in returns:
-            sale.clawback_statement_id = app.id
-        _store_signals(uow, app, flagged)
+            sale.clawback_statement_id = application_id
+        return FirstRun(_signal_checks(flagged))
 
     opened = open_application(uow, kind=STATEMENT, actor=principal.actor, checks=checks, opening=Opening(
         programme=programme, category=CATEGORY, county_code=dealer.county_code, amount=gross - clawback,
@@ -110,7 +111,7 @@ def _release_unpaid_returns(uow: UnitOfWork, principal: Principal, base: tuple[A
         sale.statement_id = None  # settled for good: neither a line nor a clawback of any statement
 
 
-def _facts(uow: UnitOfWork, dealer: Organisation, account: DealerAccount, start: dt.date, end: dt.date,
+def _facts(uow: UnitOfWork, dealer: OrganisationView, account: DealerAccount, start: dt.date, end: dt.date,
            sales: list[ApplianceSale], returns: list[ApplianceSale], gross: Decimal, clawback: Decimal
            ) -> dict[str, Any]:
     return {
@@ -122,24 +123,24 @@ def _facts(uow: UnitOfWork, dealer: Organisation, account: DealerAccount, start:
     }
 
 
-def _payee_detail(uow: UnitOfWork, app: Application, principal: Principal) -> dict[str, str]:
+def _payee_detail(uow: UnitOfWork, app: WithFacts, principal: Principal) -> dict[str, str]:
     """The dealer as reviewers see the payee: the account masked, no ID number."""
     return {"applicant_name": app.facts.get("payee_name", ""), "applicant_id_number": "",
             "bank_card": app.facts.get("payee_account_masked", "")}
 
 
-def _payee_bank_line(uow: UnitOfWork, app: Application, principal: Principal) -> list[str]:
+def _payee_bank_line(uow: UnitOfWork, app: WithFacts, principal: Principal) -> list[str]:
     """The dealer's settlement account for the bank file, kept encrypted in the statement's facts."""
     account = uow.cipher.decrypt(base64.b64decode(app.facts["payee_account_enc"]))
     return [app.facts["payee_name"], account, app.facts["payee_bank"]]
 
 
-def _sale_refs(app: Application) -> list[str]:
+def _sale_refs(app: WithFacts) -> list[str]:
     """A statement's payment spends each of its sales' reservations."""
     return [str(ref) for ref in app.facts.get("sale_refs", [])]
 
 
-def _clawback_refs(app: Application) -> list[str]:
+def _clawback_refs(app: WithFacts) -> list[str]:
     """Returns after an earlier statement was paid: deducted from this one, their money goes back to the pool."""
     return [str(ref) for ref in app.facts.get("clawback_refs", [])]
 
@@ -149,19 +150,17 @@ register_kind(Kind(STATEMENT, prefix="ST", consent_version="dealer", payee=Payee
     budget_references=_sale_refs, clawback_references=_clawback_refs)))
 
 
-def _store_signals(uow: UnitOfWork, app: Application, flagged: list[ApplianceSale]) -> None:
+def _signal_checks(flagged: list[ApplianceSale]) -> list[CheckResult]:
     """Show each flagged sale's fraud signals to the reviewers as failed checks with their evidence."""
-    for index, sale in enumerate(flagged):
-        for signal in fraud.for_viewer(sale.signals, bureau=False):
-            uow.session.add(_signal_check(app.id, f"{signal['code']}:{index}", sale.number, signal))
+    return [_signal_check(f"{signal['code']}:{index}", sale.number, signal)
+            for index, sale in enumerate(flagged) for signal in fraud.for_viewer(sale.signals, bureau=False)]
 
 
-def _signal_check(application_id: int, code: str, sale_number: str, signal: dict[str, Any]) -> ApplicationCheck:
+def _signal_check(code: str, sale_number: str, signal: dict[str, Any]) -> CheckResult:
     # Checks are readable by the dealer too: evidence naming another dealer stays in the bureau's view.
     evidence = ", ".join(f"{k}={v}" for k, v in signal.get("evidence", {}).items())
-    return ApplicationCheck(application_id=application_id, run=1, code=code[:60], passed=False,
-                            explanation_zh=f"销售 {sale_number}:{signal['detail_zh']}"[:500],
-                            explanation_en=f"sale {sale_number}: {signal['code']} ({evidence})"[:500])
+    return CheckResult(code, False, f"销售 {sale_number}:{signal['detail_zh']}",
+                       f"sale {sale_number}: {signal['code']} ({evidence})")
 
 
 def note_late_signal(session: Session, *, sale_id: int, code: str) -> bool:
@@ -173,26 +172,16 @@ def note_late_signal(session: Session, *, sale_id: int, code: str) -> bool:
     sale = session.get(ApplianceSale, sale_id)
     if sale is None or sale.statement_id is None:
         return False
-    app = session.scalar(select(Application).where(Application.id == sale.statement_id).with_for_update())
-    if app is None or app.state not in (State.PENDING_REVIEW.value, State.PENDING_SECOND_REVIEW.value):
-        return False
-    app.needs_second_review = True
-    check_code = f"{code}:late:{sale.id}"[:60]
-    for signal in fraud.for_viewer([s for s in sale.signals if s.get("code") == code], bureau=False):
-        fresh = _signal_check(app.id, check_code, sale.number, signal)
-        known = session.scalar(select(ApplicationCheck).where(
-            ApplicationCheck.application_id == app.id, ApplicationCheck.run == 1, ApplicationCheck.code == check_code))
-        if known is None:
-            session.add(fresh)
-        else:  # a third dealer's report refreshes the evidence
-            known.explanation_zh, known.explanation_en = fresh.explanation_zh, fresh.explanation_en
-    return True
+    # One check per sale and code: a third dealer's report refreshes the evidence.
+    return application_checks.note_late_checks(session, application_id=sale.statement_id, checks=[
+        _signal_check(f"{code}:late:{sale.id}", sale.number, signal)
+        for signal in fraud.for_viewer([s for s in sale.signals if s.get("code") == code], bureau=False)])
 
 
 def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
     """Return a statement's sales, clawbacks and signals for reviewers and the dealer."""
-    app = uow.session.get(Application, application_id)
-    if app is None or app.payee_kind != DEALER_PAYEE or not may_see_application(principal, app):
+    app = queries.visible_application(uow, principal=principal, application_id=application_id)
+    if app is None or app.payee_kind != DEALER_PAYEE:
         raise NotFound("结算单不存在 / statement not found", reason="settlement.not_found")
     sales = uow.session.scalars(select(ApplianceSale).where(or_(
         ApplianceSale.statement_id == app.id, ApplianceSale.clawback_statement_id == app.id))

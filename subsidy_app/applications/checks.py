@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from recycling import certificates
 from subsidy_app.applications import facts as gathering
 from subsidy_app.applications.domain import Action, CheckResult, State, needs_second_review
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.sales import get_sale
-from subsidy_app.applications.services import load_for_update, transition
+from subsidy_app.applications.services import check_row, load_for_update, transition
 from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations, persons
@@ -189,3 +190,25 @@ def latest_checks(uow: UnitOfWork, *, application_id: int) -> list[ApplicationCh
     return list(uow.session.scalars(select(ApplicationCheck).where(
         ApplicationCheck.application_id == application_id, ApplicationCheck.run == run).order_by(
         ApplicationCheck.id)))
+
+
+def note_late_checks(session: Session, *, application_id: int, checks: list[CheckResult]) -> bool:
+    """Put checks that failed after an application was opened before its reviewers, if it is still undecided.
+
+    The application then needs a second reviewer; each check joins the first run, or refreshes the explanation
+    of the one with its code. A decided application is left alone. Return whether it was told. Runs in the
+    caller's own session (a transaction of its own, beside the request's).
+    """
+    app = session.scalar(select(Application).where(Application.id == application_id).with_for_update())
+    if app is None or app.state not in (State.PENDING_REVIEW.value, State.PENDING_SECOND_REVIEW.value):
+        return False
+    app.needs_second_review = True
+    for check in checks:
+        fresh = check_row(app.id, 1, check)
+        known = session.scalar(select(ApplicationCheck).where(
+            ApplicationCheck.application_id == app.id, ApplicationCheck.run == 1, ApplicationCheck.code == fresh.code))
+        if known is None:
+            session.add(fresh)
+        else:
+            known.explanation_zh, known.explanation_en = fresh.explanation_zh, fresh.explanation_en
+    return True

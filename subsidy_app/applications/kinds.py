@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from subsidy_app.applications.models import Application
 from subsidy_app.core.uow import UnitOfWork
@@ -12,6 +13,15 @@ from subsidy_app.identity.domain import Principal
 
 CONSENT_VERSION = "2026-01"  # the resident's declaration accepted on the form
 RESIDENT_PAYEE = "resident"
+
+
+class WithFacts(Protocol):
+    """What a payee another package registers reads of an application: the facts its kind stored on opening."""
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """The kind's facts, as the application row holds them."""
+        ...
 
 
 def _own_number(app: Application) -> list[str]:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from subsidy_app.applications.checks import latest_checks
-from subsidy_app.applications.domain import STATE_LABELS_ZH, State, resident_sees_check, resident_sees_reason
+from subsidy_app.applications.domain import (
+    ACTIVE_STATES,
+    STATE_LABELS_ZH,
+    State,
+    resident_sees_check,
+    resident_sees_reason,
+)
 from subsidy_app.applications.models import Application, ApplicationEvent
 from subsidy_app.applications.services import payee_of
 from subsidy_app.applications.visibility import may_see_application
@@ -100,3 +109,46 @@ def resident_status(uow: UnitOfWork, *, status_code: str) -> dict[str, Any]:
             "failed_checks": [c.explanation_zh for c in failed], "person_id": app.person_id,
             "history": [(e.at, STATE_LABELS_ZH[State(e.to_state)], reason) for e, reason in zip(events, shown,
                                                                                                   strict=True)]}
+
+
+_LIVE = [s.value for s in ACTIVE_STATES]
+
+
+def live_claim_of_sale(uow: UnitOfWork, *, appliance_sale_id: int) -> tuple[int, str] | None:
+    """Return the person and status code of the live application (not rejected, withdrawn or revoked) claiming an
+    appliance sale, or None; a partial unique index keeps it to one."""
+    row = uow.session.execute(select(Application.person_id, Application.status_code).where(
+        Application.appliance_sale_id == appliance_sale_id, Application.state.in_(_LIVE))).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def live_claim_code(uow: UnitOfWork, *, appliance_sale_id: int, person_id: int) -> str | None:
+    """Return the status code of this person's live application for an appliance sale (a repeated submit finds it)."""
+    return uow.session.scalar(select(Application.status_code).where(
+        Application.appliance_sale_id == appliance_sale_id, Application.person_id == person_id,
+        Application.state.in_(_LIVE)))
+
+
+def ids_in_states(states: Iterable[State]) -> Select[int]:
+    """Return the query of the ids of applications in these states, for a caller's `IN` filter."""
+    return select(Application.id).where(Application.state.in_([s.value for s in states]))
+
+
+@dataclass(frozen=True)
+class ApplicationHead:
+    """An application as the package that opened it reads it back: number, payee, state, amount and its facts."""
+
+    id: int
+    number: str
+    payee_kind: str
+    state: str
+    amount: Decimal
+    facts: dict[str, Any]
+
+
+def visible_application(uow: UnitOfWork, *, principal: Principal, application_id: int) -> ApplicationHead | None:
+    """Return an application the caller may see, or None."""
+    app = uow.session.get(Application, application_id)
+    if app is None or not may_see_application(principal, app):
+        return None
+    return ApplicationHead(app.id, app.number, app.payee_kind, app.state, app.amount, dict(app.facts))

@@ -15,6 +15,7 @@ from subsidy_app.applications import holdings, tallies
 from subsidy_app.applications.domain import (
     STATE_LABELS_ZH,
     Action,
+    CheckResult,
     State,
     TransitionRefused,
     plan_transition,
@@ -22,20 +23,22 @@ from subsidy_app.applications.domain import (
 from subsidy_app.applications.kinds import CONSENT_VERSION as CONSENT_VERSION
 from subsidy_app.applications.kinds import Kind as Kind
 from subsidy_app.applications.kinds import Payee as Payee
+from subsidy_app.applications.kinds import WithFacts as WithFacts
 from subsidy_app.applications.kinds import kind_named as kind_named
 from subsidy_app.applications.kinds import payee_of as payee_of
 from subsidy_app.applications.kinds import register_kind as register_kind
 from subsidy_app.applications.kinds import registered_kinds as registered_kinds
-from subsidy_app.applications.models import Application, ApplicationEvent, Clawback
+from subsidy_app.applications.models import Application, ApplicationCheck, ApplicationEvent, Clawback
 from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
 from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.rules import budget, quotas
+from subsidy_app.rules import budget, budget_pools, quotas
 from subsidy_app.rules.domain import QuotaKey
 
-# Kind, Payee, payee_of and register_kind are re-exported: other packages and modules use them through services.
+# Kind, Payee, WithFacts, payee_of and register_kind are re-exported: other packages and modules use them through
+# services.
 FUNDED_JOB = "applications.budget_funded"
 CHECK_JOB = "applications.run_checks"
 SMS_JOB = "applications.notify_residents"
@@ -80,12 +83,22 @@ class Opening:
     audit: dict[str, Any] = field(default_factory=dict)  # what else the audit event records
 
 
+@dataclass(frozen=True)
+class FirstRun:
+    """What a kind's inline checks found: the application's first run of checks, and whether it needs a second
+    reviewer besides what the opening said."""
+
+    checks: list[CheckResult]
+    second_review: bool = False
+
+
 def open_application(uow: UnitOfWork, *, kind: str, opening: Opening, actor: str,
-                     checks: Callable[[Application], None] | None = None) -> Submitted:
+                     checks: Callable[[int], FirstRun] | None = None) -> Submitted:
     """Open an application of a registered kind; 409 when what it names is already held by a live application.
 
     Every application gets its number, status code, consent, quota hold, audit event and checks here.
-    `checks` runs the kind's checks inline; without it the check job runs them after commit.
+    `checks` runs the kind's checks inline (given the new application's id; the door stores what they found);
+    without it the check job runs them after commit.
     """
     spec = kind_named(kind)
     o = opening
@@ -116,9 +129,18 @@ def open_application(uow: UnitOfWork, *, kind: str, opening: Opening, actor: str
     else:
         checker = spec.checks_actor or actor
         transition(uow, app=app, action=Action.START_CHECKS, actor=checker)
-        checks(app)
+        run = checks(app.id)
+        uow.session.add_all([check_row(app.id, 1, check) for check in run.checks])
+        if run.second_review:
+            app.needs_second_review = True
         transition(uow, app=app, action=Action.CHECKS_DONE, actor=checker)
     return Submitted(app.id, app.number, app.status_code, app.state)
+
+
+def check_row(application_id: int, run: int, check: CheckResult) -> ApplicationCheck:
+    """A check result as its stored row, cut to the columns' lengths."""
+    return ApplicationCheck(application_id=application_id, run=run, code=check.code[:60], passed=check.passed,
+                            explanation_zh=check.explanation_zh[:500], explanation_en=check.explanation_en[:500])
 
 
 @dataclass(frozen=True)
@@ -197,7 +219,7 @@ def _target(uow: UnitOfWork, app: Application, action: Action, reviewer_id: int 
 
 
 def _reserve_budget(uow: UnitOfWork, app: Application, *, actor: str) -> State:
-    pool_id = budget.pool_for(uow, programme=app.programme, county_code=app.county_code)
+    pool_id = budget_pools.pool_for(uow, programme=app.programme, county_code=app.county_code)
     outcome = budget.reserve(uow, actor=actor, pool_id=pool_id, reference=app.number, amount=app.amount,
                              submitted_at=app.submitted_at, on_funded_job=FUNDED_JOB)
     app.budget_pool_id = pool_id

@@ -59,6 +59,11 @@ def ids_of_kind(uow: UnitOfWork, organisation_ids: Iterable[int], *, kind: OrgKi
                                                                  Organisation.kind == kind.value)))
 
 
+def name_query(organisation_id: int) -> Select[str]:
+    """Return the query of an organisation's name, for a caller working in a session of its own."""
+    return select(Organisation.name).where(Organisation.id == organisation_id)
+
+
 def organisation_named(uow: UnitOfWork, name: str) -> int | None:
     """Return the id of the organisation with this name, or None."""
     found: int | None = uow.session.scalar(select(Organisation.id).where(Organisation.name == name).limit(1))

@@ -167,6 +167,12 @@ def person_id_hash(uow: UnitOfWork, *, person_id: int) -> str:
     return person.id_number_hash
 
 
+def person_phone_hash(uow: UnitOfWork, *, person_id: int) -> str | None:
+    """Return the keyed hash of a person's mobile number (None without one), for matching against other records."""
+    found: str | None = uow.session.scalar(select(Person.phone_hash).where(Person.id == person_id))
+    return found
+
+
 def bank_card_masked(uow: UnitOfWork, *, card_id: int | None) -> str:
     """Return a card's masked number, or "" when there is no such card."""
     row = uow.session.get(BankCard, card_id) if card_id is not None else None

@@ -13,7 +13,7 @@ from subsidy_app.bodies import Blueprint
 from subsidy_app.http import ErrorEnvelope, limiter, load_json, runtime, uow
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import Role
-from subsidy_app.rules import budget, quotas, services
+from subsidy_app.rules import budget, budget_reports, quotas, services
 from subsidy_app.rules import schemas as s
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.ruleset import RuleVersion, current_versions
@@ -119,7 +119,7 @@ class Quotes(MethodView):
         return jsonify(out)
 
 
-def _pool_out(figures: budget.PoolFigures) -> dict[str, Any]:
+def _pool_out(figures: budget_reports.PoolFigures) -> dict[str, Any]:
     return asdict(figures)
 
 
@@ -136,8 +136,8 @@ class BudgetPools(MethodView):
         counties = None if principal.all_counties else principal.counties
         programme = query["programme"].value if query["programme"] else None
         with uow() as tx:
-            return [_pool_out(budget.pool_figures(tx, pool_id=i))
-                    for i in budget.list_pool_ids(tx, counties=counties, programme=programme)]
+            return [_pool_out(budget_reports.pool_figures(tx, pool_id=i))
+                    for i in budget_reports.list_pool_ids(tx, counties=counties, programme=programme)]
 
     @access(Role.ADMIN)
     @blp.arguments(s.PoolIn)
@@ -149,12 +149,12 @@ class BudgetPools(MethodView):
             pool_id = budget.create_pool(tx, actor=current_principal().actor, programme=data["programme"].value,
                                          county_code=data["county_code"], name=data["name"])
             tx.commit()
-            return _pool_out(budget.pool_figures(tx, pool_id=pool_id))
+            return _pool_out(budget_reports.pool_figures(tx, pool_id=pool_id))
 
 
 def _scoped_pool(tx: Any, pool_id: int) -> None:
     """Refuse a pool outside the caller's counties: every pool route by id calls this first."""
-    if not current_principal().covers_county(budget.pool_county(tx, pool_id=pool_id)):
+    if not current_principal().covers_county(budget_reports.pool_county(tx, pool_id=pool_id)):
         raise_not_in_scope()
 
 
@@ -168,7 +168,7 @@ class BudgetPoolItem(MethodView):
         """Show a pool's figures and burn rate."""
         with uow() as tx:
             _scoped_pool(tx, pool_id)
-            return _pool_out(budget.pool_figures(tx, pool_id=pool_id))
+            return _pool_out(budget_reports.pool_figures(tx, pool_id=pool_id))
 
 
 @blp.route("/budget-pools/<int:pool_id>/allocations")
@@ -184,7 +184,7 @@ class Allocations(MethodView):
             _scoped_pool(tx, pool_id)
             budget.allocate(tx, actor=current_principal().actor, pool_id=pool_id, **data)
             tx.commit()
-            return _pool_out(budget.pool_figures(tx, pool_id=pool_id))
+            return _pool_out(budget_reports.pool_figures(tx, pool_id=pool_id))
 
 
 @blp.route("/budget-pools/<int:pool_id>/adjustments")
@@ -200,7 +200,7 @@ class Adjustments(MethodView):
             _scoped_pool(tx, pool_id)
             budget.adjust(tx, actor=current_principal().actor, pool_id=pool_id, **data)
             tx.commit()
-            return _pool_out(budget.pool_figures(tx, pool_id=pool_id))
+            return _pool_out(budget_reports.pool_figures(tx, pool_id=pool_id))
 
 
 @blp.route("/notifications")

@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from subsidy_app.rules import budget, services
+from subsidy_app.rules import budget_reports, services
 from subsidy_app.rules.ruleset import DATA_DIR
 from subsidy_app.runtime import Runtime
 
@@ -52,8 +52,8 @@ def budget_show(programme: str | None) -> None:
     with _rt().unit_of_work() as uow:
         click.echo(f"{'id':>4} {'programme':<12} {'county':<7} {'allocated':>14} {'reserved':>14} {'spent':>14} "
                    f"{'remaining':>14} {'queued':>6} {'burn/day':>12} {'days left':>9}")
-        for pool_id in budget.list_pool_ids(uow, programme=programme):
-            f = budget.pool_figures(uow, pool_id=pool_id)
+        for pool_id in budget_reports.list_pool_ids(uow, programme=programme):
+            f = budget_reports.pool_figures(uow, pool_id=pool_id)
             click.echo(f"{f.id:>4} {f.programme:<12} {f.county_code:<7} {f.allocated:>14} {f.reserved:>14} "
                        f"{f.spent:>14} {f.remaining:>14} {f.queued_count:>6} {f.burn_per_day:>12} "
                        f"{'-' if f.days_left is None else f.days_left:>9}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from subsidy_app.identity.domain import COUNTIES
-from subsidy_app.rules import budget, services
+from subsidy_app.rules import budget, budget_reports, services
 from subsidy_app.rules.domain import Programme
 from subsidy_app.rules.ruleset import DATA_DIR
 from subsidy_app.runtime import Runtime
@@ -33,7 +33,7 @@ def open_pools(runtime: Runtime) -> str:
     """Open a 2026 pool per programme in each county, funded from the three levels."""
     created = 0
     with runtime.unit_of_work() as uow:
-        existing = set(budget.list_pool_ids(uow))
+        existing = set(budget_reports.list_pool_ids(uow))
         if existing:
             return "already there"
         for county in COUNTIES:

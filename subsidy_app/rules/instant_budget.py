@@ -5,7 +5,7 @@ Every instant discount in a county reserves from the same pool row. Locked when 
 row would serialise whole sales (32 tills queued on it); the till therefore reserves as its transaction's last
 writes (`reserve_at_commit`), so the row is locked only for those and the commit. A bulk file locks it once per
 chunk. Both go through `InstantBatch`: the pool locked, its queue looked at once (while approvals wait, a
-discount that can't wait is refused), `reserved + spent <= allocated` checked under the lock (`budget.fits`).
+discount that can't wait is refused), `reserved + spent <= allocated` checked under the lock (`budget_pools.fits`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core.db import insert_rows, is_postgres, utcnow
 from subsidy_app.core.errors import Conflict, DomainError
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.rules import budget
+from subsidy_app.rules import budget_pools, budget_queue, budget_thresholds
 from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation
 
 _PENDING = "budget.instant_reservations"
@@ -68,7 +68,8 @@ class InstantBatch:
         found: dict[tuple[str, str], int | DomainError] = {}
         for programme, county_code in sorted({(r.programme, r.county_code) for r in requests}):
             try:
-                found[(programme, county_code)] = budget.pool_for(uow, programme=programme, county_code=county_code)
+                found[(programme, county_code)] = budget_pools.pool_for(uow, programme=programme,
+                                                                        county_code=county_code)
             except DomainError as exc:  # 409 budget.no_pool
                 found[(programme, county_code)] = exc
         ids = sorted({p for p in found.values() if isinstance(p, int)})
@@ -83,11 +84,11 @@ class InstantBatch:
         if isinstance(pool, DomainError):
             return pool
         try:
-            value = budget.money(request.amount, "amount")
+            value = budget_pools.money(request.amount, "amount")
         except DomainError as exc:
             return exc
         # A discount can't wait: with approvals queued for this pool, or too little left, it is refused.
-        return None if not pool.queued and budget.fits(pool, value) else _exhausted()
+        return None if not pool.queued and budget_pools.fits(pool, value) else _exhausted()
 
     def take(self, request: InstantRequest) -> int:
         """Take the money `refusal` found free; return the pool's id."""
@@ -108,9 +109,9 @@ class InstantBatch:
             known = session.identity_map.get(identity_key(BudgetPool, pool_id))
             if known is not None:  # the session's copy of the row, kept true without another read
                 set_committed_value(known, "reserved", pool.reserved)
-            if budget.crosses_threshold(budget.use_percent(pool.allocated, pool.reserved, pool.spent),
-                                        pool.notified_level):  # rare: the ORM path tells the bureau
-                budget.notify_thresholds(uow, budget.locked_pool(uow, pool_id))
+            used = budget_thresholds.use_percent(pool.allocated, pool.reserved, pool.spent)
+            if budget_thresholds.crosses_threshold(used, pool.notified_level):  # rare: the ORM path tells the bureau
+                budget_thresholds.notify_thresholds(uow, budget_pools.locked_pool(uow, pool_id))
         self._taken = {}
 
 
@@ -134,7 +135,7 @@ def _write(uow: UnitOfWork, actor: str, pool_id: int, taken: list[InstantRequest
 POOL: Table = BudgetPool.__table__  # type: ignore[assignment]
 # Built once (the till runs them for every sale): lock the pools in id order and read their sums and queues.
 _LOCK = (select(POOL.c.id, POOL.c.allocated, POOL.c.reserved, POOL.c.spent, POOL.c.notified_level,
-                budget.queued(POOL.c.id).label("queued"))
+                budget_queue.queued(POOL.c.id).label("queued"))
          .where(POOL.c.id.in_(bindparam("ids", expanding=True))).order_by(POOL.c.id).with_for_update(of=POOL))
 # The pool's new sum, the reservations and their ledger lines, from arrays: one statement for 1 or 5,000.
 _WRITE = text(
@@ -177,8 +178,8 @@ def reserve_at_commit(uow: UnitOfWork, *, actor: str, programme: str, county_cod
     The pool is found now (409 budget.no_pool). At commit, a pool that can't fund the sale, or whose queue
     holds approvals, raises 409 budget.exhausted and the whole sale is rolled back. `reference` must be new.
     """
-    value = budget.money(amount, "amount")
-    pool_id = budget.pool_for(uow, programme=programme, county_code=county_code)
+    value = budget_pools.money(amount, "amount")
+    pool_id = budget_pools.pool_for(uow, programme=programme, county_code=county_code)
     request = InstantRequest(programme, county_code, reference, value, submitted_at)
     uow.context.setdefault(_PENDING, []).append((actor, request))
     uow.last_before_commit(_PENDING, _reserve_pending)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.rules.budget import THRESHOLDS, use_percent
+from subsidy_app.rules.budget_thresholds import THRESHOLDS, use_percent
 from subsidy_app.rules.models import BudgetPool, BudgetReservation
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,8 +16,9 @@ from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.seed import seed_demo
 from tests.appliance_fixtures import FRIDGE_G3, PHONE, TABLET, appliance_world, imei
 from tests.car_fixtures import resident_id
-from tests.helpers import bearer
+from tests.helpers import bearer, statements_starting
 
+BUYERS = 15
 HEADER = "商品条码,序列号/IMEI,成交价,发票号码,销售日期,购买人姓名,购买人身份证号,购买人手机号\n"
 BAD = {  # line offset → (row override, expected field, expected reason)
     3: ({"gtin": "6900000000999"}, "gtin", "identifier.gtin.check_digit"),
@@ -154,6 +156,38 @@ def test_a_row_for_an_item_a_till_sold_is_refused_and_an_empty_pool_refuses_the_
         2: ("serial_number", "device.already_subsidised"), 3: ("row", "budget.exhausted")}
     assert report["accepted_count"] == 0
     assert uow.session.scalar(select(func.count()).select_from(ApplianceSale)) == 1
+
+
+def test_a_chunk_reads_and_writes_its_buyers_in_two_statements_not_one_each(client, uow, world, engine) -> None:
+    from subsidy_app.audit.models import AuditEvent
+    from subsidy_app.identity.models import Person
+
+    # Fewer rows than core.db.COPY_FROM_ROWS: a larger chunk registers its buyers by COPY, which the engine's
+    # statement events do not see.
+    headers = bearer(client, "dealer.appliance")
+    ids = [resident_id(f"14110219710101{i:03d}") for i in range(BUYERS)]
+
+    def person_statements(name: str, gtin: str, serials: list[str], invoice: str, phone: str) -> list[str]:
+        rows = [f"{gtin},{serials[i]},2699.00,{invoice}{i:04d},2025-03-01,买家{i},{ids[i]},{phone}{i:04d}\n"
+                for i in range(BUYERS)]
+        with statements_starting(engine, "") as seen:
+            report = _upload(client, headers, world.store_id, (HEADER + "".join(rows)).encode("utf-8"),
+                             name).get_json()["report"]
+        assert report["accepted_count"] == BUYERS, report["errors"]
+        return [s.split()[0] for s in seen if re.search(r"\b(FROM|INTO|UPDATE) person\b", s)]
+
+    # New buyers: looked up together, registered together.
+    assert person_statements("new.csv", TABLET, [f"TBP{i:07d}" for i in range(BUYERS)], "25141" + "0" * 11,
+                             "1390000") == ["SELECT", "INSERT"]
+    # The same buyers with new phones: looked up together, their phones changed together, each change audited.
+    assert person_statements("known.csv", PHONE, [imei(60_000 + i) for i in range(BUYERS)], "25142" + "0" * 11,
+                             "1370000") == ["SELECT", "UPDATE"]
+    uow.session.expire_all()
+    phones = uow.session.scalars(select(Person.phone_masked).where(Person.id_number_hash.in_(
+        [uow.cipher.match_hash(i) for i in ids])))
+    assert sorted(phones) == sorted(f"137****{i:04d}" for i in range(BUYERS))
+    assert uow.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "person.phone_changed")) == BUYERS
 
 
 def test_bulk_rows_get_the_tills_fraud_signals_counting_earlier_rows_of_the_file(client, uow, world) -> None:

@@ -20,6 +20,7 @@ from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.views import STATUS_PURPOSE
 from subsidy_app.core.qr import read_token, sign_printed, sign_token
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity.models import Organisation
 from subsidy_app.messaging.services import list_outbox
 from subsidy_app.rules.models import BudgetPool, BudgetReservation, QuotaHold
 from subsidy_app.rules.services import VersionCache
@@ -96,6 +97,9 @@ def test_resident_claims_from_the_receipt_and_lands_on_the_status_receipt(app, u
     serial = uow.session.scalar(select(ApplianceSale.serial_key).where(ApplianceSale.id == sale_id))
     assert "冰箱" in landing and "4599.00" in landing and "689.85" in landing and "验证身份" in landing
     assert serial not in landing  # the serial number is shown masked
+    store = uow.session.get(Store, world.store_id)
+    dealer = uow.session.get(Organisation, store.dealer_org_id)
+    assert f"{dealer.name} · {store.name}" in landing  # the dealer's name, as identity's organisations give it
     _verify(client, uow, page)
     answer = _submit(client, page)
     assert answer.status_code == 302 and "/m/s/" in answer.location and answer.location.endswith("?receipt=1")

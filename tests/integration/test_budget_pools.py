@@ -15,7 +15,7 @@ from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.models import Notification
 from subsidy_app.identity.services import ensure_counties
-from subsidy_app.rules import budget
+from subsidy_app.rules import budget, budget_reports
 from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -55,7 +55,7 @@ def test_reserve_spend_release_keep_the_ledger_exact(uow: UnitOfWork) -> None:
     budget.spend(uow, actor="t", reference="a")  # a retried payment spends once
     budget.release(uow, actor="t", reference="b", reason="rejected")
     uow.commit()
-    figures = budget.pool_figures(uow, pool_id=pool_id)
+    figures = budget_reports.pool_figures(uow, pool_id=pool_id)
     assert (figures.allocated, figures.reserved, figures.spent, figures.remaining) == (
         Decimal("1000.00"), Decimal("0.00"), Decimal("300.00"), Decimal("700.00"))
     _assert_ledger_matches(uow.session, pool_id)
@@ -77,7 +77,7 @@ def test_exhausted_pool_queues_first_come_and_top_up_funds_in_order(uow: UnitOfW
     funded = budget.allocate(uow, actor="t", pool_id=pool_id, amount=Decimal("100.00"), source="provincial")
     assert funded == [late.reference]
     uow.commit()
-    assert budget.pool_figures(uow, pool_id=pool_id).remaining == Decimal("0.00")
+    assert budget_reports.pool_figures(uow, pool_id=pool_id).remaining == Decimal("0.00")
     _assert_ledger_matches(uow.session, pool_id)
 
 
@@ -101,7 +101,7 @@ def test_adjustment_needs_a_reason_and_cannot_undercut_commitments(uow: UnitOfWo
         budget.adjust(uow, actor="t", pool_id=pool_id, amount=Decimal("-500.00"), reason="budget cut")
     budget.adjust(uow, actor="t", pool_id=pool_id, amount=Decimal("-400.00"), reason="budget cut")
     uow.commit()
-    assert budget.pool_figures(uow, pool_id=pool_id).remaining == Decimal("0.00")
+    assert budget_reports.pool_figures(uow, pool_id=pool_id).remaining == Decimal("0.00")
 
 
 def test_database_refuses_overcommitment_even_past_the_service(uow: UnitOfWork) -> None:
