@@ -88,9 +88,25 @@ def verify(token: str) -> ResponseReturnValue:
 
 
 def _apply_page(token: str, sale: sales.SaleView, form: dict[str, str], error: dict[str, Any] | None,
-                status: int = 200) -> ResponseReturnValue:
+                status: int = 200, own: queries.OwnApplication | None = None) -> ResponseReturnValue:
+    own_url = _status_path(own.status_code) if own else None
     return render_template("applications/car_apply.html", sale=sale, token=token, form=form, error=error,
-                           counties=COUNTIES, documents=DOCUMENT_FIELDS), status
+                           counties=COUNTIES, documents=DOCUMENT_FIELDS, own=own, own_url=own_url), status
+
+
+def _status_path(status_code: str) -> str:
+    return status_url(status_code).replace(runtime().settings.public_base_url, "")
+
+
+# Refusals that may be the resident's own live application holding the certificate or the new car.
+_HELD = frozenset({"certificate.already_used", "vehicle.already_subsidised"})
+
+
+def _own_application(person_id: int, sale: sales.SaleView, certificate_number: str | None
+                     ) -> queries.OwnApplication | None:
+    with runtime().unit_of_work() as tx:
+        return queries.own_live_application(tx, person_id=person_id, new_vin=sale.new_vin,
+                                            certificate_number=certificate_number)
 
 
 @bp.route("/m/car/<token>/apply", methods=["GET", "POST"])
@@ -105,6 +121,9 @@ def car_apply(token: str) -> ResponseReturnValue:
     form = {k: request.form.get(k, "").strip() for k in ("programme", "county_code", "certificate_number",
                                                          "old_vin", "bank_card_number", "bank_name")}
     if request.method == "GET":
+        own = _own_application(person_id, sale, None)
+        if own is not None:  # her application for this car (paid, say): the sale's QR shows its progress
+            return redirect(_status_path(own.status_code))
         return _apply_page(token, sale, {"county_code": sale.county_code, "programme": "car_scrap"}, None)
     uploads = [(kind, f.filename or kind, f.read()) for kind, _label, _req in DOCUMENT_FIELDS
                for f in request.files.getlist(kind) if f and f.filename]
@@ -119,8 +138,12 @@ def car_apply(token: str) -> ResponseReturnValue:
                                                      uploads=uploads)
             tx.commit()
     except DomainError as exc:
-        return _apply_page(token, sale, form, _errors(exc), exc.status)
-    return redirect(status_url(done.status_code).replace(runtime().settings.public_base_url, "") + "?receipt=1")
+        own = None
+        if exc.reason in _HELD:
+            scrap = data.programme == "car_scrap"  # only scrap-renewal names a certificate
+            own = _own_application(person_id, sale, data.certificate_number if scrap else None)
+        return _apply_page(token, sale, form, None if own else _errors(exc), exc.status, own=own)
+    return redirect(_status_path(done.status_code) + "?receipt=1")
 
 
 @bp.route("/m/s/<token>")
