@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
-from decimal import Decimal
 
 from flask.testing import FlaskClient
 
-from subsidy_app.applications import sales
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
-from subsidy_app.identity.services import load_principal
-from tests.car_fixtures import APPLICANT_ID, APPLICANT_NAME, CARD, CarWorld, car_world, resident_id, submit, vin
+from tests.car_fixtures import CARD, another_sale, car_world, pay_over_http, resident_id, submit
 from tests.helpers import bearer, csrf_token
 
 
@@ -35,37 +31,11 @@ def _submit_form(client: FlaskClient, path: str, certificate_number: str):
         "consent": "yes", "id_card": (io.BytesIO(b"%PDF-1.4 id"), "id.pdf")})
 
 
-def _second_sale(uow: UnitOfWork, demo: dict[str, int], *, buyer_id: str = APPLICANT_ID) -> sales.SaleView:
-    """Another new car sold to a buyer (a second purchase on which the old certificate is tried again)."""
-    principal = load_principal(uow, account_id=demo["dealer.car"])
-    assert principal is not None
-    sale = sales.register_car_sale(
-        uow, principal=principal, new_vin=vin(77, "LSV"), invoice_number="25140000000000000077", invoice_code=None,
-        invoice_date=dt.date(2026, 6, 2), invoice_total=Decimal("120000.00"), price_excl_tax=None,
-        new_vehicle_type="nev", nev_catalogue_ref="2026-第3批", displacement_l=None, buyer_name=APPLICANT_NAME,
-        buyer_id_number=buyer_id)
-    uow.commit()
-    return sale
-
-
-def _pay(client: FlaskClient, world: CarWorld, app_id: int, number: str) -> None:
-    auditor, finance = bearer(client, "auditor.lishi"), bearer(client, "finance.city")
-    assert client.post("/api/v1/applications/batch-approve", json={"application_ids": [app_id]},
-                       headers=auditor).get_json()["approved"] == [app_id]
-    batch = client.post("/api/v1/payment-batches", headers=finance, json={
-        "application_ids": [app_id], "declared_count": 1, "declared_total": "18000.00"}).get_json()
-    assert client.get(f"/api/v1/payment-batches/{batch['id']}/bank-file?format=csv", headers=finance).status_code == 200
-    result = f"序号,申请编号,金额,结果,银行流水号,说明\n1,{number},18000.00,成功,B1,\n".encode()
-    paid = client.post(f"/api/v1/payment-batches/{batch['id']}/results", headers=finance,
-                       data={"file": (io.BytesIO(result), "result.csv")}, content_type="multipart/form-data")
-    assert paid.get_json()["paid"] == [number]
-
-
 def test_the_certificate_again_names_her_own_application_with_a_link_to_its_status(
         client: FlaskClient, demo: dict[str, int], uow: UnitOfWork) -> None:
     world = car_world(uow, demo)
     first = submit(uow, world)
-    path = _apply_path(client, _second_sale(uow, demo).id)
+    path = _apply_path(client, another_sale(uow, demo).id)
     answer = _submit_form(_signed_in(client, world.person_id), path, world.certificate_number)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 409
@@ -83,7 +53,7 @@ def test_someone_else_trying_her_certificate_is_still_told_another_application_h
     other_id = resident_id("14110219800101002")
     other = persons.register_person(uow, actor="t", name="王五", id_number=other_id, phone="13912340002")
     uow.commit()
-    path = _apply_path(client, _second_sale(uow, demo, buyer_id=other_id).id)
+    path = _apply_path(client, another_sale(uow, demo, buyer_id=other_id).id)
     answer = _submit_form(_signed_in(client, other), path, world.certificate_number)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 409 and "已被其他申请使用" in page
@@ -94,7 +64,7 @@ def test_the_sale_qr_after_payment_opens_her_applications_status(client: FlaskCl
                                                                  uow: UnitOfWork) -> None:
     world = car_world(uow, demo)
     first = submit(uow, world)
-    _pay(client, world, first.application_id, first.number)
+    pay_over_http(client, first.application_id, first.number)
     path = _apply_path(client, world.sale.id)
     page = _signed_in(client, world.person_id).get(path, follow_redirects=True)
     body = page.get_data(as_text=True)
