@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
 from flask.testing import FlaskClient
 
 from subsidy_app.core.uow import UnitOfWork
@@ -26,7 +30,7 @@ def _apply_path(client: FlaskClient, sale_id: int) -> str:
 
 def _submit_form(client: FlaskClient, path: str, certificate_number: str):
     return client.post(path + "/apply", content_type="multipart/form-data", data={
-        "csrf_token": csrf_token(client, path + "/apply"), "programme": "car_scrap", "county_code": "141102",
+        "csrf_token": csrf_token(client, "/"), "programme": "car_scrap", "county_code": "141102",
         "certificate_number": certificate_number, "bank_card_number": CARD, "bank_name": "中国工商银行",
         "consent": "yes", "id_card": (io.BytesIO(b"%PDF-1.4 id"), "id.pdf")})
 
@@ -71,3 +75,35 @@ def test_the_sale_qr_after_payment_opens_her_applications_status(client: FlaskCl
     assert page.status_code == 200 and page.request.path.startswith("/m/s/")
     assert f'id="application-number">{first.number}<' in body and '<strong id="state">已发放</strong>' in body
     assert 'id="apply-form"' not in body
+
+
+@contextmanager
+def _days_on(days: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Read timed tokens (itsdangerous) as if `days` had passed."""
+    from itsdangerous import TimestampSigner
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) + days * 86400)
+        yield
+
+
+def test_the_sale_qr_past_its_days_still_opens_her_paid_application_and_nothing_else(
+        client: FlaskClient, demo: dict[str, int], uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = car_world(uow, demo)
+    first = submit(uow, world)
+    pay_over_http(client, first.application_id, first.number)
+    path = _apply_path(client, world.sale.id)
+    days = client.application.extensions["subsidy"].settings.qr_token_days
+    with _days_on(days + 60, monkeypatch):  # paid two months after the code ran out
+        landing = client.get(path)  # a fresh phone: the identity step, not "expired"
+        assert landing.status_code == 200 and 'id="identity-form"' in landing.get_data(as_text=True)
+        page = _signed_in(client, world.person_id).get(path, follow_redirects=True)
+        assert page.request.path.startswith("/m/s/") and '<strong id="state">已发放</strong>' in page.get_data(
+            as_text=True)
+        other = persons.register_person(uow, actor="t", name="王五", id_number=resident_id("14110219800101002"),
+                                        phone="13912340002")
+        uow.commit()
+        stranger = _signed_in(client.application.test_client(), other).get(path + "/apply")
+        assert stranger.status_code == 422 and "二维码已过期" in stranger.get_data(as_text=True)
+        late = _submit_form(_signed_in(client, world.person_id), path, world.certificate_number)
+        assert late.status_code == 422 and "二维码已过期" in late.get_data(as_text=True)  # no new application
