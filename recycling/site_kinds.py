@@ -14,7 +14,7 @@ class SiteKind(StrEnum):
 
     VEHICLES = "vehicles"
     RENEWABLE = "renewable"
-    GENERAL = "general"  # both; what sites registered before kinds existed became unless their recycler says
+    GENERAL = "general"  # both: the default, and a site from before kinds whose recycler's licences don't decide
 
 
 SITE_KIND_LABELS = {SiteKind.VEHICLES: "报废机动车回收", SiteKind.RENEWABLE: "再生资源回收",
