@@ -9,6 +9,7 @@ from decimal import Decimal
 from recycling import closed_loop, issuing, sites, targets, used_cars
 from recycling.domain import QualificationKind, SiteLevel, local_today
 from recycling.intake import IntakeDraft, record_intake
+from recycling.site_kinds import SiteKind
 from subsidy_app.core.identifiers import vin_check_digit
 from subsidy_app.runtime import Runtime
 from subsidy_app.seed import SEED_ACTOR, demo_step, seed_demo
@@ -24,6 +25,7 @@ _SITES = {
                            ("FY-T01", "汾阳市中转站", SiteLevel.TRANSFER, "141182"),
                            ("FY-S01", "汾阳市再生资源分拣中心", SiteLevel.SORTING, "141182")],
 }
+_KINDS = {"recycler:dismantler": SiteKind.VEHICLES, "recycler:renewable": SiteKind.RENEWABLE}
 _APPLIANCES = [("appliance.refrigerator", 55), ("appliance.washing_machine", 40), ("appliance.television", 18),
                ("appliance.air_conditioner", 45), ("office.computer", 9), ("office.printer", 12)]
 
@@ -53,7 +55,8 @@ def seed_recycling(runtime: Runtime) -> str:
         for key, rows in _SITES.items():
             for code, name, level, county in rows:
                 site_ids[code] = sites.register_site(uow, actor=SEED_ACTOR, organisation_id=ids[f"org:{key}"],
-                                                     code=code, name=name, level=level, county_code=county)
+                                                     code=code, name=name, level=level, county_code=county,
+                                                     kind=_KINDS[key])
         rng = random.Random(2026)
         for n in range(8):
             issuing.issue_certificate(uow, actor=SEED_ACTOR, dismantler_org_id=dismantler, draft=issuing.

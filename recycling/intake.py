@@ -13,6 +13,7 @@ from recycling import closed_loop
 from recycling.domain import CATEGORIES, Domain, IntakeSource, Quantity, check_quantity, counts_for_recovery
 from recycling.models import Intake, ScrapCertificate
 from recycling.rollups import bump
+from recycling.site_kinds import SITE_KIND_LABELS, SiteKind, takes
 from recycling.sites import get_site
 from recycling.stock import add_stock, take_stock
 from subsidy_app.audit import services as audit
@@ -74,6 +75,8 @@ def check_draft(draft: IntakeDraft, *, today: dt.date | None = None) -> None:
     except ValueError:
         raise ValidationFailed.field("source", "来源应为 resident/dealer_pickup/institution/site / unknown source",
                                      reason="intake.source") from None
+    if not draft.category:
+        raise ValidationFailed.field("category", "请选择品类 / choose a category", reason="intake.category")
     if draft.category not in CATEGORIES:
         raise ValidationFailed.field("category", f"未知品类 / unknown category: {draft.category}",
                                      reason="intake.category")
@@ -109,6 +112,11 @@ def record_intake(uow: UnitOfWork, *, actor: str, acting_org_id: int | None, dra
                                      reason="site.not_yours")
     if not site.active:
         raise ValidationFailed.field("site_id", "网点已停用 / the site is closed", reason="site.inactive")
+    if not takes(site.kind, draft.category):
+        kind = SITE_KIND_LABELS[SiteKind(site.kind)]
+        raise ValidationFailed.field("category", f"{kind}网点不收{CATEGORIES[draft.category][1]} / a {site.kind} "
+                                                 f"site does not take in {draft.category}",
+                                     reason="intake.category_not_for_site")
     if draft.certificate_id is not None:
         certificate = uow.session.get(ScrapCertificate, draft.certificate_id)
         if certificate is None or certificate.dismantler_org_id != site.organisation_id:

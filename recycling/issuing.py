@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from recycling.domain import CATEGORIES, Domain, IntakeSource, QualificationKind, local_today
 from recycling.intake import IntakeDraft, live_intake_for_certificate, record_intake, reverse_intake
 from recycling.models import ScrapCertificate, Site
+from recycling.site_kinds import SiteKind
 from recycling.sites import licence_for, recycler
 from recycling.visibility import may_see_certificate
 from subsidy_app.audit import services as audit
@@ -137,7 +138,11 @@ def _check(draft: CertificateDraft, today: dt.date) -> None:
 
 def _site_for(uow: UnitOfWork, org_id: int, site_id: int | None) -> Site:
     stmt = select(Site).where(Site.organisation_id == org_id, Site.active.is_(True))
-    site = uow.session.scalar(stmt.where(Site.id == site_id) if site_id is not None else stmt.order_by(Site.id))
+    if site_id is not None:
+        stmt = stmt.where(Site.id == site_id)
+    else:  # the first site that takes vehicles in (a renewable-resource point does not)
+        stmt = stmt.where(Site.kind != SiteKind.RENEWABLE.value).order_by(Site.id)
+    site = uow.session.scalar(stmt)
     if site is None:
         raise ValidationFailed.field("site_id", "请先登记本企业的拆解场地 / register the dismantling site first",
                                      reason="site.not_found")

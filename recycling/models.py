@@ -43,13 +43,15 @@ class Site(Base):
     """A drop-off point, transfer station or sorting centre of a recycler, in a county."""
 
     __tablename__ = "recycling_site"
-    __table_args__ = (UniqueConstraint("organisation_id", "code"),)
+    __table_args__ = (UniqueConstraint("organisation_id", "code"),
+                      CheckConstraint("kind IN ('vehicles', 'renewable', 'general')", name="kind"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     code: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(12), server_default="general")  # site_kinds.SiteKind: what it takes in
     county_code: Mapped[str] = mapped_column(ForeignKey("county.code"), index=True)
     address: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from recycling.domain import CATEGORIES, Indicator, IntakeSource, QualificationKind, SiteLevel
+from recycling.site_kinds import SiteKind
 from subsidy_app.identity.domain import COUNTIES
 from subsidy_app.schema_fields import RowErrorOut, Text
 
@@ -51,6 +52,9 @@ class SiteIn(ma.Schema):
     code = Text(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,30}$"))
     name = Text(required=True, validate=validate.Length(min=1), max_length=100)
     level = ma.fields.Enum(SiteLevel, by_value=True, required=True)
+    kind = ma.fields.Enum(SiteKind, by_value=True, load_default=SiteKind.GENERAL,
+                          metadata={"description": "what the site takes in: vehicles (a dismantler's), renewable "
+                                                   "(appliances, office equipment, materials) or general (both)"})
     county_code = ma.fields.String(required=True, validate=county)
     address = Text(load_default="", max_length=200)
 
@@ -63,6 +67,7 @@ class SiteOut(ma.Schema):
     code = ma.fields.String()
     name = ma.fields.String()
     level = ma.fields.String()
+    kind = ma.fields.String()
     county_code = ma.fields.String()
     address = ma.fields.String()
     active = ma.fields.Boolean()

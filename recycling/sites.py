@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from recycling.domain import QualificationKind, SiteLevel, licence_valid
 from recycling.models import Qualification, Site
+from recycling.site_kinds import SiteKind
 from subsidy_app.audit import services as audit
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -41,6 +42,7 @@ class SiteView:
     county_code: str
     address: str
     active: bool
+    kind: str  # site_kinds.SiteKind
 
 
 def recycler(uow: UnitOfWork, organisation_id: int) -> OrganisationView:
@@ -109,9 +111,9 @@ def licence_for(uow: UnitOfWork, *, organisation_id: int, kind: QualificationKin
 
 def register_site(
     uow: UnitOfWork, *, actor: str, organisation_id: int, code: str, name: str, level: SiteLevel,
-    county_code: str, address: str = "",
+    county_code: str, address: str = "", kind: SiteKind = SiteKind.GENERAL,
 ) -> int:
-    """Register a drop-off point, transfer station or sorting centre."""
+    """Register a drop-off point, transfer station or sorting centre taking in what its kind says."""
     recycler(uow, organisation_id)
     if county_code not in COUNTIES:
         raise ValidationFailed.field("county_code", "不是吕梁市的区县代码 / not a Lüliang county code")
@@ -122,18 +124,19 @@ def register_site(
     if clash is not None:
         raise Conflict("网点编码已存在 / this site code exists", reason="site.duplicate")
     site = Site(organisation_id=organisation_id, code=clean, name=name.strip(), level=level.value,
-                county_code=county_code, address=address.strip())
+                kind=SiteKind(kind).value, county_code=county_code, address=address.strip())
     uow.session.add(site)
     uow.flush()
     audit.record(uow, actor=actor, action="recycling.site_registered", entity_type="recycling_site",
-                 entity_id=site.id, after={"code": clean, "level": level.value, "county": county_code})
+                 entity_id=site.id, after={"code": clean, "level": level.value, "kind": site.kind,
+                                                      "county": county_code})
     return site.id
 
 
 def site_view(site: Site) -> SiteView:
     """Describe a site."""
     return SiteView(site.id, site.organisation_id, site.code, site.name, site.level, site.county_code, site.address,
-                    site.active)
+                    site.active, site.kind)
 
 
 def get_site(uow: UnitOfWork, *, site_id: int, principal: Principal | None = None, lock: bool = False) -> Site:

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from recycling import intake, issuing, sites
 from recycling.domain import CATEGORIES, SOURCE_LABELS, local_today
+from recycling.site_kinds import UNIT_WEIGHT_KG, categories_for, unit_weight_warning
 from subsidy_app.access import access, current_principal
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.limits import LARGEST_WEIGHT, MAX_ID
@@ -79,6 +80,16 @@ def _form_context() -> dict[str, Any]:
             "form": request.form}
 
 
+def _intake_context() -> dict[str, Any]:
+    """The intake form's choices: each site's categories (the chosen site's are listed) and the plausible weights."""
+    context = _form_context()
+    chosen = request.form.get("site_id", "")
+    site = next((s for s in context["sites"] if str(s.id) == chosen), context["sites"][0] if context["sites"] else None)
+    return {**context, "site_categories": {s.id: categories_for(s.kind) for s in context["sites"]},
+            "offered": categories_for(site.kind) if site else [], "chosen_site": site.id if site else None,
+            "unit_weights": {c: [str(low), str(high)] for c, (low, high) in UNIT_WEIGHT_KG.items()}}
+
+
 @bp.route("/recycling/intake", methods=["GET", "POST"])
 @access(CLERK)
 def intake_form() -> ResponseReturnValue:
@@ -96,10 +107,13 @@ def intake_form() -> ResponseReturnValue:
                                               acting_org_id=current_principal().organisation_id, draft=draft)
                 tx.commit()
             flash(f"已登记回收记录 #{new_id}", "ok")
+            warning = unit_weight_warning(draft.category, draft.units, draft.weight_kg)
+            if warning:  # recorded all the same: the clerk checks it and corrects the record if it was a slip
+                flash(f"回收记录 #{new_id} {warning};如有误请更正该记录。", "warn")
             return redirect(url_for("recycling_views.intake_form"))
         except DomainError as exc:
             errors = exc.errors or {"_": [exc.message]}
-    return render_template("recycling/intake_form.html", errors=errors, **_form_context()), 422 if errors else 200
+    return render_template("recycling/intake_form.html", errors=errors, **_intake_context()), 422 if errors else 200
 
 
 _CERT_FIELDS = ("number", "owner_name", "owner_id_number", "phone", "address", "plate", "vehicle_type", "use_type",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from decimal import Decimal
+
+from flask.testing import FlaskClient
 
 from recycling.domain import QualificationKind, SiteLevel
 from recycling.issuing import CertificateDraft, issue_certificate
@@ -18,6 +21,7 @@ from subsidy_app.rules import budget, budget_reports
 from subsidy_app.rules import services as rules
 from subsidy_app.rules.ruleset import DATA_DIR
 from subsidy_app.vehicles.services import import_records
+from tests.helpers import bearer
 
 APPLICANT_ID = "11010519491231002X"
 APPLICANT_NAME = "张三"
@@ -125,3 +129,31 @@ def submit(uow: UnitOfWork, world: CarWorld, *, programme: str = "car_scrap", ca
                                             bank_card_number=card, bank_name="中国工商银行", consent=True))
     uow.commit()
     return done
+
+
+def another_sale(uow: UnitOfWork, demo: dict[str, int], *, serial: int = 77, buyer_id: str = APPLICANT_ID
+                 ) -> sales.SaleView:
+    """Another new car the dealer sold to a buyer (a second purchase, on which an old certificate is tried again)."""
+    principal = load_principal(uow, account_id=demo["dealer.car"])
+    assert principal is not None
+    sale = sales.register_car_sale(
+        uow, principal=principal, new_vin=vin(serial, "LSV"), invoice_number=f"25140000000{serial:09d}",
+        invoice_code=None, invoice_date=dt.date(2026, 6, 2), invoice_total=Decimal("120000.00"), price_excl_tax=None,
+        new_vehicle_type="nev", nev_catalogue_ref="2026-第3批", displacement_l=None, buyer_name=APPLICANT_NAME,
+        buyer_id_number=buyer_id)
+    uow.commit()
+    return sale
+
+
+def pay_over_http(client: FlaskClient, application_id: int, number: str, amount: str = "18000.00") -> None:
+    """Approve an application, put it in a payment batch, export the bank file and import the bank's 'paid'."""
+    auditor, finance = bearer(client, "auditor.lishi"), bearer(client, "finance.city")
+    assert client.post("/api/v1/applications/batch-approve", json={"application_ids": [application_id]},
+                       headers=auditor).get_json()["approved"] == [application_id]
+    batch = client.post("/api/v1/payment-batches", headers=finance, json={
+        "application_ids": [application_id], "declared_count": 1, "declared_total": amount}).get_json()
+    assert client.get(f"/api/v1/payment-batches/{batch['id']}/bank-file?format=csv", headers=finance).status_code == 200
+    result = f"序号,申请编号,金额,结果,银行流水号,说明\n1,{number},{amount},成功,B1,\n".encode()
+    paid = client.post(f"/api/v1/payment-batches/{batch['id']}/results", headers=finance,
+                       data={"file": (io.BytesIO(result), "result.csv")}, content_type="multipart/form-data")
+    assert paid.get_json()["paid"] == [number]

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from recycling import certificates
 from subsidy_app.applications.checks import latest_checks
 from subsidy_app.applications.domain import (
     ACTIVE_STATES,
@@ -152,3 +153,32 @@ def visible_application(uow: UnitOfWork, *, principal: Principal, application_id
     if app is None or not may_see_application(principal, app):
         return None
     return ApplicationHead(app.id, app.number, app.payee_kind, app.state, app.amount, dict(app.facts))
+
+
+@dataclass(frozen=True)
+class OwnApplication:
+    """A resident's own live application that already holds what she names again."""
+
+    number: str
+    status_code: str
+    state_label: str
+    holds_certificate: bool  # else it holds the new car
+
+
+def own_live_application(uow: UnitOfWork, *, person_id: int, new_vin: str, certificate_number: str | None = None
+                         ) -> OwnApplication | None:
+    """Return this person's live application holding the certificate or the new car, if any (else None)."""
+    certificate_id = certificates.find_certificate(uow, dismantler_org_id=None, number=certificate_number) \
+        if certificate_number else None
+    held = Application.new_vin == new_vin
+    if certificate_id is not None:
+        held = held | (Application.certificate_id == certificate_id)
+    found = list(uow.session.scalars(select(Application).where(
+        Application.person_id == person_id, Application.state.in_([s.value for s in ACTIVE_STATES]), held)
+        .order_by(Application.id)))
+    if not found:
+        return None
+    # The one holding the certificate comes first: that is what the resident typed.
+    app = next((a for a in found if certificate_id is not None and a.certificate_id == certificate_id), found[0])
+    return OwnApplication(app.number, app.status_code, STATE_LABELS_ZH[State(app.state)],
+                          certificate_id is not None and app.certificate_id == certificate_id)

@@ -9,14 +9,15 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from subsidy_app.applications.models import CarSale
+from subsidy_app.applications.domain import ACTIVE_STATES
+from subsidy_app.applications.models import Application, CarSale
 from subsidy_app.applications.visibility import may_see_car_sale
 from subsidy_app.audit import services as audit
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id, normalise_vin
 from subsidy_app.core.identifiers_trade import check_invoice_number
 from subsidy_app.core.personal_data import mask_name, mask_resident_id
-from subsidy_app.core.qr import read_token, sign_token
+from subsidy_app.core.qr import read_token, read_token_past_expiry, sign_token
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal
 from subsidy_app.identity.organisations import get_organisation, organisation_name
@@ -113,13 +114,31 @@ def get_sale(uow: UnitOfWork, *, sale_id: int, principal: Principal | None = Non
     return _view(sale, organisation_name(uow, sale.dealer_org_id) or "")
 
 
-def sale_for_token(uow: UnitOfWork, *, secret_key: str, token: str) -> SaleView:
-    """Resolve the buyer's QR token to the sale it was issued for."""
-    payload = read_token(secret_key, SALE_TOKEN_PURPOSE, token)
+def sale_for_token(uow: UnitOfWork, *, secret_key: str, token: str, applied_ok: bool = False) -> SaleView:
+    """Resolve the buyer's QR token to the sale it was issued for.
+
+    `applied_ok`: an expired code still names a sale that a live application holds, so its buyer can get to the
+    application's progress (payment comes long after the code's days); it never opens a new application."""
+    try:
+        payload = read_token(secret_key, SALE_TOKEN_PURPOSE, token)
+    except ValidationFailed as expired:
+        if not applied_ok or expired.reason != "qr.expired":
+            raise
+        payload = read_token_past_expiry(secret_key, SALE_TOKEN_PURPOSE, token)
+        sale = uow.session.scalar(select(CarSale).where(CarSale.apply_code == str(payload.get("c", ""))))
+        if sale is None or not _applied_for(uow, sale.new_vin):
+            raise
+        return _view(sale, organisation_name(uow, sale.dealer_org_id) or "")
     sale = uow.session.scalar(select(CarSale).where(CarSale.apply_code == str(payload.get("c", ""))))
     if sale is None:
         raise NotFound("二维码对应的销售记录不存在 / no sale for this QR code", reason="sale.not_found")
     return _view(sale, organisation_name(uow, sale.dealer_org_id) or "")
+
+
+def _applied_for(uow: UnitOfWork, new_vin: str) -> bool:
+    """Whether a live application holds this new car."""
+    return uow.session.scalar(select(Application.id).where(
+        Application.new_vin == new_vin, Application.state.in_([s.value for s in ACTIVE_STATES])).limit(1)) is not None
 
 
 def apply_token(secret_key: str, sale: SaleView, *, days: int) -> str:

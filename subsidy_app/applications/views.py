@@ -46,13 +46,17 @@ def _errors(exc: DomainError) -> dict[str, Any]:
     return {"message": exc.message, "fields": exc.errors}
 
 
-def _car_sale(token: str) -> sales.SaleView:
+def _car_sale(token: str, *, applied_ok: bool = False) -> sales.SaleView:
+    """The sale a QR names; with `applied_ok` an expired QR of a sale already applied for, to reach its progress."""
     with runtime().unit_of_work() as tx:
-        return sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token)
+        return sales.sale_for_token(tx, secret_key=runtime().settings.secret_key, token=token, applied_ok=applied_ok)
+
+
+_applied_sale = partial(_car_sale, applied_ok=True)
 
 
 def _car_landing_page(token: str, form: dict[str, str], error: DomainError | None = None) -> ResponseReturnValue:
-    page = render_template("applications/car_landing.html", sale=_car_sale(token), token=token, pending=form,
+    page = render_template("applications/car_landing.html", sale=_applied_sale(token), token=token, pending=form,
                            error=_errors(error) if error else None)
     return page, error.status if error else 200
 
@@ -62,7 +66,7 @@ def _car_landing_page(token: str, form: dict[str, str], error: DomainError | Non
 @limiter.limit("60 per minute")
 def car_landing(token: str) -> ResponseReturnValue:
     """Show the sale the QR code was issued for and ask who is applying."""
-    _car_sale(token)
+    _applied_sale(token)
     if current_principal().kind == "resident":
         return redirect(url_for("resident.car_apply", token=token))
     return _car_landing_page(token, session.get("pending_identity", {}))
@@ -73,7 +77,7 @@ def car_landing(token: str) -> ResponseReturnValue:
 @limiter.limit("10 per minute")
 def send_code(token: str) -> ResponseReturnValue:
     """Send a one-time code to the phone the resident entered."""
-    return resident_steps.send_code(check=partial(_car_sale, token), page=partial(_car_landing_page, token),
+    return resident_steps.send_code(check=partial(_applied_sale, token), page=partial(_car_landing_page, token),
                                     back=url_for("resident.car_landing", token=token))
 
 
@@ -83,14 +87,30 @@ def send_code(token: str) -> ResponseReturnValue:
 def verify(token: str) -> ResponseReturnValue:
     """Check the code; the resident is then known by their ID number for this session."""
     return resident_steps.verify(
-        check=partial(_car_sale, token), page=partial(_car_landing_page, token),
+        check=partial(_applied_sale, token), page=partial(_car_landing_page, token),
         then=lambda _sale, resident: resident_steps.sign_in(resident, url_for("resident.car_apply", token=token)))
 
 
 def _apply_page(token: str, sale: sales.SaleView, form: dict[str, str], error: dict[str, Any] | None,
-                status: int = 200) -> ResponseReturnValue:
+                status: int = 200, own: queries.OwnApplication | None = None) -> ResponseReturnValue:
+    own_url = _status_path(own.status_code) if own else None
     return render_template("applications/car_apply.html", sale=sale, token=token, form=form, error=error,
-                           counties=COUNTIES, documents=DOCUMENT_FIELDS), status
+                           counties=COUNTIES, documents=DOCUMENT_FIELDS, own=own, own_url=own_url), status
+
+
+def _status_path(status_code: str) -> str:
+    return status_url(status_code).replace(runtime().settings.public_base_url, "")
+
+
+# Refusals that may be the resident's own live application holding the certificate or the new car.
+_HELD = frozenset({"certificate.already_used", "vehicle.already_subsidised"})
+
+
+def _own_application(person_id: int, sale: sales.SaleView, certificate_number: str | None
+                     ) -> queries.OwnApplication | None:
+    with runtime().unit_of_work() as tx:
+        return queries.own_live_application(tx, person_id=person_id, new_vin=sale.new_vin,
+                                            certificate_number=certificate_number)
 
 
 @bp.route("/m/car/<token>/apply", methods=["GET", "POST"])
@@ -101,10 +121,14 @@ def car_apply(token: str) -> ResponseReturnValue:
     """Show the application form; submit it with the documents, bank card and consent."""
     person_id = current_principal().person_id
     assert person_id is not None
-    sale = _car_sale(token)
+    sale = _car_sale(token, applied_ok=request.method == "GET")
     form = {k: request.form.get(k, "").strip() for k in ("programme", "county_code", "certificate_number",
                                                          "old_vin", "bank_card_number", "bank_name")}
     if request.method == "GET":
+        own = _own_application(person_id, sale, None)
+        if own is not None:  # her application for this car (paid, say): the sale's QR shows its progress
+            return redirect(_status_path(own.status_code))
+        _car_sale(token)  # an expired QR opens no new form
         return _apply_page(token, sale, {"county_code": sale.county_code, "programme": "car_scrap"}, None)
     uploads = [(kind, f.filename or kind, f.read()) for kind, _label, _req in DOCUMENT_FIELDS
                for f in request.files.getlist(kind) if f and f.filename]
@@ -119,8 +143,12 @@ def car_apply(token: str) -> ResponseReturnValue:
                                                      uploads=uploads)
             tx.commit()
     except DomainError as exc:
-        return _apply_page(token, sale, form, _errors(exc), exc.status)
-    return redirect(status_url(done.status_code).replace(runtime().settings.public_base_url, "") + "?receipt=1")
+        own = None
+        if exc.reason in _HELD:
+            scrap = data.programme == "car_scrap"  # only scrap-renewal names a certificate
+            own = _own_application(person_id, sale, data.certificate_number if scrap else None)
+        return _apply_page(token, sale, form, None if own else _errors(exc), exc.status, own=own)
+    return redirect(_status_path(done.status_code) + "?receipt=1")
 
 
 @bp.route("/m/s/<token>")

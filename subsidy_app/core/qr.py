@@ -69,6 +69,21 @@ def read_token(secret_key: str, purpose: str, token: str, max_age_seconds: int |
     return data
 
 
+def read_token_past_expiry(secret_key: str, purpose: str, token: str) -> dict[str, Any]:
+    """Check an expiring token's signature but not its age; return its payload or raise ValidationFailed.
+
+    Only for what an expired code may still show (a sale's code opens the progress of its application, never a
+    new one); the caller decides that, every other reader uses read_token."""
+    try:
+        data = _serializer(secret_key, purpose).loads(token)  # without max_age: the signature only
+    except (BadData, ValueError, TypeError):
+        raise _invalid() from None
+    days = data.pop("_d", None) if isinstance(data, dict) else None
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise _invalid()  # not a token of an expiring purpose
+    return dict(data)
+
+
 def sign_printed(secret_key: str, purpose: str, payload: dict[str, Any]) -> str:
     """Sign a lasting code for paper (a store poster, a certificate): it never expires, its record is revoked."""
     return str(URLSafeSerializer(secret_key, salt=_PRINTED_SALT_PREFIX + purpose).dumps(payload))

@@ -19,6 +19,7 @@ from tests.conftest import REQUIRE_SERVICES, _settings_dict, make_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE_VIEWPORT = {"width": 390, "height": 844}
+DESK_VIEWPORT = {"width": 1280, "height": 800}
 
 
 def decode_qr(png: bytes) -> str:
@@ -31,8 +32,7 @@ def decode_qr(png: bytes) -> str:
 
 
 @contextmanager
-def phone_page() -> Iterator[Any]:
-    """A Chinese-locale phone-sized page in Debian's Chromium (headless), closed afterwards."""
+def _chromium_page(**options: Any) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -40,10 +40,23 @@ def phone_page() -> Iterator[Any]:
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
         try:
-            yield browser.new_page(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                   locale="zh-CN")
+            yield browser.new_page(locale="zh-CN", **options)
         finally:
             browser.close()
+
+
+@contextmanager
+def phone_page() -> Iterator[Any]:
+    """A Chinese-locale phone-sized page in Debian's Chromium (headless), closed afterwards."""
+    with _chromium_page(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True) as page:
+        yield page
+
+
+@contextmanager
+def desk_page() -> Iterator[Any]:
+    """A Chinese-locale desk-sized page in Debian's Chromium (headless), as the offices' staff use."""
+    with _chromium_page(viewport=DESK_VIEWPORT) as page:
+        yield page
 
 
 @pytest.fixture
