@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from flask import Flask
 
 from subsidy_app.core.uow import UnitOfWork
 from tests.car_fixtures import bank_card, car_world, resident_id, submit
-from tests.e2e.conftest import CHROMIUM
+from tests.e2e.conftest import desk_page
 from tests.helpers import DEMO_PASSWORD
 
 SHOTS = os.environ.get("SCREENSHOT_DIR", "/tmp")
-
-
-@contextmanager
-def desk_page(width: int = 1280) -> Iterator[Any]:
-    """A Chinese-locale desk-sized page in Debian's Chromium (headless)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield browser.new_page(viewport={"width": width, "height": 900}, locale="zh-CN")
-        finally:
-            browser.close()
 
 
 def test_the_leader_sees_charts_drawn_from_the_tables(live: tuple[str, Flask], committed, cipher) -> None:
