@@ -16,8 +16,10 @@ from subsidy_app.applications.checks import card_check
 from subsidy_app.applications.domain import ACTIVE_STATES
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.services import Kind, Opening, Submitted, open_application, register_kind
-from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.errors import Conflict, FieldErrors, NotFound
+from subsidy_app.core.identifiers_trade import normalise_bank_card
 from subsidy_app.core.personal_data import mask_middle
+from subsidy_app.core.text import checked_text
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.identity.models import Organisation, Person
@@ -176,8 +178,12 @@ def _store_checks(uow: UnitOfWork, app: Application, decision: Decision, signals
 def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput, versions: tuple[RuleVersion, ...],
           limits: FraudThresholds, actor: str) -> Submitted:
     """Apply for a claim-mode sale: quota held, budget reserved in turn, straight to review; 409 if claimed."""
+    errors = FieldErrors()  # every bad field at once: the card, its bank and the declaration
+    errors.value(lambda: normalise_bank_card(data.bank_card_number, field="bank_card"), "")
+    errors.value(lambda: checked_text(data.bank_name, field="bank_name", max_length=persons.BANK_NAME_LENGTH), "")
     if not data.consent:
-        raise ValidationFailed.field("consent", "请阅读并同意承诺书 / please read and accept the declaration")
+        errors.add("consent", "请阅读并同意承诺书 / please read and accept the declaration")
+    errors.raise_any()
     card_id = persons.add_bank_card(uow, actor=actor, person_id=person_id, card_number=data.bank_card_number,
                                     bank_name=data.bank_name)
     sale = _locked_sale(uow, apply_code)

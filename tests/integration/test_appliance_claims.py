@@ -173,7 +173,7 @@ def _person(uow: UnitOfWork) -> int:
 @pytest.mark.parametrize(
     ("form", "field", "text"),
     [
-        ({"bank_card_number": "6222020000000000019"}, "bank_card", "银行卡"),  # fails the Luhn check
+        ({"bank_card_number": "6222020000000000019"}, "bank_card_number", "银行卡"),  # fails the Luhn check
         ({"consent": None}, "consent", "承诺书"),
     ],
 )
