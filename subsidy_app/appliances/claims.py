@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from subsidy_app.appliances import fraud
-from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState
+from subsidy_app.appliances.domain import CATEGORY_ZH, FraudThresholds, SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, Product, Store
 from subsidy_app.applications.checks import card_check
 from subsidy_app.applications.domain import ACTIVE_STATES
@@ -18,6 +18,7 @@ from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.services import Kind, Opening, Submitted, open_application, register_kind
 from subsidy_app.core.errors import Conflict, FieldErrors, NotFound
 from subsidy_app.core.identifiers_trade import normalise_bank_card
+from subsidy_app.core.numbers import money_str
 from subsidy_app.core.personal_data import mask_middle
 from subsidy_app.core.text import checked_text
 from subsidy_app.core.uow import UnitOfWork
@@ -30,7 +31,29 @@ from subsidy_app.rules.ruleset import RuleVersion
 SYSTEM = "system:appliance-claims"
 CLAIM = "appliance_claim"
 # Like a till sale, a claim takes its place in the budget pool at once; the system runs its checks inline.
-register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM))
+
+
+def _purchase(uow: UnitOfWork, app: Application) -> list[tuple[str, str]]:
+    """The reviewer's rows of a claim: the product, the store, the serial number or IMEI, the invoice and price."""
+    row = uow.session.execute(
+        select(ApplianceSale, Store.name, Store.address, Organisation.name, Product.brand, Product.model)
+        .join(Store, Store.id == ApplianceSale.store_id)
+        .join(Organisation, Organisation.id == ApplianceSale.dealer_org_id)
+        .outerjoin(Product, Product.gtin == ApplianceSale.gtin)
+        .where(ApplianceSale.id == app.appliance_sale_id)).first()
+    if row is None:
+        return []
+    sale, store_name, store_address, dealer_name, brand, model = row
+    product = " ".join(part for part in (brand, model) if part)
+    return [
+        ("商品", f"{CATEGORY_ZH.get(sale.category, sale.category)} · {product or '—'}(商品条码 {sale.gtin})"),
+        ("门店", f"{dealer_name} · {store_name}({store_address})"),
+        ("序列号/IMEI", sale.serial_key), ("发票号码", sale.invoice_key), ("售价", f"{money_str(sale.price)} 元"),
+        ("销售单号", sale.number), ("购买日期", str(app.facts.get("sold_on", "—"))),
+    ]
+
+
+register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM, subject=_purchase))
 # The salt api_sales.receipt_url signs receipt QR tokens with; web pages may not import the API layer to read it
 # (a test holds the two equal).
 RECEIPT_PURPOSE = "appliance-receipt"

@@ -12,6 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from subsidy_app.appliances.domain import CATEGORY_ZH as CATEGORY_ZH  # the pages read the names here
 from subsidy_app.appliances.participation import StoreView
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import render_png, render_svg, sign_printed
@@ -25,10 +26,6 @@ STANDARD_ZH = (
     "数码产品(手机、平板、智能手表/手环、智能眼镜):单价不超过 6,000 元,按售价 15% 补贴,每件最高 500 元。",
     "扫码核验身份后在收银台直接立减;退货不退补贴,已用名额不恢复。",
 )
-CATEGORY_ZH = {"refrigerator": "冰箱", "washing_machine": "洗衣机", "television": "电视", "air_conditioner": "空调",
-               "computer": "电脑", "water_heater": "热水器", "cooker": "家用灶具", "range_hood": "吸油烟机",
-               "microwave": "微波炉", "water_purifier": "净水器", "dishwasher": "洗碗机", "rice_cooker": "电饭煲",
-               "phone": "手机", "tablet": "平板", "smartwatch": "智能手表/手环", "smart_glasses": "智能眼镜"}
 
 
 def poster_url(store: StoreView) -> str:

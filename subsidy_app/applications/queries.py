@@ -11,7 +11,7 @@ from subsidy_app.applications import check_text
 from subsidy_app.applications.checks import latest_checks
 from subsidy_app.applications.domain import STATE_LABELS_ZH, State, resident_sees_check, resident_sees_reason
 from subsidy_app.applications.models import Application, ApplicationEvent
-from subsidy_app.applications.services import payee_of
+from subsidy_app.applications.services import kind_of, payee_of
 from subsidy_app.applications.visibility import may_see_application
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
@@ -66,8 +66,9 @@ def application_detail(uow: UnitOfWork, *, principal: Principal, application_id:
     payee = payee_of(app).detail(uow, app, principal)  # the resident and their card, or e.g. a dealer's account
     events = uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
                                  .order_by(ApplicationEvent.id))
+    kind = kind_of(app)
     return {
-        **_summary(app), **payee,
+        **_summary(app), **payee, "subject": kind.subject(uow, app) if kind else [],
         "checks": [check_text.for_people({
             "id": c.id, "code": c.code, "passed": c.passed, "explanation_zh": c.explanation_zh,
             "explanation_en": c.explanation_en, "overridden_by": c.overridden_by, "override_reason": c.override_reason,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from recycling import certificates
 from subsidy_app.applications import facts as gathering
 from subsidy_app.applications.domain import Action
+from subsidy_app.applications.models import Application
 from subsidy_app.applications.sales import SaleView
 from subsidy_app.applications.services import (
     CHECK_JOB,
@@ -32,7 +33,14 @@ from subsidy_app.rules.ruleset import RuleVersion
 
 CAR_PROGRAMMES = ("car_scrap", "car_replace")
 CAR = "car"
-register_kind(Kind(CAR, prefix="QC"))
+
+
+def _car(uow: UnitOfWork, app: Application) -> list[tuple[str, str]]:
+    """The reviewer's rows of a car application: the new and the old car."""
+    return [("新车车架号", app.new_vin or "—"), ("旧车车架号", app.old_vin or "—")]
+
+
+register_kind(Kind(CAR, prefix="QC", subject=_car))
 
 
 @dataclass(frozen=True)
