@@ -40,10 +40,12 @@ def test_every_identity_field_is_judged_at_once() -> None:
 
 
 def test_a_resident_page_gets_chinese_only_each_message_once_and_no_field_keys() -> None:
-    refused = _refusal(phone="手机号格式不正确 / not a mobile number", id_number="身份证号长度应为 18 位 / 18 characters")
+    refused = _refusal(phone="手机号格式不正确 / not a mobile number",
+                       id_number="身份证号长度应为 18 位 / 18 characters")
     refused.errors["phone"].append("手机号格式不正确 / not a mobile number")
     shown = for_resident(refused)
-    assert shown == {"message": None, "fields": {"phone": ["手机号格式不正确"], "id_number": ["身份证号长度应为 18 位"]}}
+    assert shown == {"message": None,
+                     "fields": {"phone": ["手机号格式不正确"], "id_number": ["身份证号长度应为 18 位"]}}
     conflict = for_resident(Conflict("该证明已被使用 / already used"))
     assert conflict == {"message": "该证明已被使用", "fields": {}}
     aliased = for_resident(ValidationFailed.field("bank_card", "卡号校验位不正确 / wrong check digit"),
@@ -54,7 +56,8 @@ def test_a_resident_page_gets_chinese_only_each_message_once_and_no_field_keys()
 def test_an_office_page_names_the_field_in_every_message() -> None:
     refused = ValidationFailed.field("occurred_on", "日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD")
     shown = for_staff(refused, labels={"occurred_on": "日期"})
-    assert shown == {"message": None, "fields": {"occurred_on": ["日期:日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD"]}}
+    assert shown == {"message": None,
+                     "fields": {"occurred_on": ["日期:日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD"]}}
     assert chinese("没有英文") == "没有英文"
 
 
