@@ -57,7 +57,7 @@ def for_staff(exc: DomainError, *, labels: Mapping[str, str], aliases: Mapping[s
 
 
 def resident_line(exc: DomainError, *, labels: Mapping[str, str]) -> str:
-    """One Chinese line for a resident's flash message (no field beside it): each field's label and message."""
+    """One Chinese line where no field is beside it (a flash, an error page): each field's label and message."""
     error = for_resident(exc)
     lines = [f"{labels.get(name, '')}{':' if name in labels else ''}{m}"
              for name, messages in error["fields"].items() for m in messages]

@@ -27,7 +27,7 @@ bp = Blueprint("appliance_resident", __name__, template_folder="templates")
 @bp.errorhandler(DomainError)
 def _error_page(exc: DomainError) -> ResponseReturnValue:
     """Answer a resident's bad or expired QR code, or a refused step, with a Chinese page rather than JSON."""
-    return render_template("appliances/error.html", message=exc.message), exc.status
+    return render_template("appliances/error.html", message=form_errors.resident_line(exc, labels={})), exc.status
 
 
 def _errors(exc: DomainError | None) -> dict[str, Any] | None:

@@ -90,3 +90,10 @@ def test_the_intake_form_names_the_field_in_every_message(client: FlaskClient, n
     shown = _shown(refused.get_data(as_text=True))
     assert shown == {"units": "数量:应为整数 / must be a whole number",
                      "occurred_on": "日期:日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD"}
+
+
+def test_a_refused_receipt_code_is_told_in_chinese_only(client: FlaskClient, demo: dict[str, int]) -> None:
+    refused = client.get("/m/appliance/not-a-signed-code")
+    message = re.search(r'id="page-error">([^<]*)<', refused.get_data(as_text=True))
+    assert refused.status_code == 422 and message is not None
+    assert message.group(1) and not re.search(r"[A-Za-z]", message.group(1)), message.group(1)
