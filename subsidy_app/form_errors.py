@@ -56,9 +56,9 @@ def for_staff(exc: DomainError, *, labels: Mapping[str, str], aliases: Mapping[s
     return {"message": _own_message(exc), "fields": fields}
 
 
-def resident_line(exc: DomainError, *, labels: Mapping[str, str]) -> str:
+def resident_line(exc: DomainError, *, labels: Mapping[str, str], aliases: Mapping[str, str] | None = None) -> str:
     """One Chinese line where no field is beside it (a flash, an error page): each field's label and message."""
-    error = for_resident(exc)
+    error = for_resident(exc, aliases=aliases)
     lines = [f"{labels.get(name, '')}{':' if name in labels else ''}{m}"
              for name, messages in error["fields"].items() for m in messages]
     return ";".join(([error["message"]] if error["message"] else []) + lines) or chinese(exc.message)

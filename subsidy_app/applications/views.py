@@ -29,7 +29,9 @@ DOCUMENT_FIELDS = [
     ("registration_certificate", "新车机动车登记证书", True),
     ("bank_card", "本人一类银行卡", True),
 ]
-DOCUMENT_LABELS = [(kind, label) for kind, label, _required in DOCUMENT_FIELDS]
+DOCUMENT_LABELS = {kind: label for kind, label, _required in DOCUMENT_FIELDS}
+CARD_FIELD = {"bank_card": "bank_card_number"}  # identity.persons names the card as the API does
+CARD_LABELS = {"bank_card_number": "银行卡号", "bank_name": "开户银行"}
 
 
 def status_url(status_code: str) -> str:
@@ -41,10 +43,6 @@ def status_url(status_code: str) -> str:
 
 def _status_code(token: str) -> str:
     return str(read_token(runtime().settings.secret_key, STATUS_PURPOSE, token).get("c", ""))
-
-
-CARD_FIELD = {"bank_card": "bank_card_number"}  # identity.persons names the card as the API does
-CARD_LABELS = {"bank_card_number": "银行卡号", "bank_name": "开户银行"}
 
 
 def _errors(exc: DomainError) -> dict[str, Any]:
@@ -167,7 +165,7 @@ def resubmit(token: str) -> ResponseReturnValue:
             submission.resubmit(tx, application_id=app.id, person_id=person_id, actor=f"person:{person_id}")
             tx.commit()
     except DomainError as exc:
-        flash(form_errors.resident_line(exc, labels=dict(DOCUMENT_LABELS)), "error")
+        flash(form_errors.resident_line(exc, labels=DOCUMENT_LABELS), "error")
     return redirect(url_for("resident.status", token=token))
 
 
@@ -186,6 +184,5 @@ def correct_card(token: str) -> ResponseReturnValue:
             tx.commit()
         flash("银行卡已更正,将在下一批次发放", "ok")
     except DomainError as exc:
-        flash(form_errors.resident_line(exc, labels={"bank_card": CARD_LABELS["bank_card_number"], **CARD_LABELS}),
-              "error")
+        flash(form_errors.resident_line(exc, labels=CARD_LABELS, aliases=CARD_FIELD), "error")
     return redirect(url_for("resident.status", token=token))

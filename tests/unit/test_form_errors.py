@@ -7,7 +7,7 @@ import pytest
 from subsidy_app.applications import check_text
 from subsidy_app.core.errors import Conflict, FieldErrors, ValidationFailed
 from subsidy_app.core.identifiers_trade import normalise_phone
-from subsidy_app.form_errors import chinese, for_resident, for_staff
+from subsidy_app.form_errors import chinese, for_resident, for_staff, resident_line
 from subsidy_app.identity.residents import check_identity
 
 
@@ -67,3 +67,10 @@ def test_a_check_reads_without_raw_codes() -> None:
     assert check_text.title("rule.window.purchase_date") == "购买日期"
     assert check_text.detail("回收证明状态:issued") == "回收证明状态:有效（未使用）"
     assert check_text.detail("回收证明状态:used") == "回收证明状态:已用于补贴申请"
+
+
+def test_a_resident_flash_names_the_field_by_its_label_in_chinese() -> None:
+    refused = ValidationFailed.field("bank_card", "卡号校验位不正确 / wrong check digit")
+    line = resident_line(refused, labels={"bank_card_number": "银行卡号"}, aliases={"bank_card": "bank_card_number"})
+    assert line == "银行卡号:卡号校验位不正确"
+    assert resident_line(Conflict("当前状态不能更正 / not now"), labels={}) == "当前状态不能更正"
