@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -13,9 +14,10 @@ from recycling import intake, issuing, sites
 from recycling.domain import CATEGORIES, SOURCE_LABELS, local_today
 from recycling.site_kinds import UNIT_WEIGHT_KG, categories_for, unit_weight_warning
 from subsidy_app.access import access, current_principal
-from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.errors import DomainError, FieldErrors, ValidationFailed
 from subsidy_app.core.limits import LARGEST_WEIGHT, MAX_ID
 from subsidy_app.core.text import checked_text
+from subsidy_app.form_errors import PageError, for_staff
 from subsidy_app.http import limiter, runtime, uow
 from subsidy_app.identity.domain import Role
 
@@ -90,18 +92,34 @@ def _intake_context() -> dict[str, Any]:
             "unit_weights": {c: [str(low), str(high)] for c, (low, high) in UNIT_WEIGHT_KG.items()}}
 
 
+INTAKE_LABELS = {"site_id": "回收网点", "source": "来源", "category": "品类", "units": "数量", "weight_kg": "重量",
+                 "occurred_on": "日期", "trade_in_ref": "以旧换新单号", "note": "备注"}
+CERT_LABELS = {
+    "number": "证明编号", "owner_name": "车主姓名/单位名称", "owner_id_number": "车主身份证号码", "phone": "联系电话",
+    "address": "住址", "handover_date": "交车日期", "first_registration_date": "初次登记日期", "plate": "号牌号码",
+    "vehicle_type": "车辆类型", "use_type": "使用性质", "make_model": "品牌型号", "vin": "车辆识别代号",
+    "curb_weight_kg": "整备质量", "fuel_type": "燃料种类", "engine_number": "发动机号码",
+    "battery_code": "动力蓄电池编码", "site_id": "拆解场地",
+}
+UNPLACED_LABELS = {"owner_kind": "车主类型"}  # judged from the ID number field; not a field of the form
+
+
 @bp.route("/recycling/intake", methods=["GET", "POST"])
 @access(CLERK)
 def intake_form() -> ResponseReturnValue:
-    """Record an intake through a form (mobile-friendly)."""
-    errors: dict[str, list[str]] = {}
+    """Record an intake through a form (mobile-friendly); every bad field is shown beside it, named."""
+    error: PageError | None = None
     if request.method == "POST":
         try:
+            read = FieldErrors()
             draft = intake.IntakeDraft(
-                site_id=_int("site_id"), source=_text("source"),
-                category=_text("category"), units=_int("units"), weight_kg=_decimal("weight_kg"),
-                occurred_on=_date("occurred_on"), trade_in_ref=_text("trade_in_ref") or None,
-                note=_text("note"))
+                site_id=read.value(partial(_int, "site_id"), 0), source=read.value(partial(_text, "source"), ""),
+                category=read.value(partial(_text, "category"), ""), units=read.value(partial(_int, "units"), 0),
+                weight_kg=read.value(partial(_decimal, "weight_kg"), Decimal(0)),
+                occurred_on=read.value(partial(_date, "occurred_on"), dt.date.min),
+                trade_in_ref=read.value(partial(_text, "trade_in_ref"), "") or None,
+                note=read.value(partial(_text, "note"), ""))
+            read.raise_any()
             with uow() as tx:
                 new_id = intake.record_intake(tx, actor=current_principal().actor,
                                               acting_org_id=current_principal().organisation_id, draft=draft)
@@ -112,8 +130,9 @@ def intake_form() -> ResponseReturnValue:
                 flash(f"回收记录 #{new_id} {warning};如有误请更正该记录。", "warn")
             return redirect(url_for("recycling_views.intake_form"))
         except DomainError as exc:
-            errors = exc.errors or {"_": [exc.message]}
-    return render_template("recycling/intake_form.html", errors=errors, **_intake_context()), 422 if errors else 200
+            error = for_staff(exc, labels=INTAKE_LABELS)
+    return render_template("recycling/intake_form.html", error=error, labels=INTAKE_LABELS,
+                           **_intake_context()), 422 if error else 200
 
 
 _CERT_FIELDS = ("number", "owner_name", "owner_id_number", "phone", "address", "plate", "vehicle_type", "use_type",
@@ -123,17 +142,20 @@ _CERT_FIELDS = ("number", "owner_name", "owner_id_number", "phone", "address", "
 @bp.route("/recycling/certificates/new", methods=["GET", "POST"])
 @access(CLERK)
 def certificate_form() -> ResponseReturnValue:
-    """Issue a scrap certificate through a form, then show its QR code."""
-    errors: dict[str, list[str]] = {}
+    """Issue a scrap certificate through a form, then show its QR code; every bad field is shown beside it."""
+    error: PageError | None = None
     if request.method == "POST":
         try:
-            values = {f: _text(f) or None for f in _CERT_FIELDS}
+            read = FieldErrors()
+            values = {f: read.value(partial(_text, f), "") or None for f in _CERT_FIELDS}
             draft = issuing.CertificateDraft(
                 **{k: v or "" for k, v in values.items() if k not in ("phone", "address", "battery_code")},
                 phone=values["phone"], address=values["address"], battery_code=values["battery_code"],
-                handover_date=_date("handover_date"), first_registration_date=_date("first_registration_date"),
-                curb_weight_kg=_decimal("curb_weight_kg"),
-                site_id=_int("site_id") if request.form.get("site_id") else None)
+                handover_date=read.value(partial(_date, "handover_date"), dt.date.min),
+                first_registration_date=read.value(partial(_date, "first_registration_date"), dt.date.min),
+                curb_weight_kg=read.value(partial(_decimal, "curb_weight_kg"), Decimal(0)),
+                site_id=read.value(partial(_int, "site_id"), None) if request.form.get("site_id") else None)
+            read.raise_any()
             with uow() as tx:
                 new_id = issuing.issue_certificate(tx, actor=current_principal().actor,
                                                    dismantler_org_id=current_principal().organisation_id or 0,
@@ -142,9 +164,9 @@ def certificate_form() -> ResponseReturnValue:
             flash(f"已出具回收证明 {draft.number}", "ok")
             return redirect(url_for("recycling_views.certificate_page", certificate_id=new_id))
         except DomainError as exc:
-            errors = exc.errors or {"_": [exc.message]}
-    return render_template("recycling/certificate_form.html", errors=errors, fuel_types=issuing.FUEL_TYPES,
-                           **_form_context()), 422 if errors else 200
+            error = for_staff(exc, labels={**CERT_LABELS, **UNPLACED_LABELS})
+    return render_template("recycling/certificate_form.html", error=error, labels=CERT_LABELS,
+                           fuel_types=issuing.FUEL_TYPES, **_form_context()), 422 if error else 200
 
 
 @bp.route("/recycling/certificates/<int:certificate_id>")

@@ -32,7 +32,8 @@ def send_code(*, check: Callable[[], object], page: Page, back: str) -> Response
     try:
         check()
         with runtime().unit_of_work() as tx:
-            residents.send_code(tx, codes=codes, phone=form["phone"])
+            residents.send_code(tx, codes=codes, phone=form["phone"], name=form["name"],
+                                id_number=form["id_number"])
             tx.commit()
     except DomainError as exc:
         return page(form, exc)

@@ -10,14 +10,25 @@ from typing import Any
 from sqlalchemy import select
 
 from subsidy_app.appliances import fraud
-from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState
+from subsidy_app.appliances.domain import CATEGORY_ZH, FraudThresholds, SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, Product, Store
 from subsidy_app.applications import queries
 from subsidy_app.applications.checks import card_check
 from subsidy_app.applications.domain import CheckResult
-from subsidy_app.applications.services import FirstRun, Kind, Opening, Submitted, open_application, register_kind
-from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.applications.services import (
+    FirstRun,
+    Kind,
+    Opening,
+    Submitted,
+    WithFacts,
+    open_application,
+    register_kind,
+)
+from subsidy_app.core.errors import Conflict, FieldErrors, NotFound
+from subsidy_app.core.identifiers_trade import normalise_bank_card
+from subsidy_app.core.numbers import money_str
 from subsidy_app.core.personal_data import mask_middle
+from subsidy_app.core.text import checked_text
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations, persons
 from subsidy_app.rules.domain import Decision, Facts
@@ -27,7 +38,29 @@ from subsidy_app.rules.ruleset import RuleVersion
 SYSTEM = "system:appliance-claims"
 CLAIM = "appliance_claim"
 # Like a till sale, a claim takes its place in the budget pool at once; the system runs its checks inline.
-register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM))
+
+
+def _purchase(uow: UnitOfWork, app: WithFacts) -> list[tuple[str, str]]:
+    """The reviewer's rows of a claim: the product, the store, the serial number or IMEI, the invoice and price."""
+    row = uow.session.execute(
+        select(ApplianceSale, Store.name, Store.address, Product.brand, Product.model)
+        .join(Store, Store.id == ApplianceSale.store_id)
+        .outerjoin(Product, Product.gtin == ApplianceSale.gtin)
+        .where(ApplianceSale.number == app.facts.get("sale_number"))).first()
+    if row is None:
+        return []
+    sale, store_name, store_address, brand, model = row
+    dealer_name = organisations.organisation_names(uow, [sale.dealer_org_id]).get(sale.dealer_org_id, "")
+    product = " ".join(part for part in (brand, model) if part)
+    return [
+        ("商品", f"{CATEGORY_ZH.get(sale.category, sale.category)} · {product or '—'}(商品条码 {sale.gtin})"),
+        ("门店", f"{dealer_name} · {store_name}({store_address})"),
+        ("序列号/IMEI", sale.serial_key), ("发票号码", sale.invoice_key), ("售价", f"{money_str(sale.price)} 元"),
+        ("销售单号", sale.number), ("购买日期", str(app.facts.get("sold_on", "—"))),
+    ]
+
+
+register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM, subject=_purchase))
 # The salt api_sales.receipt_url signs receipt QR tokens with; web pages may not import the API layer to read it
 # (a test holds the two equal).
 RECEIPT_PURPOSE = "appliance-receipt"
@@ -166,8 +199,12 @@ def _first_run(uow: UnitOfWork, card_id: int, decision: Decision, signals: list[
 def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput, versions: tuple[RuleVersion, ...],
           limits: FraudThresholds, actor: str) -> Submitted:
     """Apply for a claim-mode sale: quota held, budget reserved in turn, straight to review; 409 if claimed."""
+    errors = FieldErrors()  # every bad field at once: the card, its bank and the declaration
+    errors.value(lambda: normalise_bank_card(data.bank_card_number, field="bank_card"), "")
+    errors.value(lambda: checked_text(data.bank_name, field="bank_name", max_length=persons.BANK_NAME_LENGTH), "")
     if not data.consent:
-        raise ValidationFailed.field("consent", "请阅读并同意承诺书 / please read and accept the declaration")
+        errors.add("consent", "请阅读并同意承诺书 / please read and accept the declaration")
+    errors.raise_any()
     card_id = persons.add_bank_card(uow, actor=actor, person_id=person_id, card_number=data.bank_card_number,
                                     bank_name=data.bank_name)
     sale = _locked_sale(uow, apply_code)

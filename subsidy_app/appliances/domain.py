@@ -63,6 +63,13 @@ def recycling_category(category: str) -> str:
     return f"appliance.{_RECYCLING_NAME.get(category, category)}"
 
 
+# How a person reads each category (stores' posters, residents' pages, reviewers' pages).
+CATEGORY_ZH = {"refrigerator": "冰箱", "washing_machine": "洗衣机", "television": "电视", "air_conditioner": "空调",
+               "computer": "电脑", "water_heater": "热水器", "cooker": "家用灶具", "range_hood": "吸油烟机",
+               "microwave": "微波炉", "water_purifier": "净水器", "dishwasher": "洗碗机", "rice_cooker": "电饭煲",
+               "phone": "手机", "tablet": "平板", "smartwatch": "智能手表/手环", "smart_glasses": "智能眼镜"}
+
+
 def parse_money(text: str) -> Decimal | None:
     """Parse a yuan amount with at most two decimals; None when it is not one."""
     try:

@@ -12,7 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from subsidy_app.appliances.domain import CATEGORY_ZH as CATEGORY_ZH
+from subsidy_app.appliances.domain import CATEGORY_ZH as CATEGORY_ZH  # the pages read the names here
 from subsidy_app.appliances.participation import StoreView
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.qr import render_png, render_svg, sign_printed

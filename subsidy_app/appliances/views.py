@@ -10,11 +10,11 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from subsidy_app import resident_steps
+from subsidy_app import form_errors, resident_steps
 from subsidy_app.access import access, current_principal
 from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances import claims, fraud, participation, poster
-from subsidy_app.applications.views import status_url
+from subsidy_app.applications.views import CARD_FIELD, status_url
 from subsidy_app.core.errors import Conflict, DomainError
 from subsidy_app.core.qr import read_printed, read_token, render_png
 from subsidy_app.http import limiter, runtime
@@ -27,12 +27,12 @@ bp = Blueprint("appliance_resident", __name__, template_folder="templates")
 @bp.errorhandler(DomainError)
 def _error_page(exc: DomainError) -> ResponseReturnValue:
     """Answer a resident's bad or expired QR code, or a refused step, with a Chinese page rather than JSON."""
-    return render_template("appliances/error.html", message=exc.message), exc.status
+    return render_template("appliances/error.html", message=form_errors.resident_line(exc, labels={})), exc.status
 
 
 def _errors(exc: DomainError | None) -> dict[str, Any] | None:
-    """Describe a refused step for the page: the message and the fields it names (the car pages' shape)."""
-    return {"message": exc.message, "fields": exc.errors} if exc else None
+    """Describe a refused step for the page in Chinese, each message beside its field (the car pages' shape)."""
+    return form_errors.for_resident(exc, aliases=CARD_FIELD) if exc else None
 
 
 def _code(token: str, purpose: str) -> str:

@@ -6,6 +6,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from recycling import certificates
+from recycling.issuing import STATE_LABELS
 from subsidy_app.applications import facts as gathering
 from subsidy_app.applications.domain import Action, CheckResult, State, needs_second_review
 from subsidy_app.applications.models import Application, ApplicationCheck
@@ -37,7 +38,7 @@ def certificate_checks(cert: certificates.CertificateFacts | None, person_hash: 
            "issued by a dismantler licensed on that date" if cert.licence_valid_on_issue
            else "the dismantler was not licensed on the issue date"),
         _c("certificate.unused", cert.state == "issued" or (cert.state == "used" and cert.used_by_ref == app.number),
-           f"回收证明状态:{cert.state}", f"certificate state: {cert.state}"),
+           f"回收证明状态:{STATE_LABELS.get(cert.state, cert.state)}", f"certificate state: {cert.state}"),
         _c("certificate.names_applicant", cert.owner_id_hash == person_hash,
            "回收证明车主与申请人一致" if cert.owner_id_hash == person_hash else "回收证明车主不是申请人",
            "the certificate names the applicant" if cert.owner_id_hash == person_hash

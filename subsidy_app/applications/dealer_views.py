@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -10,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from subsidy_app.access import access, current_principal
 from subsidy_app.applications import form_input as f
 from subsidy_app.applications import sales, staff_queries
-from subsidy_app.core.errors import DomainError
+from subsidy_app.core.errors import DomainError, FieldErrors
 from subsidy_app.http import runtime, uow
 from subsidy_app.identity.domain import Role
 
@@ -45,21 +48,28 @@ def sale_form() -> ResponseReturnValue:
     if request.method == "GET":
         return _form_page({"new_vehicle_type": "nev"}, None)
     form = request.form
+    errors = FieldErrors()  # each unreadable field is reported with the sale's own refusals, all at once
+    vehicle_type = errors.value(lambda: f.choice(form, "new_vehicle_type", ("nev", "fuel")), "")
+    invoice_date = errors.value(lambda: f.date(form, "invoice_date"), dt.date.min)
+    invoice_total = errors.value(lambda: f.money(form, "invoice_total"), Decimal("0.00"))
+    price_excl_tax = errors.value(lambda: f.optional_decimal(form, "price_excl_tax"), None)
+    displacement = errors.value(lambda: f.optional_decimal(form, "displacement_l"), None)
+    texts = {name: errors.value(partial(f.text, form, name, max_length=60 if name == "nev_catalogue_ref" else 2000), "")
+             for name in ("new_vin", "invoice_number", "invoice_code", "nev_catalogue_ref", "buyer_name",
+                          "buyer_id_number")}
     try:
-        vehicle_type = f.choice(form, "new_vehicle_type", ("nev", "fuel"))
         with uow() as tx:
             sale = sales.register_car_sale(
-                tx, principal=current_principal(), new_vin=f.text(form, "new_vin"),
-                invoice_number=f.text(form, "invoice_number"), invoice_code=f.text(form, "invoice_code") or None,
-                invoice_date=f.date(form, "invoice_date"), invoice_total=f.money(form, "invoice_total"),
-                price_excl_tax=f.optional_decimal(form, "price_excl_tax"), new_vehicle_type=vehicle_type,
-                nev_catalogue_ref=f.text(form, "nev_catalogue_ref", max_length=60) or None,
-                displacement_l=f.optional_decimal(form, "displacement_l") if vehicle_type == "fuel" else None,
-                buyer_name=f.text(form, "buyer_name"), buyer_id_number=f.text(form, "buyer_id_number"))
+                tx, principal=current_principal(), new_vin=texts["new_vin"], invoice_number=texts["invoice_number"],
+                invoice_code=texts["invoice_code"] or None, invoice_date=invoice_date, invoice_total=invoice_total,
+                price_excl_tax=price_excl_tax, new_vehicle_type=vehicle_type,
+                nev_catalogue_ref=texts["nev_catalogue_ref"] or None,
+                displacement_l=displacement if vehicle_type == "fuel" else None,
+                buyer_name=texts["buyer_name"], buyer_id_number=texts["buyer_id_number"], errors=errors)
             covered = sales.programmes_covering(tx, invoice_date=sale.invoice_date)
             tx.commit()
     except DomainError as exc:
-        return _form_page(form.to_dict(), f.page_error(exc), exc.status)
+        return _form_page(form.to_dict(), f.page_error(exc, FIELD_LABELS), exc.status)
     flash(f"销售已登记:车架号 {sale.new_vin}。请打印二维码交购车人扫码申请补贴。", "ok")
     if not covered:  # registered all the same: the date may be a typo the dealer corrects with the bureau
         flash(f"注意:发票日期 {sale.invoice_date} 不在任何汽车以旧换新补贴规则的适用期内,购车人将无法据此申请补贴。"

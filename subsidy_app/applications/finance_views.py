@@ -59,7 +59,7 @@ def create_batch() -> ResponseReturnValue:
                                         declared_total=f.money(request.form, "declared_total"))
             tx.commit()
     except DomainError as exc:
-        return _batches_page(f.page_error(exc), exc.status)
+        return _batches_page(f.page_error(exc, FIELD_LABELS), exc.status)
     flash(f"已生成发放批次 {ref.number}:{ref.count} 笔,合计 {ref.total:.2f} 元。请下载银行文件报送银行。", "ok")
     return redirect(url_for("finance_pages.batch_detail", batch_id=ref.id))
 
@@ -99,5 +99,5 @@ def upload_results(batch_id: int) -> ResponseReturnValue:
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _batch_page(batch_id, error=f.page_error(exc), status=exc.status)
+        return _batch_page(batch_id, error=f.page_error(exc, FIELD_LABELS), status=exc.status)
     return _batch_page(batch_id, report=report.as_dict())

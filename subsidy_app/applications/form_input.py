@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from subsidy_app import form_errors
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.limits import LARGEST_MONEY, MAX_ID
 from subsidy_app.core.text import checked_text
@@ -90,7 +91,6 @@ def ids(values: list[str], name: str) -> list[int]:
     return chosen
 
 
-def page_error(exc: DomainError) -> dict[str, Any]:
-    """Describe a domain error for a page: the message (unless it only repeats a field's) and the fields it names."""
-    repeats = [f"{name}: {message}" for name, messages in exc.errors.items() for message in messages]
-    return {"message": None if exc.message in repeats else exc.message, "fields": exc.errors}
+def page_error(exc: DomainError, labels: Mapping[str, str]) -> dict[str, Any]:
+    """Describe a domain error for an office's page: each field's messages led by its label, to show beside it."""
+    return form_errors.for_staff(exc, labels=labels)

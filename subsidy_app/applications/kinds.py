@@ -32,6 +32,10 @@ def _no_clawbacks(app: Application) -> list[str]:
     return []
 
 
+def _no_subject(uow: UnitOfWork, app: Application) -> list[tuple[str, str]]:
+    return []
+
+
 @dataclass(frozen=True)
 class Payee:
     """Who an application pays and what it holds; a package whose applications pay someone else registers one."""
@@ -73,6 +77,8 @@ class Kind:
     # short of money it waits, first come first funded, and approval reuses the reservation.
     reserve_on_open: bool = False
     checks_actor: str | None = None  # who runs inline checks; None: whoever opened the application
+    # What the application is for, as (label, value) rows of the reviewer's page: the car, or the purchase.
+    subject: Callable[[UnitOfWork, Application], list[tuple[str, str]]] = _no_subject
 
 
 _KINDS: dict[str, Kind] = {}
@@ -98,6 +104,11 @@ def payee_of(app: Application) -> Payee:
     if payee is None:
         raise LookupError(f"no payee {app.payee_kind!r} is registered: import the package that opens its applications")
     return payee
+
+
+def kind_of(app: Application) -> Kind | None:
+    """Return the registered kind whose prefix the application's number carries (None before it is numbered)."""
+    return next((k for k in _KINDS.values() if app.number.startswith(k.prefix)), None)
 
 
 def kind_named(name: str) -> Kind:

@@ -20,6 +20,7 @@ from subsidy_app.applications.visibility import may_see_application, may_see_bat
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.numbers import money_str
 from subsidy_app.core.personal_data import mask_personal_text
 from subsidy_app.core.tables import header_index, named, read_table, refuse
 from subsidy_app.core.uow import UnitOfWork
@@ -53,14 +54,18 @@ def create_batch(uow: UnitOfWork, *, principal: Principal, application_ids: list
     problems = [a.number for a in apps if a.state != State.APPROVED or a.card_correction_needed
                 or not may_see_application(principal, a)]
     if len(apps) != len(set(application_ids)) or problems:
-        raise ValidationFailed.field("application_ids", f"含不可发放的申请 / not all are approved and payable: "
-                                                        f"{problems or 'unknown ids'}", reason="batch.not_payable")
+        which = "、".join(problems) if problems else "所选申请不存在"
+        raise ValidationFailed.field("application_ids", f"含不可发放的申请:{which} / not all are approved and "
+                                                        f"payable: {', '.join(problems) or 'unknown ids'}",
+                                     reason="batch.not_payable")
     total = sum((a.amount for a in apps), Decimal("0.00"))
     if declared_count != len(apps) or declared_total != total:
+        amount = money_str(total)
         raise ValidationFailed(
-            f"控制总数不符:实际 {len(apps)} 笔 {total} 元 / control totals differ: {len(apps)} lines, {total}",
-            reason="batch.control_totals", errors={"declared_total": [f"expected {total}"],
-                                                   "declared_count": [f"expected {len(apps)}"]})
+            f"控制总数不符:实际 {len(apps)} 笔 {amount} 元 / control totals differ: {len(apps)} lines, {amount}",
+            reason="batch.control_totals", errors={
+                "declared_total": [f"所选申请合计 {amount} 元 / the selected applications total {amount}"],
+                "declared_count": [f"所选申请共 {len(apps)} 笔 / {len(apps)} applications are selected"]})
     batch = PaymentBatch(number=f"tmp-{utcnow().timestamp()}", state="draft", declared_count=declared_count,
                          declared_total=declared_total, created_by=principal.actor)
     uow.session.add(batch)

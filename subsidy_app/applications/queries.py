@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from recycling import certificates
+from subsidy_app.applications import check_text
 from subsidy_app.applications.checks import latest_checks
 from subsidy_app.applications.domain import (
     ACTIVE_STATES,
@@ -20,7 +21,7 @@ from subsidy_app.applications.domain import (
     resident_sees_reason,
 )
 from subsidy_app.applications.models import Application, ApplicationEvent
-from subsidy_app.applications.services import payee_of
+from subsidy_app.applications.services import kind_of, payee_of
 from subsidy_app.applications.visibility import may_see_application
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
@@ -75,11 +76,13 @@ def application_detail(uow: UnitOfWork, *, principal: Principal, application_id:
     payee = payee_of(app).detail(uow, app, principal)  # the resident and their card, or e.g. a dealer's account
     events = uow.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id)
                                  .order_by(ApplicationEvent.id))
+    kind = kind_of(app)
     return {
-        **_summary(app), **payee,
-        "checks": [{"id": c.id, "code": c.code, "passed": c.passed, "explanation_zh": c.explanation_zh,
-                    "explanation_en": c.explanation_en, "overridden_by": c.overridden_by,
-                    "override_reason": c.override_reason} for c in latest_checks(uow, application_id=app.id)],
+        **_summary(app), **payee, "subject": kind.subject(uow, app) if kind else [],
+        "checks": [check_text.for_people({
+            "id": c.id, "code": c.code, "passed": c.passed, "explanation_zh": c.explanation_zh,
+            "explanation_en": c.explanation_en, "overridden_by": c.overridden_by, "override_reason": c.override_reason,
+        }) for c in latest_checks(uow, application_id=app.id)],
         "events": [{"action": e.action, "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor,
                     "reason": e.reason, "at": e.at} for e in events],
         "documents": [{"id": d.id, "kind": d.kind, "content_type": d.content_type, "size": d.size,
@@ -107,7 +110,7 @@ def resident_status(uow: UnitOfWork, *, status_code: str) -> dict[str, Any]:
     return {"id": app.id, "number": app.number, "state": app.state, "state_label": STATE_LABELS_ZH[State(app.state)],
             "amount": app.amount, "programme": app.programme, "reason": latest,
             "returned": app.state == State.RETURNED, "card_correction_needed": app.card_correction_needed,
-            "failed_checks": [c.explanation_zh for c in failed], "person_id": app.person_id,
+            "failed_checks": [check_text.detail(c.explanation_zh) for c in failed], "person_id": app.person_id,
             "history": [(e.at, STATE_LABELS_ZH[State(e.to_state)], reason) for e, reason in zip(events, shown,
                                                                                                   strict=True)]}
 

@@ -24,6 +24,7 @@ QUEUE_STATES = (State.PENDING_REVIEW, State.PENDING_SECOND_REVIEW, State.AWAITIN
                 State.APPROVED, State.IN_PAYMENT, State.PAID, State.REJECTED, State.REVOKED)
 DECISIONS = (Action.APPROVE, Action.APPROVE_SECOND, Action.RETURN, Action.REJECT, Action.REVOKE)
 QUEUE_LIMIT = 200
+FIELD_LABELS = {"application_ids": "勾选的申请", "reason": "审核意见", "action": "审核操作"}
 
 
 def _default_state(principal: Principal) -> State:
@@ -43,7 +44,7 @@ def _queue_page(error: dict[str, Any] | None = None, status: int = 200) -> Respo
     return render_template("applications/staff/review_queue.html", rows=rows, chosen=state.value if state else "all",
                            states=[(s.value, STATE_LABELS_ZH[s]) for s in QUEUE_STATES], programme=programme or "",
                            programmes=PROGRAMME_LABELS_ZH, counties=COUNTIES, me=principal.account_id,
-                           can_batch=principal.has_any(frozenset(OVERRIDERS)), error=error,
+                           can_batch=principal.has_any(frozenset(OVERRIDERS)), error=error, labels=FIELD_LABELS,
                            limit=QUEUE_LIMIT), status
 
 
@@ -64,7 +65,7 @@ def batch_approve() -> ResponseReturnValue:
             outcome = review.batch_approve(tx, principal=current_principal(), application_ids=chosen)
             tx.commit()
     except DomainError as exc:
-        return _queue_page(f.page_error(exc), exc.status)
+        return _queue_page(f.page_error(exc, FIELD_LABELS), exc.status)
     flash(f"批量通过:{len(outcome.approved)} 件审核通过,{len(outcome.awaiting_funds)} 件等待资金,"
           f"{len(outcome.skipped)} 件跳过(需逐件审核或已不在待审核状态)。", "ok" if not outcome.skipped else "warn")
     return redirect(url_for("review_pages.queue", state=request.form.get("state") or None))
@@ -87,7 +88,7 @@ def _detail_page(application_id: int, error: dict[str, Any] | None = None, statu
         and principal.has_any(frozenset({Role.SENIOR_AUDITOR, Role.ADMIN})),
     }
     return render_template(
-        "applications/staff/review_detail.html", app=detail, error=error, reason=reason,
+        "applications/staff/review_detail.html", app=detail, error=error, reason=reason, labels=FIELD_LABELS,
         first_reviewer=first_reviewer, senior=senior, county=COUNTIES.get(detail["county_code"], ""),
         programme=PROGRAMME_LABELS_ZH.get(detail["programme"], detail["programme"]),
         actions=[(a.value, ACTION_LABELS_ZH[a]) for a, allowed in actions.items() if allowed],
@@ -121,7 +122,7 @@ def decide(application_id: int) -> ResponseReturnValue:
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _detail_page(application_id, f.page_error(exc), exc.status, reason)
+        return _detail_page(application_id, f.page_error(exc, FIELD_LABELS), exc.status, reason)
     flash(f"已{ACTION_LABELS_ZH[Action(chosen)]},当前状态:{STATE_LABELS_ZH[done.to_state]}", "ok")
     return redirect(url_for("review_pages.detail", application_id=application_id))
 
@@ -138,6 +139,6 @@ def override(application_id: int, check_id: int) -> ResponseReturnValue:
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _detail_page(application_id, f.page_error(exc), exc.status)
+        return _detail_page(application_id, f.page_error(exc, FIELD_LABELS), exc.status)
     flash("已人工确认该核验项;本申请需由另一名复核员复核。", "ok")
     return redirect(url_for("review_pages.detail", application_id=application_id))

@@ -13,7 +13,7 @@ from subsidy_app.applications.domain import ACTIVE_STATES
 from subsidy_app.applications.models import Application, CarSale
 from subsidy_app.applications.visibility import may_see_car_sale
 from subsidy_app.audit import services as audit
-from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from subsidy_app.core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id, normalise_vin
 from subsidy_app.core.identifiers_trade import check_invoice_number
 from subsidy_app.core.personal_data import mask_name, mask_resident_id
@@ -62,27 +62,31 @@ def register_car_sale(
     uow: UnitOfWork, *, principal: Principal, new_vin: str, invoice_number: str, invoice_code: str | None,
     invoice_date: dt.date, invoice_total: Decimal, price_excl_tax: Decimal | None, new_vehicle_type: str,
     nev_catalogue_ref: str | None, displacement_l: Decimal | None, buyer_name: str, buyer_id_number: str,
-    today: dt.date | None = None,
+    today: dt.date | None = None, errors: FieldErrors | None = None,
 ) -> SaleView:
-    """Record a dealer's sale of a new car after validating every identifier."""
+    """Record a dealer's sale of a new car after validating every identifier; `errors` holds what the caller could
+    not read of its form, reported with the rest."""
     if principal.organisation_kind is not OrgKind.DEALER or principal.organisation_id is None:
         raise Forbidden("只有经销商可以登记销售 / only dealers register sales", reason="auth.forbidden")
-    vin = normalise_vin(new_vin, field="new_vin")
-    invoice = check_invoice_number(invoice_number, invoice_code)
-    buyer_id = normalise_resident_id(buyer_id_number, field="buyer_id_number")
-    if invoice_date > (today or dt.date.today()):
-        raise ValidationFailed.field("invoice_date", "开票日期不能晚于今天 / invoice date is in the future")
-    if invoice_total <= 0:
-        raise ValidationFailed.field("invoice_total", "价税合计须大于 0 / must be greater than 0")
-    if new_vehicle_type == "nev" and not (nev_catalogue_ref or "").strip():
-        raise ValidationFailed.field("nev_catalogue_ref", "新能源车须填写《免征车辆购置税的新能源汽车车型目录》"
-                                                          "批次/型号 / NEV sales need the MIIT catalogue entry")
-    if new_vehicle_type == "fuel" and (displacement_l is None or not 0 < displacement_l <= MAX_DISPLACEMENT):
-        message = "燃油车须填写排量(升)/ fuel cars need the displacement in litres"
-        raise ValidationFailed.field("displacement_l", message)
+    errors = errors or FieldErrors()  # every bad field at once, the form's unreadable ones included
+    vin = errors.value(lambda: normalise_vin(new_vin, field="new_vin"), "")
+    invoice = errors.value(lambda: check_invoice_number(invoice_number, invoice_code), None)
+    buyer_id = errors.value(lambda: normalise_resident_id(buyer_id_number, field="buyer_id_number"), "")
+    if not errors.refused("invoice_date") and invoice_date > (today or dt.date.today()):
+        errors.add("invoice_date", "开票日期不能晚于今天 / invoice date is in the future")
+    if not errors.refused("invoice_total") and invoice_total <= 0:
+        errors.add("invoice_total", "价税合计须大于 0 / must be greater than 0")
+    if new_vehicle_type == "nev" and not (nev_catalogue_ref or "").strip() and not errors.refused("nev_catalogue_ref"):
+        errors.add("nev_catalogue_ref", "新能源车须填写《免征车辆购置税的新能源汽车车型目录》批次/型号 / NEV sales "
+                                        "need the MIIT catalogue entry")
+    if new_vehicle_type == "fuel" and not errors.refused("displacement_l") and (
+            displacement_l is None or not 0 < displacement_l <= MAX_DISPLACEMENT):
+        errors.add("displacement_l", "燃油车须填写排量(升)/ fuel cars need the displacement in litres")
     name = " ".join(buyer_name.split())
-    if not 2 <= len(name) <= 40:
-        raise ValidationFailed.field("buyer_name", "购车人姓名应为 2–40 个字符 / buyer name must be 2–40 characters")
+    if not 2 <= len(name) <= 40 and not errors.refused("buyer_name"):
+        errors.add("buyer_name", "购车人姓名应为 2–40 个字符 / buyer name must be 2–40 characters")
+    errors.raise_any()
+    assert invoice is not None  # raise_any raised had it been refused
     session = uow.session
     if session.scalar(select(CarSale.id).where(CarSale.new_vin == vin)) is not None:
         raise Conflict("该车架号已登记销售 / this VIN is already registered as sold", reason="sale.vin_exists")

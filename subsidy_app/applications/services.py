@@ -25,6 +25,7 @@ from subsidy_app.applications.kinds import Kind as Kind
 from subsidy_app.applications.kinds import Payee as Payee
 from subsidy_app.applications.kinds import WithFacts as WithFacts
 from subsidy_app.applications.kinds import kind_named as kind_named
+from subsidy_app.applications.kinds import kind_of as kind_of
 from subsidy_app.applications.kinds import payee_of as payee_of
 from subsidy_app.applications.kinds import register_kind as register_kind
 from subsidy_app.applications.kinds import registered_kinds as registered_kinds

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from recycling import certificates
 from subsidy_app.applications import facts as gathering
 from subsidy_app.applications.domain import Action
+from subsidy_app.applications.models import Application
 from subsidy_app.applications.sales import SaleView
 from subsidy_app.applications.services import (
     CHECK_JOB,
@@ -19,8 +20,10 @@ from subsidy_app.applications.services import (
     register_kind,
     transition,
 )
-from subsidy_app.core.errors import Forbidden, ValidationFailed
+from subsidy_app.core.errors import FieldErrors, Forbidden, ValidationFailed
 from subsidy_app.core.identifiers import normalise_vin
+from subsidy_app.core.identifiers_trade import normalise_bank_card
+from subsidy_app.core.text import checked_text
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import store_document
 from subsidy_app.identity import persons
@@ -30,7 +33,14 @@ from subsidy_app.rules.ruleset import RuleVersion
 
 CAR_PROGRAMMES = ("car_scrap", "car_replace")
 CAR = "car"
-register_kind(Kind(CAR, prefix="QC"))
+
+
+def _car(uow: UnitOfWork, app: Application) -> list[tuple[str, str]]:
+    """The reviewer's rows of a car application: the new and the old car."""
+    return [("新车车架号", app.new_vin or "—"), ("旧车车架号", app.old_vin or "—")]
+
+
+register_kind(Kind(CAR, prefix="QC", subject=_car))
 
 
 @dataclass(frozen=True)
@@ -47,24 +57,32 @@ class CarApplicationInput:
 
 
 def _validate(data: CarApplicationInput) -> str | None:
+    """Check every field the resident entered at once (each refusal names its field); return the old VIN."""
+    errors = FieldErrors()
     if data.programme not in CAR_PROGRAMMES:
-        raise ValidationFailed.field("programme", "请选择报废更新或置换更新 / choose scrap-renewal or replacement")
+        errors.add("programme", "请选择报废更新或置换更新 / choose scrap-renewal or replacement")
     if data.county_code not in COUNTIES:
-        raise ValidationFailed.field("county_code", "请选择所在区县 / choose your county")
-    if not data.consent:
-        raise ValidationFailed.field("consent", "请阅读并同意承诺书 / please read and accept the declaration")
+        errors.add("county_code", "请选择所在区县 / choose your county")
+    old_vin = None
     if data.programme == "car_replace":
         if not data.old_vin:
-            raise ValidationFailed.field("old_vin", "置换更新须填写旧车车架号 / replacement needs the old car's VIN")
-        return normalise_vin(data.old_vin, field="old_vin")
-    number = (data.certificate_number or "").strip()
-    if not number:
-        raise ValidationFailed.field("certificate_number", "报废更新须填写报废机动车回收证明编号 / scrap-renewal needs "
-                                                           "the scrap certificate number")
-    if len(number) > 60 or not number.isprintable():  # a control character would reach the database's lookup
-        raise ValidationFailed.field("certificate_number", "回收证明编号格式不正确 / this is not a scrap certificate "
-                                                           "number", reason="certificate.not_found")
-    return None
+            errors.add("old_vin", "置换更新须填写旧车车架号 / replacement needs the old car's VIN")
+        else:
+            old_vin = errors.value(lambda: normalise_vin(data.old_vin or "", field="old_vin"), None)
+    elif data.programme == "car_scrap":
+        number = (data.certificate_number or "").strip()
+        if not number:
+            errors.add("certificate_number", "报废更新须填写报废机动车回收证明编号 / scrap-renewal needs the scrap "
+                                             "certificate number")
+        elif len(number) > 60 or not number.isprintable():  # a control character would reach the database's lookup
+            errors.add("certificate_number", "回收证明编号格式不正确 / this is not a scrap certificate number",
+                       reason="certificate.not_found")
+    errors.value(lambda: normalise_bank_card(data.bank_card_number, field="bank_card"), "")
+    errors.value(lambda: checked_text(data.bank_name, field="bank_name", max_length=persons.BANK_NAME_LENGTH), "")
+    if not data.consent:
+        errors.add("consent", "请阅读并同意承诺书 / please read and accept the declaration")
+    errors.raise_any()
+    return old_vin
 
 
 Upload = tuple[str, str, bytes]  # (document kind, filename, content)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from subsidy_app import resident_steps
+from subsidy_app import form_errors, resident_steps
 from subsidy_app.access import access, current_principal
 from subsidy_app.applications import payments, queries, sales, submission
 from subsidy_app.bodies import DOCUMENTS_LIMIT, body_limit
@@ -29,6 +29,9 @@ DOCUMENT_FIELDS = [
     ("registration_certificate", "新车机动车登记证书", True),
     ("bank_card", "本人一类银行卡", True),
 ]
+DOCUMENT_LABELS = {kind: label for kind, label, _required in DOCUMENT_FIELDS}
+CARD_FIELD = {"bank_card": "bank_card_number"}  # identity.persons names the card as the API does
+CARD_LABELS = {"bank_card_number": "银行卡号", "bank_name": "开户银行"}
 
 
 def status_url(status_code: str) -> str:
@@ -43,7 +46,7 @@ def _status_code(token: str) -> str:
 
 
 def _errors(exc: DomainError) -> dict[str, Any]:
-    return {"message": exc.message, "fields": exc.errors}
+    return form_errors.for_resident(exc, aliases=CARD_FIELD)
 
 
 def _car_sale(token: str, *, applied_ok: bool = False) -> sales.SaleView:
@@ -190,7 +193,7 @@ def resubmit(token: str) -> ResponseReturnValue:
             submission.resubmit(tx, application_id=app.id, person_id=person_id, actor=f"person:{person_id}")
             tx.commit()
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(form_errors.resident_line(exc, labels=DOCUMENT_LABELS), "error")
     return redirect(url_for("resident.status", token=token))
 
 
@@ -209,5 +212,5 @@ def correct_card(token: str) -> ResponseReturnValue:
             tx.commit()
         flash("银行卡已更正,将在下一批次发放", "ok")
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(form_errors.resident_line(exc, labels=CARD_LABELS, aliases=CARD_FIELD), "error")
     return redirect(url_for("resident.status", token=token))

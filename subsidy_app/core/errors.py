@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -71,3 +74,40 @@ class RateLimited(DomainError):
 
     status = 429
     default_reason = "rate_limited"
+
+
+class FieldErrors:
+    """Gathers the refusals of a form's fields so every one is reported at once, not only the first."""
+
+    def __init__(self) -> None:
+        self.found: list[ValidationFailed] = []
+
+    def value(self, read: Callable[[], T], fallback: T) -> T:
+        """Return read()'s value; when it refuses its field, note that and return `fallback` (never used: raise_any
+        raises before the form's values are)."""
+        try:
+            return read()
+        except ValidationFailed as exc:
+            self.found.append(exc)
+            return fallback
+
+    def refused(self, field: str) -> bool:
+        """Tell whether a field is already refused (its later checks would judge a stand-in value)."""
+        return any(field in exc.errors for exc in self.found)
+
+    def add(self, field: str, message: str, *, reason: str | None = None) -> None:
+        """Note a refusal of one field."""
+        self.found.append(ValidationFailed.field(field, message, reason=reason))
+
+    def raise_any(self) -> None:
+        """Raise a lone refusal as it was; several as one ValidationFailed naming each field in its message."""
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            errors: dict[str, list[str]] = {}
+            for exc in self.found:
+                for name, messages in exc.errors.items():
+                    errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
+            reasons = {exc.reason for exc in self.found}
+            raise ValidationFailed("; ".join(exc.message for exc in self.found),
+                                   reason=reasons.pop() if len(reasons) == 1 else None, errors=errors)

@@ -41,7 +41,8 @@ def _insert(uow: UnitOfWork, model: type[Base]) -> Any:
     return dialect.insert(model)
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
+    """Return a person's name with its spaces collapsed; refused (field `name`) unless 2–40 characters."""
     cleaned = " ".join(name.split())
     if not 2 <= len(cleaned) <= 40:
         raise ValidationFailed.field("name", "姓名应为 2–40 个字符 / name must be 2–40 characters")
@@ -51,7 +52,7 @@ def _clean_name(name: str) -> str:
 def register_person(uow: UnitOfWork, *, actor: str, name: str, id_number: str, phone: str | None = None) -> int:
     """Find a person by ID number (keyed hash) or create them; the name must match an existing record."""
     id_value = normalise_resident_id(id_number, field="id_number")
-    clean = _clean_name(name)
+    clean = clean_name(name)
     cipher = uow.cipher
     digest = cipher.match_hash(id_value)
     person = uow.session.scalar(select(Person).where(Person.id_number_hash == digest))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from subsidy_app.core.errors import FieldErrors
+from subsidy_app.core.identifiers import normalise_resident_id
 from subsidy_app.core.identifiers_trade import normalise_phone
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
@@ -34,9 +36,31 @@ class Resident:
     phone_hash: str
 
 
-def send_code(uow: UnitOfWork, *, codes: OneTimeCodes, phone: str) -> None:
-    """Send a one-time code to the phone entered; a bad number is refused naming `phone`."""
-    codes.request_code(uow, phone=normalise_phone(phone, field="phone"), purpose=PURPOSE)
+def check_identity(*, name: str, id_number: str, phone: str, code: str | None = None,
+                   phone_field: str = "phone") -> str:
+    """Check the form of every identity field at once (each refusal names its field) and return the phone's digits.
+
+    Only the form is judged here: whether the ID number is known is looked at after the code (see verify).
+    """
+    errors = FieldErrors()
+    errors.value(lambda: persons.clean_name(name), "")
+    errors.value(lambda: normalise_resident_id(id_number, field="id_number"), "")
+    value = errors.value(lambda: normalise_phone(phone, field=phone_field), "")
+    if code is not None and not code.strip():
+        errors.add("code", "请输入短信验证码 / enter the code sent by SMS", reason="otp.wrong")
+    errors.raise_any()
+    return value
+
+
+def send_code(uow: UnitOfWork, *, codes: OneTimeCodes, phone: str, name: str | None = None,
+              id_number: str | None = None) -> None:
+    """Send a one-time code to the phone entered; a bad number is refused naming `phone` (with the name and ID
+    number when given, so a form learns of all its bad fields at once)."""
+    if name is None or id_number is None:
+        value = normalise_phone(phone, field="phone")
+    else:
+        value = check_identity(name=name, id_number=id_number, phone=phone)
+    codes.request_code(uow, phone=value, purpose=PURPOSE)
 
 
 def verify(
@@ -44,7 +68,7 @@ def verify(
     phone_field: str = "phone",
 ) -> Resident:
     """Check the code sent to the phone, then find or register the person (same ID number, same person)."""
-    value = normalise_phone(phone, field=phone_field)
+    value = check_identity(name=name, id_number=id_number, phone=phone, code=code, phone_field=phone_field)
     # The code is checked (a failed try counted durably) before the person is looked at, so a wrong code
     # tells nothing about whether the ID number is known; it raises rather than returning False.
     codes.verify_code(uow, phone=value, purpose=PURPOSE, code=code)

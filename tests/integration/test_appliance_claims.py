@@ -27,7 +27,7 @@ from subsidy_app.rules.services import VersionCache
 from tests.appliance_fixtures import FRIDGE, TV, appliance_world, buyer_token, sale_body, sell
 from tests.car_fixtures import resident_id
 from tests.conftest import TEST_SECRET_KEY
-from tests.helpers import bearer, csrf_token
+from tests.helpers import bearer, csrf_token, login
 
 NAME, PHONE = "李四", "13912340001"
 ID_NUMBER = resident_id("14110219800101001")
@@ -177,7 +177,7 @@ def _person(uow: UnitOfWork) -> int:
 @pytest.mark.parametrize(
     ("form", "field", "text"),
     [
-        ({"bank_card_number": "6222020000000000019"}, "bank_card", "银行卡"),  # fails the Luhn check
+        ({"bank_card_number": "6222020000000000019"}, "bank_card_number", "银行卡"),  # fails the Luhn check
         ({"consent": None}, "consent", "承诺书"),
     ],
 )
@@ -373,3 +373,23 @@ def test_a_claim_paid_to_a_card_another_resident_named_fails_its_check(app, uow,
     assert not shared.passed and "另有 1 人登记使用" in shared.explanation_zh
     second = uow.session.get(Application, done.application_id)
     assert second is not None and second.needs_second_review
+
+
+def test_the_claims_review_page_shows_the_purchase_not_car_fields(app, uow, world, till) -> None:
+    page, sale_id = _claim_sale(app, till, world)
+    client = app.test_client()
+    _verify(client, uow, page)
+    assert _submit(client, page).status_code == 302
+    app_row = uow.session.scalar(select(Application).where(Application.appliance_sale_id == sale_id))
+    sale = uow.session.get(ApplianceSale, sale_id)
+    store = uow.session.get(Store, sale.store_id)
+    reviewer = app.test_client()
+    login(reviewer, "auditor.lishi")
+    shown = reviewer.get(f"/review/{app_row.id}").get_data(as_text=True)
+    summary = re.search(r'<table(?: id="summary")?>(.*?)</table>', shown, re.S)  # the first table
+    assert summary is not None
+    rows = dict(re.findall(r"<tr><th>([^<]+)</th><td[^>]*>([^<]*)</td></tr>", summary.group(1)))
+    assert rows["商品"].startswith("冰箱 · ") and FRIDGE in rows["商品"]
+    assert store.name in rows["门店"] and rows["序列号/IMEI"] == sale.serial_key
+    assert rows["发票号码"] == sale.invoice_key and rows["售价"] == "4599.00 元"
+    assert "新车车架号" not in shown and "旧车车架号" not in shown
