@@ -12,6 +12,7 @@ from sqlalchemy import select
 from subsidy_app.applications.models import CarSale
 from subsidy_app.applications.visibility import may_see_car_sale
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id, normalise_vin
 from subsidy_app.core.identifiers_trade import check_invoice_number
@@ -69,7 +70,7 @@ def register_car_sale(
     vin = normalise_vin(new_vin, field="new_vin")
     invoice = check_invoice_number(invoice_number, invoice_code)
     buyer_id = normalise_resident_id(buyer_id_number, field="buyer_id_number")
-    if invoice_date > (today or dt.date.today()):
+    if invoice_date > (today or business_date()):
         raise ValidationFailed.field("invoice_date", "开票日期不能晚于今天 / invoice date is in the future")
     if invoice_total <= 0:
         raise ValidationFailed.field("invoice_total", "价税合计须大于 0 / must be greater than 0")

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import Exists, bindparam, func, select
 
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date, day_start
 from subsidy_app.core.db import slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -375,7 +376,7 @@ def pool_figures(uow: UnitOfWork, *, pool_id: int, today: dt.date | None = None)
     pool = uow.session.get(BudgetPool, pool_id)
     if pool is None:
         raise NotFound("资金池不存在 / budget pool not found", reason="budget.pool_not_found")
-    since = dt.datetime.combine(today or dt.date.today(), dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=30)
+    since = day_start(today or business_date()) - dt.timedelta(days=30)
     sums = dict(uow.session.execute(
         select(BudgetEntry.kind, func.coalesce(func.sum(BudgetEntry.amount), 0))
         .where(BudgetEntry.pool_id == pool.id, BudgetEntry.created_at >= since,

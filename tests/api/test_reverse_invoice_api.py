@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from reverse_invoice.demo import SCRAP_STEEL_CODE, make_bank_card, make_resident_id
-from reverse_invoice.recyclers import china_today
+from subsidy_app.core.clock import business_date
 from tests.helpers import bearer, login, statements_starting
 
 
@@ -40,7 +40,7 @@ def _seller(client: FlaskClient, clerk: dict[str, str], serial: int = 1) -> int:
 
 def _purchase_body(seller_id: int) -> dict[str, object]:
     return {
-        "seller_id": seller_id, "purchased_on": china_today().isoformat(),
+        "seller_id": seller_id, "purchased_on": business_date().isoformat(),
         "lines": [{"product_name": "废钢", "tax_code": SCRAP_STEEL_CODE, "unit": "吨", "quantity": "2.000001",
                    "unit_price": "2450.5", "specification": "重废"}],
         "contract_no": "HT-1", "weighbridge_ticket": "BD-1", "vehicle_plate": "晋J12345", "photos": ["p/1.jpg"],
@@ -91,7 +91,7 @@ def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient
     assert too_much.status_code == 422 and too_much.get_json()["reason"] == "invoice.reversal_exceeds"
 
     admin = bearer(client, "admin")
-    month = china_today().strftime("%Y-%m")
+    month = business_date().strftime("%Y-%m")
     job = client.post("/api/v1/reverse-invoice/filings/prepare", headers=admin, json={"month": month})
     assert job.status_code == 202
     filings = client.get(f"/api/v1/reverse-invoice/filings?month={month}", headers=clerk).get_json()
@@ -107,7 +107,7 @@ def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient
                        json={"payment_reference": "SJ-0001"})
     assert paid.status_code == 200 and paid.get_json()["state"] == "paid"
 
-    statement = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/annual-statements/{china_today().year}",
+    statement = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/annual-statements/{business_date().year}",
                            headers=bearer(client, "finance.city")).get_json()
     assert statement["total"]["sales"] == "4900.00" and statement["seller"]["revealed"] is True
 
@@ -174,7 +174,7 @@ def test_month_correction_over_http_lists_then_corrects(client: FlaskClient, dem
         issued.append(client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=clerk,
                                   json={}).get_json())
     assert issued[2]["corrections_needed"] == [issued[0]["invoice_id"], issued[1]["invoice_id"]]
-    month = china_today().strftime("%Y-%m")
+    month = business_date().strftime("%Y-%m")
     listed = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/corrections?month={month}", headers=clerk)
     assert listed.get_json()["invoice_ids"] == issued[2]["corrections_needed"]
     corrected = client.post(f"/api/v1/reverse-invoice/sellers/{seller_id}/corrections", headers=clerk,
