@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -118,7 +117,7 @@ def test_another_recycler_sees_nothing_of_this_one(client: FlaskClient, demo: di
     other = bearer(client, "recycler.dismantler")
     assert client.get(f"/api/v1/reverse-invoice/recyclers/{recycler_id}", headers=other).status_code == 404
     purchase = client.post("/api/v1/reverse-invoice/purchases", headers=other, json={
-        "seller_id": seller_id, "purchased_on": dt.date.today().isoformat(), "lines": [], "contract_no": "x",
+        "seller_id": seller_id, "purchased_on": business_date().isoformat(), "lines": [], "contract_no": "x",
         "weighbridge_ticket": "x", "vehicle_plate": "x", "photos": [], "payment_reference": "x",
         "paid_amount": "1", "paid_at": "2026-03-01T10:00:00+08:00"})
     assert purchase.status_code == 422  # no lines: refused before anything is looked up
