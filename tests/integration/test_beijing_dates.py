@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from recycling.intake import IntakeDraft, check_draft
 from recycling.reports import make_due_reports
+from reverse_invoice import filing, recyclers
 from subsidy_app.appliances import claims
 from subsidy_app.appliances.domain import FraudThresholds
 from subsidy_app.appliances.models import ApplianceSale
@@ -27,6 +28,7 @@ from subsidy_app.rules.models import QuotaHold
 from tests.appliance_fixtures import FRIDGE, appliance_world, buyer_token, sale_body, sell
 from tests.car_fixtures import car_world, resident_id, submit
 from tests.helpers import bearer, freeze_clock
+from tests.integration.ri_support import ADMIN, issue, qualify, seller
 
 UTC = dt.UTC
 
@@ -161,3 +163,27 @@ def test_an_intake_may_be_dated_the_beijing_today_but_not_the_day_after(monkeypa
     with pytest.raises(ValidationFailed) as refused:
         check_draft(draft(dt.date(2026, 12, 4)))
     assert refused.value.reason == "intake.date"
+
+
+def test_the_filing_prepared_at_0030_on_february_first_is_januarys(uow, demo, monkeypatch) -> None:
+    recycler = demo["org:recycler:dismantler"]
+    qualify(uow, recycler)
+    freeze_clock(monkeypatch, dt.datetime(2026, 1, 31, 16, 30, tzinfo=UTC))  # 00:30 on 2026-02-01 in Beijing
+    [filing_id] = filing.prepare_all_filings(uow, actor="t")  # "last month", as the job on the 1st asks
+    report = filing.filing_report(uow, principal=ADMIN, filing_id=filing_id)
+    assert (report.month, report.due_on) == (dt.date(2026, 1, 1), dt.date(2026, 2, 15))
+
+
+@pytest.mark.parametrize(("instant", "status"), [
+    (dt.datetime(2026, 2, 15, 15, 30, tzinfo=UTC), "active"),  # 23:30 on the due day in Beijing
+    (dt.datetime(2026, 2, 15, 16, 30, tzinfo=UTC), "suspended"),  # 00:30 the day after: January's tax is late
+])
+def test_an_unpaid_filing_is_late_from_midnight_beijing_time(uow, demo, monkeypatch, instant: dt.datetime,
+                                                            status: str) -> None:
+    recycler = demo["org:recycler:dismantler"]
+    qualify(uow, recycler)
+    issue(uow, recycler, seller(uow, 1, recycler), "200000.00", on=dt.date(2026, 1, 20))  # January owes tax
+    filing.prepare_all_filings(uow, actor="t", month=dt.date(2026, 1, 1))  # due 2026-02-15, left unpaid
+    freeze_clock(monkeypatch, instant)
+    assert recyclers.check_all_suspensions(uow)[status] == 1
+    assert recyclers.standing(uow, recycler_id=recycler).status == status
