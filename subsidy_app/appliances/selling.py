@@ -123,6 +123,8 @@ def check(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion,
         raise ValidationFailed.field("price", "价格应为正数,最多两位小数 / price must be positive with at most 2 "
                                               "decimals", reason="sale.price")
     sold_on = data.sold_on or business_date()
+    if sold_on > business_date():  # the till's today is a Beijing date, as for a filed sale (bulk_rows)
+        raise ValidationFailed.field("sold_on", "销售日期不能晚于今天 / sold_on is in the future", reason="sale.date")
     product = uow.session.scalar(_PRODUCT, {"gtin": gtin})
     if product is None or not product.active:
         return _no("product.not_in_catalogue", "该商品不在补贴产品目录中,不享受补贴",

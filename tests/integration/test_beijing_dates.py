@@ -187,3 +187,30 @@ def test_an_unpaid_filing_is_late_from_midnight_beijing_time(uow, demo, monkeypa
     freeze_clock(monkeypatch, instant)
     assert recyclers.check_all_suspensions(uow)[status] == 1
     assert recyclers.standing(uow, recycler_id=recycler).status == status
+
+
+def test_the_till_takes_the_beijing_today_as_a_sale_date_but_not_the_day_after(app, uow, world, monkeypatch
+                                                                              ) -> None:
+    freeze_clock(monkeypatch, dt.datetime(2026, 12, 2, 21, 36, tzinfo=UTC))  # 05:36 on 2026-12-03 in Beijing
+    client = app.test_client()
+    till = bearer(client, "dealer.appliance")
+    today = sale_body(world.store_id, buyer_token(uow, world.store_id, 6), FRIDGE, "4599.00", "2026-12-03")
+    status, answer = sell(client, till, today)
+    assert status == 200 and answer["eligible"] and answer["number"].startswith("AS261203"), answer
+    sale = _sale(uow, answer["sale_id"])
+    assert sale.sold_at == dt.datetime(2026, 12, 2, 21, 36, tzinfo=UTC)  # today's sale keeps its real time
+    tomorrow = sale_body(world.store_id, buyer_token(uow, world.store_id, 7), FRIDGE, "4599.00", "2026-12-04")
+    status, answer = sell(client, till, tomorrow)
+    assert (status, answer["reason"], list(answer["errors"])) == (422, "sale.date", ["sold_on"])
+
+
+def test_a_back_dated_sale_keyed_in_after_midnight_keeps_its_beijing_date(app, uow, world, monkeypatch) -> None:
+    freeze_clock(monkeypatch, dt.datetime(2026, 12, 2, 21, 36, tzinfo=UTC))  # 05:36 on 2026-12-03 in Beijing
+    client = app.test_client()
+    body = sale_body(world.store_id, buyer_token(uow, world.store_id, 8), FRIDGE, "4599.00", "2026-11-30")
+    status, answer = sell(client, bearer(client, "dealer.appliance"), body)
+    assert status == 200 and answer["eligible"], answer
+    sale = _sale(uow, answer["sale_id"])
+    # At the clock's Beijing time of day on its own date: 2026-11-30 05:36 in Beijing, so in November's statement.
+    assert sale.sold_at == dt.datetime(2026, 11, 29, 21, 36, tzinfo=UTC)
+    assert business_date(sale.sold_at) == dt.date(2026, 11, 30)
