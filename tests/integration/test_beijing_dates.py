@@ -214,3 +214,16 @@ def test_a_back_dated_sale_keyed_in_after_midnight_keeps_its_beijing_date(app, u
     # At the clock's Beijing time of day on its own date: 2026-11-30 05:36 in Beijing, so in November's statement.
     assert sale.sold_at == dt.datetime(2026, 11, 29, 21, 36, tzinfo=UTC)
     assert business_date(sale.sold_at) == dt.date(2026, 11, 30)
+
+
+def test_a_locked_account_is_told_until_when_in_beijing_time(uow, demo, monkeypatch) -> None:
+    from subsidy_app.core.errors import NotAuthenticated
+    from subsidy_app.identity.services import authenticate
+
+    freeze_clock(monkeypatch, dt.datetime(2026, 12, 2, 21, 30, tzinfo=UTC))  # 05:30 on 2026-12-03 in Beijing
+    with pytest.raises(NotAuthenticated):
+        authenticate(uow, username="auditor.lishi", password="wrong", max_failures=1, lock_minutes=15)
+    with pytest.raises(NotAuthenticated) as locked:
+        authenticate(uow, username="auditor.lishi", password="wrong", max_failures=1, lock_minutes=15)
+    assert locked.value.reason == "auth.locked"
+    assert "北京时间 05:45" in str(locked.value) and "21:45" not in str(locked.value)
