@@ -1,9 +1,4 @@
-"""Beijing time: instants are stored in UTC; business dates are derived, and instants shown, in Asia/Shanghai.
-
-This module is the platform's one clock: every other module asks it for the time and for business dates
-(sale date, quota and ten-day periods, filing month, deadlines), so that no page or rule uses UTC or the
-host's zone for a date.
-"""
+"""The platform's one clock: instants in UTC; business dates derived, and instants shown, in Asia/Shanghai."""
 
 from __future__ import annotations
 
@@ -12,6 +7,8 @@ from typing import overload
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # China keeps UTC+8 all year
+# Every business date (a sale's date, quota and ten-day periods, the filing month, deadlines, a form's "today")
+# comes from here, so that no page or rule takes a date in UTC or in the host's zone.
 
 
 def utc_now() -> dt.datetime:
