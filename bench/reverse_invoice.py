@@ -35,6 +35,7 @@ from reverse_invoice.domain import LocationClass, Qualification, VatMethod
 from reverse_invoice.models import Purchase, PurchaseLine, Seller
 from subsidy_app.audit import services as audit
 from subsidy_app.config import DEV_AUDIT_KEY
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import build_engine, build_session_factory
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import UnitOfWork
@@ -154,7 +155,7 @@ def main() -> None:
     began = time.perf_counter()
     _recycler_ids, pairs = _setup(factory, cipher)
     setup_s = time.perf_counter() - began
-    today = recyclers.china_today()
+    today = business_date()
     rng = random.Random(7)
     # Each seller sells 10 times on average, to one of the recyclers they consented to: ~150,000 a month each,
     # so most months cross the 100,000 threshold and the month rule and correction listing are exercised.

@@ -10,10 +10,11 @@ from flask.views import MethodView
 
 from recycling import closed_loop, reports, rollups, targets, used_cars
 from recycling import schemas_recovery as s
-from recycling.domain import Indicator, local_today
+from recycling.domain import Indicator
 from recycling.schemas import IndicatorQuery
 from subsidy_app.access import access, current_principal, require_county
 from subsidy_app.bodies import Blueprint
+from subsidy_app.core.clock import business_date
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import COUNTIES, Role
 
@@ -133,7 +134,7 @@ class ProgressView(MethodView):
         """Show year to date, the expected figure, progress and the 2027 forecast."""
         with uow() as tx:
             return targets.progress(tx, indicator=Indicator(query["indicator"]),
-                                    as_of=query["as_of"] or local_today(), counties=scope(query["county_code"]))
+                                    as_of=query["as_of"] or business_date(), counties=scope(query["county_code"]))
 
 
 @blp.route("/series")
@@ -145,7 +146,7 @@ class SeriesView(MethodView):
     @blp.response(200, s.SeriesOut)
     def get(self, query: dict[str, Any]) -> Any:
         """Return the year month by month: actual, cumulative and the path's expected cumulative."""
-        year = query["year"] or local_today().year
+        year = query["year"] or business_date().year
         counties = scope(query["county_code"])
         with uow() as tx:
             points = targets.monthly_series(tx, indicator=Indicator(query["indicator"]), year=year,

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from recycling import certificates, closed_loop, reports, rollups, stock, targets
+from subsidy_app.core.clock import beijing_time
 from subsidy_app.core.errors import DomainError
 from subsidy_app.runtime import Runtime
 
@@ -97,7 +98,7 @@ def list_reports() -> None:
     with _rt().unit_of_work() as uow:
         for info in reports.list_reports(uow):
             click.echo(f"#{info.id:<5} {info.period:<10} {info.kind:<8} {info.size:>8} bytes  "
-                       f"{info.generated_at:%F %T}")
+                       f"{beijing_time(info.generated_at):%F %T}")
 
 
 @certificates_cli.command("duplicates")
@@ -112,7 +113,7 @@ def duplicates() -> None:
                "出具时间 issued")
     for row in rows:
         click.echo(f"{row.vin:<18} {row.id:>8} {row.number:<24} {row.dismantler_org_id:>20} {row.state:<8} "
-                   f"{row.issued_at:%F %T}")
+                   f"{beijing_time(row.issued_at):%F %T}")
     vins = len({row.vin for row in rows})
     click.echo(f"{vins} 个车架号有多份有效证明，请核对后作废多余的证明（已用于申请的须先追回）/ {vins} VINs have "
                "several live certificates: check them and revoke the extra ones (one used by an application must "

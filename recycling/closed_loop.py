@@ -10,9 +10,10 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from recycling import hand_in_tally
-from recycling.domain import CATEGORIES, Domain, local_today, percent
+from recycling.domain import CATEGORIES, Domain, percent
 from recycling.models import HandInObligation, Intake, RecyclingSetting, ScrapCertificate
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import insert_rows, slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -207,7 +208,7 @@ def match_intake(uow: UnitOfWork, *, actor: str, intake_id: int, certificate_id:
 
 def unmatch_intake(uow: UnitOfWork, *, actor: str, intake_id: int, today: dt.date | None = None) -> list[int]:
     """Reopen obligations whose matching intake was reversed; return their ids."""
-    day = today or local_today()
+    day = today or business_date()
     rows = list(uow.session.scalars(select(HandInObligation).where(HandInObligation.matched_intake_id == intake_id)
                                     .with_for_update()))
     for row in rows:
@@ -239,7 +240,7 @@ def record_pickup_date(uow: UnitOfWork, *, actor: str, dealer_org_id: int | None
 
 def flag_overdue(uow: UnitOfWork, *, today: dt.date | None = None, actor: str = SYSTEM) -> int:
     """Mark open obligations past their due date as overdue and notify each county bureau; return how many."""
-    day = today or local_today()
+    day = today or business_date()
     rows = list(uow.session.scalars(select(HandInObligation).where(
         HandInObligation.status == "open", HandInObligation.due_on < day).order_by(HandInObligation.id)
         .with_for_update(skip_locked=True)))

@@ -7,9 +7,10 @@ import random
 from decimal import Decimal
 
 from recycling import closed_loop, issuing, sites, targets, used_cars
-from recycling.domain import QualificationKind, SiteLevel, local_today
+from recycling.domain import QualificationKind, SiteLevel
 from recycling.intake import IntakeDraft, record_intake
 from recycling.site_kinds import SiteKind
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.identifiers import vin_check_digit
 from subsidy_app.runtime import Runtime
 from subsidy_app.seed import SEED_ACTOR, demo_step, seed_demo
@@ -44,7 +45,7 @@ def seed_recycling(runtime: Runtime) -> str:
         dismantler, renewable = ids["org:recycler:dismantler"], ids["org:recycler:renewable"]
         if sites.site_by_code(uow, organisation_id=dismantler, code="LS-D01") is not None:
             return "already there"
-        today = local_today()
+        today = business_date()
         sites.register_qualification(uow, actor=SEED_ACTOR, organisation_id=dismantler,
                                      kind=QualificationKind.DISMANTLING, number="晋商拆解〔2021〕011号",
                                      valid_from=dt.date(2021, 3, 1), valid_to=dt.date(2027, 2, 28))

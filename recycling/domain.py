@@ -9,19 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from subsidy_app.core.clock import BEIJING
-
 KG = Decimal("0.001")
 # The most one movement may record: far above any real load, well inside the stock columns (Integer,
 # Numeric(14, 3)) so that a typo or a hostile figure is refused by field instead of failing in the database.
 MAX_UNITS = 1_000_000
 MAX_WEIGHT_KG = Decimal("100000000.000")  # 100,000 tonnes
-LOCAL_TZ = BEIJING
-
-
-def local_today() -> dt.date:
-    """Return today's date in Lüliang (reports and due dates follow local days)."""
-    return dt.datetime.now(LOCAL_TZ).date()
 
 
 class Domain(StrEnum):

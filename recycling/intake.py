@@ -17,11 +17,10 @@ from recycling.site_kinds import SITE_KIND_LABELS, SiteKind, takes
 from recycling.sites import get_site
 from recycling.stock import add_stock, take_stock
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal
-
-MAX_FUTURE_DAYS = 1  # a clerk near midnight may be a day ahead of the server's clock
 
 
 @dataclass(frozen=True)
@@ -85,8 +84,7 @@ def check_draft(draft: IntakeDraft, *, today: dt.date | None = None) -> None:
     problem = check_quantity(draft.units, draft.weight_kg)
     if problem:
         raise ValidationFailed.field(problem[0], problem[1], reason="intake.quantity")
-    limit = (today or dt.date.today()) + dt.timedelta(days=MAX_FUTURE_DAYS)
-    if draft.occurred_on > limit:
+    if draft.occurred_on > (today or business_date()):  # the clerk's today: a Beijing date
         raise ValidationFailed.field("occurred_on", "日期不能晚于今天 / the date is in the future",
                                      reason="intake.date")
     if draft.certificate_id is not None and CATEGORIES[draft.category][0] != Domain.VEHICLES:

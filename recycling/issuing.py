@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from recycling.domain import CATEGORIES, Domain, IntakeSource, QualificationKind, local_today
+from recycling.domain import CATEGORIES, Domain, IntakeSource, QualificationKind
 from recycling.intake import IntakeDraft, live_intake_for_certificate, record_intake, reverse_intake
 from recycling.models import ScrapCertificate, Site
 from recycling.site_kinds import SiteKind
@@ -18,6 +18,7 @@ from recycling.sites import licence_for, recycler
 from recycling.visibility import may_see_certificate
 from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_credit_code, check_plate, normalise_resident_id, normalise_vin
@@ -165,7 +166,7 @@ def _refuse_clash(uow: UnitOfWork, *, dismantler_org_id: int, number: str, vin: 
 def issue_certificate(uow: UnitOfWork, *, actor: str, dismantler_org_id: int, draft: CertificateDraft,
                       today: dt.date | None = None) -> int:
     """Issue a certificate (licence valid today, VIN and owner ID checked) and record the vehicle as recovered."""
-    day = today or local_today()
+    day = today or business_date()
     recycler(uow, dismantler_org_id)
     licence, valid = licence_for(uow, organisation_id=dismantler_org_id, kind=QualificationKind.DISMANTLING, on=day)
     if licence is None or not valid:

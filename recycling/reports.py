@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from recycling.domain import Period, last_completed_periods, local_today, parse_period
+from recycling.domain import Period, last_completed_periods, parse_period
 from recycling.models import RecoveryReport
 from recycling.workbook import build_workbook
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -47,7 +48,7 @@ def period_of(code: str, *, today: dt.date | None = None) -> Period:
     except ValueError as exc:
         raise ValidationFailed.field("period", f"期间格式应为 YYYY-MM-1|2|3 或 YYYY-MM / {exc}",
                                      reason="report.period") from None
-    if period.end >= (today or local_today()):
+    if period.end >= (today or business_date()):
         raise ValidationFailed.field("period", "该期间尚未结束 / the period has not ended yet",
                                      reason="report.period_open")
     return period
@@ -66,7 +67,7 @@ def make_report(uow: UnitOfWork, *, actor: str, period_code: str, replace: bool 
                                   .with_for_update())
     if existing is not None and not replace:
         return _info(existing)
-    content = build_workbook(uow, period=period, generated=today or local_today())
+    content = build_workbook(uow, period=period, generated=today or business_date())
     digest = hashlib.sha256(content).hexdigest()
     row = existing or RecoveryReport(period=period.code, kind=period.kind, period_start=period.start,
                                      period_end=period.end)
@@ -80,7 +81,7 @@ def make_report(uow: UnitOfWork, *, actor: str, period_code: str, replace: bool 
 
 def make_due_reports(uow: UnitOfWork, *, actor: str, today: dt.date | None = None) -> list[str]:
     """Make the most recently ended ten-day period's and month's reports if missing; return their codes."""
-    day = today or local_today()
+    day = today or business_date()
     return [make_report(uow, actor=actor, period_code=p.code, today=day).period for p in last_completed_periods(day)]
 
 

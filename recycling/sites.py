@@ -11,6 +11,7 @@ from recycling.domain import QualificationKind, SiteLevel, licence_valid
 from recycling.models import Qualification, Site
 from recycling.site_kinds import SiteKind
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import COUNTIES, OrgKind, Principal
@@ -94,7 +95,7 @@ def list_qualifications(uow: UnitOfWork, *, organisation_id: int, today: dt.date
     """List a recycler's licences, marking those valid today."""
     rows = uow.session.scalars(select(Qualification).where(Qualification.organisation_id == organisation_id)
                                .order_by(Qualification.id))
-    return [_qualification_view(r, today or dt.date.today()) for r in rows]
+    return [_qualification_view(r, today or business_date()) for r in rows]
 
 
 def licence_for(uow: UnitOfWork, *, organisation_id: int, kind: QualificationKind, on: dt.date

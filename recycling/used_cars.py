@@ -10,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from recycling import closed_loop
-from recycling.domain import USED_CAR_CATEGORY, IntakeSource, local_today
+from recycling.domain import USED_CAR_CATEGORY, IntakeSource
 from recycling.intake import IntakeDraft, record_intake
 from recycling.models import UsedCarTransaction
 from recycling.rollups import bump
 from recycling.sites import get_site
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.identifiers import normalise_vin
 from subsidy_app.core.limits import LARGEST_MONEY
@@ -46,7 +47,7 @@ def register_used_car_transfer(uow: UnitOfWork, *, actor: str, reporter_org_id: 
     clean_vin = normalise_vin(vin, field="vin")
     if county_code not in COUNTIES:
         raise ValidationFailed.field("county_code", "不是吕梁市的区县代码 / not a Lüliang county code")
-    if transferred_on > local_today():
+    if transferred_on > business_date():
         raise ValidationFailed.field("transferred_on", "交易日期不能晚于今天 / the date is in the future")
     if price <= 0 or price > LARGEST_MONEY or price.quantize(Decimal("0.01")) != price:
         raise ValidationFailed.field("price", "价格须为正且最多两位小数 / price must be positive, 2 decimals")

@@ -11,9 +11,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from recycling import intake, issuing, sites
-from recycling.domain import CATEGORIES, SOURCE_LABELS, local_today
+from recycling.domain import CATEGORIES, SOURCE_LABELS
 from recycling.site_kinds import UNIT_WEIGHT_KG, categories_for, unit_weight_warning
 from subsidy_app.access import access, current_principal
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import DomainError, FieldErrors, ValidationFailed
 from subsidy_app.core.limits import LARGEST_WEIGHT, MAX_ID
 from subsidy_app.core.text import checked_text
@@ -78,7 +79,7 @@ def _text(name: str) -> str:
 def _form_context() -> dict[str, Any]:
     with uow() as tx:
         own = sites.list_sites(tx, principal=current_principal())
-    return {"sites": own, "categories": CATEGORIES, "sources": SOURCE_LABELS, "today": local_today(),
+    return {"sites": own, "categories": CATEGORIES, "sources": SOURCE_LABELS, "today": business_date(),
             "form": request.form}
 
 

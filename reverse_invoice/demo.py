@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -10,6 +9,8 @@ from sqlalchemy import select
 from reverse_invoice import invoices, purchases, recyclers, sellers
 from reverse_invoice.domain import InvoiceType, LocationClass, Qualification, VatMethod
 from reverse_invoice.models import Invoice
+from subsidy_app.core.clock import business_date
+from subsidy_app.core.db import utcnow
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal, Role
 from subsidy_app.runtime import Runtime
@@ -50,7 +51,7 @@ def demo_evidence(amount: Decimal, reference: str) -> purchases.Evidence:
     return purchases.Evidence(
         contract_no=f"HT-{reference}", weighbridge_ticket=f"BD-{reference}", vehicle_plate="晋J12345",
         photos=(f"photos/{reference}-1.jpg",), payment_reference=f"PAY-{reference}", paid_amount=amount,
-        paid_at=dt.datetime.now(dt.UTC))
+        paid_at=utcnow())
 
 
 def seed_reverse_invoicing(uow: UnitOfWork) -> str:
@@ -71,7 +72,7 @@ def seed_reverse_invoicing(uow: UnitOfWork) -> str:
     version, _text = sellers.consent_text()
     sellers.record_consent(uow, principal=clerk, seller_id=seller_id, recycler_id=recycler_id, text_version=version,
                            agreed=True)
-    today = recyclers.china_today()
+    today = business_date()
     issued = 0
     for index, (name, code, quantity, price) in enumerate([
         ("废钢", SCRAP_STEEL_CODE, Decimal("2.350000"), Decimal("2450.00")),

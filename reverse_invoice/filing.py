@@ -13,8 +13,9 @@ from sqlalchemy import delete, func, insert, select
 from reverse_invoice.domain import add_months, filing_due_date, month_of
 from reverse_invoice.invoices import rates_for_month
 from reverse_invoice.models import Filing, FilingLine, Invoice, RecyclerProfile, Seller
-from reverse_invoice.recyclers import check_recycler_scope, china_today, get_profile, refresh_suspension
+from reverse_invoice.recyclers import check_recycler_scope, get_profile, refresh_suspension
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -81,7 +82,7 @@ def prepare_filing(uow: UnitOfWork, *, recycler_id: int, month: dt.date, actor: 
 def prepare_all_filings(uow: UnitOfWork, *, actor: str, month: dt.date | None = None, today: dt.date | None = None,
                         progress: Progress | None = None) -> list[int]:
     """Prepare every recycler's filing for a month (default: last month), as on the 1st."""
-    target = month_of(month) if month else previous_month(today or china_today())
+    target = month_of(month) if month else previous_month(today or business_date())
     recycler_ids = list(uow.session.scalars(select(RecyclerProfile.organisation_id)
                                             .order_by(RecyclerProfile.organisation_id)))
     ids: list[int] = []
@@ -176,7 +177,7 @@ def mark_paid(uow: UnitOfWork, *, principal: Principal, filing_id: int, payment_
     audit.record(uow, actor=principal.actor, action="reverse_invoice.filing_paid", entity_type="ri_filing",
                  entity_id=filing.id, before={"state": before}, after={"state": "paid", "reference": reference})
     uow.flush()
-    refresh_suspension(uow, recycler_id=filing.recycler_id, today=today or china_today(), actor=principal.actor)
+    refresh_suspension(uow, recycler_id=filing.recycler_id, today=today or business_date(), actor=principal.actor)
     return filing_report(uow, principal=principal, filing_id=filing_id)
 
 

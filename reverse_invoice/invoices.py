@@ -26,7 +26,6 @@ from reverse_invoice.models import Invoice, InvoiceCounter, Purchase, RecyclerPr
 from reverse_invoice.recyclers import (
     check_may_issue,
     check_recycler_scope,
-    china_today,
     get_profile,
     has_overdue_filing,
     overdue_months,
@@ -35,6 +34,7 @@ from reverse_invoice.recyclers import (
 from reverse_invoice.sellers import has_consented, lock_seller, no_consent
 from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import Principal
@@ -174,7 +174,7 @@ def issue_invoice(
     today: dt.date | None = None,
 ) -> IssueResult:
     """Issue the reverse invoice for a purchase, in the caller's transaction, within every limit."""
-    day = today or china_today()
+    day = today or business_date()
     # One round trip: the purchase (locked), its recycler's profile, whether a filing is overdue, the consent.
     found = uow.session.execute(
         select(Purchase, RecyclerProfile, has_overdue_filing(RecyclerProfile.organisation_id, day),

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from reverse_invoice.domain import line_amount, to_fen
 from reverse_invoice.models import Purchase, PurchaseLine
-from reverse_invoice.recyclers import check_recycler_scope, china_today, get_profile
+from reverse_invoice.recyclers import check_recycler_scope, get_profile
 from reverse_invoice.sellers import get_seller, require_consent
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_plate
 from subsidy_app.core.uow import UnitOfWork
@@ -100,7 +101,7 @@ def record_purchase(
     check_recycler_scope(principal, recycler_id=recycler_id, county_code=profile.county_code, write=True)
     seller = get_seller(uow, seller_id)
     require_consent(uow, seller_id=seller_id, recycler_id=recycler_id)
-    if purchased_on > china_today():
+    if purchased_on > business_date():
         raise ValidationFailed.field("purchased_on", "收购日期不能晚于今天 / cannot be in the future")
     if not 1 <= len(lines) <= MAX_LINES:
         raise ValidationFailed.field("lines", f"应有 1–{MAX_LINES} 行 / 1–{MAX_LINES} lines")

@@ -11,14 +11,13 @@ from sqlalchemy import ColumnElement, select
 from reverse_invoice.domain import ALLOWED_INVOICE_TYPES, InvoiceType, LocationClass, Qualification, VatMethod
 from reverse_invoice.models import Filing, RecyclerProfile
 from subsidy_app.audit import services as audit
-from subsidy_app.core.clock import BEIJING
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal, Role
 from subsidy_app.identity.organisations import get_organisation
 
-CHINA_TZ = BEIJING
 APPROVER_ROLES = frozenset({Role.ADMIN, Role.SENIOR_AUDITOR})
 READER_ROLES = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN, Role.FINANCE_OFFICER})
 
@@ -42,11 +41,6 @@ class RecyclerStanding:
     def may_issue(self) -> bool:
         """Tell whether the recycler may reverse-invoice now."""
         return self.qualification_state == "approved" and not self.overdue_filing_months
-
-
-def china_today() -> dt.date:
-    """Return today's date in China."""
-    return dt.datetime.now(CHINA_TZ).date()
 
 
 def check_recycler_scope(principal: Principal, *, recycler_id: int, county_code: str, write: bool = False) -> None:
@@ -132,7 +126,7 @@ def overdue_months(uow: UnitOfWork, *, recycler_id: int, today: dt.date) -> tupl
 def standing(uow: UnitOfWork, *, recycler_id: int, today: dt.date | None = None) -> RecyclerStanding:
     """Describe a recycler's standing, checking unpaid filings on the fly."""
     profile = get_profile(uow, recycler_id)
-    return standing_of(profile, overdue_months(uow, recycler_id=recycler_id, today=today or china_today()))
+    return standing_of(profile, overdue_months(uow, recycler_id=recycler_id, today=today or business_date()))
 
 
 def standing_of(profile: RecyclerProfile, overdue: tuple[dt.date, ...]) -> RecyclerStanding:
@@ -190,7 +184,7 @@ def refresh_suspension(uow: UnitOfWork, *, recycler_id: int, today: dt.date, act
 
 def check_all_suspensions(uow: UnitOfWork, *, today: dt.date | None = None, actor: str = "system") -> dict[str, int]:
     """Run the daily suspension check over every recycler."""
-    day = today or china_today()
+    day = today or business_date()
     counts = {"suspended": 0, "active": 0}
     for recycler_id in list(uow.session.scalars(select(RecyclerProfile.organisation_id).order_by(
             RecyclerProfile.organisation_id))):

@@ -30,10 +30,11 @@ from reverse_invoice.invoices import (
     rates_for_month,
 )
 from reverse_invoice.models import Invoice
-from reverse_invoice.recyclers import china_today, require_may_issue
+from reverse_invoice.recyclers import require_may_issue
 from reverse_invoice.sellers import get_seller, may_see_seller
 from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import Principal, Role
@@ -91,7 +92,7 @@ def reverse(
     today: dt.date | None = None,
 ) -> ReversalResult:
     """Reverse an invoice in full (reasons 01–03) or in part (04, sales allowance), never beyond its amount."""
-    day = today or china_today()
+    day = today or business_date()
     found = get_invoice(uow, invoice_id, principal=principal, write=True)
     if found.colour != "blue":
         raise Conflict("红字发票不能再冲红 / a red-letter invoice cannot be reversed", reason="invoice.not_reversible")
@@ -120,7 +121,7 @@ def correct_month(
     uow: UnitOfWork, *, principal: Principal, seller_id: int, month: dt.date, today: dt.date | None = None,
 ) -> tuple[CorrectedInvoice, ...]:
     """Correct a month whose total crossed the threshold: red-letter each mis-treated invoice and re-issue it."""
-    day = today or china_today()
+    day = today or business_date()
     month = month_of(month)
     if not principal.has_any(frozenset({Role.RECYCLER_CLERK, Role.ADMIN})):
         raise Forbidden("仅回收企业或管理员可更正 / only the recycler or an admin may correct",

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.jobs import job
 from subsidy_app.core.uow import UnitOfWork
@@ -24,7 +25,7 @@ def purge_expired_uploads(uow: UnitOfWork, *, retention_days: int, now: dt.datet
     purged = purge_finished(uow.session, finished_before=cutoff)
     if any(purged.values()):
         audit.record(uow, actor=actor, action="uploads.purged", entity_type="upload_retention",
-                     entity_id=cutoff.date().isoformat(),
+                     entity_id=business_date(cutoff).isoformat(),
                      after={"finished_before": cutoff.isoformat(), "retention_days": retention_days, **purged})
     return purged
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 from werkzeug.test import TestResponse
@@ -110,3 +112,10 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def freeze_clock(monkeypatch: pytest.MonkeyPatch, instant: dt.datetime) -> None:
+    """Stop the platform's one clock (core.clock.utc_now) at `instant` for the rest of the test."""
+    from subsidy_app.core import clock
+
+    monkeypatch.setattr(clock, "utc_now", lambda: instant)

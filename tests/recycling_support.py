@@ -13,6 +13,7 @@ from recycling import sites
 from recycling.domain import QualificationKind, SiteLevel
 from recycling.intake import IntakeDraft
 from recycling.issuing import CertificateDraft
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.identifiers import vin_check_digit
 from subsidy_app.core.uow import UnitOfWork
 
@@ -38,7 +39,7 @@ class CertificateDraftFactory(factory.Factory):
     number = factory.Sequence(lambda n: f"JL-2026-{n:06d}")
     owner_name = "王小明"
     owner_id_number = OWNER_ID
-    handover_date = factory.LazyFunction(lambda: dt.date.today() - dt.timedelta(days=1))
+    handover_date = factory.LazyFunction(lambda: business_date() - dt.timedelta(days=1))
     first_registration_date = dt.date(2012, 5, 1)
     plate = "晋J12345"
     vehicle_type = "vehicle.passenger"
@@ -62,7 +63,7 @@ class IntakeDraftFactory(factory.Factory):
     category = "appliance.refrigerator"
     units = 1
     weight_kg = Decimal("55.500")
-    occurred_on = factory.LazyFunction(lambda: dt.date.today() - dt.timedelta(days=2))
+    occurred_on = factory.LazyFunction(lambda: business_date() - dt.timedelta(days=2))
 
 
 @dataclass(frozen=True)

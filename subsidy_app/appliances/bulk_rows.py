@@ -9,6 +9,7 @@ from decimal import Decimal
 from subsidy_app.appliances import selling
 from subsidy_app.appliances.domain import parse_money, programme_of
 from subsidy_app.appliances.models import Product
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id
 from subsidy_app.core.identifiers_trade import check_invoice_number, normalise_gtin13, normalise_phone
@@ -69,7 +70,7 @@ def _date(line: int, text: str) -> dt.date | RowError:
         sold_on = dt.date.fromisoformat(text.replace("/", "-"))
     except ValueError:
         return RowError(line, "sold_on", "sale.date", "销售日期应为 YYYY-MM-DD / sold_on must be YYYY-MM-DD")
-    if sold_on > dt.date.today():
+    if sold_on > business_date():
         return RowError(line, "sold_on", "sale.date", "销售日期不能晚于今天 / sold_on is in the future")
     return sold_on
 

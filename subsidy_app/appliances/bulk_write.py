@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from subsidy_app.appliances.bulk_rows import Row, error, refusal
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of
 from subsidy_app.appliances.models import ApplianceSale, Store
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import instant_on
 from subsidy_app.core.db import in_values, insert_rows, utcnow
 from subsidy_app.core.errors import DomainError
 from subsidy_app.core.tables import RowError
@@ -100,11 +100,6 @@ def _unique(uow: UnitOfWork, dealer_org_id: int, rows: list[Row], errors: list[R
     return kept
 
 
-def _sold_at(sold_on: dt.date, now: dt.datetime) -> dt.datetime:
-    # As selling.record: a back-dated row gets the clock's time of day.
-    return now if sold_on == now.date() else dt.datetime.combine(sold_on, now.timetz())
-
-
 def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -113,7 +108,7 @@ def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, row
                   persons: dict[int, int], errors: list[RowError], limits: FraudThresholds) -> list[Sale]:
     """One multi-row INSERT; the partial unique indexes still decide a race with a till."""
     now = utcnow()
-    sold_at = {row.line: _sold_at(row.sold_on, now) for row in rows}
+    sold_at = {row.line: instant_on(row.sold_on, now) for row in rows}  # as selling.record: the clock's time of day
     numbers = {row.line: f"AS{row.sold_on:%y%m%d}{secrets.token_hex(6).upper()}" for row in rows}
     values: list[dict[str, Any]] = [dict(
         number=numbers[row.line], mode=SaleMode.INSTANT.value, state=SaleState.GRANTED.value,

@@ -24,6 +24,7 @@ from subsidy_app.applications.services import (
     open_application,
     register_kind,
 )
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, FieldErrors, NotFound
 from subsidy_app.core.identifiers_trade import normalise_bank_card
 from subsidy_app.core.numbers import money_str
@@ -112,8 +113,9 @@ def receipt(uow: UnitOfWork, *, apply_code: str) -> ReceiptView:
     if why is None and live is not None:
         why = "该笔销售已申请过补贴,可扫描申请回执二维码查看进度 / this sale has already been claimed"
     return ReceiptView(sale.id, sale.number, dealer_name, store_name, store_address, sale.category, brand or "",
-                       model or "", sale.price, sale.amount, sale.sold_at.date(), mask_middle(sale.serial_key, 2, 4),
-                       why is None, why, live[0] if live else None, live[1] if live else None)
+                       model or "", sale.price, sale.amount, business_date(sale.sold_at),
+                       mask_middle(sale.serial_key, 2, 4), why is None, why, live[0] if live else None,
+                       live[1] if live else None)
 
 
 def has_live_claim(uow: UnitOfWork, *, sale_id: int) -> bool:
@@ -155,9 +157,9 @@ def _decide(uow: UnitOfWork, sale: ApplianceSale, versions: tuple[RuleVersion, .
         raise Conflict("该销售的补贴政策或商品已不可用 / the sale's rule version or product is gone",
                        reason="claim.not_eligible")
     grade = product.energy_grade if product.energy_grade is not None else product.water_grade
-    decision = evaluate(version, Facts(programme=version.programme.value, purchase_date=sale.sold_at.date(),
+    decision = evaluate(version, Facts(programme=version.programme.value, purchase_date=business_date(sale.sold_at),
                                        price=sale.price, category=sale.category, energy_grade=grade,
-                                       applied_on=dt.date.today()))
+                                       applied_on=business_date()))
     if not decision.eligible:
         why = ";".join(c.explanation_zh for c in decision.failed)
         raise Conflict(f"不符合补贴条件:{why} / not eligible: "
@@ -217,7 +219,7 @@ def claim(uow: UnitOfWork, *, apply_code: str, person_id: int, data: ClaimInput,
     return open_application(uow, kind=CLAIM, actor=actor, checks=checks, opening=Opening(
         programme=sale.programme, category=sale.category, county_code=sale.county_code, amount=decision.amount,
         facts={"sale_number": sale.number, "gtin": sale.gtin, "price": str(sale.price),
-               "sold_on": sale.sold_at.date().isoformat(), "store_id": sale.store_id},
+               "sold_on": business_date(sale.sold_at).isoformat(), "store_id": sale.store_id},
         version_code=decision.version_code, person_id=person_id, bank_card_id=card_id,
         dealer_org_id=sale.dealer_org_id, appliance_sale_id=sale.id, quota=decision.quota,
         audit={"appliance_sale": sale.number}))

@@ -22,12 +22,11 @@ from subsidy_app.appliances.domain import (
 )
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
 from subsidy_app.config import Settings
-from subsidy_app.core.clock import BEIJING
+from subsidy_app.core.clock import beijing_now, beijing_time
 from subsidy_app.core.db import slices
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations
 
-CHINA_TZ = BEIJING  # store hours are local
 SERIAL_CODE = "fraud.serial_two_dealers"
 # Evidence a dealer must not see on its own statement: it names another dealer.
 BUREAU_ONLY_EVIDENCE = frozenset({"other_dealer"})
@@ -75,7 +74,7 @@ def sale_signals(uow: UnitOfWork, *, store: Store, product: Product, price: Deci
     address, phone, store_buyer, other_dealers = (int(v or 0) for v in row)
     facts = SaleFacts(
         price=price, reference_price=product.reference_price,
-        sold_at_local=sold_at.astimezone(CHINA_TZ).time() if time_known else None,
+        sold_at_local=beijing_time(sold_at).time() if time_known else None,  # store hours are local
         opens_at=store.opens_at, closes_at=store.closes_at,
         # The sale is not inserted yet: count it too, as the thresholds expect.
         same_address=address + 1 if address_hash else 0, same_phone=phone + 1 if phone_hash else 0,
@@ -94,7 +93,7 @@ def flag_serial_holder(session: Session, *, serial_key: str, reporting_dealer_id
     name = session.scalar(organisations.name_query(reporting_dealer_id))
     signal = Signal(SERIAL_CODE, "同一序列号被两家经销商上报", {
         "dealers": str(1 + int(others)), "other_dealer": name or str(reporting_dealer_id),
-        "reported_at": dt.datetime.now(CHINA_TZ).strftime("%Y-%m-%d %H:%M")})
+        "reported_at": beijing_now().strftime("%Y-%m-%d %H:%M")})
     # One signal per code: a third dealer's report refreshes the evidence instead of repeating it.
     sale.signals = [s for s in sale.signals if s.get("code") != SERIAL_CODE] + [signal.stored()]
     return sale.id

@@ -19,6 +19,7 @@ from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, 
 from subsidy_app.appliances.visibility import may_see_sale
 from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
+from subsidy_app.core.clock import business_date, instant_on
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.identifiers_trade import check_invoice_number, normalise_gtin13, normalise_imei
@@ -121,7 +122,9 @@ def check(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion,
     if data.price <= 0 or data.price.quantize(Decimal("0.01")) != data.price:
         raise ValidationFailed.field("price", "价格应为正数,最多两位小数 / price must be positive with at most 2 "
                                               "decimals", reason="sale.price")
-    sold_on = data.sold_on or dt.date.today()
+    sold_on = data.sold_on or business_date()
+    if sold_on > business_date():  # the till's today is a Beijing date, as for a filed sale (bulk_rows)
+        raise ValidationFailed.field("sold_on", "销售日期不能晚于今天 / sold_on is in the future", reason="sale.date")
     product = uow.session.scalar(_PRODUCT, {"gtin": gtin})
     if product is None or not product.active:
         return _no("product.not_in_catalogue", "该商品不在补贴产品目录中,不享受补贴",
@@ -186,10 +189,11 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
         raise ValidationFailed.field("buyer", "立减须核验购买人身份 / an instant discount needs a verified buyer",
                                      reason="buyer.required")
     programme = programme_of(product.category) or ""
-    # Only a sale keyed in at the till today has a real time of day; a back-dated or filed one gets the clock's.
-    today = checked.sold_on == dt.date.today()
-    time_known = today and upload_id is None
-    sold_at = utcnow() if today else dt.datetime.combine(checked.sold_on, utcnow().timetz())
+    # Only a sale keyed in at the till today has a real time of day; a back-dated or filed one gets the clock's,
+    # on its own Beijing date (the date picks the rule version, the quota period and the statement).
+    now = utcnow()
+    time_known = checked.sold_on == business_date(now) and upload_id is None
+    sold_at = instant_on(checked.sold_on, now)
     phone_hash = buyer.phone_hash if buyer else None
     address_hash = uow.cipher.match_hash(" ".join(delivery_address.split())) if delivery_address else None
     signals = fraud.sale_signals(

@@ -18,6 +18,7 @@ from subsidy_app.applications import checks as application_checks
 from subsidy_app.applications import queries
 from subsidy_app.applications.domain import CheckResult, State
 from subsidy_app.applications.services import FirstRun, Kind, Opening, Payee, WithFacts, open_application, register_kind
+from subsidy_app.core.clock import day_start
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations
@@ -56,8 +57,7 @@ def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: in
     account = uow.session.scalar(select(DealerAccount).where(DealerAccount.dealer_org_id == dealer.id))
     if account is None:
         raise Conflict("经销商尚未登记结算账户 / the dealer has no settlement account", reason="settlement.no_account")
-    start = dt.datetime.combine(period_start, dt.time(), tzinfo=dt.UTC)
-    end = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    start, end = day_start(period_start), day_start(period_end + dt.timedelta(days=1))  # Beijing days
     dead = queries.ids_in_states(_DEAD).scalar_subquery()
     base = (ApplianceSale.dealer_org_id == dealer.id, ApplianceSale.programme == programme,
             ApplianceSale.mode == SaleMode.INSTANT.value)

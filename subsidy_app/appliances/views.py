@@ -15,6 +15,7 @@ from subsidy_app.access import access, current_principal
 from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances import claims, fraud, participation, poster
 from subsidy_app.applications.views import CARD_FIELD, status_url
+from subsidy_app.core.clock import beijing_now
 from subsidy_app.core.errors import Conflict, DomainError
 from subsidy_app.core.qr import read_printed, read_token, render_png
 from subsidy_app.http import limiter, runtime
@@ -196,7 +197,7 @@ def _confirm_buyer(token: str, store: participation.StoreView, buyer: Resident) 
     """Hold the signed confirmation in the session and show it (the buyer stays anonymous: no resident login)."""
     confirmation = buyers.confirmation_token(runtime().settings.secret_key, person_id=buyer.person_id,
                                              store_id=store.id, phone_hash=buyer.phone_hash)
-    until = dt.datetime.now(fraud.CHINA_TZ) + dt.timedelta(seconds=buyers.CONFIRM_SECONDS)
+    until = beijing_now() + dt.timedelta(seconds=buyers.CONFIRM_SECONDS)
     session.pop("pending_identity", None)
     session["buyer_confirmation"] = {"store": store.id, "token": confirmation, "until": until.strftime("%H:%M")}
     return redirect(url_for("appliance_resident.store_confirmed", token=token))

@@ -12,6 +12,7 @@ from subsidy_app.applications.domain import Action, CheckResult, State, needs_se
 from subsidy_app.applications.models import Application, ApplicationCheck
 from subsidy_app.applications.sales import get_sale
 from subsidy_app.applications.services import check_row, load_for_update, transition
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations, persons
@@ -130,7 +131,7 @@ def _check_one(uow: UnitOfWork, app: Application, versions: tuple[RuleVersion, .
     person_hash = persons.person_id_hash(uow, person_id=app.person_id)
     evidence = gathering.gather(uow, certificate_id=app.certificate_id, old_vin=app.old_vin)
     facts = gathering.build_facts(programme=app.programme, sale=sale, evidence=evidence, person_hash=person_hash,
-                                  applied_on=app.submitted_at.date())
+                                  applied_on=business_date(app.submitted_at))
     version = next(v for v in versions if v.code == app.version_code)  # always the version decided under
     decision = evaluate(version, facts)
     results = [_c(f"rule.{c.clause}", c.passed, c.explanation_zh, c.explanation_en) for c in decision.conditions]

@@ -18,6 +18,7 @@ from subsidy_app.applications.models import Application, BankResultImport, Payme
 from subsidy_app.applications.services import budget_references, payee_of, transition
 from subsidy_app.applications.visibility import may_see_application, may_see_batch
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.numbers import money_str
@@ -70,7 +71,7 @@ def create_batch(uow: UnitOfWork, *, principal: Principal, application_ids: list
                          declared_total=declared_total, created_by=principal.actor)
     uow.session.add(batch)
     uow.flush()
-    batch.number = f"PB{utcnow():%Y%m%d}{batch.id:05d}"
+    batch.number = f"PB{business_date():%Y%m%d}{batch.id:05d}"
     for line_no, app in enumerate(apps, start=1):
         uow.session.add(PaymentLine(batch_id=batch.id, line_no=line_no, application_id=app.id, amount=app.amount,
                                     state="pending"))

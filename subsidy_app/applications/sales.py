@@ -13,6 +13,7 @@ from subsidy_app.applications.domain import ACTIVE_STATES
 from subsidy_app.applications.models import Application, CarSale
 from subsidy_app.applications.visibility import may_see_car_sale
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, FieldErrors, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import normalise_resident_id, normalise_vin
 from subsidy_app.core.identifiers_trade import check_invoice_number
@@ -72,7 +73,7 @@ def register_car_sale(
     vin = errors.value(lambda: normalise_vin(new_vin, field="new_vin"), "")
     invoice = errors.value(lambda: check_invoice_number(invoice_number, invoice_code), None)
     buyer_id = errors.value(lambda: normalise_resident_id(buyer_id_number, field="buyer_id_number"), "")
-    if not errors.refused("invoice_date") and invoice_date > (today or dt.date.today()):
+    if not errors.refused("invoice_date") and invoice_date > (today or business_date()):
         errors.add("invoice_date", "开票日期不能晚于今天 / invoice date is in the future")
     if not errors.refused("invoice_total") and invoice_total <= 0:
         errors.add("invoice_total", "价税合计须大于 0 / must be greater than 0")

@@ -32,6 +32,7 @@ from subsidy_app.applications.kinds import registered_kinds as registered_kinds
 from subsidy_app.applications.models import Application, ApplicationCheck, ApplicationEvent, Clawback
 from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import insert_rows, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
@@ -116,7 +117,7 @@ def open_application(uow: UnitOfWork, *, kind: str, opening: Opening, actor: str
         uow.flush()  # the partial unique indexes on live applications decide races for a certificate, car or sale
     except IntegrityError as exc:
         raise constraints.error_for(exc) from None
-    app.number = f"{spec.prefix}{app.submitted_at:%Y}{app.id:08d}"
+    app.number = f"{spec.prefix}{business_date(app.submitted_at):%Y}{app.id:08d}"
     tallies.count(uow, app=app, milestone="submitted", at=app.submitted_at)
     if o.quota is not None:
         quotas.hold_quota(uow, person_id=app.person_id, key=o.quota, reference=app.number, actor=actor)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from recycling import certificates
@@ -20,6 +19,7 @@ from subsidy_app.applications.services import (
     register_kind,
     transition,
 )
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import FieldErrors, Forbidden, ValidationFailed
 from subsidy_app.core.identifiers import normalise_vin
 from subsidy_app.core.identifiers_trade import normalise_bank_card
@@ -111,7 +111,7 @@ def submit_car_application(
     person_hash = persons.person_id_hash(uow, person_id=person_id)
     evidence = gathering.gather(uow, certificate_id=certificate_id, old_vin=old_vin)
     facts = gathering.build_facts(programme=data.programme, sale=sale, evidence=evidence, person_hash=person_hash,
-                                  applied_on=dt.date.today())
+                                  applied_on=business_date())
     decision = evaluate(version, facts)
     opened = open_application(uow, kind=CAR, actor=actor, opening=Opening(
         programme=data.programme, category="passenger_car", county_code=data.county_code, amount=decision.amount,

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, ApplicationEvent, ApplicationTally
-from subsidy_app.core.clock import beijing_time
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import is_postgres, utcnow
 from subsidy_app.core.uow import UnitOfWork
 
@@ -62,16 +62,9 @@ def milestone_of(action: Action, to_state: State) -> str | None:
     return _REACHED_BY.get((action, to_state))
 
 
-def beijing_day(instant: dt.datetime) -> dt.date:
-    """Return the Beijing calendar day of an instant (the day a clerk in Lüliang would write down)."""
-    local = beijing_time(instant)
-    assert local is not None
-    return local.date()
-
-
 def count(uow: UnitOfWork, *, app: Application, milestone: str, at: dt.datetime | None = None) -> None:
     """Add an application to a milestone's cell; written with the transaction's other changes at commit."""
-    cell = Cell(beijing_day(at or utcnow()), app.county_code, app.programme, app.category, milestone)
+    cell = Cell(business_date(at or utcnow()), app.county_code, app.programme, app.category, milestone)
     pending: dict[Cell, list[Any]] = uow.context.setdefault(_PENDING, defaultdict(lambda: [0, 0]))
     figures = pending[cell]
     figures[0] += 1
@@ -151,7 +144,7 @@ def recount(uow: UnitOfWork) -> dict[Cell, Figure]:
     cells: dict[Cell, list[Any]] = defaultdict(lambda: [0, Decimal("0.00")])
 
     def add(app: Any, milestone: str, at: dt.datetime) -> None:
-        figures = cells[Cell(beijing_day(at), app.county_code, app.programme, app.category, milestone)]
+        figures = cells[Cell(business_date(at), app.county_code, app.programme, app.category, milestone)]
         figures[0] += 1
         figures[1] += amount_counted(milestone, app.amount)
 

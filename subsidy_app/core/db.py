@@ -35,6 +35,8 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.schema import ColumnDefault
 from sqlalchemy.types import TypeDecorator
 
+from subsidy_app.core import clock
+
 # The limits live in the pure core.limits so domain modules can check against them; re-exported for callers here.
 from subsidy_app.core.limits import LARGEST_MONEY as LARGEST_MONEY
 from subsidy_app.core.limits import LARGEST_WEIGHT as LARGEST_WEIGHT
@@ -76,8 +78,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
 
 
 def utcnow() -> dt.datetime:
-    """Return the current time, timezone-aware in UTC."""
-    return dt.datetime.now(dt.UTC)
+    """Return the current time, timezone-aware in UTC (read from core.clock, the platform's one clock)."""
+    return clock.utc_now()
 
 
 class Base(DeclarativeBase):

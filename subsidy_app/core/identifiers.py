@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import ValidationFailed
 
 # Whitespace users paste in: ASCII, no-break and the full-width ideographic space (U+3000).
@@ -65,7 +66,7 @@ def _birth_date(text: str, *, field: str, today: date | None) -> date:
         born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
         born = None
-    limit = today or date.today()
+    limit = today or business_date()
     if born is None or born.year < _EARLIEST_BIRTH_YEAR or born > limit:
         raise invalid(
             field,

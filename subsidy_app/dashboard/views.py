@@ -9,8 +9,7 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
 from subsidy_app.access import access, current_principal
-from subsidy_app.core.clock import beijing_time
-from subsidy_app.core.db import utcnow
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.dashboard import exports, panels
 from subsidy_app.http import uow
@@ -20,12 +19,6 @@ bp = Blueprint("dashboard_pages", __name__, template_folder="templates")
 VIEWERS = (Role.LEADER, Role.ADMIN, Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER)
 DATE_LABELS = {"date_from": "开始日期", "date_to": "结束日期"}
 MAX_DAYS = 731  # two years of days is what the trend chart can still show legibly
-
-
-def _today() -> dt.date:
-    local = beijing_time(utcnow())
-    assert local is not None
-    return local.date()
 
 
 def _day(args: Mapping[str, str], name: str, default: dt.date) -> dt.date:
@@ -40,7 +33,7 @@ def _day(args: Mapping[str, str], name: str, default: dt.date) -> dt.date:
 
 
 def _scope(args: Mapping[str, str]) -> panels.Scope:
-    today = _today()
+    today = business_date()
     date_to = _day(args, "date_to", today)
     date_from = _day(args, "date_from", date_to.replace(month=1, day=1))
     if date_from > date_to:

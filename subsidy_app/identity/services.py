@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import beijing_time
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_credit_code
@@ -131,12 +132,10 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str, max_failures:
         _hasher.hash(password)  # spend the same time as a real check so usernames can't be probed
         raise invalid
     now = utcnow()
-    locked_until = account.locked_until
-    if locked_until is not None and locked_until.tzinfo is None:
-        locked_until = locked_until.replace(tzinfo=dt.UTC)
+    locked_until = beijing_time(account.locked_until)  # the clerk reads it on the login page: Beijing time
     if locked_until is not None and locked_until > now:
         raise NotAuthenticated(
-            f"账号已锁定至 {locked_until:%H:%M} (UTC) / account locked until {locked_until:%H:%M} UTC",
+            f"账号已锁定至北京时间 {locked_until:%H:%M} / account locked until {locked_until:%H:%M} Beijing time",
             reason="auth.locked",
         )
     try:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from subsidy_app.core.clock import business_date, day_start
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.rules.budget_pools import CENT
@@ -40,7 +41,7 @@ def pool_figures(uow: UnitOfWork, *, pool_id: int, today: dt.date | None = None)
     pool = uow.session.get(BudgetPool, pool_id)
     if pool is None:
         raise NotFound("资金池不存在 / budget pool not found", reason="budget.pool_not_found")
-    since = dt.datetime.combine(today or dt.date.today(), dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=30)
+    since = day_start(today or business_date()) - dt.timedelta(days=30)
     sums = dict(uow.session.execute(
         select(BudgetEntry.kind, func.coalesce(func.sum(BudgetEntry.amount), 0))
         .where(BudgetEntry.pool_id == pool.id, BudgetEntry.created_at >= since,

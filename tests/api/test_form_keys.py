@@ -11,12 +11,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from recycling.models import Intake
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.uow import UnitOfWork
 from tests.helpers import login
 from tests.recycling_support import build_network
 
 ROOT = Path(__file__).resolve().parents[2]
-YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+YESTERDAY = (business_date() - dt.timedelta(days=1)).isoformat()
 
 
 @pytest.fixture

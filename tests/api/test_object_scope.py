@@ -24,6 +24,7 @@ from recycling.reports import request_report
 from reverse_invoice import filing
 from subsidy_app.applications import payments, review
 from subsidy_app.applications.models import Application, ApplicationCheck, PaymentBatch
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import store_document
 from subsidy_app.identity import services as identity
@@ -128,7 +129,7 @@ PROBES: dict[tuple[str, str], Probe] = {
         lambda w: f"/api/v1/appliance-sales/bulk/{w['bulk']}", "dealer.appliance", _own("dealer.appliance")),
     ("POST", "/api/v1/recovery/hand-ins/<trade_in_ref>/pickup"): Probe(
         lambda w: "/api/v1/recovery/hand-ins/SCOPE-HAND-1/pickup", owners=_own("dealer.appliance"),
-        json=lambda w: {"picked_up_on": dt.date.today().isoformat()}),
+        json=lambda w: {"picked_up_on": business_date().isoformat()}),
     # recycling
     ("GET", "/api/v1/recycling/recyclers/<int:organisation_id>/qualifications"): Probe(
         lambda w: f"/api/v1/recycling/recyclers/{w['dismantler']}/qualifications", "recycler.dismantler"),
@@ -263,7 +264,7 @@ def _car_side(uow: UnitOfWork, demo: dict[str, int]) -> W:
     assert certificate is not None
     site = uow.session.scalar(select(Site.id).where(Site.organisation_id == world.dismantler_org))
     content = f"site_code,source,category,units,weight_kg,occurred_on\nYARD-1,resident,appliance.television,1,20," \
-              f"{dt.date.today() - dt.timedelta(days=1)}\n".encode()
+              f"{business_date() - dt.timedelta(days=1)}\n".encode()
     report = imports.import_intake_file(uow, actor="t", organisation_id=world.dismantler_org, filename="tv.csv",
                                         content=content, mode="valid_only")
     uow.commit()
@@ -302,7 +303,7 @@ def _appliance_side(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) 
     assert bulk.status_code == 200, bulk.get_json()
     register_hand_in_obligation(uow, trade_in_ref="SCOPE-HAND-1", kind="appliance", dealer_org_id=world.dealer_org,
                                 county_code="141102", category="appliance.refrigerator",
-                                occurred_on=dt.date.today() - dt.timedelta(days=2))
+                                occurred_on=business_date() - dt.timedelta(days=2))
     uow.commit()
     return {"store": world.store_id, "appliance_sale": sold["sale_id"], "bulk": bulk.get_json()["upload_id"],
             "statement": statement.get_json()["application_id"], "dealer_appliance": world.dealer_org}

@@ -11,11 +11,12 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from recycling import targets
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.uow import UnitOfWork
 from tests.helpers import bearer, login
 from tests.recycling_support import ACTOR, build_network, make_vin
 
-YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+YESTERDAY = (business_date() - dt.timedelta(days=1)).isoformat()
 CERTIFICATE = {
     "number": "API-0001", "owner_name": "王小明", "owner_id_number": "11010519491231002X", "phone": "13812345678",
     "handover_date": YESTERDAY, "first_registration_date": "2012-05-01", "plate": "晋J12345",
@@ -109,7 +110,7 @@ def test_dealer_registers_used_cars_and_bureau_reads_progress_within_its_countie
     assert Decimal(progress.get_json()["forecast"]) >= 0  # one car against the baseline once forecast below zero
     other = client.get("/api/v1/recovery/progress?indicator=used_cars&county_code=141181", headers=auditor)
     assert other.status_code == 404
-    year = dt.date.today().year
+    year = business_date().year
     grid = client.get(f"/api/v1/recovery/volumes?year={year}", headers=auditor).get_json()
     assert {(c["county_code"], c["category"], c["units"]) for c in grid} == {("141102", "used_car", 1)}
     series = client.get(f"/api/v1/recovery/series?indicator=used_cars&year={year}", headers=auditor).get_json()
@@ -180,7 +181,7 @@ def test_dealer_pickup_closes_the_loop_and_bureau_sees_the_closure_rate(
 
     register_hand_in_obligation(uow, trade_in_ref="API-HAND-1", kind="appliance",
                                 dealer_org_id=demo["org:dealer:appliance"], county_code="141102",
-                                category="appliance.refrigerator", occurred_on=dt.date.today() - dt.timedelta(days=2))
+                                category="appliance.refrigerator", occurred_on=business_date() - dt.timedelta(days=2))
     dealer = bearer(client, "dealer.appliance")
     assert [o["status"] for o in client.get("/api/v1/recovery/hand-ins", headers=dealer).get_json()] == ["open"]
     other = client.post("/api/v1/recovery/hand-ins/API-HAND-1/pickup", json={"picked_up_on": YESTERDAY},

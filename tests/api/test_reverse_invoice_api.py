@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -11,7 +10,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from reverse_invoice.demo import SCRAP_STEEL_CODE, make_bank_card, make_resident_id
-from reverse_invoice.recyclers import china_today
+from subsidy_app.core.clock import business_date
 from tests.helpers import bearer, login, statements_starting
 
 
@@ -40,7 +39,7 @@ def _seller(client: FlaskClient, clerk: dict[str, str], serial: int = 1) -> int:
 
 def _purchase_body(seller_id: int) -> dict[str, object]:
     return {
-        "seller_id": seller_id, "purchased_on": china_today().isoformat(),
+        "seller_id": seller_id, "purchased_on": business_date().isoformat(),
         "lines": [{"product_name": "废钢", "tax_code": SCRAP_STEEL_CODE, "unit": "吨", "quantity": "2.000001",
                    "unit_price": "2450.5", "specification": "重废"}],
         "contract_no": "HT-1", "weighbridge_ticket": "BD-1", "vehicle_plate": "晋J12345", "photos": ["p/1.jpg"],
@@ -91,7 +90,7 @@ def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient
     assert too_much.status_code == 422 and too_much.get_json()["reason"] == "invoice.reversal_exceeds"
 
     admin = bearer(client, "admin")
-    month = china_today().strftime("%Y-%m")
+    month = business_date().strftime("%Y-%m")
     job = client.post("/api/v1/reverse-invoice/filings/prepare", headers=admin, json={"month": month})
     assert job.status_code == 202
     filings = client.get(f"/api/v1/reverse-invoice/filings?month={month}", headers=clerk).get_json()
@@ -107,7 +106,7 @@ def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient
                        json={"payment_reference": "SJ-0001"})
     assert paid.status_code == 200 and paid.get_json()["state"] == "paid"
 
-    statement = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/annual-statements/{china_today().year}",
+    statement = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/annual-statements/{business_date().year}",
                            headers=bearer(client, "finance.city")).get_json()
     assert statement["total"]["sales"] == "4900.00" and statement["seller"]["revealed"] is True
 
@@ -118,7 +117,7 @@ def test_another_recycler_sees_nothing_of_this_one(client: FlaskClient, demo: di
     other = bearer(client, "recycler.dismantler")
     assert client.get(f"/api/v1/reverse-invoice/recyclers/{recycler_id}", headers=other).status_code == 404
     purchase = client.post("/api/v1/reverse-invoice/purchases", headers=other, json={
-        "seller_id": seller_id, "purchased_on": dt.date.today().isoformat(), "lines": [], "contract_no": "x",
+        "seller_id": seller_id, "purchased_on": business_date().isoformat(), "lines": [], "contract_no": "x",
         "weighbridge_ticket": "x", "vehicle_plate": "x", "photos": [], "payment_reference": "x",
         "paid_amount": "1", "paid_at": "2026-03-01T10:00:00+08:00"})
     assert purchase.status_code == 422  # no lines: refused before anything is looked up
@@ -174,7 +173,7 @@ def test_month_correction_over_http_lists_then_corrects(client: FlaskClient, dem
         issued.append(client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=clerk,
                                   json={}).get_json())
     assert issued[2]["corrections_needed"] == [issued[0]["invoice_id"], issued[1]["invoice_id"]]
-    month = china_today().strftime("%Y-%m")
+    month = business_date().strftime("%Y-%m")
     listed = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/corrections?month={month}", headers=clerk)
     assert listed.get_json()["invoice_ids"] == issued[2]["corrections_needed"]
     corrected = client.post(f"/api/v1/reverse-invoice/sellers/{seller_id}/corrections", headers=clerk,

@@ -342,3 +342,23 @@ def test_the_resident_sees_a_return_reason_but_not_an_approving_note_or_a_fraud_
     uow.session.flush()
     page = _status_page(client, uow, flagged)
     assert "发票金额超过上限" in page and "销售时间不在门店营业时间内" not in page
+
+
+def test_the_review_queue_the_timeline_and_the_status_page_show_beijing_time(
+    client: FlaskClient, demo: dict[str, int], uow: UnitOfWork
+) -> None:
+    app_id = _pending(uow, demo)
+    app = _app(uow, app_id)
+    app.submitted_at = dt.datetime(2026, 12, 2, 21, 36, tzinfo=dt.UTC)  # 05:36 the next morning in Beijing
+    uow.session.execute(update(ApplicationEvent).where(ApplicationEvent.application_id == app_id)
+                        .values(at=dt.datetime(2026, 12, 2, 21, 37, tzinfo=dt.UTC)))
+    uow.session.flush()
+    login(client, "auditor.lishi")
+    row = re.search(rf'<tr data-id="{app_id}">.*?</tr>', client.get("/review").get_data(as_text=True), re.S)
+    assert row is not None and "2026-12-03 05:36" in row.group(0) and "21:36" not in row.group(0)
+    detail = client.get(f"/review/{app_id}").get_data(as_text=True)
+    assert re.search(r"<th>提交时间</th><td>2026-12-03 05:36</td>", detail)
+    history = re.search(r'<ol id="history">.*?</ol>', detail, re.S)
+    assert history is not None and "2026-12-03 05:37" in history.group(0) and "21:37" not in history.group(0)
+    status = _status_page(client, uow, app_id)
+    assert "2026-12-03 05:37" in status and "2026-12-02 21:37" not in status

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from subsidy_app.appliances import buyer as buyers
 from subsidy_app.appliances.demo import prepare_store
-from subsidy_app.appliances.fraud import CHINA_TZ
 from subsidy_app.appliances.models import ApplianceSale, SerialReport, Store
+from subsidy_app.core.clock import beijing_now
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
 from subsidy_app.rules.models import BudgetPool
@@ -128,7 +128,7 @@ def _hours(now: dt.datetime, start: int, end: int) -> tuple[dt.time, dt.time]:
 
 def test_a_sale_outside_the_stores_hours(client, uow, world, till) -> None:
     store = uow.session.get(Store, world.store_id)
-    now = dt.datetime.now(CHINA_TZ)
+    now = beijing_now()
     sold = []
     for start, end, phone in ((-1, 1, "13400000001"), (2, 3, "13400000002")):  # open now, then closed now
         store.opens_at, store.closes_at = _hours(now, start, end)

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from recycling import closed_loop, intake, issuing, used_cars
 from recycling.models import HandInObligation
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.models import Notification
 from tests.recycling_support import ACTOR, CertificateDraftFactory, IntakeDraftFactory, build_network, make_vin
 
-TODAY = dt.date.today()
+TODAY = business_date()
 
 
 @pytest.fixture

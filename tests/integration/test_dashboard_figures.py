@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 from collections import Counter
 from decimal import Decimal
@@ -19,7 +18,7 @@ from subsidy_app.applications import tallies
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, ApplicationTally
 from subsidy_app.applications.services import load_for_update, transition
-from subsidy_app.core.clock import beijing_time
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.dashboard import panels
 from subsidy_app.identity.domain import COUNTIES, Principal, Role
@@ -29,7 +28,7 @@ from tests.car_fixtures import bank_card, car_world, resident_id, submit
 from tests.helpers import race
 
 MIGRATION = Path(__file__).parents[2] / "migrations" / "versions" / "0015_application_tally.py"
-TODAY = beijing_time(dt.datetime.now(dt.UTC)).date()  # type: ignore[union-attr]
+TODAY = business_date()
 
 
 def _applications(uow: UnitOfWork, demo: dict[str, int], count: int) -> list[int]:

@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from recycling import imports
 from recycling.models import Intake
 from subsidy_app.audit.models import AuditEvent
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict
 from subsidy_app.core.outbox import OutboxMessage
 from subsidy_app.core.uow import UnitOfWork
 from tests.recycling_support import ACTOR, build_network
 
-DAY = (dt.date.today() - dt.timedelta(days=5)).isoformat()
+DAY = (business_date() - dt.timedelta(days=5)).isoformat()
 HEADER = "site_code,source,category,units,weight_kg,occurred_on,trade_in_ref,note"
 
 
@@ -86,8 +87,8 @@ def test_xlsx_with_chinese_headers_imports(uow: UnitOfWork, org: int) -> None:
     book = Workbook()
     sheet = book.active
     sheet.append(["网点编码", "来源", "品类", "数量", "重量(kg)", "日期"])
-    sheet.append(["T-drop_off", "institution", "office.printer", 2, 18.5, dt.date.today() - dt.timedelta(days=1)])
-    sheet.append(["T-nowhere", "institution", "office.printer", 2, 18.5, dt.date.today() - dt.timedelta(days=1)])
+    sheet.append(["T-drop_off", "institution", "office.printer", 2, 18.5, business_date() - dt.timedelta(days=1)])
+    sheet.append(["T-nowhere", "institution", "office.printer", 2, 18.5, business_date() - dt.timedelta(days=1)])
     buffer = io.BytesIO()
     book.save(buffer)
     report = imports.import_intake_file(uow, actor=ACTOR, organisation_id=org, filename="office.xlsx",

@@ -25,6 +25,7 @@ from subsidy_app.applications import payments, review, sales
 from subsidy_app.applications.domain import Action
 from subsidy_app.applications.models import CarSale, PaymentLine
 from subsidy_app.core import constraints
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict
 from subsidy_app.core.jobs import InProcessDispatcher
 from subsidy_app.core.personal_data import PersonalDataCipher
@@ -38,7 +39,7 @@ from tests.integration.ri_support import DAY, clerk, purchase, qualify, seller
 from tests.recycling_support import ACTOR, CertificateDraftFactory, build_network, make_vin
 
 pytestmark = pytest.mark.usefixtures("postgres")
-YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+YESTERDAY = (business_date() - dt.timedelta(days=1)).isoformat()
 
 
 def _certificate_body(number: str, vehicle: str) -> dict[str, str]:

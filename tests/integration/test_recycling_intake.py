@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recycling import intake, rollups, stock
 from recycling.models import Intake, SiteStock
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, ValidationFailed
 from subsidy_app.core.personal_data import PersonalDataCipher
 from subsidy_app.core.uow import UnitOfWork
 from tests.recycling_support import ACTOR, IntakeDraftFactory, build_network
 
-DAY = dt.date.today() - dt.timedelta(days=3)
+DAY = business_date() - dt.timedelta(days=3)
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 
 from recycling import intake, rollups, stock
 from recycling.used_cars import register_used_car_transfer
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import DomainError
 from subsidy_app.core.uow import UnitOfWork
 from tests.recycling_support import ACTOR, build_network, make_vin
 
-BASE_DAY = dt.date.today() - dt.timedelta(days=40)
+BASE_DAY = business_date() - dt.timedelta(days=40)
 CATEGORIES = ["appliance.refrigerator", "material.steel", "office.printer"]
 
 intake_op = st.tuples(st.just("intake"), st.integers(0, 2), st.sampled_from(CATEGORIES), st.integers(0, 5),

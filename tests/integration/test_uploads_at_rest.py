@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recycling import imports
 from subsidy_app.appliances import bulk
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.jobs import run_outbox_message
 from subsidy_app.core.uow import NullDispatcher, UnitOfWork
 from subsidy_app.documents import services as documents
@@ -115,7 +116,7 @@ def test_a_queued_intake_file_is_sealed_and_gone_once_imported(
 
     org = build_network(committed_uow, seed_demo(committed_uow)).org_id
     committed_uow.commit()
-    day = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    day = (business_date() - dt.timedelta(days=3)).isoformat()
     people = _buyers(300, 5)
     lines = [INTAKE_HEADER] + [f"T-drop_off,resident,appliance.refrigerator,1,52.5,{day},交售人{id_number},"
                                f"{id_number},{phone}" for id_number, phone in people]

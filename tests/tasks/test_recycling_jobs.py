@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from recycling import intake
 from recycling.models import HandInObligation, RecoveryReport, VolumeRollup
 from subsidy_app.broker import BEAT_JOBS
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.jobs import registered_jobs
 from subsidy_app.core.uow import UnitOfWork
 from tests.recycling_support import ACTOR, IntakeDraftFactory, build_network
@@ -29,7 +30,7 @@ def test_scheduled_jobs_run_through_the_outbox(uow: UnitOfWork, demo: dict[str, 
     late = register_hand_in_obligation(uow, trade_in_ref="JOB-1", kind="appliance",
                                        dealer_org_id=demo["org:dealer:appliance"], county_code="141102",
                                        category="appliance.television",
-                                       occurred_on=dt.date.today() - dt.timedelta(days=60))
+                                       occurred_on=business_date() - dt.timedelta(days=60))
     uow.enqueue("recycling.flag_overdue")
     uow.enqueue("recycling.make_due_reports")
     uow.commit()  # the in-process dispatcher runs both after the commit
