@@ -135,6 +135,6 @@ def car_trade_in_note(runtime: Runtime, base_url: str) -> list[str]:
         f"     点“获取验证码”。验证码在短信发件箱:用 admin 登录,工作台点“短信发件箱”({base_url}/staff/sms)。",
         f"     申请页选“报废更新”,回收证明编号填 {t.certificate_number},各项材料上传任意照片(JPG/PNG),",
         f"     银行卡号 {t.card},开户银行 中国工商银行,勾选承诺后提交。",
-        f"  3. 离石区审核员登录(账号 auditor.lishi),点“补贴申请审核”,打开该申请,点“初审通过”;",
+        "  3. 离石区审核员登录(账号 auditor.lishi),点“补贴申请审核”,打开该申请,点“初审通过”;",
         "     居民扫描回执上的状态二维码,可见“审核通过,待发放”。",
     ]

@@ -190,7 +190,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"  接口文档 API docs:         {base}/api/docs")
     click.echo(f"  二维码地址 QR codes:       {runtime.settings.public_base_url}/m/…(PUBLIC_BASE_URL)")
     click.echo(f"  数据库 database:           {runtime.settings.database_url}")
-    click.echo(f"  后台任务 jobs:             {'本进程内 in-process' if runtime.settings.jobs_in_process else 'Celery'}")
+    jobs = "本进程内 in-process" if runtime.settings.jobs_in_process else "Celery"
+    click.echo(f"  后台任务 jobs:             {jobs}")
     print_demo_logins()
     print_demo_notes(runtime, base)
     if not no_serve:
