@@ -103,6 +103,7 @@ def seed_demo_command() -> None:
 
 def print_demo_logins() -> None:
     """Print the demo accounts and their password."""
+    click.echo("")
     click.echo(f"演示账号 demo logins(密码均为 password for all: {DEMO_PASSWORD}):")
     for username, display, _org, roles, _all in DEMO_ACCOUNTS:
         click.echo(f"  {username:<22} {display}({'、'.join(ROLE_LABELS_ZH[r] for r in roles)})")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from subsidy_app.appliances import catalogue, participation
 from subsidy_app.appliances.domain import APPLIANCE_CATEGORIES, DIGITAL_CATEGORIES
-from subsidy_app.appliances.models import Store
+from subsidy_app.appliances.models import ApplianceSale, Store
 from subsidy_app.core.identifiers_trade import gtin13_check_digit
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.demo_residents import DEMO_BUYER
@@ -40,7 +40,9 @@ def demo_gtin(serial: int) -> str:
 
 
 DEMO_STORE = "离石旗舰店"
-DEMO_FRIDGE = 2  # the catalogue entry the printed till sale uses (海尔 BCD-470 一级能效)
+# The catalogue entries the printed till sale uses, one after another: each a category of its own, since a buyer
+# may claim once per category and year.
+DEMO_TILL_PRODUCTS = (2, 1, 3, 4)
 
 
 def prepare_store(uow: UnitOfWork, *, dealer_org_id: int, name: str = DEMO_STORE) -> int:
@@ -85,18 +87,22 @@ def demo_store_id(uow: UnitOfWork) -> int | None:
 
 @demo_note(20)
 def appliance_buyer_note(runtime: Runtime, base_url: str) -> list[str]:
-    """The walk-through of one appliance sale whose buyer claims the subsidy afterwards."""
+    """The walk-through of one appliance sale whose buyer claims the subsidy afterwards (fresh numbers each run)."""
     with runtime.unit_of_work() as uow:
         store_id = demo_store_id(uow)
-    _category, brand, model, _grade, price = DEMO_PRODUCTS[DEMO_FRIDGE - 1]
-    body = (f'{{"store_id": {store_id}, "gtin": "{demo_gtin(DEMO_FRIDGE)}", "price": "{price}", '
-            '"serial_number": "SN-DEMO-0001", "invoice_number": "26149000000000000001", "mode": "claim"}')
+        sold = int(uow.session.scalar(select(func.count()).select_from(ApplianceSale)
+                                      .where(ApplianceSale.store_id == store_id)) or 0)
+    serial = DEMO_TILL_PRODUCTS[sold % len(DEMO_TILL_PRODUCTS)]
+    _category, brand, model, _grade, price = DEMO_PRODUCTS[serial - 1]
+    body = (f'{{"store_id": {store_id}, "gtin": "{demo_gtin(serial)}", "price": "{price}", '
+            f'"serial_number": "SN-DEMO-{sold + 1:04d}", "invoice_number": "261490000000{sold + 1:08d}", '
+            '"mode": "claim"}')
     b = DEMO_BUYER
     return [
         "二、家电以旧换新(购买后申请补贴)",
         f"  购买人:{b.name}  身份证号:{b.id_number}  手机号:{b.phone}  银行卡号:{b.card}",
         f"  1. 收银:账号 dealer.appliance 登录后打开 {base_url}/api/docs,在 POST /api/v1/appliance-sales 中提交",
-        f"     (门店 {DEMO_STORE},{brand} {model},{price} 元;每笔销售的序列号和发票号须不同):",
+        f"     (门店 {DEMO_STORE},{brand} {model},{price} 元;再次运行 lvliang demo 会给出新的序列号和发票号):",
         f"     {body}",
         "  2. 返回的 receipt_url 即小票二维码的地址:购买人在手机上打开,填写上面的姓名、身份证号、手机号",
         "     (验证码同样在短信发件箱),再填银行卡号并提交。",

@@ -244,3 +244,6 @@ def test_the_printed_appliance_buyer_claims_after_the_printed_till_sale(live: tu
         buyer.wait_for_selector("#application-number")
         assert buyer.inner_text("#application-number").startswith("QA")
         buyer.screenshot(path="/tmp/demo-8-appliance-claim.png", full_page=True)
+    again = parse(run_demo(app, int(base.rsplit(":", 1)[1]))).till_body  # run again: a sale the buyer may still claim
+    assert again["serial_number"] != printed.till_body["serial_number"]
+    assert again["invoice_number"] != printed.till_body["invoice_number"] and again["gtin"] != printed.till_body["gtin"]
