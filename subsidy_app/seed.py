@@ -181,10 +181,12 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     runtime: Runtime = app.extensions["subsidy"]
     # QR codes must point at where this demo listens; on every interface only PUBLIC_BASE_URL can say which address
     # a phone reaches.
-    if "PUBLIC_BASE_URL" not in os.environ and host not in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+    every_interface = host in ("0.0.0.0", "::")  # noqa: S104 - comparing, not binding
+    if "PUBLIC_BASE_URL" not in os.environ and not every_interface:
         runtime.settings = dataclasses.replace(runtime.settings, public_base_url=f"http://{host}:{port}")
     _prepare(runtime)
-    base = f"http://{host}:{port}"
+    # Where this machine's browser opens the demo: a wildcard address is something to listen on, not to open.
+    base = f"http://{'127.0.0.1' if every_interface else host}:{port}"
     click.echo("")
     click.echo(f"平台已就绪 / platform ready: 用浏览器打开 open {base}/")
     click.echo(f"  工作人员登录 staff login:  {base}/login")

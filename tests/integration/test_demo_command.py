@@ -84,3 +84,13 @@ def test_once_the_printed_certificate_is_used_the_demo_prints_the_next_resident(
     again = _run_demo(app)  # the demo is run again on the same database
     assert f"回收证明编号:{DEMO_TRADE_INS[1].certificate_number}" in again
     assert DEMO_TRADE_INS[0].id_number not in again
+
+
+def test_listening_on_every_interface_the_demo_says_to_open_the_loopback_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    app = _demo_app(tmp_path)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--host", "0.0.0.0", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    assert "用浏览器打开 open http://127.0.0.1:5099/" in result.output and "http://0.0.0.0" not in result.output
