@@ -20,7 +20,8 @@ from subsidy_app.identity.domain import COUNTIES, Role
 
 blp = Blueprint("recovery", __name__, url_prefix="/api/v1/recovery",
                 description="回收量、二手车交易、以旧换新闭环、目标进度与旬报月报 / recovery volumes and reports")
-BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER, Role.ADMIN)
+# The bureau leader reads these figures for the dashboard.
+BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER, Role.ADMIN, Role.BUREAU_LEADER)
 DEALER = Role.DEALER_CLERK
 
 

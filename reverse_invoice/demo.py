@@ -12,29 +12,23 @@ from reverse_invoice.models import Invoice
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.demo_residents import luhn_card, resident_id
 from subsidy_app.identity.domain import OrgKind, Principal, Role
 from subsidy_app.runtime import Runtime
 from subsidy_app.seed import SEED_ACTOR, demo_credit_code, demo_step, seed_demo
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 SCRAP_STEEL_CODE = "1060201010000000000"  # 废钢 (tax classification: recovered ferrous scrap)
 SCRAP_PAPER_CODE = "1060201070000000000"  # 废纸
 
 
 def make_resident_id(serial: int, area: str = "141102", birth: str = "19800101") -> str:
     """Build a valid 18-character resident ID for demo and test sellers."""
-    body = f"{area}{birth}{serial % 1000:03d}"
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+    return resident_id(f"{area}{birth}{serial % 1000:03d}")
 
 
 def make_bank_card(serial: int, prefix: str = "621700") -> str:
     """Build a valid 19-digit bank card number (Luhn) for demo and test sellers."""
-    body = f"{prefix}{serial:012d}"
-    total = 0
-    for index, char in enumerate(reversed(body)):
-        digit = int(char) * (2 if index % 2 == 0 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return body + str((10 - total % 10) % 10)
+    return luhn_card(f"{prefix}{serial:012d}")
 
 
 def system_principal(organisation_id: int | None = None) -> Principal:

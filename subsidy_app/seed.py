@@ -15,7 +15,7 @@ from sqlalchemy import select
 from subsidy_app.core.identifiers import credit_code_check_char
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import services as identity
-from subsidy_app.identity.domain import COUNTIES, OrgKind, Role
+from subsidy_app.identity.domain import COUNTIES, ROLE_LABELS_ZH, OrgKind, Role
 from subsidy_app.identity.models import Account, Organisation
 from subsidy_app.runtime import Runtime
 
@@ -36,7 +36,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, list[Role], bool]] = [
     ("auditor.xiaoyi", "孝义市审核员", "bureau:141181", [Role.AUDITOR], False),
     ("senior.city", "市商务局复核员", "city_bureau", [Role.SENIOR_AUDITOR], True),
     ("finance.city", "市财政局财务", "finance", [Role.FINANCE_OFFICER], True),
-    ("leader.city", "市商务局领导", "city_bureau", [Role.LEADER], True),
+    ("leader.city", "市商务局分管领导", "city_bureau", [Role.BUREAU_LEADER], True),
     ("dealer.car", "吕梁汽贸业务员", "dealer:car", [Role.DEALER_CLERK], False),
     ("dealer.appliance", "离石家电卖场收银", "dealer:appliance", [Role.DEALER_CLERK], False),
     ("dealer.xiaoyi", "孝义电器业务员", "dealer:xiaoyi", [Role.DEALER_CLERK], False),
@@ -103,9 +103,32 @@ def seed_demo_command() -> None:
 
 def print_demo_logins() -> None:
     """Print the demo accounts and their password."""
-    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
+    click.echo("")
+    click.echo(f"演示账号 demo logins(密码均为 password for all: {DEMO_PASSWORD}):")
     for username, display, _org, roles, _all in DEMO_ACCOUNTS:
-        click.echo(f"  {username:<22} {display} [{', '.join(r.value for r in roles)}]")
+        click.echo(f"  {username:<22} {display}({'、'.join(ROLE_LABELS_ZH[r] for r in roles)})")
+
+
+# What a newcomer can do at once with the demo data, printed after the logins: (rank, lines for a base URL).
+DEMO_NOTES: list[tuple[int, Callable[[Runtime, str], list[str]]]] = []
+
+
+def demo_note(rank: int) -> Callable[[Callable[[Runtime, str], list[str]]], Callable[[Runtime, str], list[str]]]:
+    """Register a block `lvliang demo` prints after the logins (lower rank first)."""
+
+    def register(note: Callable[[Runtime, str], list[str]]) -> Callable[[Runtime, str], list[str]]:
+        DEMO_NOTES.append((rank, note))
+        return note
+
+    return register
+
+
+def print_demo_notes(runtime: Runtime, base_url: str) -> None:
+    """Print every package's ready-to-use demo walk-through."""
+    for _rank, note in sorted(DEMO_NOTES, key=lambda item: item[0]):
+        click.echo("")
+        for line in note(runtime, base_url):
+            click.echo(line)
 
 
 DEMO_STEPS: list[tuple[str, Callable[[Runtime], str]]] = []
@@ -158,17 +181,22 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     runtime: Runtime = app.extensions["subsidy"]
     # QR codes must point at where this demo listens; on every interface only PUBLIC_BASE_URL can say which address
     # a phone reaches.
-    if "PUBLIC_BASE_URL" not in os.environ and host not in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+    every_interface = host in ("0.0.0.0", "::")  # noqa: S104 - comparing, not binding
+    if "PUBLIC_BASE_URL" not in os.environ and not every_interface:
         runtime.settings = dataclasses.replace(runtime.settings, public_base_url=f"http://{host}:{port}")
     _prepare(runtime)
+    # Where this machine's browser opens the demo: a wildcard address is something to listen on, not to open.
+    base = f"http://{'127.0.0.1' if every_interface else host}:{port}"
     click.echo("")
-    click.echo(f"平台已就绪 / platform ready: http://{host}:{port}/")
-    click.echo(f"  staff login:  http://{host}:{port}/login")
-    click.echo(f"  API docs:     http://{host}:{port}/api/docs")
-    click.echo(f"  QR codes:     {runtime.settings.public_base_url}/m/… (PUBLIC_BASE_URL)")
-    click.echo(f"  database:     {runtime.settings.database_url}")
-    click.echo(f"  jobs:         {'in-process' if runtime.settings.jobs_in_process else 'Celery'}")
+    click.echo(f"平台已就绪 / platform ready: 用浏览器打开 open {base}/")
+    click.echo(f"  工作人员登录 staff login:  {base}/login")
+    click.echo(f"  接口文档 API docs:         {base}/api/docs")
+    click.echo(f"  二维码地址 QR codes:       {runtime.settings.public_base_url}/m/…(PUBLIC_BASE_URL)")
+    click.echo(f"  数据库 database:           {runtime.settings.database_url}")
+    jobs = "本进程内 in-process" if runtime.settings.jobs_in_process else "Celery"
+    click.echo(f"  后台任务 jobs:             {jobs}")
     print_demo_logins()
+    print_demo_notes(runtime, base)
     if not no_serve:
         from werkzeug.serving import run_simple
 

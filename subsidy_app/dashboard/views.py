@@ -16,7 +16,7 @@ from subsidy_app.http import uow
 from subsidy_app.identity.domain import COUNTIES, Role
 
 bp = Blueprint("dashboard_pages", __name__, template_folder="templates")
-VIEWERS = (Role.LEADER, Role.ADMIN, Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER)
+VIEWERS = (Role.BUREAU_LEADER, Role.ADMIN, Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER)
 DATE_LABELS = {"date_from": "开始日期", "date_to": "结束日期"}
 MAX_DAYS = 731  # two years of days is what the trend chart can still show legibly
 

@@ -15,7 +15,7 @@ class Role(StrEnum):
     SENIOR_AUDITOR = "senior_auditor"
     FINANCE_OFFICER = "finance_officer"
     ADMIN = "admin"
-    LEADER = "leader"  # a bureau leader: reads the dashboard, changes nothing
+    BUREAU_LEADER = "bureau_leader"  # reads the dashboard's figures; decides nothing
 
 
 ROLE_LABELS_ZH = {
@@ -25,7 +25,7 @@ ROLE_LABELS_ZH = {
     Role.SENIOR_AUDITOR: "复核员",
     Role.FINANCE_OFFICER: "财务人员",
     Role.ADMIN: "管理员",
-    Role.LEADER: "局领导",
+    Role.BUREAU_LEADER: "局领导",
 }
 
 
@@ -42,7 +42,7 @@ class OrgKind(StrEnum):
 ROLES_BY_ORG_KIND: dict[OrgKind, frozenset[Role]] = {
     OrgKind.DEALER: frozenset({Role.DEALER_CLERK}),
     OrgKind.RECYCLER: frozenset({Role.RECYCLER_CLERK}),
-    OrgKind.BUREAU: frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN, Role.LEADER}),
+    OrgKind.BUREAU: frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN, Role.BUREAU_LEADER}),
     OrgKind.FINANCE: frozenset({Role.FINANCE_OFFICER, Role.ADMIN}),
 }
 

@@ -20,7 +20,8 @@ from subsidy_app.rules.ruleset import RuleVersion, current_versions
 
 blp = Blueprint("rules", __name__, url_prefix="/api/v1", description="补贴规则、试算与资金池 / rules, quotes, budgets")
 FACTS_IN = s.FactsIn()  # one instance: webargs would otherwise build (and deep-copy) the schema per request
-BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER, Role.ADMIN)
+# The bureau leader reads these figures for the dashboard.
+BUREAU = (Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER, Role.ADMIN, Role.BUREAU_LEADER)
 
 
 def _quote_rate_limit() -> str:

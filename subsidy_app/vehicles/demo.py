@@ -1,7 +1,8 @@
-"""Demo data: registry records for a Lüliang resident's old cars (valid VINs and ID)."""
+"""Demo data: registry records for a Lüliang resident's old cars and the demo trade-ins' scrapped cars."""
 
 from __future__ import annotations
 
+from subsidy_app.demo_residents import registry_csv
 from subsidy_app.runtime import Runtime
 from subsidy_app.seed import SEED_ACTOR, demo_step
 from subsidy_app.vehicles import services
@@ -19,8 +20,11 @@ DEMO_REGISTRY_CSV = (
 
 @demo_step("vehicle registry")
 def import_demo_registry(runtime: Runtime) -> str:
-    """Import the demo registry file (importing it again changes nothing)."""
+    """Import the demo registry files (importing them again changes nothing)."""
+    created = unchanged = 0
     with runtime.unit_of_work() as uow:
-        report = services.import_records(uow, actor=SEED_ACTOR, filename="demo-registry.csv", data=DEMO_REGISTRY_CSV)
+        for filename, data in (("demo-registry.csv", DEMO_REGISTRY_CSV), ("demo-trade-ins.csv", registry_csv())):
+            report = services.import_records(uow, actor=SEED_ACTOR, filename=filename, data=data)
+            created, unchanged = created + report.created, unchanged + report.unchanged
         uow.commit()
-    return f"{report.created} created, {report.unchanged} unchanged"
+    return f"{created} created, {unchanged} unchanged"
