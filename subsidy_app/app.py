@@ -86,6 +86,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     app.add_template_filter(clock.beijing_time, "beijing")  # pages show Beijing time; instants are stored in UTC
     app.add_template_filter(numbers.number_str, "number")  # quantities and rates in fixed notation, never 2.48E+3
     app.add_template_global(idempotency.new_form_key, "form_key")  # a double submission shows the first result
+    app.context_processor(_staff_menu)
     _declare_framework_endpoints(app)
     from subsidy_app.cli import register_commands
 
@@ -149,6 +150,18 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     from subsidy_app.dashboard.views import bp as dashboard_views
 
     app.register_blueprint(dashboard_views)
+
+
+def _staff_menu() -> dict[str, Any]:
+    """The menu of the signed-in staff member's roles, for the layout (nothing for residents and visitors)."""
+    from flask import g, url_for
+
+    from subsidy_app.menu import menu_for
+
+    principal = g.get("principal")
+    if principal is None or principal.kind != "staff":
+        return {"staff_menu": []}
+    return {"staff_menu": menu_for(principal, url_for)}
 
 
 def _declare_framework_endpoints(app: Flask) -> None:
