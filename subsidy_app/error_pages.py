@@ -12,6 +12,10 @@ from subsidy_app.access import declared_rule
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持该操作", 409: "无法办理",
           413: "内容过大", 415: "不支持的内容类型", 422: "输入有误", 429: "请求过于频繁", 500: "服务器暂时出错"}
 
+# What a person can do about the commonest refusals, shown when the refusal itself only repeats the title.
+HELP = {403: "您的账号没有办理此项业务的权限。如需办理,请联系本单位的系统管理员开通相应角色。",
+        404: "您要找的页面或记录不存在,或不在您的管辖范围内。请检查链接,或从工作台重新进入。"}
+
 
 def wants_page() -> bool:
     """Whether the caller is a person in a browser rather than a program (API paths and JSON callers are not)."""
@@ -28,8 +32,10 @@ def error_page(code: int, message: str, reason: str) -> ResponseReturnValue:
     if code == 401:  # a resident's page: they verify their identity on the page they scanned, not at a login
         message = "请先扫描二维码并验证身份后再办理 / please scan the code and verify your identity first"
     chinese = message.split(" / ", 1)[0]  # messages are "中文 / English": the page is for Chinese readers
-    return render_template("error.html", code=code, title=TITLES.get(code, "出错了"), message=chinese,
-                           reason=reason), code
+    title = TITLES.get(code, "出错了")
+    if code in HELP and (chinese == title or len(chinese) < 8):  # a bare "无权访问" or "不存在" says nothing new
+        chinese = HELP[code]
+    return render_template("error.html", code=code, title=title, message=chinese, reason=reason), code
 
 
 def _for_residents() -> bool:

@@ -14,7 +14,7 @@ from subsidy_app.applications.domain import ACTION_LABELS_ZH, STATE_LABELS_ZH, A
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.documents.domain import KIND_LABELS_ZH
 from subsidy_app.http import uow
-from subsidy_app.identity.domain import COUNTIES, Principal, Role
+from subsidy_app.identity.domain import COUNTIES, Principal, Role, actor_label
 from subsidy_app.rules.domain import PROGRAMME_LABELS_ZH
 
 bp = Blueprint("review_pages", __name__, template_folder="templates")
@@ -95,7 +95,7 @@ def _detail_page(application_id: int, error: dict[str, Any] | None = None, statu
         can_override=state is State.PENDING_REVIEW and principal.has_any(frozenset(OVERRIDERS)),
         action_labels={a.value: label for a, label in ACTION_LABELS_ZH.items()},
         state_labels={s.value: label for s, label in STATE_LABELS_ZH.items()},
-        kind_labels={str(k): label for k, label in KIND_LABELS_ZH.items()}), status
+        kind_labels={str(k): label for k, label in KIND_LABELS_ZH.items()}, actor_label=actor_label), status
 
 
 @bp.route("/review/<int:application_id>")

@@ -29,6 +29,21 @@ ROLE_LABELS_ZH = {
 }
 
 
+# Who did something, as a page names an actor label (Principal.actor, or a job's "system:<what>").
+_SYSTEM_ACTORS_ZH = {"system:checks": "系统(自动核验)", "system:budget": "系统(资金到位)",
+                     "system:appliance-claims": "系统(家电补贴申请)", "system:recycling": "系统(回收)"}
+
+
+def actor_label(actor: str) -> str:
+    """The Chinese name of an actor: 申请人本人, an account's user name, or 系统(…)."""
+    kind, _, rest = actor.partition(":")
+    if kind == "person":
+        return "申请人本人"
+    if kind == "account":
+        return rest.partition(":")[2] or "工作人员"
+    return _SYSTEM_ACTORS_ZH.get(actor, "系统")
+
+
 class OrgKind(StrEnum):
     """Kinds of organisation an account belongs to."""
 

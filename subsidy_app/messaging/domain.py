@@ -30,6 +30,18 @@ class OtpPurpose(StrEnum):
 
 
 PURPOSE_LABELS_ZH = {OtpPurpose.VERIFY_IDENTITY: "身份核验", OtpPurpose.RESIDENT_LOGIN: "登录查询"}
+# What each kind of text is for, as the outbox page names it (the stored purpose is "otp:<purpose>" for codes,
+# "<package>.<event>" for notices).
+_NOTICE_LABELS_ZH = {"application": "申请进度通知", "hand_in": "交旧提醒", "budget": "资金池提醒"}
+
+
+def sms_purpose_label(purpose: str) -> str:
+    """The Chinese name of a text's purpose: 验证码(身份核验), 申请进度通知 …; 其他短信 when unknown."""
+    kind, _, detail = purpose.partition(":")
+    if kind == "otp":
+        label = PURPOSE_LABELS_ZH.get(detail, "")  # type: ignore[call-overload]  # a StrEnum key is its string
+        return f"验证码({label})" if label else "验证码"
+    return _NOTICE_LABELS_ZH.get(purpose.split(".", 1)[0], "其他短信")
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,30 @@ def test_the_batch_form_gives_the_control_totals_in_chinese(client: FlaskClient,
     page = wrong.get_data(as_text=True)
     assert wrong.status_code == 422 and "expected" not in page
     assert "核对金额:所选申请合计 18000.00 元" in page and "核对笔数:所选申请共 1 笔" in page
+
+
+def test_the_history_names_who_acted_and_the_sms_outbox_names_each_texts_purpose(
+        client: FlaskClient, demo: dict[str, int], uow: UnitOfWork) -> None:
+    app_id = _approved(uow, demo, client)
+    login(client, "auditor.lishi")
+    history = re.search(r'<ol id="history">(.*?)</ol>', client.get(f"/review/{app_id}").get_data(as_text=True), re.S)
+    assert history is not None
+    text = re.sub(r"<[^>]+>", " ", history.group(1))
+    assert "系统(自动核验)" in text and "auditor.lishi" in text
+    assert not re.search(r"\b(person|system|account):", text)
+    client.post("/logout", data={"csrf_token": login(client, "auditor.lishi")})
+    login(client, "admin")
+    outbox = re.sub(r"<[^>]+>", " ", client.get("/staff/sms").get_data(as_text=True))
+    assert "申请进度通知" in outbox and "otp:" not in outbox and "application." not in outbox
+
+
+def test_actor_and_purpose_labels() -> None:
+    from subsidy_app.identity.domain import actor_label
+    from subsidy_app.messaging.domain import sms_purpose_label
+
+    assert actor_label("person:12") == "申请人本人"
+    assert actor_label("account:5:auditor.lishi") == "auditor.lishi"
+    assert actor_label("system:checks") == "系统(自动核验)" and actor_label("system:cli") == "系统"
+    assert sms_purpose_label("otp:verify_identity") == "验证码(身份核验)"
+    assert sms_purpose_label("application.approved") == "申请进度通知"
+    assert sms_purpose_label("something.else") == "其他短信"

@@ -48,3 +48,18 @@ def test_the_site_has_a_favicon(client: FlaskClient) -> None:
     icon = client.get("/favicon.ico", follow_redirects=True)
     assert icon.status_code == 200 and b"<svg" in icon.data
     assert 'rel="icon"' in client.get("/").get_data(as_text=True)
+
+
+def test_the_refusal_pages_say_what_to_do_and_show_no_internal_codes(client: FlaskClient,
+                                                                     demo: dict[str, int]) -> None:
+    import re
+
+    from tests.helpers import login
+
+    login(client, "dealer.car")
+    for path, words in (("/review", "联系本单位的系统管理员"), ("/no-such-page", "从工作台重新进入")):
+        page = client.get(path).get_data(as_text=True)
+        visible = re.sub(r"<[^>]+>", " ", page)  # the text a person reads, without the tags' attributes
+        assert words in visible
+        assert "auth.forbidden" not in visible and "not_found" not in visible
+        assert visible.count("无权访问") <= 2  # the title (and the tab's title), not again as the message
