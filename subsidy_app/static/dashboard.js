@@ -18,7 +18,7 @@
       series: spec.series.map(function (s) {
         var kind = s.line ? 'line' : spec.kind;
         return { name: s.name, type: kind, data: s.values, stack: spec.stack && !s.line ? 'total' : undefined,
-                 smooth: false, showSymbol: spec.x.length <= 31 };
+                 smooth: false, showSymbol: spec.x.length <= 31, barMaxWidth: 48 };
       })
     });
     box.dataset.drawn = String(spec.series.length);

@@ -38,6 +38,7 @@ def _chromium_page(**options: Any) -> Iterator[Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--lang=zh-CN",  # Chromium's own controls (file and date inputs) in Chinese, as on the offices' machines
             "--disable-component-update", "--disable-sync"])
         try:
             yield browser.new_page(locale="zh-CN", **options)
