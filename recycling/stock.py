@@ -11,8 +11,8 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from recycling.domain import CATEGORIES, ZERO, Quantity, SiteLevel, check_quantity, transfer_direction_ok
-from recycling.models import Intake, SiteStock, Transfer
-from recycling.sites import get_site
+from recycling.models import Intake, Site, SiteStock, Transfer
+from recycling.sites import get_site, in_scope
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import is_postgres
 from subsidy_app.core.errors import Conflict, ValidationFailed
@@ -78,6 +78,28 @@ def site_stock(uow: UnitOfWork, *, site_id: int, principal: Principal | None = N
     rows = uow.session.execute(select(SiteStock.category, SiteStock.units, SiteStock.weight_kg)
                                .where(SiteStock.site_id == site_id).order_by(SiteStock.category))
     return [StockLine(site_id, c, int(u), Decimal(w)) for c, u, w in rows if u or w]
+
+
+@dataclass(frozen=True)
+class SiteHolding:
+    """What one site holds of one category, with the site named."""
+
+    site_id: int
+    site_code: str
+    site_name: str
+    level: str
+    category: str
+    units: int
+    weight_kg: Decimal
+
+
+def stock_by_site(uow: UnitOfWork, *, principal: Principal | None) -> list[SiteHolding]:
+    """List every visible site's stock by category (empty lines left out), site by site."""
+    stmt = in_scope(select(Site.id, Site.code, Site.name, Site.level, SiteStock.category, SiteStock.units,
+                           SiteStock.weight_kg).join(SiteStock, SiteStock.site_id == Site.id), principal)
+    rows = uow.session.execute(stmt.order_by(Site.id, SiteStock.category))
+    return [SiteHolding(i, code, name, level, c, int(u), Decimal(w)) for i, code, name, level, c, u, w in rows
+            if u or w]
 
 
 def transfer_material(
