@@ -14,6 +14,7 @@ from recycling.domain import CATEGORIES, ZERO, Quantity, SiteLevel, check_quanti
 from recycling.models import Intake, Site, SiteStock, Transfer
 from recycling.sites import get_site, in_scope
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import is_postgres
 from subsidy_app.core.errors import Conflict, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -112,6 +113,9 @@ def transfer_material(
     problem = check_quantity(units, weight_kg)
     if problem:
         raise ValidationFailed.field(problem[0], problem[1], reason="transfer.quantity")
+    if occurred_on > business_date():  # the clerk's today: a Beijing date
+        raise ValidationFailed.field("occurred_on", "日期不能晚于今天 / the date is in the future",
+                                     reason="transfer.date")
     if from_site_id == to_site_id:
         raise ValidationFailed.field("to_site_id", "调出与调入网点相同 / from and to are the same site")
     source = get_site(uow, site_id=from_site_id)

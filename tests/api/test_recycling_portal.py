@@ -205,6 +205,8 @@ def test_a_transfer_moves_stock_between_the_clerks_sites_and_a_bad_one_is_named(
     assert down.status_code == 422 and 'id="to_site_id-error"' in down.get_data(as_text=True)
     foreign = client.post("/recycling/transfers", data={**form, "to_site_id": str(network.other_drop_off)})
     assert foreign.status_code == 422 and 'id="to_site_id-error"' in foreign.get_data(as_text=True)
+    ahead = client.post("/recycling/transfers", data={**form, "occurred_on": "2099-01-01"})
+    assert ahead.status_code == 422 and 'id="occurred_on-error"' in ahead.get_data(as_text=True)
     assert _count(uow, Transfer) == 0
     done = client.post("/recycling/transfers", data=form)
     assert done.status_code == 302
