@@ -25,7 +25,7 @@ from subsidy_app.identity.domain import COUNTIES, Role
 
 bp = Blueprint("recycling_portal", __name__, template_folder="templates")
 CLERK = Role.RECYCLER_CLERK
-T = "recycling/portal/"
+TEMPLATES = "recycling/portal/"
 
 SITE_LABELS = {"code": "网点编码", "name": "网点名称", "level": "网点层级", "kind": "网点类型",
                "county_code": "所在区县", "address": "地址"}
@@ -49,7 +49,7 @@ NAMES = {"categories": {code: label for code, (_d, label) in CATEGORIES.items()}
 
 
 def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
-    return render_template(T + template, **NAMES, **context), status
+    return render_template(TEMPLATES + template, **NAMES, **context), status
 
 
 def _refused(exc: DomainError, labels: dict[str, str]) -> tuple[PageError, int]:
