@@ -101,8 +101,8 @@ def to_draft(uow: UnitOfWork, organisation_id: int, sites: dict[str, int], line:
 
 
 def import_intake_file(uow: UnitOfWork, *, actor: str, organisation_id: int, filename: str, content: bytes,
-                       mode: str) -> ImportReport:
-    """Import a file now, or queue it as a job when large; a file already imported is refused."""
+                       mode: str, queue: bool = False) -> ImportReport:
+    """Import a file now, or queue it as a job when large or asked (pages poll it); a file imported is refused."""
     if mode not in MODES:
         raise ValidationFailed.field("mode", "模式应为 all_or_nothing 或 valid_only / unknown mode")
     recycler(uow, organisation_id)
@@ -116,7 +116,7 @@ def import_intake_file(uow: UnitOfWork, *, actor: str, organisation_id: int, fil
     batch = IntakeImport(organisation_id=organisation_id, file_sha256=digest, filename=filename[:200], mode=mode,
                          status="queued", rows_total=len(rows), created_by=actor)
     uow.session.add(batch)
-    if len(rows) > INLINE_ROW_LIMIT:
+    if queue or len(rows) > INLINE_ROW_LIMIT:
         batch.fingerprint, batch.content = digest, seal(uow, content)  # reserved now: a second upload is refused
         uow.flush()
         job = uow.enqueue(IMPORT_JOB, import_id=batch.id, requested_by=actor)

@@ -6,12 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from recycling import closed_loop
 from recycling.domain import CATEGORIES, Domain, IntakeSource, Quantity, check_quantity, counts_for_recovery
 from recycling.models import Intake, ScrapCertificate
+from recycling.paging import PAGE_SIZE, Page, offset, within
 from recycling.rollups import bump
 from recycling.site_kinds import SITE_KIND_LABELS, SiteKind, takes
 from recycling.sites import get_site
@@ -57,6 +58,11 @@ class IntakeView:
     reversed_by_id: int | None
     note: str
     recorded_by: str
+
+    @property
+    def reversible(self) -> bool:
+        """Whether a correction may still reverse this record (not a reversal, not reversed already)."""
+        return self.reverses_id is None and self.reversed_by_id is None
 
 
 @dataclass(frozen=True)
@@ -191,11 +197,9 @@ def _view(row: Intake, reversed_by: int | None) -> IntakeView:
                       reversed_by, row.note, row.recorded_by)
 
 
-def list_intakes(uow: UnitOfWork, *, principal: Principal | None, site_id: int | None = None,
-                 date_from: dt.date | None = None, date_to: dt.date | None = None, limit: int = 200
-                 ) -> list[IntakeView]:
-    """List intake records the caller may see, newest first."""
-    stmt = select(Intake).order_by(Intake.id.desc()).limit(limit)
+def _visible(uow: UnitOfWork, stmt: Select[Intake], *, principal: Principal | None, site_id: int | None,
+             date_from: dt.date | None, date_to: dt.date | None) -> Select[Intake]:
+    """Narrow a query of intakes to the caller's scope, a site and a date range."""
     if site_id is not None:
         get_site(uow, site_id=site_id, principal=principal)
         stmt = stmt.where(Intake.site_id == site_id)
@@ -207,10 +211,33 @@ def list_intakes(uow: UnitOfWork, *, principal: Principal | None, site_id: int |
         stmt = stmt.where(Intake.occurred_on >= date_from)
     if date_to is not None:
         stmt = stmt.where(Intake.occurred_on <= date_to)
-    rows = list(uow.session.scalars(stmt))
+    return stmt
+
+
+def _views(uow: UnitOfWork, rows: list[Intake]) -> list[IntakeView]:
     reversed_by: dict[int | None, int] = {reverses: by for reverses, by in uow.session.execute(
         select(Intake.reverses_id, Intake.id).where(Intake.reverses_id.in_([r.id for r in rows])))}
     return [_view(r, reversed_by.get(r.id)) for r in rows]
+
+
+def list_intakes(uow: UnitOfWork, *, principal: Principal | None, site_id: int | None = None,
+                 date_from: dt.date | None = None, date_to: dt.date | None = None, limit: int = 200
+                 ) -> list[IntakeView]:
+    """List intake records the caller may see, newest first."""
+    stmt = _visible(uow, select(Intake), principal=principal, site_id=site_id, date_from=date_from, date_to=date_to)
+    return _views(uow, list(uow.session.scalars(stmt.order_by(Intake.id.desc()).limit(limit))))
+
+
+def intake_page(uow: UnitOfWork, *, principal: Principal | None, number: int, site_id: int | None = None,
+                date_from: dt.date | None = None, date_to: dt.date | None = None) -> Page[IntakeView]:
+    """One page of the intake records the caller may see, newest first, with their count."""
+    if date_from and date_to and date_to < date_from:
+        raise ValidationFailed.field("date_to", "截止日期早于起始日期 / the end is before the start")
+    stmt = _visible(uow, select(Intake), principal=principal, site_id=site_id, date_from=date_from, date_to=date_to)
+    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    number = within(number, total)
+    rows = list(uow.session.scalars(stmt.order_by(Intake.id.desc()).offset(offset(number)).limit(PAGE_SIZE)))
+    return Page(_views(uow, rows), total, number)
 
 
 def get_intake(uow: UnitOfWork, *, intake_id: int, principal: Principal | None) -> IntakeView:

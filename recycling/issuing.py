@@ -7,18 +7,19 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from recycling.domain import CATEGORIES, Domain, IntakeSource, QualificationKind
 from recycling.intake import IntakeDraft, live_intake_for_certificate, record_intake, reverse_intake
 from recycling.models import ScrapCertificate, Site
+from recycling.paging import PAGE_SIZE, Page, offset, within
 from recycling.site_kinds import SiteKind
 from recycling.sites import licence_for, recycler
 from recycling.visibility import may_see_certificate
 from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
-from subsidy_app.core.clock import business_date
+from subsidy_app.core.clock import business_date, day_start
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_credit_code, check_plate, normalise_resident_id, normalise_vin
@@ -250,18 +251,59 @@ def _view(row: ScrapCertificate) -> CertificateView:
         row.licence_valid_on_issue, row.used_by_ref, row.revoked_reason, row.issued_at)
 
 
+def _scoped(stmt: Select[ScrapCertificate], principal: Principal | None) -> Select[ScrapCertificate]:
+    """Narrow a query of certificates to the caller's own recycler, or their counties' recyclers."""
+    if principal is not None and principal.organisation_kind is not None \
+            and principal.organisation_kind.value in ("recycler", "dealer"):
+        return stmt.where(ScrapCertificate.dismantler_org_id == principal.organisation_id)
+    if principal is not None and not principal.all_counties:
+        return stmt.where(ScrapCertificate.dismantler_org_id.in_(ids_in_counties(principal.counties)))
+    return stmt
+
+
 def list_certificates(uow: UnitOfWork, *, principal: Principal | None, state: str | None = None,
                       limit: int = 200) -> list[CertificateView]:
     """List certificates the caller may see, newest first."""
-    stmt = select(ScrapCertificate).order_by(ScrapCertificate.id.desc()).limit(limit)
-    if principal is not None and principal.organisation_kind is not None \
-            and principal.organisation_kind.value in ("recycler", "dealer"):
-        stmt = stmt.where(ScrapCertificate.dismantler_org_id == principal.organisation_id)
-    elif principal is not None and not principal.all_counties:
-        stmt = stmt.where(ScrapCertificate.dismantler_org_id.in_(ids_in_counties(principal.counties)))
+    stmt = _scoped(select(ScrapCertificate), principal).order_by(ScrapCertificate.id.desc()).limit(limit)
     if state:
         stmt = stmt.where(ScrapCertificate.state == state)
     return [_view(r) for r in uow.session.scalars(stmt)]
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    """What the certificate list is narrowed to: a state, Beijing issue days (inclusive), a number or VIN part."""
+
+    state: str | None = None
+    issued_from: dt.date | None = None
+    issued_to: dt.date | None = None
+    search: str = ""
+
+
+def certificate_page(uow: UnitOfWork, *, principal: Principal | None, number: int,
+                     where: CertificateFilter | None = None) -> Page[CertificateView]:
+    """One page of the certificates the caller may see, newest first, with their count."""
+    where = where or CertificateFilter()
+    if where.state is not None and where.state not in STATE_LABELS:
+        raise ValidationFailed.field("state", "未知状态 / unknown state")
+    if where.issued_from and where.issued_to and where.issued_to < where.issued_from:
+        raise ValidationFailed.field("issued_to", "截止日期早于起始日期 / the end is before the start")
+    stmt = _scoped(select(ScrapCertificate), principal)
+    if where.state:
+        stmt = stmt.where(ScrapCertificate.state == where.state)
+    if where.issued_from:
+        stmt = stmt.where(ScrapCertificate.issued_at >= day_start(where.issued_from))
+    if where.issued_to:  # the whole last day: up to the next Beijing midnight
+        stmt = stmt.where(ScrapCertificate.issued_at < day_start(where.issued_to + dt.timedelta(days=1)))
+    text = where.search.strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(ScrapCertificate.number.ilike(pattern, escape="\\"),
+                              ScrapCertificate.vin.ilike(pattern, escape="\\")))
+    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    number = within(number, total)
+    rows = uow.session.scalars(stmt.order_by(ScrapCertificate.id.desc()).offset(offset(number)).limit(PAGE_SIZE))
+    return Page([_view(r) for r in rows], total, number)
 
 
 def verification_token(uow: UnitOfWork, *, certificate_id: int, secret_key: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from recycling.domain import QualificationKind, SiteLevel, licence_valid
 from recycling.models import Qualification, Site
@@ -16,6 +17,8 @@ from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import COUNTIES, OrgKind, Principal
 from subsidy_app.identity.organisations import OrganisationView, get_organisation
+
+Row = TypeVarTuple("Row")
 
 
 @dataclass(frozen=True)
@@ -155,14 +158,34 @@ def site_by_code(uow: UnitOfWork, *, organisation_id: int, code: str) -> Site | 
     return uow.session.scalar(select(Site).where(Site.organisation_id == organisation_id, Site.code == code.strip()))
 
 
+def in_scope(stmt: Select[*Row], principal: Principal | None) -> Select[*Row]:
+    """Narrow a query that joins Site to the caller's own recycler (clerks) or their counties (bureau staff)."""
+    if principal is not None and principal.organisation_kind in (OrgKind.RECYCLER, OrgKind.DEALER):
+        return stmt.where(Site.organisation_id == principal.organisation_id)
+    if principal is not None and not principal.all_counties:
+        return stmt.where(Site.county_code.in_(principal.counties))
+    return stmt
+
+
 def list_sites(uow: UnitOfWork, *, principal: Principal | None = None, organisation_id: int | None = None
                ) -> list[SiteView]:
     """List the sites the caller may see."""
-    stmt = select(Site).order_by(Site.id)
+    stmt = in_scope(select(Site).order_by(Site.id), principal)
     if organisation_id is not None:
         stmt = stmt.where(Site.organisation_id == organisation_id)
-    if principal is not None and principal.organisation_kind in (OrgKind.RECYCLER, OrgKind.DEALER):
-        stmt = stmt.where(Site.organisation_id == principal.organisation_id)
-    elif principal is not None and not principal.all_counties:
-        stmt = stmt.where(Site.county_code.in_(principal.counties))
     return [site_view(s) for s in uow.session.scalars(stmt)]
+
+
+@dataclass(frozen=True)
+class SiteRegister:
+    """A recycler's sites and licences (each marked valid today or not), as its clerks see them."""
+
+    sites: list[SiteView]
+    qualifications: list[QualificationView]
+
+
+def site_register(uow: UnitOfWork, *, principal: Principal) -> SiteRegister:
+    """Return the caller's own recycler's sites and licences."""
+    org = recycler(uow, principal.organisation_id or 0)
+    return SiteRegister(list_sites(uow, principal=principal, organisation_id=org.id),
+                        list_qualifications(uow, organisation_id=org.id))

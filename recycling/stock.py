@@ -11,9 +11,10 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from recycling.domain import CATEGORIES, ZERO, Quantity, SiteLevel, check_quantity, transfer_direction_ok
-from recycling.models import Intake, SiteStock, Transfer
-from recycling.sites import get_site
+from recycling.models import Intake, Site, SiteStock, Transfer
+from recycling.sites import get_site, in_scope
 from subsidy_app.audit import services as audit
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import is_postgres
 from subsidy_app.core.errors import Conflict, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -80,6 +81,28 @@ def site_stock(uow: UnitOfWork, *, site_id: int, principal: Principal | None = N
     return [StockLine(site_id, c, int(u), Decimal(w)) for c, u, w in rows if u or w]
 
 
+@dataclass(frozen=True)
+class SiteHolding:
+    """What one site holds of one category, with the site named."""
+
+    site_id: int
+    site_code: str
+    site_name: str
+    level: str
+    category: str
+    units: int
+    weight_kg: Decimal
+
+
+def stock_by_site(uow: UnitOfWork, *, principal: Principal | None) -> list[SiteHolding]:
+    """List every visible site's stock by category (empty lines left out), site by site."""
+    stmt = in_scope(select(Site.id, Site.code, Site.name, Site.level, SiteStock.category, SiteStock.units,
+                           SiteStock.weight_kg).join(SiteStock, SiteStock.site_id == Site.id), principal)
+    rows = uow.session.execute(stmt.order_by(Site.id, SiteStock.category))
+    return [SiteHolding(i, code, name, level, c, int(u), Decimal(w)) for i, code, name, level, c, u, w in rows
+            if u or w]
+
+
 def transfer_material(
     uow: UnitOfWork, *, actor: str, acting_org_id: int | None, from_site_id: int, to_site_id: int, category: str,
     units: int, weight_kg: Decimal, occurred_on: dt.date,
@@ -90,6 +113,9 @@ def transfer_material(
     problem = check_quantity(units, weight_kg)
     if problem:
         raise ValidationFailed.field(problem[0], problem[1], reason="transfer.quantity")
+    if occurred_on > business_date():  # the clerk's today: a Beijing date
+        raise ValidationFailed.field("occurred_on", "日期不能晚于今天 / the date is in the future",
+                                     reason="transfer.date")
     if from_site_id == to_site_id:
         raise ValidationFailed.field("to_site_id", "调出与调入网点相同 / from and to are the same site")
     source = get_site(uow, site_id=from_site_id)

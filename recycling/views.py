@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from recycling import form_input as f
 from recycling import intake, issuing, sites
 from recycling.domain import CATEGORIES, SOURCE_LABELS
 from recycling.site_kinds import UNIT_WEIGHT_KG, categories_for, unit_weight_warning
 from subsidy_app.access import access, current_principal
 from subsidy_app.core.clock import business_date
-from subsidy_app.core.errors import DomainError, FieldErrors, ValidationFailed
-from subsidy_app.core.limits import LARGEST_WEIGHT, MAX_ID
-from subsidy_app.core.text import checked_text
+from subsidy_app.core.errors import DomainError, FieldErrors
 from subsidy_app.form_errors import PageError, for_staff
 from subsidy_app.http import limiter, runtime, uow
 from subsidy_app.identity.domain import Role
@@ -46,34 +45,19 @@ def verify_certificate(token: str) -> ResponseReturnValue:
 
 
 def _decimal(name: str) -> Decimal:
-    try:
-        value = Decimal(request.form.get(name, "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.field(name, "应为数字 / must be a number") from None
-    if not value.is_finite() or abs(value) > LARGEST_WEIGHT:  # shown on the form, not as the API's JSON error
-        raise ValidationFailed.field(name, "数值超出允许范围 / number out of range")
-    return value
+    return f.decimal(request.form, name)
 
 
 def _date(name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(request.form.get(name, "").strip())
-    except ValueError:
-        raise ValidationFailed.field(name, "日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD") from None
+    return f.day(request.form, name)
 
 
 def _int(name: str) -> int:
-    try:
-        value = int(request.form.get(name, "").strip())
-    except ValueError:
-        raise ValidationFailed.field(name, "应为整数 / must be a whole number") from None
-    if abs(value) > MAX_ID:  # shown on the form, not as the API's JSON error
-        raise ValidationFailed.field(name, "数值超出允许范围 / number out of range")
-    return value
+    return f.whole(request.form, name)
 
 
 def _text(name: str) -> str:
-    return checked_text(request.form.get(name), field=name, max_length=2000)
+    return f.text(request.form, name)
 
 
 def _form_context() -> dict[str, Any]:

@@ -150,6 +150,9 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     from subsidy_app.dashboard.views import bp as dashboard_views
 
     app.register_blueprint(dashboard_views)
+    from recycling.portal_views import bp as recycling_portal
+
+    app.register_blueprint(recycling_portal)
 
 
 def _staff_menu() -> dict[str, Any]:

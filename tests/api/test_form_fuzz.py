@@ -70,6 +70,43 @@ def test_the_recyclers_certificate_and_intake_forms(client: FlaskClient, uow, de
     assert _fuzz(client, "/recycling/intake", intake, login(client, "recycler.dismantler")) == []
 
 
+def test_the_recycler_portals_forms(client: FlaskClient, uow, demo: dict[str, int]) -> None:
+    from decimal import Decimal
+
+    from recycling.intake import record_intake
+    from tests.recycling_support import IntakeDraftFactory
+
+    network = build_network(uow, demo)
+    held = IntakeDraftFactory(site_id=network.drop_off, units=1000, weight_kg=Decimal("50000"))
+    record_intake(uow, actor="t", acting_org_id=network.org_id, draft=held)
+    csrf = login(client, "recycler.dismantler")
+
+    def site() -> dict[str, Any]:
+        return {"code": f"FZ-S{next(_serial)}", "name": "模糊测试网点", "level": "transfer", "kind": "general",
+                "county_code": "141102", "address": "滨河路"}
+
+    def transfer() -> dict[str, Any]:
+        return {"from_site_id": str(network.drop_off), "to_site_id": str(network.sorting),
+                "category": "appliance.refrigerator", "units": "1", "weight_kg": "50", "occurred_on": YESTERDAY}
+
+    failures = _fuzz(client, "/recycling/sites", site, csrf) + _fuzz(client, "/recycling/transfers", transfer, csrf)
+    intake_id = record_intake(uow, actor="t", acting_org_id=network.org_id,
+                              draft=IntakeDraftFactory(site_id=network.drop_off))
+    for value in GARBAGE:
+        response = client.post(f"/recycling/intakes/{intake_id}/reverse", data={"reason": value, "csrf_token": csrf})
+        if response.status_code >= 500 or response.is_json:
+            failures.append(f"reverse reason={value[:20]!r}: {response.status_code} {response.content_type}")
+    row = f"site_code,source,category,units,weight_kg,occurred_on\nT-drop_off,resident,office.printer,1,8,{YESTERDAY}\n"
+    for name, value in [*(("mode", v) for v in GARBAGE), *(("file", v) for v in GARBAGE)]:
+        content = (value if name == "file" else row + f"# {next(_serial)}\n").encode()
+        data = {"mode": value if name == "mode" else "valid_only", "csrf_token": csrf,
+                "file": (io.BytesIO(content), "fuzz.csv")}
+        response = client.post("/recycling/imports", data=data, content_type="multipart/form-data")
+        if response.status_code >= 500 or response.is_json:
+            failures.append(f"import {name}={value[:20]!r}: {response.status_code} {response.content_type}")
+    assert failures == [], "\n".join(failures)
+
+
 def test_the_residents_claim_pages(app: Flask, uow, demo: dict[str, int]) -> None:
     from tests.integration.test_appliance_claims import CARD, ID_NUMBER, NAME, PHONE, _claim_sale, _verify
 

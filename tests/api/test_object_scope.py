@@ -192,6 +192,13 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/api/v1/reverse-invoice/filings/<int:filing_id>/payment"): Probe(
         lambda w: f"/api/v1/reverse-invoice/filings/{w['filing']}/payment",
         json=lambda w: {"payment_reference": "SCOPE-PAY-1"}),
+    # the recycler portal
+    ("GET", "/recycling/intakes/<int:intake_id>/reverse"): Probe(
+        lambda w: f"/recycling/intakes/{w['intake']}/reverse", "recycler.dismantler"),
+    ("POST", "/recycling/intakes/<int:intake_id>/reverse"): Probe(
+        lambda w: f"/recycling/intakes/{w['intake']}/reverse", form={"reason": "越权测试"}),
+    ("GET", "/recycling/imports/<int:import_id>"): Probe(
+        lambda w: f"/recycling/imports/{w['intake_import']}", "recycler.dismantler"),
 }
 
 # Id routes that carry no county object of their own, each with the reason.
