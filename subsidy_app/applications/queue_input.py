@@ -14,7 +14,7 @@ from subsidy_app.core.limits import MAX_ID
 from subsidy_app.identity.domain import COUNTIES
 from subsidy_app.rules.domain import PROGRAMME_LABELS_ZH
 
-LABELS = {"state": "状态", "county": "区县", "programme": "项目", "category": "品类", "dealer": "经销商",
+LABELS = {"state": "状态", "county": "区县", "programme": "项目", "category": "品类", "dealer_org": "经销商",
           "from": "提交日期起", "to": "提交日期止", "failed_check": "未通过的核验", "fraud": "风险提示",
           "assigned": "分派", "overdue": "超期", "q": "搜索", "sort": "排序", "page": "页码"}
 # Failed-check filter: each titled check, then each family (a fraud signal has its own filter).
@@ -57,7 +57,7 @@ def read_filter(args: Mapping[str, str], *, default_state: State | None) -> Queu
         county=errors.value(lambda: _optional(args, "county", COUNTIES), None),
         programme=errors.value(lambda: _optional(args, "programme", PROGRAMME_LABELS_ZH), None),
         category=errors.value(lambda: _optional(args, "category", categories()), None),
-        dealer_org_id=errors.value(lambda: _whole(args, "dealer", None), None),
+        dealer_org_id=errors.value(lambda: _whole(args, "dealer_org", None), None),
         submitted_from=errors.value(lambda: _date(args, "from"), None),
         submitted_to=errors.value(lambda: _date(args, "to"), None),
         failed_check=errors.value(lambda: _optional(args, "failed_check", FAILED_CHECKS), None),

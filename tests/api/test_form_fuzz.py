@@ -130,7 +130,7 @@ def test_the_bureaus_review_and_finance_forms(client: FlaskClient, uow, demo: di
             "csrf_token": csrf, "application_ids": [value]}))
         check(f"assign assignee={value[:20]!r}", client.post(f"/review/{app_id}/assign", data={
             "csrf_token": csrf, "assignee": value}))
-    for name in ("state", "county", "programme", "category", "dealer", "from", "to", "failed_check", "fraud",
+    for name in ("state", "county", "programme", "category", "dealer_org", "from", "to", "failed_check", "fraud",
                  "assigned", "overdue", "q", "sort", "page"):
         for value in GARBAGE:
             check(f"queue {name}={value[:20]!r}", client.get("/review", query_string={name: value}))

@@ -259,3 +259,35 @@ def test_the_queue_at_500_applications_runs_a_bounded_number_of_statements(
     assert len(seen) <= 15, seen
     last = client.get("/review?page=10").get_data(as_text=True)
     assert len(_ids(last)) == 50 and 'id="next-page"' not in last and 'id="prev-page"' in last
+
+
+def test_the_senior_auditors_second_review_queue_is_the_same_page_filtered_by_state(
+        client: FlaskClient, demo: dict[str, int], uow: UnitOfWork) -> None:
+    first, waiting = _pending(uow, demo, 1), _pending(uow, demo, 2)
+    uow.session.execute(update(Application).where(Application.id == waiting.id)
+                        .values(state="pending_second_review", first_reviewer_id=demo["auditor.lishi"]))
+    uow.commit()
+    login(client, "senior.city")
+    page = client.get("/review").get_data(as_text=True)  # a senior auditor's default queue
+    assert "<h1>补贴申请复核</h1>" in page and _ids(page) == [waiting.id]
+    assert 'data-state="pending_second_review" aria-current="page"' in page
+    assert _ids(client.get("/review?state=pending_review").get_data(as_text=True)) == [first.id]
+
+
+def test_the_queue_filters_by_dealer_county_and_submission_dates(client: FlaskClient, demo: dict[str, int],
+                                                                  uow: UnitOfWork) -> None:
+    early, late = _pending(uow, demo, 1), _pending(uow, demo, 2)
+    uow.session.execute(update(Application).where(Application.id == early.id)
+                        .values(submitted_at=dt.datetime(2026, 6, 1, 15, 30, tzinfo=dt.UTC)))  # 06-01 23:30 Beijing
+    uow.session.execute(update(Application).where(Application.id == late.id)
+                        .values(submitted_at=dt.datetime(2026, 6, 1, 16, 30, tzinfo=dt.UTC)))  # 06-02 00:30 Beijing
+    uow.commit()
+    login(client, "auditor.lishi")
+
+    def found(**args: str) -> list[int]:
+        return _ids(client.get("/review", query_string=args).get_data(as_text=True))
+
+    assert found(to="2026-06-01") == [early.id] and found(**{"from": "2026-06-02"}) == [late.id]
+    assert found(dealer_org=str(demo["org:dealer:car"])) == [early.id, late.id]
+    assert found(dealer_org=str(demo["org:dealer:appliance"])) == []
+    assert found(county="141181") == []
