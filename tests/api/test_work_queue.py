@@ -256,7 +256,7 @@ def test_the_queue_at_500_applications_runs_a_bounded_number_of_statements(
     assert "共 500 件,第 1 / 10 页" in page and 'id="next-page"' in page and 'id="prev-page"' not in page
     queue_reads = [s for s in seen if "FROM application" in s]
     assert len(queue_reads) == 2, queue_reads  # the grouped counts and the page: never one per row
-    assert len(seen) <= 15, seen
+    assert len(seen) <= 10, seen  # 9 today: the session, the counts, the page, assignee names, dealers
     last = client.get("/review?page=10").get_data(as_text=True)
     assert len(_ids(last)) == 50 and 'id="next-page"' not in last and 'id="prev-page"' in last
 
