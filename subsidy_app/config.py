@@ -50,6 +50,11 @@ class Settings:
     fraud_sales_per_phone: int = 3
     fraud_store_buyer_sales: int = 3
     fraud_price_margin_percent: Decimal = Decimal("20")
+    # Review deadline (issue 15): an application still awaiting a reviewer this many days after it was submitted
+    # (Beijing days) is shown as overdue. The local limit is unconfirmed (DOMAIN.md), so 15 days is a default;
+    # REVIEW_DEADLINE_DAYS changes it and REVIEW_DEADLINE_BY_PROGRAMME ("car_scrap=20,appliance=10") per programme.
+    review_deadline_days: int = 15
+    review_deadline_by_programme: dict[str, int] = field(default_factory=dict)
     # Uploaded files' bytes are dropped this many days after their job finished (issue 20 §5).
     upload_retention_days: int = 30
     # None: the local SMS outbox shows one-time codes outside production and masks them in production.
@@ -130,6 +135,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limits_enabled=env.get("RATE_LIMITS_ENABLED", "1") not in ("0", "false", "off"),
         trusted_proxy_count=_count(env, "TRUSTED_PROXY_COUNT", 0),
         upload_retention_days=_positive_int(env, "UPLOAD_RETENTION_DAYS", 30),
+        review_deadline_days=_positive_int(env, "REVIEW_DEADLINE_DAYS", 15),
+        review_deadline_by_programme=_deadlines_by_programme(env),
         sms_outbox_shows_codes=_flag(env, "SMS_OUTBOX_SHOWS_CODES"),
         **_fraud_settings(env),
         **_job_settings(env),
@@ -155,6 +162,20 @@ def _positive_int(env: Any, key: str, default: int) -> int:
     if value < 1:
         raise ConfigError(f"{key} must be at least 1")
     return value
+
+
+def _deadlines_by_programme(env: Any) -> dict[str, int]:
+    """Read REVIEW_DEADLINE_BY_PROGRAMME ("programme=days,..."); a malformed pair stops the start, naming it."""
+    found: dict[str, int] = {}
+    for pair in (env.get("REVIEW_DEADLINE_BY_PROGRAMME") or "").split(","):
+        if not pair.strip():
+            continue
+        programme, _, days = pair.partition("=")
+        days = days.strip()
+        if not programme.strip() or not (days.isascii() and days.isdigit()) or int(days) < 1:
+            raise ConfigError(f"REVIEW_DEADLINE_BY_PROGRAMME needs programme=days with days at least 1, got {pair!r}")
+        found[programme.strip()] = int(days)
+    return found
 
 
 def _flag(env: Any, key: str) -> bool | None:

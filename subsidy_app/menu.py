@@ -50,6 +50,8 @@ MENU: list[Entry] = [
           frozenset({Role.AUDITOR, Role.ADMIN}), (("state", "pending_review"),), key="link-review"),
     Entry("审核", "补贴申请复核(待复核)", "review_pages.queue",
           frozenset({Role.SENIOR_AUDITOR}), (("state", "pending_second_review"),), key="link-second-review"),
+    Entry("审核", "分派给我的申请", "review_pages.queue", frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR}),
+          (("state", "all"), ("assigned", "me")), key="link-assigned-to-me"),
     Entry("财务", "补贴发放批次", "finance_pages.batches", FINANCE, key="link-batches"),
     Entry("统计与监管", "统计看板", "dashboard_pages.dashboard", BUREAU, key="link-dashboard"),
     Entry("系统管理", "短信发件箱", "messaging_views.outbox", ADMIN, key="link-sms"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 
 from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import CATEGORY_ZH, FraudThresholds, SaleMode, SaleState
@@ -61,7 +61,16 @@ def _purchase(uow: UnitOfWork, app: WithFacts) -> list[tuple[str, str]]:
     ]
 
 
-register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM, subject=_purchase))
+def _sales_matching(term: str) -> Select[int] | None:
+    """The work queue's search: the sales whose serial number, IMEI or invoice key is the term (as stored)."""
+    key = "".join(term.split()).upper()
+    if not key:
+        return None
+    return select(ApplianceSale.id).where(or_(ApplianceSale.serial_key == key, ApplianceSale.invoice_key == key))
+
+
+register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM, subject=_purchase,
+                   search_sales=_sales_matching, categories=tuple(CATEGORY_ZH.items())))
 # The salt api_sales.receipt_url signs receipt QR tokens with; web pages may not import the API layer to read it
 # (a test holds the two equal).
 RECEIPT_PURPOSE = "appliance-receipt"

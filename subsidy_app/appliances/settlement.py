@@ -147,7 +147,7 @@ def _clawback_refs(app: WithFacts) -> list[str]:
 
 register_kind(Kind(STATEMENT, prefix="ST", consent_version="dealer", payee=Payee(
     DEALER_PAYEE, detail=_payee_detail, bank_line=_payee_bank_line, holds_own=False,
-    budget_references=_sale_refs, clawback_references=_clawback_refs)))
+    budget_references=_sale_refs, clawback_references=_clawback_refs), categories=((CATEGORY, "经销商结算单"),)))
 
 
 def _signal_checks(flagged: list[ApplianceSale]) -> list[CheckResult]:

@@ -66,6 +66,10 @@ class Action(StrEnum):
 REASONS_SHOWN_TO_RESIDENT = frozenset({Action.RETURN, Action.REJECT, Action.REVOKE, Action.PAYMENT_FAILED,
                                        Action.WITHDRAW})
 STAFF_ONLY_CHECKS = ("fraud.",)
+# Why a batch approval left an application out (review.batch_approve), as the reviewer's page says it.
+BATCH_SKIP_LABELS_ZH = {"not_found": "申请不存在或不在您的管辖范围",
+                        "not_pending_review": "已不在待审核状态(可能已被他人处理)",
+                        "needs_second_review": "有未通过或人工确认的核验,须逐件审核并经复核"}
 
 
 def resident_sees_reason(action: str) -> bool:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import Select
+
 from subsidy_app.applications.models import Application
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import persons
@@ -34,6 +36,10 @@ def _no_clawbacks(app: Application) -> list[str]:
 
 def _no_subject(uow: UnitOfWork, app: Application) -> list[tuple[str, str]]:
     return []
+
+
+def _no_search(term: str) -> Select[int] | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,11 @@ class Kind:
     checks_actor: str | None = None  # who runs inline checks; None: whoever opened the application
     # What the application is for, as (label, value) rows of the reviewer's page: the car, or the purchase.
     subject: Callable[[UnitOfWork, Application], list[tuple[str, str]]] = _no_subject
+    # The work queue's search in what the kind's own tables hold: a query of the ids of the sales matching the
+    # term (an appliance claim's serial number, IMEI or invoice), which its applications name in
+    # appliance_sale_id; None when the term cannot match. Run inside the queue's one statement.
+    search_sales: Callable[[str], Select[int] | None] = _no_search
+    categories: tuple[tuple[str, str], ...] = ()  # (stored category, Chinese label) for the queue's filter
 
 
 _KINDS: dict[str, Kind] = {}

@@ -20,13 +20,17 @@ from subsidy_app.applications.domain import (
     resident_sees_check,
     resident_sees_reason,
 )
-from subsidy_app.applications.models import Application, ApplicationEvent
+from subsidy_app.applications.models import Application, ApplicationEvent, CarSale
 from subsidy_app.applications.services import kind_of, payee_of
 from subsidy_app.applications.visibility import may_see_application
 from subsidy_app.core.errors import NotFound
+from subsidy_app.core.numbers import money_str
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.services import list_documents
+from subsidy_app.identity import organisations
+from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import OrgKind, Principal
+from subsidy_app.vehicles import services as vehicles
 
 
 def _scoped(principal: Principal, app: Application | None) -> Application:
@@ -78,7 +82,7 @@ def application_detail(uow: UnitOfWork, *, principal: Principal, application_id:
                                  .order_by(ApplicationEvent.id))
     kind = kind_of(app)
     return {
-        **_summary(app), **payee, "subject": kind.subject(uow, app) if kind else [],
+        **_summary(app), **payee, **_links(uow, app), "subject": kind.subject(uow, app) if kind else [],
         "checks": [check_text.for_people({
             "id": c.id, "code": c.code, "passed": c.passed, "explanation_zh": c.explanation_zh,
             "explanation_en": c.explanation_en, "overridden_by": c.overridden_by, "override_reason": c.override_reason,
@@ -87,6 +91,34 @@ def application_detail(uow: UnitOfWork, *, principal: Principal, application_id:
                     "reason": e.reason, "at": e.at} for e in events],
         "documents": [{"id": d.id, "kind": d.kind, "content_type": d.content_type, "size": d.size,
                        "sha256": d.sha256} for d in list_documents(uow, owner_ref=f"application:{app.number}")],
+    }
+
+
+def _links(uow: UnitOfWork, app: Application) -> dict[str, Any]:
+    """What the reviewer opens from an application: its certificate, the dealer's sale, the registry record, and
+    who it is assigned to (with the reviewers of its county it may be given to)."""
+    sale = uow.session.get(CarSale, app.sale_id) if app.sale_id is not None else None
+    record = vehicles.lookup_many(uow, vins=[app.old_vin]).get(app.old_vin) if app.old_vin else None
+    reviewers = identity.reviewers_of(uow, county_code=app.county_code)
+    held_by = [app.assigned_to] if app.assigned_to is not None and app.assigned_to not in reviewers else []
+    names = {**reviewers, **identity.account_names(uow, held_by)}  # one who left the county still shows
+    return {
+        "certificate_id": app.certificate_id, "assigned_to": app.assigned_to,
+        "assignee": names.get(app.assigned_to, "") if app.assigned_to is not None else "", "reviewers": reviewers,
+        "sale": None if sale is None else [
+            ("经销商", organisations.organisation_name(uow, sale.dealer_org_id) or "—"),
+            ("新车车架号", sale.new_vin), ("发票号码", sale.invoice_key), ("开票日期", sale.invoice_date.isoformat()),
+            ("价税合计", f"{money_str(sale.invoice_total)} 元"),
+            ("购车人", f"{sale.buyer_name_masked}({sale.buyer_id_masked})"),
+        ],
+        "registry": None if record is None else [
+            ("车架号", record.vin), ("号牌", record.plate or "—"), ("车辆类型", record.vehicle_type or "—"),
+            ("初次登记日期", record.first_registration.isoformat()), ("登记所有人", record.owner_id_masked),
+            ("登记日期", record.owner_since.isoformat()),
+            ("注销", f"{record.deregistered_on.isoformat()}(注销证明 {record.deregistration_certificate or '—'})"
+             if record.deregistered_on else "未注销"),
+            ("转出", record.transferred_out_on.isoformat() if record.transferred_out_on else "未转出"),
+        ],
     }
 
 

@@ -85,11 +85,35 @@ def batch_approve(uow: UnitOfWork, *, principal: Principal, application_ids: lis
             if app is None or not may_see_application(principal, app):
                 skipped[application_id] = "not_found"
                 continue
-            if app.state != State.PENDING_REVIEW or app.needs_second_review:
-                skipped[application_id] = "not_eligible_for_batch"
+            if app.state != State.PENDING_REVIEW:
+                skipped[application_id] = "not_pending_review"
+                continue
+            if app.needs_second_review:
+                skipped[application_id] = "needs_second_review"
                 continue
             outcome = transition(uow, app=app, action=Action.APPROVE, actor=principal.actor,
                                  reviewer_id=principal.account_id)
             (approved if outcome.to_state is State.APPROVED else waiting).append(application_id)
     uow.flush()
     return BatchOutcome(approved, waiting, skipped)
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    """One ticked application's result, as the reviewer's page lists it."""
+
+    application_id: int
+    number: str  # "" for one the caller may not see (its number is not disclosed)
+    result: str  # approved | awaiting_funds | skipped
+    reason: str  # why it was skipped (a BATCH_SKIP_LABELS_ZH key), else ""
+
+
+def batch_approve_lines(uow: UnitOfWork, *, principal: Principal, application_ids: list[int]) -> list[BatchLine]:
+    """Batch-approve (see batch_approve) and report each ticked application in the order ticked."""
+    outcome = batch_approve(uow, principal=principal, application_ids=application_ids)
+    shown = [i for i in application_ids if outcome.skipped.get(i) != "not_found"]
+    numbers = {i: n for i, n in uow.session.execute(select(Application.id, Application.number)
+                                                    .where(Application.id.in_(shown)))} if shown else {}
+    approved, waiting = set(outcome.approved), set(outcome.awaiting_funds)
+    return [BatchLine(i, numbers.get(i, ""), "approved" if i in approved else "awaiting_funds" if i in waiting
+                      else "skipped", outcome.skipped.get(i, "")) for i in application_ids]

@@ -1,4 +1,4 @@
-"""Auditors' pages: the review queue with batch approval, and one application's detail with the decisions."""
+"""Auditors' pages: the work queue with batch approval, and one application's detail with the decisions."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from subsidy_app.access import access, current_principal
+from subsidy_app.applications import assignment, queries, queue_input, queue_queries, review
 from subsidy_app.applications import form_input as f
-from subsidy_app.applications import queries, review
-from subsidy_app.applications.domain import ACTION_LABELS_ZH, STATE_LABELS_ZH, Action, State
+from subsidy_app.applications.domain import ACTION_LABELS_ZH, BATCH_SKIP_LABELS_ZH, STATE_LABELS_ZH, Action, State
 from subsidy_app.core.errors import DomainError, ValidationFailed
+from subsidy_app.core.limits import MAX_ID
 from subsidy_app.documents.domain import KIND_LABELS_ZH
-from subsidy_app.http import uow
+from subsidy_app.http import runtime, uow
 from subsidy_app.identity.domain import COUNTIES, Principal, Role, actor_label
 from subsidy_app.rules.domain import PROGRAMME_LABELS_ZH
 
@@ -23,8 +24,7 @@ OVERRIDERS = (Role.AUDITOR, Role.SENIOR_AUDITOR)
 QUEUE_STATES = (State.PENDING_REVIEW, State.PENDING_SECOND_REVIEW, State.AWAITING_FUNDS, State.RETURNED,
                 State.APPROVED, State.IN_PAYMENT, State.PAID, State.REJECTED, State.REVOKED)
 DECISIONS = (Action.APPROVE, Action.APPROVE_SECOND, Action.RETURN, Action.REJECT, Action.REVOKE)
-QUEUE_LIMIT = 200
-FIELD_LABELS = {"application_ids": "勾选的申请", "reason": "审核意见", "action": "审核操作"}
+FIELD_LABELS = {"application_ids": "勾选的申请", "reason": "审核意见", "action": "审核操作", "assignee": "分派给"}
 
 
 def _default_state(principal: Principal) -> State:
@@ -34,41 +34,83 @@ def _default_state(principal: Principal) -> State:
     return State.PENDING_REVIEW
 
 
+def _deadlines() -> queue_queries.Deadlines:
+    settings = runtime().settings
+    return queue_queries.Deadlines(settings.review_deadline_days, settings.review_deadline_by_programme)
+
+
+def _queue_context(principal: Principal) -> dict[str, Any]:
+    return {"states": [(s.value, STATE_LABELS_ZH[s]) for s in QUEUE_STATES], "programmes": PROGRAMME_LABELS_ZH,
+            "counties": {c: n for c, n in COUNTIES.items() if principal.covers_county(c)},
+            "categories": queue_queries.categories(), "failed_checks": queue_input.FAILED_CHECKS,
+            "sorts": queue_queries.SORTS, "assigned_options": queue_queries.ASSIGNED, "me": principal.account_id,
+            "can_batch": principal.has_any(frozenset(OVERRIDERS)), "labels": {**FIELD_LABELS, **queue_input.LABELS},
+            "page_size": queue_queries.PAGE_SIZE}
+
+
 def _queue_page(error: dict[str, Any] | None = None, status: int = 200) -> ResponseReturnValue:
     principal = current_principal()
-    chosen = request.args.get("state") or _default_state(principal).value
-    state = State(chosen) if chosen in {s.value for s in State} else None
-    programme = request.args.get("programme") or None
+    args = request.args.to_dict()
+    try:
+        chosen = queue_input.read_filter(args, default_state=_default_state(principal))
+    except DomainError as exc:
+        return render_template("applications/staff/review_queue.html", page=None, args=args, chosen="all",
+                               error=f.page_error(exc, queue_input.LABELS), **_queue_context(principal)), exc.status
     with uow() as tx:
-        rows = queries.review_queue(tx, principal=principal, state=state, programme=programme, limit=QUEUE_LIMIT)
-    return render_template("applications/staff/review_queue.html", rows=rows, chosen=state.value if state else "all",
-                           states=[(s.value, STATE_LABELS_ZH[s]) for s in QUEUE_STATES], programme=programme or "",
-                           programmes=PROGRAMME_LABELS_ZH, counties=COUNTIES, me=principal.account_id,
-                           can_batch=principal.has_any(frozenset(OVERRIDERS)), error=error, labels=FIELD_LABELS,
-                           limit=QUEUE_LIMIT), status
+        page = queue_queries.work_queue(tx, principal=principal, chosen=chosen, deadlines=_deadlines())
+    return render_template("applications/staff/review_queue.html", page=page, args=args, error=error,
+                           chosen=chosen.state.value if chosen.state else "all", **_queue_context(principal)), status
 
 
 @bp.route("/review")
 @access(*PAGE_ROLES)
 def queue() -> ResponseReturnValue:
-    """List applications in the caller's counties, oldest first, filtered by state."""
+    """The work queue: filters, search, sort, pages, counts per state, each item's age and deadline."""
     return _queue_page()
 
 
 @bp.route("/review/batch-approve", methods=["POST"])
 @access(*OVERRIDERS)
 def batch_approve() -> ResponseReturnValue:
-    """Approve the ticked applications whose checks all passed; the others are skipped and reported."""
+    """Approve the ticked applications whose checks all passed, each through the same transition; the page lists
+    each one's result (the list does not fit a flash, and the form key makes a second submission harmless)."""
     try:
         chosen = f.ids(request.form.getlist("application_ids"), "application_ids")
         with uow() as tx:
-            outcome = review.batch_approve(tx, principal=current_principal(), application_ids=chosen)
+            lines = review.batch_approve_lines(tx, principal=current_principal(), application_ids=chosen)
             tx.commit()
     except DomainError as exc:
         return _queue_page(f.page_error(exc, FIELD_LABELS), exc.status)
-    flash(f"批量通过:{len(outcome.approved)} 件审核通过,{len(outcome.awaiting_funds)} 件等待资金,"
-          f"{len(outcome.skipped)} 件跳过(需逐件审核或已不在待审核状态)。", "ok" if not outcome.skipped else "warn")
-    return redirect(url_for("review_pages.queue", state=request.form.get("state") or None))
+    return render_template("applications/staff/batch_result.html", lines=lines, skip_labels=BATCH_SKIP_LABELS_ZH,
+                           back=request.form.get("state") or "pending_review",
+                           counts={r: sum(1 for line in lines if line.result == r)
+                                   for r in ("approved", "awaiting_funds", "skipped")})
+
+
+@bp.route("/review/<int:application_id>/assign", methods=["POST"])
+@access(*PAGE_ROLES)
+def assign(application_id: int) -> ResponseReturnValue:
+    """Take an application, give it to a reviewer of its county, or release it; audited."""
+    principal = current_principal()
+    try:
+        chosen = f.text(request.form, "assignee", max_length=20)
+        if chosen == "me":
+            assignee: int | None = principal.account_id
+        elif chosen in ("", "none"):
+            assignee = None
+        elif chosen.isascii() and chosen.isdigit() and 0 < int(chosen) <= MAX_ID:
+            assignee = int(chosen)
+        else:
+            raise ValidationFailed.field("assignee", "请选择审核员 / choose a reviewer")
+        with uow() as tx:
+            assignment.assign(tx, principal=principal, application_id=application_id, assignee_id=assignee)
+            tx.commit()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _detail_page(application_id, f.page_error(exc, FIELD_LABELS), exc.status)
+    flash("已取消分派。" if assignee is None else "已分派。", "ok")
+    return redirect(url_for("review_pages.detail", application_id=application_id))
 
 
 def _detail_page(application_id: int, error: dict[str, Any] | None = None, status: int = 200,
@@ -87,8 +129,14 @@ def _detail_page(application_id: int, error: dict[str, Any] | None = None, statu
         Action.REVOKE: state in (State.APPROVED, State.IN_PAYMENT, State.PAID)
         and principal.has_any(frozenset({Role.SENIOR_AUDITOR, Role.ADMIN})),
     }
+    assignable = state in assignment.ASSIGNABLE
     return render_template(
         "applications/staff/review_detail.html", app=detail, error=error, reason=reason, labels=FIELD_LABELS,
+        can_take=assignable and principal.account_id in detail["reviewers"]
+        and detail["assigned_to"] != principal.account_id,
+        can_release=assignable and detail["assigned_to"] is not None
+        and (detail["assigned_to"] == principal.account_id or principal.has_any(assignment.DISPATCHERS)),
+        can_dispatch=assignable and principal.has_any(assignment.DISPATCHERS),
         first_reviewer=first_reviewer, senior=senior, county=COUNTIES.get(detail["county_code"], ""),
         programme=PROGRAMME_LABELS_ZH.get(detail["programme"], detail["programme"]),
         actions=[(a.value, ACTION_LABELS_ZH[a]) for a, allowed in actions.items() if allowed],

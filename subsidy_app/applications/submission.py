@@ -40,7 +40,7 @@ def _car(uow: UnitOfWork, app: Application) -> list[tuple[str, str]]:
     return [("新车车架号", app.new_vin or "—"), ("旧车车架号", app.old_vin or "—")]
 
 
-register_kind(Kind(CAR, prefix="QC", subject=_car))
+register_kind(Kind(CAR, prefix="QC", subject=_car, categories=(("passenger_car", "乘用车"),)))
 
 
 @dataclass(frozen=True)

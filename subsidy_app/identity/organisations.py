@@ -81,3 +81,11 @@ def preload(uow: UnitOfWork, *, organisation_ids: Iterable[int]) -> list[object]
 def ids_in_counties(counties: Iterable[str]) -> Select[int]:
     """Return the query of the ids of organisations in these counties, for a caller's `IN` filter."""
     return select(Organisation.id).where(Organisation.county_code.in_(list(counties)))
+
+
+def dealers_in(uow: UnitOfWork, *, counties: Iterable[str] | None) -> dict[int, str]:
+    """Return the dealers of these counties (None: every county) by id, with their names, ordered by name."""
+    query = select(Organisation.id, Organisation.name).where(Organisation.kind == OrgKind.DEALER.value)
+    if counties is not None:
+        query = query.where(Organisation.county_code.in_(list(counties)))
+    return {org_id: name for org_id, name in uow.session.execute(query.order_by(Organisation.name, Organisation.id))}

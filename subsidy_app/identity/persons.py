@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from subsidy_app.audit import services as audit
@@ -192,3 +192,9 @@ def person_phone(uow: UnitOfWork, *, person_id: int) -> str | None:
     if person is None:
         raise NotFound("人员不存在 / person not found", reason="person.not_found")
     return uow.cipher.decrypt(person.phone_enc) if person.phone_enc else None
+
+
+def ids_with_id_tail(tail: str) -> Select[int]:
+    """Return the query of the persons whose ID number ends in these 4 characters (the masked form keeps them)."""
+    pattern = "%" + tail.upper().replace("\\", "").replace("%", "").replace("_", "")
+    return select(Person.id).where(Person.id_number_masked.like(pattern))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -256,3 +257,27 @@ def list_notifications(uow: UnitOfWork, *, principal: Principal, limit: int = 50
          "entity_type": n.entity_type, "entity_id": n.entity_id, "created_at": n.created_at}
         for n in uow.session.scalars(query)
     ]
+
+
+REVIEWING_ROLES = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR})
+
+
+def reviewers_of(uow: UnitOfWork, *, county_code: str) -> dict[int, str]:
+    """Active bureau auditors and senior auditors whose counties include this one: display names by account id."""
+    accounts = uow.session.scalars(select(Account).where(Account.active.is_(True)).order_by(Account.id))
+    found: dict[int, str] = {}
+    for account in accounts:
+        principal = principal_of(account)
+        if (principal.organisation_kind is OrgKind.BUREAU and principal.roles & REVIEWING_ROLES
+                and principal.covers_county(county_code)):
+            found[account.id] = account.display_name
+    return found
+
+
+def account_names(uow: UnitOfWork, account_ids: Iterable[int]) -> dict[int, str]:
+    """Display names of staff accounts, by id (one query)."""
+    wanted = set(account_ids)
+    if not wanted:
+        return {}
+    rows = uow.session.execute(select(Account.id, Account.display_name).where(Account.id.in_(wanted)))
+    return {account_id: name for account_id, name in rows}

@@ -165,6 +165,12 @@ def test_the_bureaus_review_and_finance_forms(client: FlaskClient, uow, demo: di
             "csrf_token": csrf, "action": "return", "reason": value}))
         check(f"batch-approve ids={value[:20]!r}", client.post("/review/batch-approve", data={
             "csrf_token": csrf, "application_ids": [value]}))
+        check(f"assign assignee={value[:20]!r}", client.post(f"/review/{app_id}/assign", data={
+            "csrf_token": csrf, "assignee": value}))
+    for name in ("state", "county", "programme", "category", "dealer_org", "from", "to", "failed_check", "fraud",
+                 "assigned", "overdue", "q", "sort", "page"):
+        for value in GARBAGE:
+            check(f"queue {name}={value[:20]!r}", client.get("/review", query_string={name: value}))
     app_id = _approved(uow, demo, client)
     csrf = login(client, "finance.city")
     base = {"csrf_token": csrf, "application_ids": [str(app_id)], "declared_count": "1", "declared_total": "17000.00"}

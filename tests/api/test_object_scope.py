@@ -102,6 +102,8 @@ PROBES: dict[tuple[str, str], Probe] = {
         lambda w: f"/review/{w['application']}/decision", form={"action": "revoke", "reason": "越权测试"}),
     ("POST", "/review/<int:application_id>/checks/<int:check_id>/override"): Probe(
         lambda w: f"/review/{w['application']}/checks/{w['check']}/override", form={"reason": "越权测试"}),
+    ("POST", "/review/<int:application_id>/assign"): Probe(
+        lambda w: f"/review/{w['application']}/assign", form={"assignee": "me"}),
     ("GET", "/api/v1/payment-batches/<int:batch_id>"): Probe(lambda w: f"/api/v1/payment-batches/{w['batch']}",
                                                              "finance.city"),
     ("GET", "/api/v1/payment-batches/<int:batch_id>/bank-file"): Probe(

@@ -172,9 +172,13 @@ def test_batch_approval_from_the_queue(client: FlaskClient, demo: dict[str, int]
     assert f'name="application_ids" value="{clean}"' in queue
     assert f'name="application_ids" value="{failing}"' not in queue  # a failed check is never batch-approved
     response = client.post("/review/batch-approve", data={"csrf_token": csrf, "application_ids": [clean, failing]})
-    assert response.status_code == 302
+    assert response.status_code == 200  # each ticked item's result: too many for a flash
     assert (_app(uow, clean).state, _app(uow, failing).state) == (State.APPROVED, State.PENDING_REVIEW)
-    assert "1 件跳过" in client.get(response.headers["Location"]).get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "1 件审核通过" in page and "1 件跳过" in page
+    assert re.search(rf'data-id="{clean}" data-result="approved">.*?{_app(uow, clean).number}.*?审核通过', page, re.S)
+    skipped = re.search(rf'data-id="{failing}" data-result="skipped">.*?</tr>', page, re.S)
+    assert skipped and _app(uow, failing).number in skipped.group(0) and "须逐件审核并经复核" in skipped.group(0)
     empty = client.post("/review/batch-approve", data={"csrf_token": csrf})
     assert empty.status_code == 422 and "请至少勾选一项" in empty.get_data(as_text=True)
 
