@@ -31,6 +31,16 @@ ENTITY_LABELS = {
     "person": "个人", "intake": "回收记录",
 }
 
+# The actions a reader looks for most, in words (the stored code is shown beneath; others as stored).
+ACTION_LABELS = {
+    "account.created": "创建账号", "account.disabled": "停用账号", "account.enabled": "启用账号",
+    "account.password_reset": "重置密码", "account.scope_changed": "修改管辖区县", "account.login": "登录",
+    "account.login_failed": "登录失败", "account.locked": "账号锁定", "organisation.registered": "登记机构",
+    "api_token.issued": "签发接口令牌", "api_token.revoked": "吊销接口令牌", "rules.published": "发布规则版本",
+    "recycling.report_made": "生成旬报月报", "recycling.baselines_loaded": "载入回收基数",
+    "recycling.targets_loaded": "载入回收目标", "audit.checkpoint_requested": "请求验证审计链",
+}
+
 
 def _city_admin() -> None:
     """Refuse a county admin: events carry no county, so only a city-level admin may read the whole trail."""
@@ -80,7 +90,8 @@ def trail() -> ResponseReturnValue:
     except DomainError as exc:
         error = for_staff(exc, labels=LABELS)
     return render_template("audit/trail.html", events=events, total=total, page=page, page_size=PAGE_SIZE,
-                           error=error, labels=LABELS, entity_labels=ENTITY_LABELS), 422 if error else 200
+                           error=error, labels=LABELS, entity_labels=ENTITY_LABELS,
+                           action_labels=ACTION_LABELS), 422 if error else 200
 
 
 @bp.route("/admin/audit/verify", methods=["POST"])
