@@ -18,7 +18,7 @@ from subsidy_app.identity.models import Account
 from subsidy_app.rules import services
 from subsidy_app.rules.ruleset import DATA_DIR
 from subsidy_app.seed import DEMO_PASSWORD
-from tests.helpers import login
+from tests.helpers import csrf_token, login
 
 BUREAU_USERS = ["leader.city", "admin", "auditor.lishi", "senior.city", "finance.city"]
 CLERKS = ["dealer.car", "recycler.renewable"]
@@ -214,9 +214,12 @@ def test_disabling_an_account_stops_its_login_and_is_audited(client: FlaskClient
     assert "已停用" in client.get(f"/admin/accounts/{target}").get_data(as_text=True)
     assert _events(uow, "account.disabled", target) == 1
     other = FlaskClient(client.application)
-    assert other.post("/login", data={"username": "auditor.xiaoyi", "password": DEMO_PASSWORD}).status_code != 302
+    refused_login = other.post("/login", data={"username": "auditor.xiaoyi", "password": DEMO_PASSWORD,
+                                               "csrf_token": csrf_token(other)})
+    assert refused_login.status_code == 401
     client.post(f"/admin/accounts/{target}/active", data={"csrf_token": csrf, "active": "1"})
     assert _events(uow, "account.enabled", target) == 1
+    login(other, "auditor.xiaoyi")  # enabled again: the login works
     refused = client.post(f"/admin/accounts/{demo['admin']}/active", data={"csrf_token": csrf, "active": "0"})
     assert refused.status_code == 409 and "不能停用自己的账号" in refused.get_data(as_text=True)
 

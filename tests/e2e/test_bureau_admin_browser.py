@@ -36,6 +36,7 @@ def _no_sideways_scroll(page) -> bool:  # type: ignore[no-untyped-def]
 
 def test_manager_makes_a_workbook_and_admin_manages_an_account_then_audits(live: tuple[str, Flask], committed,
                                                                           cipher) -> None:
+    from recycling import targets
     from subsidy_app.rules import services
     from subsidy_app.rules.ruleset import DATA_DIR
     from subsidy_app.seed import seed_demo
@@ -46,6 +47,7 @@ def test_manager_makes_a_workbook_and_admin_manages_an_account_then_audits(live:
     with UnitOfWork(committed, None, cipher) as uow:
         seed_demo(uow)
         services.publish_rule_files(uow, actor="test", paths=sorted(DATA_DIR.glob("*.yaml")))
+        targets.load_shipped(uow, actor="test")
         uow.commit()
 
     with desk_page() as page:
@@ -85,6 +87,8 @@ def test_manager_makes_a_workbook_and_admin_manages_an_account_then_audits(live:
         page.wait_for_selector("text=账号 auditor.browser 已停用")
         assert page.inner_text("#state") == "已停用"
         page.screenshot(path=f"{SHOTS}/badmin-account-disabled.png", full_page=True)
+        page.click("#reset-password")
+        assert len(page.inner_text("#temporary-password")) == 12  # shown once, on this page only
 
         page.click("#nav-audit")
         page.fill("#actor", "admin")
@@ -111,6 +115,9 @@ def test_manager_makes_a_workbook_and_admin_manages_an_account_then_audits(live:
         page.goto(f"{base}/rules/diff?from_=car_scrap-2024&to=car_scrap-2025")
         assert page.locator("#changes tbody tr").count() > 0
         page.screenshot(path=f"{SHOTS}/badmin-rule-diff.png", full_page=True)
+        page.goto(f"{base}/recovery")
+        assert page.locator("#progress tbody tr").count() == 3
+        page.screenshot(path=f"{SHOTS}/badmin-recovery.png", full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(f"{base}/admin/accounts")
         assert _no_sideways_scroll(page)
