@@ -6,15 +6,16 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from recycling.domain import Period, last_completed_periods, parse_period
+from recycling.domain import Period, dekad_of, last_completed_periods, parse_period
 from recycling.models import RecoveryReport
 from recycling.workbook import build_workbook
 from subsidy_app.audit import services as audit
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import NotFound, ValidationFailed
+from subsidy_app.core.outbox import OutboxMessage
 from subsidy_app.core.uow import UnitOfWork
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -93,12 +94,57 @@ def request_report(uow: UnitOfWork, *, requested_by: str, period_code: str, repl
     return message.id
 
 
-def list_reports(uow: UnitOfWork, *, kind: str | None = None, limit: int = 100) -> list[ReportInfo]:
+def list_reports(uow: UnitOfWork, *, kind: str | None = None, limit: int = 100, offset: int = 0) -> list[ReportInfo]:
     """List stored reports, newest period first."""
-    stmt = select(RecoveryReport).order_by(RecoveryReport.period_end.desc(), RecoveryReport.id.desc()).limit(limit)
+    stmt = (select(RecoveryReport).order_by(RecoveryReport.period_end.desc(), RecoveryReport.id.desc())
+            .offset(offset).limit(limit))
     if kind:
         stmt = stmt.where(RecoveryReport.kind == kind)
     return [_info(r) for r in uow.session.scalars(stmt)]
+
+
+def count_reports(uow: UnitOfWork, *, kind: str | None = None) -> int:
+    """Return how many reports are stored (of a kind)."""
+    stmt = select(func.count()).select_from(RecoveryReport)
+    if kind:
+        stmt = stmt.where(RecoveryReport.kind == kind)
+    return int(uow.session.scalar(stmt) or 0)
+
+
+def recent_periods(*, today: dt.date | None = None, dekads: int = 6, months: int = 3) -> list[Period]:
+    """Return the most recently ended ten-day periods and months, newest first, to offer on the report form."""
+    day = today or business_date()
+    found: list[Period] = []
+    cursor = dekad_of(day).start
+    for _ in range(dekads):
+        found.append(dekad_of(cursor - dt.timedelta(days=1)))
+        cursor = found[-1].start
+    month = day.replace(day=1)
+    for _ in range(months):
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+        found.append(Period(month.year, month.month))
+    return found
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """A report build's job: its period, and the stored report once the job has made it."""
+
+    job_id: int
+    period: str
+    report: ReportInfo | None
+    done: bool
+
+
+def report_job(uow: UnitOfWork, *, job_id: int, actor: str, sees_all: bool) -> ReportJob:
+    """Return a report build the caller started (a city-level admin: any); 404 for another job or another's."""
+    message = uow.session.get(OutboxMessage, job_id)
+    if message is None or message.job != MAKE_JOB or not (sees_all or message.payload.get("requested_by") == actor):
+        raise NotFound("没有这项报表生成任务 / no such report job", reason="report.no_job")
+    period = str(message.payload.get("period", ""))
+    row = uow.session.scalar(select(RecoveryReport).where(RecoveryReport.period == period))
+    done = message.done_at is not None
+    return ReportJob(job_id, period, _info(row) if row is not None and done else None, done)
 
 
 def report_content(uow: UnitOfWork, *, report_id: int) -> tuple[ReportInfo, bytes]:

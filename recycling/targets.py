@@ -184,3 +184,47 @@ def monthly_series(uow: UnitOfWork, *, indicator: Indicator, year: int, counties
         points.append(SeriesPoint(f"{year}-{month:02d}", by_month.get(month, Decimal(0)), cumulative,
                                   path.expected_to_date(end), annual))
     return points
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    """A county's baseline figure for an indicator."""
+
+    county_code: str
+    indicator: str
+    year: int
+    value: Decimal
+    source: str
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """The plan's target for an indicator: the baseline year's figure × factor by the target year."""
+
+    indicator: str
+    baseline_year: int
+    target_year: int
+    factor: Decimal
+    source: str
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The recovery page's figures: baselines in the caller's counties, the targets, each indicator's progress."""
+
+    baselines: list[BaselineRow]
+    targets: list[TargetRow]
+    progress: list[Progress]
+
+
+def overview(uow: UnitOfWork, *, as_of: dt.date, counties: Iterable[str]) -> Overview:
+    """Return baselines, targets and progress for a set of counties (no progress until targets are loaded)."""
+    scope = list(counties)
+    baselines = [BaselineRow(b.county_code, b.indicator, b.year, b.value, b.source) for b in uow.session.scalars(
+        select(Baseline).where(Baseline.county_code.in_(scope)).order_by(Baseline.county_code, Baseline.indicator,
+                                                                         Baseline.year))]
+    loaded = [TargetRow(t.indicator, t.baseline_year, t.target_year, t.factor, t.source)
+              for t in uow.session.scalars(select(Target).order_by(Target.indicator))]
+    known = {t.indicator for t in loaded}
+    figures = [progress(uow, indicator=i, as_of=as_of, counties=scope) for i in Indicator if i.value in known]
+    return Overview(baselines, loaded, figures)

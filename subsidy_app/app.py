@@ -153,6 +153,13 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     from recycling.portal_views import bp as recycling_portal
 
     app.register_blueprint(recycling_portal)
+    from recycling.recovery_pages import bp as recovery_pages
+    from subsidy_app.audit.pages import bp as audit_pages
+    from subsidy_app.identity.admin_pages import bp as account_pages
+    from subsidy_app.rules.rule_pages import bp as rule_pages
+
+    for bureau_pages in (rule_pages, recovery_pages, audit_pages, account_pages):
+        app.register_blueprint(bureau_pages)
 
 
 def _staff_menu() -> dict[str, Any]:

@@ -55,6 +55,13 @@ MENU: list[Entry] = [
     Entry("财务", "补贴发放批次", "finance_pages.batches", FINANCE, key="link-batches"),
     Entry("统计与监管", "统计看板", "dashboard_pages.dashboard", BUREAU, key="link-dashboard"),
     Entry("系统管理", "短信发件箱", "messaging_views.outbox", ADMIN, key="link-sms"),
+    Entry("统计与监管", "补贴规则版本", "rule_pages.version_list", BUREAU, key="link-rules"),
+    Entry("统计与监管", "规则版本比较", "rule_pages.version_diff", BUREAU, key="link-rule-diff"),
+    Entry("统计与监管", "回收目标与进度", "recovery_pages.overview", BUREAU, key="link-recovery"),
+    Entry("统计与监管", "旬报与月报", "recovery_pages.report_list", BUREAU, key="link-reports"),
+    Entry("系统管理", "账号与角色", "account_pages.account_list", ADMIN, key="link-accounts"),
+    Entry("系统管理", "新建账号", "account_pages.account_new", ADMIN, key="link-new-account"),
+    Entry("系统管理", "审计日志", "audit_pages.trail", ADMIN, key="link-audit"),
 ]
 
 

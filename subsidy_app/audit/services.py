@@ -26,7 +26,10 @@ from subsidy_app.audit.domain import (
     parse_checkpoint_lines,
 )
 from subsidy_app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from subsidy_app.core.clock import day_start
 from subsidy_app.core.db import insert_rows, is_postgres, utcnow
+from subsidy_app.core.errors import NotFound
+from subsidy_app.core.outbox import OutboxMessage
 from subsidy_app.core.personal_data import mask_personal_text
 from subsidy_app.core.uow import UnitOfWork
 
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 _PENDING = "audit_pending"
 _SETUP = "subsidy_app.audit"  # the Session.info entry holding this process's AUDIT_KEY
 SYSTEM_ACTOR = "system"
+CHECKPOINT_JOB = "audit.checkpoint"
 
 
 @dataclass(frozen=True, repr=False)
@@ -256,7 +260,7 @@ def _write_out(path: Path | None, seq: int, digest: str, at: dt.datetime, broken
 
 def request_checkpoint(uow: UnitOfWork, *, requested_by: str) -> int:
     """Queue a chain verification; return the job id."""
-    message = uow.enqueue("audit.checkpoint", requested_by=requested_by)
+    message = uow.enqueue(CHECKPOINT_JOB, requested_by=requested_by)
     record(uow, actor=requested_by, action="audit.checkpoint_requested", entity_type="audit", entity_id="chain")
     uow.flush()
     return message.id
@@ -272,3 +276,41 @@ def list_events(
     if entity_id:
         query = query.where(AuditEvent.entity_id == entity_id)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What the audit page searches by: actor (part of it), entity, and a range of Beijing days (inclusive)."""
+
+    actor: str = ""
+    entity_type: str = ""
+    entity_id: str = ""
+    day_from: dt.date | None = None
+    day_to: dt.date | None = None
+
+
+def search_events(session: Session, *, where: EventFilter, offset: int = 0, limit: int = 50
+                  ) -> tuple[int, list[AuditEvent]]:
+    """Return how many events match and one page of them, newest first."""
+    query = select(AuditEvent)
+    if where.actor:
+        query = query.where(AuditEvent.actor.contains(where.actor, autoescape=True))
+    if where.entity_type:
+        query = query.where(AuditEvent.entity_type == where.entity_type)
+    if where.entity_id:
+        query = query.where(AuditEvent.entity_id == where.entity_id)
+    if where.day_from:
+        query = query.where(AuditEvent.occurred_at >= day_start(where.day_from))
+    if where.day_to:
+        query = query.where(AuditEvent.occurred_at < day_start(where.day_to + dt.timedelta(days=1)))
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = session.scalars(query.order_by(AuditEvent.id.desc()).offset(offset).limit(limit))
+    return total, list(rows)
+
+
+def checkpoint_of_job(session: Session, *, message_id: int) -> AuditCheckpoint | None:
+    """Return the checkpoint a verification job wrote (None while it runs); 404 for any other job or none."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.job != CHECKPOINT_JOB:
+        raise NotFound("没有这项审计链验证 / no such chain verification", reason="audit.no_verification")
+    return session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.outbox_message_id == message_id))

@@ -73,6 +73,11 @@ def register_organisation(
     return OrganisationRef(org.id, checked.warning)
 
 
+def hash_password(password: str) -> str:
+    """Return the stored form of a password (argon2)."""
+    return _hasher.hash(password)
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         message = f"密码至少 {MIN_PASSWORD_LENGTH} 位 / at least {MIN_PASSWORD_LENGTH} characters"

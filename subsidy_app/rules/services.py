@@ -19,6 +19,7 @@ from subsidy_app.rules.models import RuleVersionRecord
 from subsidy_app.rules.ruleset import (
     RuleVersion,
     check_no_overlap,
+    current_versions,
     diff_versions,
     load_rule_file,
     parse_rule_mapping,
@@ -145,3 +146,17 @@ def reevaluate(cache: VersionCache, uow: UnitOfWork, *, version_code: str, facts
 def diff(cache: VersionCache, uow: UnitOfWork, *, code_a: str, code_b: str) -> list[Change]:
     """Show what differs between two versions."""
     return diff_versions(cache.by_code(uow, code_a), cache.by_code(uow, code_b))
+
+
+def versions_with_state(cache: VersionCache, uow: UnitOfWork) -> list[tuple[RuleVersion, bool]]:
+    """Return every published version, newest first, each with whether it is current (not superseded)."""
+    versions = cache.versions(uow)
+    current = {v.code for v in current_versions(versions)}
+    ordered = sorted(versions, key=lambda v: (v.effective_from, v.programme.value, v.version), reverse=True)
+    return [(v, v.code in current) for v in ordered]
+
+
+def version_with_state(cache: VersionCache, uow: UnitOfWork, *, code: str) -> tuple[RuleVersion, bool]:
+    """Return one version (404 if unknown) and whether it is current."""
+    version = cache.by_code(uow, code)
+    return version, version.code in {v.code for v in current_versions(cache.versions(uow))}

@@ -215,3 +215,18 @@ def test_the_residents_car_application_page(app: Flask, uow, demo: dict[str, int
             if response.status_code >= 500 or response.is_json:
                 failures.append(f"apply {name}={value[:20]!r}: {response.status_code} {response.content_type}")
     assert failures == [], "\n".join(failures)
+
+
+def test_the_admins_account_and_report_forms(client: FlaskClient, demo: dict[str, int]) -> None:
+    def account() -> dict[str, Any]:
+        return {"organisation_id": str(demo["org:bureau:141102"]), "username": f"fuzz.{next(_serial)}",
+                "display_name": "模糊测试", "password": "Long-enough-2026", "roles": "auditor",
+                "counties": "141102"}
+
+    csrf = login(client, "admin")
+    target = demo["auditor.lishi"]
+    failures = _fuzz(client, "/admin/accounts/new", account, csrf)
+    failures += _fuzz(client, f"/admin/accounts/{target}/active", lambda: {"active": "1"}, csrf)
+    failures += _fuzz(client, f"/admin/accounts/{target}/counties", lambda: {"counties": "141102"}, csrf)
+    failures += _fuzz(client, "/recovery/reports", lambda: {"period": "2025-01-1", "replace": "1"}, csrf)
+    assert failures == [], "\n".join(failures)

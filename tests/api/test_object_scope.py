@@ -201,6 +201,15 @@ PROBES: dict[tuple[str, str], Probe] = {
         lambda w: f"/recycling/intakes/{w['intake']}/reverse", form={"reason": "越权测试"}),
     ("GET", "/recycling/imports/<int:import_id>"): Probe(
         lambda w: f"/recycling/imports/{w['intake_import']}", "recycler.dismantler"),
+    # bureau pages: an account of 离石区, the admin's report job
+    ("GET", "/admin/accounts/<int:account_id>"): Probe(lambda w: f"/admin/accounts/{w['account_lishi']}", "admin"),
+    ("POST", "/admin/accounts/<int:account_id>/active"): Probe(
+        lambda w: f"/admin/accounts/{w['account_lishi']}/active", form={"active": "0"}),
+    ("POST", "/admin/accounts/<int:account_id>/password"): Probe(
+        lambda w: f"/admin/accounts/{w['account_lishi']}/password", form={"reset": "1"}),
+    ("POST", "/admin/accounts/<int:account_id>/counties"): Probe(
+        lambda w: f"/admin/accounts/{w['account_lishi']}/counties", form={"counties": "141181"}),
+    ("GET", "/recovery/reports/jobs/<int:job_id>"): Probe(lambda w: f"/recovery/reports/jobs/{w['job']}", "admin"),
 }
 
 # Id routes that carry no county object of their own, each with the reason.
@@ -216,6 +225,11 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/reverse-invoice/sellers/<int:seller_id>/consents"):
         "establishes a recycler's link to a seller (the clerk registered them by name, ID number and card)",
     ("GET", "/verify/certificate/<token>"): "public certificate check by signed QR token, masked details only",
+    ("GET", "/rules/versions/<code>"): "published rule versions are public (the API serves them to anyone)",
+    ("GET", "/recovery/reports/<int:report_id>.xlsx"):
+        "the city's ten-day/monthly circular, as its API download: volumes only, no personal data",
+    ("GET", "/admin/audit/verify/<int:job_id>"):
+        "city-level admins only (403 for every other account, test_bureau_admin_pages): the chain is the whole city's",
     ("GET", "/staff/dashboard/<key>.<any(csv, xlsx):kind>"):
         "a panel's name, not an object: the figures are the caller's own counties (test_dashboard_pages)",
     **{(method, rule): CAPABILITY for method, rule in (
@@ -330,6 +344,7 @@ def world(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> W:
     dealer = _principal(uow, demo, "dealer.car")
     built["token"] = issue_api_token(uow, principal=dealer, account_id=dealer.account_id, name="pos").id
     built["dealer_car"] = demo["org:dealer:car"]
+    built["account_lishi"] = demo["auditor.lishi"]
     uow.commit()
     return built
 
