@@ -150,6 +150,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     from subsidy_app.dashboard.views import bp as dashboard_views
 
     app.register_blueprint(dashboard_views)
+    from subsidy_app.appliances.bureau_pages import bp as appliance_bureau_pages
+    from subsidy_app.rules.budget_pages import bp as budget_pages
+
+    app.register_blueprint(budget_pages)
+    app.register_blueprint(appliance_bureau_pages)
 
 
 def _staff_menu() -> dict[str, Any]:

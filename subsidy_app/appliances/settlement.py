@@ -192,3 +192,36 @@ def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: in
             "lines": [{"number": s.number, "category": s.category, "gtin": s.gtin, "price": s.price,
                        "amount": s.amount, "state": s.state, "signals": fraud.for_viewer(s.signals, bureau=bureau),
                        "kind": "clawback" if s.clawback_statement_id == app.id else "sale"} for s in sales]}
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    """A statement as the bureau's list shows it."""
+
+    application_id: int
+    number: str
+    dealer_name: str
+    county_code: str
+    period: tuple[str, str]
+    sales: int
+    gross: Decimal
+    clawback: Decimal
+    amount: Decimal
+    state: str
+    state_label: str
+    flagged: bool
+    submitted_at: dt.datetime
+
+
+def list_statements(uow: UnitOfWork, *, principal: Principal, state: State | None = None,
+                    dealer_org_id: int | None = None, limit: int = 50, offset: int = 0
+                    ) -> tuple[list[StatementRow], int]:
+    """One page of dealer statements in the caller's counties, newest first, with the number in all."""
+    rows, total = queries.category_page(uow, principal=principal, category=CATEGORY, state=state,
+                                        dealer_org_id=dealer_org_id, limit=limit, offset=offset)
+    names = organisations.organisation_names(uow, {r["dealer_org_id"] for r in rows if r["dealer_org_id"]})
+    return [StatementRow(r["id"], r["number"], names.get(r["dealer_org_id"], ""), r["county_code"],
+                         tuple(r["facts"].get("period", ["", ""])), len(r["facts"].get("sale_refs", [])),
+                         Decimal(r["facts"].get("gross", "0")), Decimal(r["facts"].get("clawback", "0")),
+                         r["amount"], r["state"], r["state_label"], r["needs_second_review"], r["submitted_at"])
+            for r in rows], total
