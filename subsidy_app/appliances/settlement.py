@@ -20,6 +20,7 @@ from subsidy_app.applications.domain import CheckResult, State
 from subsidy_app.applications.services import FirstRun, Kind, Opening, Payee, WithFacts, open_application, register_kind
 from subsidy_app.core.clock import day_start
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.numbers import money_str
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations
 from subsidy_app.identity.domain import OrgKind, Principal
@@ -145,7 +146,22 @@ def _clawback_refs(app: WithFacts) -> list[str]:
     return [str(ref) for ref in app.facts.get("clawback_refs", [])]
 
 
-register_kind(Kind(STATEMENT, prefix="ST", consent_version="dealer", payee=Payee(
+def _statement_subject(uow: UnitOfWork, app: WithFacts) -> list[tuple[str, str]]:
+    """The reviewer's rows of a statement: the period, its sales and their total, returns deducted, the account."""
+    start, end = (app.facts.get("period") or ["", ""])[:2]
+    sales, returns = app.facts.get("sale_refs", []), app.facts.get("clawback_refs", [])
+    return [
+        ("结算期间", f"{start} 至 {end}"),
+        ("立减销售", f"{len(sales)} 笔,合计 {money_str(Decimal(app.facts.get('gross', '0')))} 元"),
+        ("退货扣回", f"{len(returns)} 笔,合计 {money_str(Decimal(app.facts.get('clawback', '0')))} 元"
+                     + (f"({'、'.join(returns)})" if returns else "")),
+        ("销售编号", "、".join(sales)),
+        ("结算账户", f"{app.facts.get('payee_name', '')} · {app.facts.get('payee_bank', '')} · "
+                     f"{app.facts.get('payee_account_masked', '')}"),
+    ]
+
+
+register_kind(Kind(STATEMENT, prefix="ST", consent_version="dealer", subject=_statement_subject, payee=Payee(
     DEALER_PAYEE, detail=_payee_detail, bank_line=_payee_bank_line, holds_own=False,
     budget_references=_sale_refs, clawback_references=_clawback_refs)))
 

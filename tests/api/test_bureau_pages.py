@@ -122,5 +122,7 @@ def test_a_statement_is_listed_and_its_review_page_shows_the_dealer_and_lines(cl
     listing = client.get("/bureau/statements?state=pending_review").get_data(as_text=True)
     assert made["number"] in listing and "2025-05-01 至 2025-05-31" in listing and "799.80" in listing
     detail = client.get(f"/review/{made['application_id']}")
-    assert detail.status_code == 200 and "离石区家电城有限公司" in detail.get_data(as_text=True)
+    shown = detail.get_data(as_text=True)
+    assert detail.status_code == 200 and "离石区家电城有限公司" in shown and "()" not in shown
+    assert "2025-05-01 至 2025-05-31" in shown and "1 笔,合计 799.80 元" in shown
     assert made["number"] not in client.get("/bureau/statements?state=paid").get_data(as_text=True)
