@@ -164,3 +164,9 @@ register('ck_budget_pool_non_negative', 'budget.negative',
          "资金池金额不能为负 / pool amounts can't be negative", field='allocated')
 register('uq_budget_reservation_reference', 'budget.already_reserved',
          '该申请已预留资金 / this application already has a reservation')
+register('ck_budget_proposal_kind', 'budget.proposal_kind',
+         '申请类型应为追加资金或资金调剂 / a proposal is a top-up or a reallocation', field='kind')
+register('ck_budget_proposal_state', 'budget.proposal_state',
+         '资金申请状态无效 / not a proposal state')
+register('ck_budget_proposal_positive', 'budget.proposal_amount',
+         '金额须大于零 / the amount must be positive', field='amount')
