@@ -144,10 +144,11 @@ def approve(uow: UnitOfWork, *, principal: Principal, proposal_id: int, pool_id:
     if row.proposed_by_account == account:
         raise Forbidden("不能审批自己提出的申请,须由另一名人员审批 / another officer must approve your proposal",
                         reason="budget.own_proposal")
-    note = f"资金申请 #{row.id}:{row.reason}"
+    # The ledger line names the proposal and its maker: the approver is the line's actor.
+    note = f"资金申请 #{row.id}:{row.reason}(提出:{row.proposed_by.rsplit(':', 1)[-1]})"[:240]
     if row.kind == "top_up":
         funded = budget.allocate(uow, actor=principal.actor, pool_id=row.pool_id, amount=row.amount,
-                                 source=str(row.source))
+                                 source=str(row.source), reason=note)
     else:
         assert row.from_pool_id is not None  # propose() always names it for a reallocation
         for pool_id in sorted((row.pool_id, row.from_pool_id)):  # one lock order: two reallocations can't deadlock

@@ -159,3 +159,30 @@ def test_a_proposal_of_another_pool_or_county_is_not_found(client: FlaskClient, 
     wrong_pool = client.post(f"/budget/pools/{pools['lishi']}/proposals/{made.id}/approve", data={"csrf_token": csrf})
     assert wrong_pool.status_code == 404
     assert _pool(uow, pools["xiaoyi"]).allocated == Decimal("0.00")
+
+
+def test_a_reallocation_proposed_and_rejected_through_the_pages_moves_nothing(client: FlaskClient, uow, pools
+                                                                               ) -> None:
+    csrf = login(client, "finance.city")
+    same = client.post(f"/budget/pools/{pools['lishi']}/proposals", data={
+        "csrf_token": csrf, "kind": "reallocate", "amount": "100.00", "from_pool_id": str(pools["lishi"]),
+        "reason": "调剂"})
+    assert same.status_code == 422 and 'id="from_pool_id-error"' in same.get_data(as_text=True)
+    made = client.post(f"/budget/pools/{pools['lishi']}/proposals", data={
+        "csrf_token": csrf, "kind": "reallocate", "amount": "100.00", "from_pool_id": str(pools["spare"]),
+        "reason": "数码结余调剂"})
+    assert made.status_code == 302
+    proposal = uow.session.scalar(select(BudgetProposal))
+    assert proposal is not None and proposal.from_pool_id == pools["spare"]
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = login(client, "admin")
+    assert "数码结余调剂" in client.get(f"/budget/pools/{pools['spare']}").get_data(as_text=True)  # the source sees it
+    no_note = client.post(f"/budget/pools/{pools['lishi']}/proposals/{proposal.id}/reject", data={"csrf_token": csrf})
+    assert no_note.status_code == 422 and 'id="note-error"' in no_note.get_data(as_text=True)
+    done = client.post(f"/budget/pools/{pools['lishi']}/proposals/{proposal.id}/reject",
+                       data={"csrf_token": csrf, "note": "结余须留作年底清算"})
+    assert done.status_code == 302
+    uow.session.expire_all()
+    assert uow.session.get(BudgetProposal, proposal.id).state == "rejected"
+    assert (_pool(uow, pools["lishi"]).allocated, _pool(uow, pools["spare"]).allocated) == (
+        Decimal("1000.00"), Decimal("500.00"))
