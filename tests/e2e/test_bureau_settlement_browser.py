@@ -56,8 +56,16 @@ def test_a_store_is_approved_its_statement_reviewed_twice_and_paid_and_a_pool_to
     refused = sell(client, till, sale_body(store, token, AC, "5999.00", "2025-05-10"))
     assert (refused[0], refused[1]["reason"]) == (409, "dealer.not_approved")  # not approved yet
 
+    catalogue = ("商品条码,品类,品牌,型号,能效等级,水效等级,参考价\n6901234567892,refrigerator,海尔,BCD-2,1,,3999.00\n"
+                 "123,refrigerator,海尔,BCD-3,1,,3999.00\n").encode()
     with desk_page() as page:
         _sign_in(page, base, "/staff", "admin")
+        page.click("#nav-catalogue")
+        page.set_input_files("#file", files=[{"name": "目录.csv", "mimeType": "text/csv", "buffer": catalogue}])
+        page.click("#import")
+        assert "新增 1 个商品" in page.inner_text("#import-counts")
+        assert page.inner_text("#row-errors tbody tr td:nth-child(2)") == "商品条码"
+        page.screenshot(path=f"{SHOTS}/bmoney-catalogue.png", full_page=True)
         page.click("#nav-participations")
         page.select_option("#scope", f"store:{store}")
         page.select_option("#category", "air_conditioner")
