@@ -126,3 +126,15 @@ def test_a_statement_is_listed_and_its_review_page_shows_the_dealer_and_lines(cl
     assert detail.status_code == 200 and "离石区家电城有限公司" in shown and "()" not in shown
     assert "2025-05-01 至 2025-05-31" in shown and "1 笔,合计 799.80 元" in shown
     assert made["number"] not in client.get("/bureau/statements?state=paid").get_data(as_text=True)
+
+
+def test_another_countys_auditor_does_not_see_the_statement(client: FlaskClient, uow, world) -> None:
+    till = bearer(client, "dealer.appliance")
+    sell(client, till, sale_body(world.store_id, buyer_token(uow, world.store_id, 71), AC, "3999.00", "2025-05-10"))
+    made = client.post("/api/v1/appliance-settlements", headers=till, json={
+        "dealer_org_id": world.dealer_org, "programme": "appliance", "period_start": "2025-05-01",
+        "period_end": "2025-05-31"}).get_json()
+    login(client, "auditor.xiaoyi")
+    listing = client.get("/bureau/statements").get_data(as_text=True)
+    assert made["number"] not in listing and "共 0 张" in listing
+    assert client.get(f"/review/{made['application_id']}").status_code == 404

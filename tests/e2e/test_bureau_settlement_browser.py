@@ -75,6 +75,10 @@ def test_a_store_is_approved_its_statement_reviewed_twice_and_paid_and_a_pool_to
         assert "离石二店" in page.inner_text("#participations")
         assert _fits(page)
         page.screenshot(path=f"{SHOTS}/bmoney-participations.png", full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: the table scrolls inside its box
+        assert _fits(page)
+        page.screenshot(path=f"{SHOTS}/bmoney-participations-phone.png")
+        page.set_viewport_size({"width": 1280, "height": 800})
 
         # The till sells at the new store, above the reference price: the statement carries a failed check.
         status, sold = sell(client, till, sale_body(store, token, AC, "5999.00", "2025-05-10"))
