@@ -186,3 +186,15 @@ def test_a_reallocation_proposed_and_rejected_through_the_pages_moves_nothing(cl
     assert uow.session.get(BudgetProposal, proposal.id).state == "rejected"
     assert (_pool(uow, pools["lishi"]).allocated, _pool(uow, pools["spare"]).allocated) == (
         Decimal("1000.00"), Decimal("500.00"))
+
+
+def test_the_ledger_is_paginated_fifty_lines_a_page(client: FlaskClient, uow, pools) -> None:
+    for _ in range(55):
+        budget.allocate(uow, actor="t", pool_id=pools["spare"], amount=Decimal("1.00"), source="city")
+    uow.commit()
+    login(client, "auditor.lishi")
+    first = client.get(f"/budget/pools/{pools['spare']}").get_data(as_text=True)
+    assert "共 56 条" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert first.split('id="ledger-list"')[1].count("<tr>") == 51  # the header and fifty lines
+    second = client.get(f"/budget/pools/{pools['spare']}?page=2").get_data(as_text=True)
+    assert second.split('id="ledger-list"')[1].count("<tr>") == 7 and 'rel="prev"' in second
