@@ -355,3 +355,5 @@ register('uq_recovery_report_period', 'report.exists',
          "该期报表已生成 / this period's report already exists")
 register('pk_hand_in_tally', 'hand_in.tally_clash',
          '统计单元冲突,请重试 / tally cell clash, retry')  # never raised: every write adds to its cell
+register('ck_recycling_site_kind', 'site.kind',
+         '网点类型应为 vehicles、renewable 或 general / a site kind is vehicles, renewable or general')

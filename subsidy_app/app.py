@@ -160,6 +160,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     for bureau_pages in (rule_pages, recovery_pages, audit_pages, account_pages):
         app.register_blueprint(bureau_pages)
+    from subsidy_app.appliances.bureau_pages import bp as appliance_bureau_pages
+    from subsidy_app.rules.budget_pages import bp as budget_pages
+
+    app.register_blueprint(budget_pages)
+    app.register_blueprint(appliance_bureau_pages)
 
 
 def _staff_menu() -> dict[str, Any]:

@@ -17,6 +17,7 @@ REVIEWERS = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.ADMIN})
 FINANCE = frozenset({Role.FINANCE_OFFICER})
 BUREAU = frozenset({Role.BUREAU_LEADER, Role.ADMIN, Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER})
 ADMIN = frozenset({Role.ADMIN})
+BUDGET_READERS = frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR, Role.FINANCE_OFFICER, Role.ADMIN, Role.BUREAU_LEADER})
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,11 @@ MENU: list[Entry] = [
           frozenset({Role.SENIOR_AUDITOR}), (("state", "pending_second_review"),), key="link-second-review"),
     Entry("审核", "分派给我的申请", "review_pages.queue", frozenset({Role.AUDITOR, Role.SENIOR_AUDITOR}),
           (("state", "all"), ("assigned", "me")), key="link-assigned-to-me"),
+    Entry("审核", "门店与经销商参与", "appliance_bureau_pages.participations", REVIEWERS, key="link-participations"),
+    Entry("审核", "商品目录导入", "appliance_bureau_pages.catalogue_form", REVIEWERS, key="link-catalogue"),
+    Entry("审核", "经销商结算单", "appliance_bureau_pages.statements", REVIEWERS, key="link-statements"),
     Entry("财务", "补贴发放批次", "finance_pages.batches", FINANCE, key="link-batches"),
+    Entry("财务", "资金池", "budget_pages.pools", BUDGET_READERS, key="link-pools"),
     Entry("统计与监管", "统计看板", "dashboard_pages.dashboard", BUREAU, key="link-dashboard"),
     Entry("系统管理", "短信发件箱", "messaging_views.outbox", ADMIN, key="link-sms"),
     Entry("统计与监管", "补贴规则版本", "rule_pages.version_list", BUREAU, key="link-rules"),

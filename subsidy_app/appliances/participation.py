@@ -13,6 +13,7 @@ from subsidy_app.appliances.models import DealerAccount, Participation, Store
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import utcnow
 from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from subsidy_app.core.limits import MAX_ID
 from subsidy_app.core.personal_data import mask_bank_card
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal, Role
@@ -250,3 +251,75 @@ def set_dealer_account(uow: UnitOfWork, *, principal: Principal, dealer_org_id: 
     audit.record(uow, actor=principal.actor, action="dealer_account.set", entity_type="organisation",
                  entity_id=dealer.id, after={"account": row.account_masked})
     return row.account_masked
+
+
+@dataclass(frozen=True)
+class ParticipationRow:
+    """A decision as the bureau's list shows it: whose, for what, and where it stands."""
+
+    decision: ParticipationView
+    dealer_name: str
+    store_name: str | None
+    county_code: str
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One past decision on a participation, from the audit trail."""
+
+    at: dt.datetime
+    actor: str
+    status: str
+    reason: str | None
+
+
+def participation_page(uow: UnitOfWork, *, principal: Principal, status: str | None = None,
+                       category: str | None = None, dealer_org_id: int | None = None, limit: int = 50,
+                       offset: int = 0) -> tuple[list[ParticipationRow], int]:
+    """One page of the decisions in the caller's counties, newest first, filtered; with the number in all."""
+    query = select(Participation)
+    if not principal.all_counties:
+        query = query.where(Participation.dealer_org_id.in_(ids_in_counties(principal.counties)))
+    for column, value in ((Participation.status, status), (Participation.category, category),
+                          (Participation.dealer_org_id, dealer_org_id)):
+        if value is not None:
+            query = query.where(column == value)
+    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(uow.session.scalars(query.order_by(Participation.decided_at.desc(), Participation.id.desc())
+                                    .limit(limit).offset(offset)))
+    stores = {s.id: s for s in uow.session.scalars(select(Store).where(
+        Store.id.in_({r.store_id for r in rows if r.store_id is not None})))}
+    dealers = {i: get_organisation(uow, i) for i in {r.dealer_org_id for r in rows}}  # a page names a few
+    return [ParticipationRow(_pview(r), getattr(dealers[r.dealer_org_id], "name", ""),
+                             stores[r.store_id].name if r.store_id in stores else None,
+                             getattr(dealers[r.dealer_org_id], "county_code", "")) for r in rows], int(total)
+
+
+def participation_history(uow: UnitOfWork, *, principal: Principal, participation_id: int
+                          ) -> tuple[ParticipationRow, list[HistoryLine]]:
+    """A decision in the caller's counties and every approval and suspension it went through, newest first."""
+    row = uow.session.get(Participation, participation_id)
+    dealer = get_organisation(uow, row.dealer_org_id) if row is not None else None
+    if row is None or dealer is None or not principal.covers_county(dealer.county_code):
+        raise NotFound("参与记录不存在 / participation not found", reason="participation.not_found")
+    store = uow.session.get(Store, row.store_id) if row.store_id is not None else None
+    events = audit.list_events(uow.session, entity_type="participation", entity_id=str(row.id), limit=500)
+    lines = [HistoryLine(e.occurred_at, e.actor, str((e.summary.get("after") or {}).get("status", "")),
+                         (e.summary.get("after") or {}).get("reason")) for e in events]
+    return ParticipationRow(_pview(row), dealer.name, store.name if store else None, dealer.county_code), lines
+
+
+def decide_scope(uow: UnitOfWork, *, principal: Principal, scope: str, category: str, status: str,
+                 reason: str | None = None) -> ParticipationView:
+    """Decide for a scope as a form names it ("dealer:<id>" or "store:<id>"); see decide()."""
+    kind, _, raw = scope.partition(":")
+    if kind not in ("dealer", "store") or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        raise ValidationFailed.field("scope", "请选择经销商或门店 / choose a dealer or a store")
+    if status not in {s.value for s in ParticipationStatus}:
+        raise ValidationFailed.field("status", "请选择批准或暂停 / choose approve or suspend")
+    if kind == "dealer":
+        return decide(uow, principal=principal, dealer_org_id=int(raw), store_id=None, category=category,
+                      status=status, reason=reason)
+    store = get_store(uow, store_id=int(raw), principal=principal)
+    return decide(uow, principal=principal, dealer_org_id=store.dealer_org_id, store_id=store.id, category=category,
+                  status=status, reason=reason)

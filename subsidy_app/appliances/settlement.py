@@ -20,6 +20,7 @@ from subsidy_app.applications.domain import CheckResult, State
 from subsidy_app.applications.services import FirstRun, Kind, Opening, Payee, WithFacts, open_application, register_kind
 from subsidy_app.core.clock import day_start
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.numbers import money_str
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations
 from subsidy_app.identity.domain import OrgKind, Principal
@@ -145,7 +146,22 @@ def _clawback_refs(app: WithFacts) -> list[str]:
     return [str(ref) for ref in app.facts.get("clawback_refs", [])]
 
 
-register_kind(Kind(STATEMENT, prefix="ST", consent_version="dealer", payee=Payee(
+def _statement_subject(uow: UnitOfWork, app: WithFacts) -> list[tuple[str, str]]:
+    """The reviewer's rows of a statement: the period, its sales and their total, returns deducted, the account."""
+    start, end = (app.facts.get("period") or ["", ""])[:2]
+    sales, returns = app.facts.get("sale_refs", []), app.facts.get("clawback_refs", [])
+    return [
+        ("结算期间", f"{start} 至 {end}"),
+        ("立减销售", f"{len(sales)} 笔,合计 {money_str(Decimal(app.facts.get('gross', '0')))} 元"),
+        ("退货扣回", f"{len(returns)} 笔,合计 {money_str(Decimal(app.facts.get('clawback', '0')))} 元"
+                     + (f"({'、'.join(returns)})" if returns else "")),
+        ("销售编号", "、".join(sales)),
+        ("结算账户", f"{app.facts.get('payee_name', '')} · {app.facts.get('payee_bank', '')} · "
+                     f"{app.facts.get('payee_account_masked', '')}"),
+    ]
+
+
+register_kind(Kind(STATEMENT, prefix="ST", consent_version="dealer", subject=_statement_subject, payee=Payee(
     DEALER_PAYEE, detail=_payee_detail, bank_line=_payee_bank_line, holds_own=False,
     budget_references=_sale_refs, clawback_references=_clawback_refs), categories=((CATEGORY, "经销商结算单"),)))
 
@@ -192,3 +208,36 @@ def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: in
             "lines": [{"number": s.number, "category": s.category, "gtin": s.gtin, "price": s.price,
                        "amount": s.amount, "state": s.state, "signals": fraud.for_viewer(s.signals, bureau=bureau),
                        "kind": "clawback" if s.clawback_statement_id == app.id else "sale"} for s in sales]}
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    """A statement as the bureau's list shows it."""
+
+    application_id: int
+    number: str
+    dealer_name: str
+    county_code: str
+    period: tuple[str, str]
+    sales: int
+    gross: Decimal
+    clawback: Decimal
+    amount: Decimal
+    state: str
+    state_label: str
+    flagged: bool
+    submitted_at: dt.datetime
+
+
+def list_statements(uow: UnitOfWork, *, principal: Principal, state: State | None = None,
+                    dealer_org_id: int | None = None, limit: int = 50, offset: int = 0
+                    ) -> tuple[list[StatementRow], int]:
+    """One page of dealer statements in the caller's counties, newest first, with the number in all."""
+    rows, total = queries.category_page(uow, principal=principal, category=CATEGORY, state=state,
+                                        dealer_org_id=dealer_org_id, limit=limit, offset=offset)
+    names = organisations.organisation_names(uow, {r["dealer_org_id"] for r in rows if r["dealer_org_id"]})
+    return [StatementRow(r["id"], r["number"], names.get(r["dealer_org_id"], ""), r["county_code"],
+                         tuple(r["facts"].get("period", ["", ""])), len(r["facts"].get("sale_refs", [])),
+                         Decimal(r["facts"].get("gross", "0")), Decimal(r["facts"].get("clawback", "0")),
+                         r["amount"], r["state"], r["state_label"], r["needs_second_review"], r["submitted_at"])
+            for r in rows], total

@@ -54,6 +54,24 @@ def review_queue(uow: UnitOfWork, *, principal: Principal, state: State | None, 
     return [_summary(app) for app in uow.session.scalars(query)]
 
 
+def category_page(uow: UnitOfWork, *, principal: Principal, category: str, state: State | None,
+                  dealer_org_id: int | None = None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of a category's applications in the caller's counties, newest first, with the number in all."""
+    query = select(Application).where(Application.category == category)
+    if principal.organisation_kind is OrgKind.DEALER:
+        query = query.where(Application.dealer_org_id == principal.organisation_id)
+    elif not principal.all_counties:
+        query = query.where(Application.county_code.in_(principal.counties))
+    if state is not None:
+        query = query.where(Application.state == state.value)
+    if dealer_org_id is not None:
+        query = query.where(Application.dealer_org_id == dealer_org_id)
+    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = uow.session.scalars(query.order_by(Application.submitted_at.desc(), Application.id.desc())
+                               .limit(limit).offset(offset))
+    return [{**_summary(app), "dealer_org_id": app.dealer_org_id, "facts": app.facts} for app in rows], int(total)
+
+
 def approval_times(uow: UnitOfWork, *, application_ids: list[int]) -> dict[int, dt.datetime]:
     """When each application last became approved (its review, or funds arriving for one awaiting them)."""
     if not application_ids:

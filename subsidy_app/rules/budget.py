@@ -47,7 +47,8 @@ def create_pool(uow: UnitOfWork, *, actor: str, programme: str, county_code: str
     return pool.id
 
 
-def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, source: str) -> list[str]:
+def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, source: str,
+             reason: str | None = None) -> list[str]:
     """Add money from a funding source, then fund waiting approvals in order; return their references."""
     if source not in SOURCES:
         raise ValidationFailed.field("source", "资金来源应为 central/provincial/city / source must be central, "
@@ -56,7 +57,7 @@ def allocate(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, sour
     pool = locked_pool(uow, pool_id)
     pool.allocated += value
     setattr(pool, source, getattr(pool, source) + value)
-    entry(uow, pool, "allocate", value, actor, source=source)
+    entry(uow, pool, "allocate", value, actor, source=source, reason=reason)
     audit.record(uow, actor=actor, action="budget.allocated", entity_type="budget_pool", entity_id=pool.id,
                  after={"amount": str(value), "source": source, "allocated": str(pool.allocated)})
     return fund_queue(uow, pool, actor)

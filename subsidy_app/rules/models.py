@@ -119,6 +119,34 @@ class BudgetReservation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     funded_at: Mapped[dt.datetime | None]
 
+class BudgetProposal(Base):
+    """A top-up or reallocation one officer proposes and a different officer approves; only then money moves."""
+
+    __tablename__ = "budget_proposal"
+    __table_args__ = (
+        CheckConstraint("kind IN ('top_up', 'reallocate')", name="kind"),
+        CheckConstraint("state IN ('proposed', 'approved', 'rejected')", name="state"),
+        CheckConstraint("amount > 0", name="positive"),
+        Index("ix_budget_proposal_pool_state", "pool_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    pool_id: Mapped[int] = mapped_column(ForeignKey("budget_pool.id"))  # the pool the money goes to
+    from_pool_id: Mapped[int | None] = mapped_column(ForeignKey("budget_pool.id"), index=True)  # reallocations
+    source: Mapped[str | None] = mapped_column(String(20))  # central | provincial | city (top-ups)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(10), default="proposed")
+    proposed_by_account: Mapped[int] = mapped_column(BigId)
+    proposed_by: Mapped[str] = mapped_column(String(120))
+    proposed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_by_account: Mapped[int | None] = mapped_column(BigId)
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(String(300))
+
+
 # What each constraint's refusal means to the client (see core.constraints).
 register('uq_rule_version_code', 'rule_version.code_exists',
          '该规则版本代码已存在 / this rule version code already exists')
@@ -136,3 +164,9 @@ register('ck_budget_pool_non_negative', 'budget.negative',
          "资金池金额不能为负 / pool amounts can't be negative", field='allocated')
 register('uq_budget_reservation_reference', 'budget.already_reserved',
          '该申请已预留资金 / this application already has a reservation')
+register('ck_budget_proposal_kind', 'budget.proposal_kind',
+         '申请类型应为追加资金或资金调剂 / a proposal is a top-up or a reallocation', field='kind')
+register('ck_budget_proposal_state', 'budget.proposal_state',
+         '资金申请状态无效 / not a proposal state')
+register('ck_budget_proposal_positive', 'budget.proposal_amount',
+         '金额须大于零 / the amount must be positive', field='amount')

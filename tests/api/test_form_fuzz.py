@@ -230,3 +230,27 @@ def test_the_admins_account_and_report_forms(client: FlaskClient, demo: dict[str
     failures += _fuzz(client, f"/admin/accounts/{target}/counties", lambda: {"counties": "141102"}, csrf)
     failures += _fuzz(client, "/recovery/reports", lambda: {"period": "2025-01-1", "replace": "1"}, csrf)
     assert failures == [], "\n".join(failures)
+
+
+def test_the_bureaus_participation_catalogue_and_budget_forms(client: FlaskClient, uow, demo: dict[str, int]) -> None:
+    from subsidy_app.rules import budget
+
+    world = appliance_world(uow, demo)
+    spare = budget.create_pool(uow, actor="t", programme="digital", county_code="141102", name="fuzz")
+    uow.commit()
+    csrf = login(client, "admin")
+    decision = {"scope": f"store:{world.store_id}", "category": "television", "status": "approved", "reason": ""}
+    failures = _fuzz(client, "/bureau/participations", lambda: dict(decision), csrf)
+    pool = world.pools["appliance"]
+    for kind, extra in (("top_up", {"source": "city"}), ("reallocate", {"from_pool_id": str(spare)})):
+        proposal = {"kind": kind, "amount": "1.00", "reason": "fuzz", **extra}
+        failures += _fuzz(client, f"/budget/pools/{pool}/proposals", lambda p=proposal: dict(p), csrf)
+    for value in GARBAGE:
+        response = client.post(f"/budget/pools/{pool}/proposals/1/reject", data={"csrf_token": csrf, "note": value})
+        if response.status_code >= 500 or response.is_json:
+            failures.append(f"reject note={value[:20]!r}: {response.status_code}")
+        upload = client.post("/bureau/catalogue", content_type="multipart/form-data", data={
+            "csrf_token": csrf, "file": (io.BytesIO(value.encode()), "c.csv")})
+        if upload.status_code >= 500 or upload.is_json:
+            failures.append(f"catalogue file={value[:20]!r}: {upload.status_code}")
+    assert failures == [], "\n".join(failures)

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from recycling.closed_loop import register_hand_in_obligation
 from recycling.models import Intake, ScrapCertificate, Site
 from recycling.reports import request_report
 from reverse_invoice import filing
+from subsidy_app.appliances.models import Participation
 from subsidy_app.applications import payments, review
 from subsidy_app.applications.models import Application, ApplicationCheck, PaymentBatch
 from subsidy_app.core.clock import business_date
@@ -30,6 +32,7 @@ from subsidy_app.documents.services import store_document
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import OrgKind, Role
 from subsidy_app.identity.services import issue_api_token, load_principal
+from subsidy_app.rules import budget_proposals
 from subsidy_app.seed import DEMO_PASSWORD, demo_credit_code
 from tests.appliance_fixtures import AC, TABLET, appliance_world, buyer_token, sale_body, sell
 from tests.car_fixtures import APPLICANT_ID, APPLICANT_NAME, APPLICANT_PHONE, car_world, resident_id, submit
@@ -210,6 +213,17 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/admin/accounts/<int:account_id>/counties"): Probe(
         lambda w: f"/admin/accounts/{w['account_lishi']}/counties", form={"counties": "141181"}),
     ("GET", "/recovery/reports/jobs/<int:job_id>"): Probe(lambda w: f"/recovery/reports/jobs/{w['job']}", "admin"),
+    # bureau pages: budget pools and their proposals, appliance participation
+    ("GET", "/budget/pools/<int:pool_id>"): Probe(lambda w: f"/budget/pools/{w['pool']}", "auditor.lishi"),
+    ("POST", "/budget/pools/<int:pool_id>/proposals"): Probe(
+        lambda w: f"/budget/pools/{w['pool']}/proposals",
+        form={"kind": "top_up", "amount": "1.00", "source": "city", "reason": "越权测试"}),
+    ("POST", "/budget/pools/<int:pool_id>/proposals/<int:proposal_id>/approve"): Probe(
+        lambda w: f"/budget/pools/{w['pool']}/proposals/{w['proposal']}/approve"),
+    ("POST", "/budget/pools/<int:pool_id>/proposals/<int:proposal_id>/reject"): Probe(
+        lambda w: f"/budget/pools/{w['pool']}/proposals/{w['proposal']}/reject", form={"note": "越权测试"}),
+    ("GET", "/bureau/participations/<int:participation_id>"): Probe(
+        lambda w: f"/bureau/participations/{w['participation']}", "auditor.lishi"),
 }
 
 # Id routes that carry no county object of their own, each with the reason.
@@ -345,6 +359,10 @@ def world(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> W:
     built["token"] = issue_api_token(uow, principal=dealer, account_id=dealer.account_id, name="pos").id
     built["dealer_car"] = demo["org:dealer:car"]
     built["account_lishi"] = demo["auditor.lishi"]
+    built["proposal"] = budget_proposals.propose(uow, principal=admin, pool_id=built["pool"], kind="top_up",
+                                                 amount=Decimal("1.00"), source="city", reason="范围测试").id
+    built["participation"] = uow.session.scalar(select(Participation.id).where(
+        Participation.dealer_org_id == built["dealer_appliance"]).limit(1))
     uow.commit()
     return built
 
