@@ -172,3 +172,21 @@ def test_the_residents_car_application_page(app: Flask, uow, demo: dict[str, int
             if response.status_code >= 500 or response.is_json:
                 failures.append(f"apply {name}={value[:20]!r}: {response.status_code} {response.content_type}")
     assert failures == [], "\n".join(failures)
+
+
+def test_the_reverse_invoicing_forms(client: FlaskClient, uow, demo: dict[str, int]) -> None:
+    from reverse_invoice.sellers import consent_text
+    from tests.api.test_reverse_invoice_pages import purchase_form, seller_form
+    from tests.integration.ri_support import qualify
+
+    qualify(uow, demo["org:recycler:dismantler"])
+    uow.commit()
+    csrf = login(client, "recycler.dismantler")
+    version, _text = consent_text()
+    failures = _fuzz(client, "/reverse-invoice/sellers/new", lambda: {**seller_form(41), "text_version": version},
+                     csrf)
+    seller_path = client.post("/reverse-invoice/sellers/new", data={**seller_form(41), "text_version": version,
+                                                                     "csrf_token": csrf}).headers["Location"]
+    failures += _fuzz(client, f"{seller_path}/purchases/new", purchase_form, csrf)
+    failures += _fuzz(client, "/reverse-invoice/filings", lambda: {"month": "2026-01"}, csrf)
+    assert failures == [], "\n".join(failures)
