@@ -20,6 +20,7 @@ from reverse_invoice.domain import (
     month_is_taxable,
     month_of,
     rolling_window,
+    to_fen,
     within_cap,
 )
 from reverse_invoice.models import Invoice, InvoiceCounter, Purchase, RecyclerProfile, SellerMonth
@@ -273,7 +274,8 @@ def seller_headroom(uow: UnitOfWork, *, seller_id: int, today: dt.date | None = 
     day = today or business_date()
     rates = load_tax_rules().rates(day)
     start, end = rolling_window(month_of(day), rates.rolling_months)
-    window, this_month = window_and_month_sales(uow, seller_id=seller_id, start=start, month=end)
+    window, this_month = (to_fen(v) for v in window_and_month_sales(uow, seller_id=seller_id, start=start,
+                                                                     month=end))
     return Headroom(start, end, window, this_month, rates.seller_cap, max(rates.seller_cap - window, Decimal("0")))
 
 
