@@ -108,6 +108,8 @@ def test_a_purchase_with_evidence_shows_the_headroom_then_issues_and_reverses(cl
     assert issued.status_code == 302, issued.get_data(as_text=True)[:800]
     invoice_path = issued.headers["Location"]
     assert 'id="window-sales">4900.00<' in client.get(f"/reverse-invoice/sellers/{seller_id}").get_data(as_text=True)
+    statement = client.get(f"/reverse-invoice/sellers/{seller_id}/statement").get_data(as_text=True)
+    assert "年度反向开票收入明细" in statement and 'id="total-sales">4900.00<' in statement
     allowance = client.post(f"{invoice_path}/reversal", data={"reason": "04", "amount": "99999", "csrf_token": csrf})
     assert allowance.status_code == 422 and "折让金额:" in allowance.get_data(as_text=True)
     red = client.post(f"{invoice_path}/reversal", data={"reason": "01", "csrf_token": csrf})

@@ -89,3 +89,8 @@ def test_a_clerk_registers_buys_issues_reverses_files_and_downloads(live: tuple[
         page.set_viewport_size({"width": 800, "height": 900})
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path="/tmp/invoice-5-filing-tablet.png", full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.click("#nav-ri-purchases")
+        page.wait_for_selector("main table")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path="/tmp/invoice-6-purchases-phone.png", full_page=True)
