@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from reverse_invoice import filing, statements
+from reverse_invoice import filing, reversals, statements
 from reverse_invoice import page_input as f
 from reverse_invoice.filing import previous_month
 from reverse_invoice.pages import CLERK, PAGE_SIZE, READERS, page_number, pager
@@ -14,6 +14,7 @@ from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import DomainError
 from subsidy_app.form_errors import PageError, for_staff
 from subsidy_app.http import uow
+from subsidy_app.identity.domain import Role
 
 bp = Blueprint("reverse_invoice_filing_pages", __name__, template_folder="templates", url_prefix="/reverse-invoice")
 FILING_LABELS = {"month": "所属期", "payment_reference": "缴款凭证号"}
@@ -29,7 +30,8 @@ def _filings_page(error: PageError | None = None, status: int = 200) -> Response
     return render_template("reverse_invoice/filings.html", filings=rows, pager=pager(page, total), error=error,
                            labels=FILING_LABELS, states=STATE_ZH, clerk=CLERK in current_principal().roles,
                            form=request.form, default_month=previous_month(business_date()).strftime("%Y-%m"),
-                           this_month=business_date().strftime("%Y-%m")), status
+                           this_month=business_date().strftime("%Y-%m"), job=request.args.get("job", type=int),
+                           admin=Role.ADMIN in current_principal().roles), status
 
 
 @bp.route("/filings")
@@ -52,6 +54,21 @@ def prepare() -> ResponseReturnValue:
         return _filings_page(for_staff(exc, labels=FILING_LABELS), exc.status)
     flash("已生成申报表,请核对明细后申报。", "ok")
     return redirect(url_for("reverse_invoice_filing_pages.filing_page", filing_id=filing_id))
+
+
+@bp.route("/filings/prepare-all", methods=["POST"])
+@access(Role.ADMIN)
+def prepare_all() -> ResponseReturnValue:
+    """Queue the preparation of every recycler's report for a month (as the 1st's job does); show its progress."""
+    try:
+        month = f.month(request.form, "month")
+        with uow() as tx:
+            job_id = reversals.request_filings(tx, requested_by=current_principal().actor, month=month)
+            tx.commit()
+    except DomainError as exc:
+        return _filings_page(for_staff(exc, labels=FILING_LABELS), exc.status)
+    flash(f"已开始生成 {month:%Y年%m月} 全部回收企业的申报表。", "ok")
+    return redirect(url_for("reverse_invoice_filing_pages.filing_list", job=job_id))
 
 
 def _filing_page(filing_id: int, error: PageError | None = None, status: int = 200) -> ResponseReturnValue:

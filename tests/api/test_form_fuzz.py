@@ -189,4 +189,24 @@ def test_the_reverse_invoicing_forms(client: FlaskClient, uow, demo: dict[str, i
                                                                      "csrf_token": csrf}).headers["Location"]
     failures += _fuzz(client, f"{seller_path}/purchases/new", purchase_form, csrf)
     failures += _fuzz(client, "/reverse-invoice/filings", lambda: {"month": "2026-01"}, csrf)
+    purchase_path = client.post(f"{seller_path}/purchases/new", data={**purchase_form(), "csrf_token": csrf}
+                                ).headers["Location"]
+    failures += _fuzz(client, f"{purchase_path}/invoice", lambda: {"invoice_type": "ordinary"}, csrf)
+    invoice_path = _last_invoice(client)
+    failures += _fuzz(client, f"{invoice_path}/reversal", lambda: {"reason": "01"}, csrf)
+    filing_path = client.post("/reverse-invoice/filings", data={"month": "2026-02", "csrf_token": csrf}
+                              ).headers["Location"]
+    failures += _fuzz(client, f"{filing_path}/payment", lambda: {"payment_reference": "JK-0001"}, csrf)
+    failures += _fuzz(client, "/reverse-invoice/filings/prepare-all", lambda: {"month": "2026-01"},
+                      login(client, "admin"))
     assert failures == [], "\n".join(failures)
+
+
+def _last_invoice(client: FlaskClient) -> str:
+    """The path of the newest invoice on the clerk's list."""
+    import re
+
+    found = re.search(r'href="(/reverse-invoice/invoices/\d+)"', client.get("/reverse-invoice/invoices").get_data(
+        as_text=True))
+    assert found
+    return found.group(1)

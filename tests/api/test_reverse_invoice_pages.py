@@ -141,3 +141,21 @@ def test_the_months_filing_is_prepared_reviewed_filed_and_paid(client: FlaskClie
     assert client.post(f"{filing_path}/filed", data={"csrf_token": auditor}).status_code == 403
     login(client, OTHER_CLERK)
     assert client.get(filing_path).status_code == 404
+
+
+def test_an_admin_prepares_every_recyclers_filing_as_a_job_with_progress(client: FlaskClient, uow: UnitOfWork,
+                                                                         demo: dict[str, int]) -> None:
+    _ready(client, uow, demo)
+    csrf = login(client, "admin")
+    bad = client.post("/reverse-invoice/filings/prepare-all", data={"month": "12/2026", "csrf_token": csrf})
+    assert bad.status_code == 422 and "所属期:" in bad.get_data(as_text=True)
+    queued = client.post("/reverse-invoice/filings/prepare-all", data={"month": business_date().strftime("%Y-%m"),
+                                                                       "csrf_token": csrf})
+    assert queued.status_code == 302 and "job=" in queued.headers["Location"]
+    job_id = queued.headers["Location"].rsplit("job=", 1)[1]
+    page = client.get(queued.headers["Location"]).get_data(as_text=True)
+    assert 'id="job-progress"' in page and f"/api/v1/jobs/{job_id}" in page
+    assert client.get(f"/api/v1/jobs/{job_id}").status_code == 200
+    clerk = login(client, CLERK)
+    assert client.post("/reverse-invoice/filings/prepare-all", data={"month": "2026-01", "csrf_token": clerk}
+                       ).status_code == 403

@@ -94,3 +94,26 @@ def test_a_clerk_registers_buys_issues_reverses_files_and_downloads(live: tuple[
         page.wait_for_selector("main table")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path="/tmp/invoice-6-purchases-phone.png", full_page=True)
+
+
+def test_an_admin_prepares_every_recyclers_filing_and_watches_the_job(live: tuple[str, Flask], committed,
+                                                                      cipher) -> None:
+    from subsidy_app.seed import seed_demo
+
+    base, _app = live
+    with UnitOfWork(committed, None, cipher) as uow:
+        qualify(uow, seed_demo(uow)["org:recycler:dismantler"])
+        uow.commit()
+    with desk_page() as page:
+        page.goto(f"{base}/reverse-invoice/filings")
+        page.fill("#username", "admin")
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url(f"{base}/reverse-invoice/filings")
+        page.fill("#month", business_date().strftime("%Y-%m"))
+        page.click("#prepare-all")
+        page.wait_for_selector("#job-progress")
+        page.screenshot(path="/tmp/invoice-7-job.png", full_page=True)
+        page.wait_for_url(f"{base}/reverse-invoice/filings", timeout=30_000)  # reloaded once the job is done
+        assert "吕梁市报废机动车回收拆解有限公司" in page.inner_text("main table")
+        page.screenshot(path="/tmp/invoice-8-filings.png", full_page=True)
