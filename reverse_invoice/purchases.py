@@ -207,13 +207,22 @@ def record_purchase_with_uploads(
                            evidence=dataclasses.replace(evidence, photos=tuple(refs)))
 
 
+def _stored_here(uow: UnitOfWork, purchase: Purchase, document_id: int) -> bool:
+    """Tell whether a document was uploaded as this recycler's evidence (the API takes any text as a photo
+    reference, so "document:<id>" alone must never open someone else's scan)."""
+    try:
+        return documents.document_owner(uow, document_id) == f"ri_recycler:{purchase.recycler_id}"
+    except NotFound:
+        return False
+
+
 def purchase_detail(uow: UnitOfWork, *, principal: Principal, purchase_id: int) -> PurchaseDetail:
     """Return a purchase in the caller's scope with its lines and evidence files."""
     purchase = get_purchase(uow, purchase_id, principal=principal)
     files, others = [], []
     for ref in purchase.photos:
         key = str(ref).removeprefix(EVIDENCE_PREFIX)
-        if str(ref).startswith(EVIDENCE_PREFIX) and key.isdigit():
+        if str(ref).startswith(EVIDENCE_PREFIX) and key.isdigit() and _stored_here(uow, purchase, int(key)):
             doc = documents.get_document(uow, document_id=int(key))
             label = "磅单" if doc.kind == DocumentKind.OTHER.value else "现场照片"
             files.append(EvidenceFile(doc.id, label, doc.filename))
@@ -226,7 +235,7 @@ def evidence_file(uow: UnitOfWork, *, principal: Principal, purchase_id: int, do
                   ) -> documents.DocumentContent:
     """Return one evidence file of a purchase in the caller's scope."""
     purchase = get_purchase(uow, purchase_id, principal=principal)
-    if f"{EVIDENCE_PREFIX}{document_id}" not in purchase.photos:
+    if f"{EVIDENCE_PREFIX}{document_id}" not in purchase.photos or not _stored_here(uow, purchase, document_id):
         raise NotFound("材料不存在 / document not found", reason="document.not_found")
     return documents.load_document(uow, document_id=document_id)
 

@@ -159,3 +159,27 @@ def test_an_admin_prepares_every_recyclers_filing_as_a_job_with_progress(client:
     clerk = login(client, CLERK)
     assert client.post("/reverse-invoice/filings/prepare-all", data={"month": "2026-01", "csrf_token": clerk}
                        ).status_code == 403
+
+
+def test_a_photo_reference_never_opens_a_document_stored_for_something_else(client: FlaskClient, uow: UnitOfWork,
+                                                                             demo: dict[str, int]) -> None:
+    from subsidy_app.documents.services import store_document
+    from tests.helpers import bearer
+    from tests.integration.ri_support import seller
+
+    qualify(uow, demo["org:recycler:dismantler"])
+    seller_id = seller(uow, 51, demo["org:recycler:dismantler"])
+    scan = store_document(uow, actor="t", kind="id_card", filename="id.png", data=png_bytes("green"),
+                          owner_ref="application:X-1")
+    uow.commit()
+    body = {"seller_id": seller_id, "purchased_on": business_date().isoformat(), "lines": [
+        {"product_name": "废钢", "tax_code": SCRAP_STEEL_CODE, "unit": "吨", "quantity": "1", "unit_price": "10"}],
+        "contract_no": "HT-1", "weighbridge_ticket": "BD-1", "vehicle_plate": "晋J12345",
+        "photos": [f"document:{scan.id}"], "payment_reference": "PAY-1", "paid_amount": "10.00",
+        "paid_at": "2026-03-01T10:00:00+08:00"}
+    made = client.post("/api/v1/reverse-invoice/purchases", json=body, headers=bearer(client, CLERK))
+    assert made.status_code == 201, made.get_json()
+    purchase_id = made.get_json()["id"]
+    login(client, CLERK)
+    assert client.get(f"/reverse-invoice/purchases/{purchase_id}/evidence/{scan.id}").status_code == 404
+    assert "/evidence/" not in client.get(f"/reverse-invoice/purchases/{purchase_id}").get_data(as_text=True)
