@@ -89,6 +89,13 @@ def test_a_clerk_registers_buys_issues_reverses_files_and_downloads(live: tuple[
         page.set_viewport_size({"width": 800, "height": 900})
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path="/tmp/invoice-5-filing-tablet.png", full_page=True)
+        page.click("#nav-ri-sellers")
+        page.fill("#id_number", make_resident_id(61))
+        page.click("button:has-text('查找')")
+        page.click("#statement")
+        page.wait_for_selector("#total-sales")
+        assert page.inner_text("#total-sales") == "0.00"  # the blue invoice and its red letter
+        page.screenshot(path="/tmp/invoice-9-statement.png", full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})
         page.click("#nav-ri-purchases")
         page.wait_for_selector("main table")
