@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reverse_invoice.domain import INVOICE_TYPE_ZH, InvoiceType, RedReason
 from reverse_invoice.invoices import get_invoice
@@ -122,10 +123,8 @@ def invoice_document(uow: UnitOfWork, *, principal: Principal, invoice_id: int) 
     )
 
 
-def list_invoices(uow: UnitOfWork, *, principal: Principal, recycler_id: int | None = None,
-                  seller_id: int | None = None, month: dt.date | None = None, limit: int = 100,
-                  before_id: int | None = None) -> list[Invoice]:
-    """List invoices in the caller's scope, newest first (keyset paging by id)."""
+def _invoice_query(principal: Principal, *, recycler_id: int | None, seller_id: int | None,
+                   month: dt.date | None) -> Any:
     query = select(Invoice).join(RecyclerProfile, RecyclerProfile.organisation_id == Invoice.recycler_id)
     if principal.organisation_kind is not None and principal.organisation_kind.value == "recycler":
         query = query.where(Invoice.recycler_id == principal.organisation_id)
@@ -138,6 +137,21 @@ def list_invoices(uow: UnitOfWork, *, principal: Principal, recycler_id: int | N
     if month is not None:
         query = query.where(Invoice.issued_on >= month.replace(day=1),
                             Invoice.issued_on < (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1))
+    return query
+
+
+def list_invoices(uow: UnitOfWork, *, principal: Principal, recycler_id: int | None = None,
+                  seller_id: int | None = None, month: dt.date | None = None, limit: int = 100,
+                  before_id: int | None = None, offset: int = 0) -> list[Invoice]:
+    """List invoices in the caller's scope, newest first (keyset paging by id, or by offset for pages)."""
+    query = _invoice_query(principal, recycler_id=recycler_id, seller_id=seller_id, month=month)
     if before_id is not None:
         query = query.where(Invoice.id < before_id)
-    return list(uow.session.scalars(query.order_by(Invoice.id.desc()).limit(min(limit, 500))))
+    return list(uow.session.scalars(query.order_by(Invoice.id.desc()).offset(offset).limit(min(limit, 500))))
+
+
+def count_invoices(uow: UnitOfWork, *, principal: Principal, seller_id: int | None = None,
+                   month: dt.date | None = None) -> int:
+    """Count the invoices in the caller's scope that list_invoices would page through."""
+    query = _invoice_query(principal, recycler_id=None, seller_id=seller_id, month=month)
+    return int(uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0)

@@ -14,6 +14,7 @@ from reverse_invoice.domain import add_months, filing_due_date, month_of
 from reverse_invoice.invoices import rates_for_month
 from reverse_invoice.models import Filing, FilingLine, Invoice, RecyclerProfile, Seller
 from reverse_invoice.recyclers import check_recycler_scope, get_profile, refresh_suspension
+from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.audit import services as audit
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
@@ -205,17 +206,41 @@ def filing_report(uow: UnitOfWork, *, principal: Principal, filing_id: int, with
         filing.payment_reference, lines)
 
 
-def list_filings(uow: UnitOfWork, *, principal: Principal, month: dt.date | None = None, limit: int = 200
-                 ) -> list[FilingReport]:
-    """List the filings the caller may see, newest month first."""
-    query = select(Filing.id, RecyclerProfile.county_code, Filing.recycler_id).join(
-        RecyclerProfile, RecyclerProfile.organisation_id == Filing.recycler_id)
+def prepare_own_filing(uow: UnitOfWork, *, principal: Principal, month: dt.date, today: dt.date | None = None) -> int:
+    """Prepare (or rebuild, until filed) the clerk's own recycler's filing for a month up to this one."""
+    recycler_id = principal.organisation_id or 0
+    profile = get_profile(uow, recycler_id)
+    check_recycler_scope(principal, recycler_id=recycler_id, county_code=profile.county_code, write=True)
+    target = month_of(month)
+    if target > month_of(today or business_date()):
+        raise ValidationFailed.field("month", "所属期不能晚于本月 / the month cannot be in the future")
+    if target < month_of(load_tax_rules().in_force_from):
+        raise ValidationFailed.field("month", "反向开票自 2024 年 4 月起施行 / reverse invoicing began in April 2024")
+    return prepare_filing(uow, recycler_id=recycler_id, month=target, actor=principal.actor)
+
+
+def count_filings(uow: UnitOfWork, *, principal: Principal, month: dt.date | None = None) -> int:
+    """Count the filings the caller may see."""
+    return int(uow.session.scalar(select(func.count()).select_from(_visible_filings(principal, month).subquery()))
+               or 0)
+
+
+def _visible_filings(principal: Principal, month: dt.date | None) -> Any:
+    query = select(Filing.id).join(RecyclerProfile, RecyclerProfile.organisation_id == Filing.recycler_id)
     if month is not None:
         query = query.where(Filing.month == month_of(month))
     if principal.organisation_id is not None and principal.organisation_kind is not None and \
             principal.organisation_kind.value == "recycler":
-        query = query.where(Filing.recycler_id == principal.organisation_id)
-    elif not principal.all_counties:
+        return query.where(Filing.recycler_id == principal.organisation_id)
+    if not principal.all_counties:
         query = query.where(RecyclerProfile.county_code.in_(principal.counties))
-    rows = uow.session.execute(query.order_by(Filing.month.desc(), Filing.recycler_id).limit(limit)).all()
+    return query
+
+
+def list_filings(uow: UnitOfWork, *, principal: Principal, month: dt.date | None = None, limit: int = 200,
+                 offset: int = 0) -> list[FilingReport]:
+    """List the filings the caller may see, newest month first."""
+    query = _visible_filings(principal, month).add_columns(Filing.recycler_id)
+    rows = uow.session.execute(query.order_by(Filing.month.desc(), Filing.recycler_id).offset(offset)
+                               .limit(limit)).all()
     return [filing_report(uow, principal=principal, filing_id=row[0]) for row in rows]

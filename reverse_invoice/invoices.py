@@ -20,9 +20,11 @@ from reverse_invoice.domain import (
     month_is_taxable,
     month_of,
     rolling_window,
+    to_fen,
     within_cap,
 )
 from reverse_invoice.models import Invoice, InvoiceCounter, Purchase, RecyclerProfile, SellerMonth
+from reverse_invoice.purchases import PurchaseDetail, purchase_detail
 from reverse_invoice.recyclers import (
     check_may_issue,
     check_recycler_scope,
@@ -31,13 +33,13 @@ from reverse_invoice.recyclers import (
     overdue_months,
     standing_of,
 )
-from reverse_invoice.sellers import has_consented, lock_seller, no_consent
+from reverse_invoice.sellers import SellerView, has_consented, lock_seller, no_consent, view_seller
 from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.audit import services as audit
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity.domain import Principal
+from subsidy_app.identity.domain import Principal, Role
 
 PROVINCE_CODE = "14"  # Shanxi, in the fully digital invoice number (2 year, 2 province, 1 channel, 15 sequence)
 CHANNEL = "2"  # issued by a platform on the taxpayer's behalf
@@ -238,3 +240,100 @@ def get_invoice(uow: UnitOfWork, invoice_id: int, *, principal: Principal | None
         check_recycler_scope(principal, recycler_id=invoice.recycler_id, county_code=profile.county_code,
                              write=write)
     return invoice
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """A seller's reverse-invoiced sales over the rolling window, across recyclers, and what the cap leaves."""
+
+    window_start: dt.date
+    window_end: dt.date
+    window_sales: Decimal
+    month_sales: Decimal
+    cap: Decimal
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class IssuePreview:
+    """What issuing a purchase's invoice today would do, shown before the clerk confirms."""
+
+    purchase_id: int
+    amount: Decimal
+    headroom: Headroom
+    remaining_after: Decimal
+    within_cap: bool
+    taxable: bool
+    figures: TaxFigures
+    may_issue: bool
+    refusal: str | None
+
+
+def seller_headroom(uow: UnitOfWork, *, seller_id: int, today: dt.date | None = None) -> Headroom:
+    """Sum a seller's sales over this month and the 11 before (all recyclers) and what remains under the cap."""
+    day = today or business_date()
+    rates = load_tax_rules().rates(day)
+    start, end = rolling_window(month_of(day), rates.rolling_months)
+    window, this_month = (to_fen(v) for v in window_and_month_sales(uow, seller_id=seller_id, start=start,
+                                                                     month=end))
+    return Headroom(start, end, window, this_month, rates.seller_cap, max(rates.seller_cap - window, Decimal("0")))
+
+
+def issue_preview(uow: UnitOfWork, *, principal: Principal, purchase_id: int, today: dt.date | None = None
+                  ) -> IssuePreview:
+    """Preview a purchase's invoice: the seller's 12-month total, the headroom left after it, the taxes, and
+    whether the recycler may issue it now (issue_invoice checks all of it again under the seller's lock)."""
+    day = today or business_date()
+    purchase = uow.session.get(Purchase, purchase_id)
+    if purchase is None:
+        raise NotFound("收购记录不存在 / purchase not found", reason="purchase.not_found")
+    profile = get_profile(uow, purchase.recycler_id)
+    check_recycler_scope(principal, recycler_id=purchase.recycler_id, county_code=profile.county_code)
+    rates = load_tax_rules().rates(day)
+    room = seller_headroom(uow, seller_id=purchase.seller_id, today=day)
+    within = within_cap(room.window_sales, purchase.amount, rates.seller_cap)
+    taxable = month_is_taxable(room.month_sales + purchase.amount, rates.monthly_threshold)
+    current = standing_of(profile, overdue_months(uow, recycler_id=purchase.recycler_id, today=day))
+    figures = compute_taxes(purchase.amount, taxable=taxable, rates=rates,
+                            location=LocationClass(current.location_class))
+    refusal = None
+    if purchase.state != "open":
+        refusal = "该收购已开具发票"
+    elif current.qualification_state != "approved":
+        refusal = "本企业反向开票资格未获批准"
+    elif current.status == "suspended":
+        refusal = "上月代办税费逾期未缴,反向开票已暂停"
+    elif not uow.session.scalar(select(has_consented(purchase.seller_id, purchase.recycler_id))):
+        refusal = "售卖人尚未授权本企业代办税费"
+    elif not within:
+        refusal = f"开具后售卖人近12个月销售额将超过 {rates.seller_cap} 元,请引导其办理个体工商户登记"
+    return IssuePreview(purchase.id, purchase.amount, room, room.remaining - purchase.amount, within, taxable,
+                        figures, refusal is None, refusal)
+
+
+@dataclass(frozen=True)
+class SellerOverview:
+    """A seller's page: who they are, their 12-month headroom, and the clerk's purchases not yet invoiced."""
+
+    seller: SellerView
+    headroom: Headroom
+    open_purchases: tuple[Purchase, ...]
+
+
+def seller_overview(uow: UnitOfWork, *, principal: Principal, seller_id: int, today: dt.date | None = None
+                    ) -> SellerOverview:
+    """Show a seller the caller may see with their rolling 12-month total and their open purchases here."""
+    seller = view_seller(uow, principal=principal, seller_id=seller_id)
+    open_rows: tuple[Purchase, ...] = ()
+    if Role.RECYCLER_CLERK in principal.roles:
+        open_rows = tuple(uow.session.scalars(
+            select(Purchase).where(Purchase.seller_id == seller_id, Purchase.recycler_id == principal.organisation_id,
+                                   Purchase.state == "open").order_by(Purchase.id.desc()).limit(50)))
+    return SellerOverview(seller, seller_headroom(uow, seller_id=seller_id, today=today), open_rows)
+
+
+def purchase_with_preview(uow: UnitOfWork, *, principal: Principal, purchase_id: int
+                          ) -> tuple[PurchaseDetail, IssuePreview]:
+    """A purchase's page: its lines and evidence, and what issuing its invoice today would do."""
+    detail = purchase_detail(uow, principal=principal, purchase_id=purchase_id)
+    return detail, issue_preview(uow, principal=principal, purchase_id=purchase_id)

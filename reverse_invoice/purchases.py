@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reverse_invoice.domain import line_amount, to_fen
 from reverse_invoice.models import Purchase, PurchaseLine
 from reverse_invoice.recyclers import check_recycler_scope, get_profile
-from reverse_invoice.sellers import get_seller, require_consent
+from reverse_invoice.sellers import get_seller, may_see_seller, require_consent
 from subsidy_app.audit import services as audit
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_plate
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.documents import services as documents
+from subsidy_app.documents.domain import DocumentKind
 from subsidy_app.identity.domain import Principal
 
 TAX_CODE = re.compile(r"\d{19}")  # 商品和服务税收分类编码: 19 digits
@@ -144,3 +147,110 @@ def purchase_lines(uow: UnitOfWork, purchase_id: int) -> list[PurchaseLine]:
     """Return a purchase's lines in order."""
     return list(uow.session.scalars(select(PurchaseLine).where(PurchaseLine.purchase_id == purchase_id)
                                     .order_by(PurchaseLine.line_no)))
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the clerk attached as evidence: a site photo or the weighbridge slip."""
+
+    kind: str  # "photo" or "weighbridge"
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A stored evidence file of a purchase."""
+
+    document_id: int
+    label: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class PurchaseDetail:
+    """A purchase with its lines and evidence, for its page."""
+
+    purchase: Purchase
+    lines: tuple[PurchaseLine, ...]
+    files: tuple[EvidenceFile, ...]
+    other_photos: tuple[str, ...]  # references the bookkeeping API recorded (not stored here)
+
+
+EVIDENCE_PREFIX = "document:"
+_UPLOAD_KINDS = {"photo": (DocumentKind.PHOTO, "现场照片"), "weighbridge": (DocumentKind.OTHER, "磅单")}
+
+
+def record_purchase_with_uploads(
+    uow: UnitOfWork, *, principal: Principal, recycler_id: int, seller_id: int, purchased_on: dt.date,
+    lines: list[LineIn], evidence: Evidence, uploads: list[Upload],
+) -> int:
+    """Store the uploaded photos and weighbridge slip, then record the purchase naming them; return its id."""
+    if not may_see_seller(uow, principal, seller_id):  # another recycler's seller: not even their existence
+        raise NotFound("售卖人不存在 / seller not found", reason="seller.not_found")
+    if not any(u.kind == "photo" for u in uploads):
+        raise ValidationFailed.field("photos", "至少上传一张现场照片 / upload at least one photo",
+                                     reason="purchase.evidence_missing")
+    refs = []
+    for upload in uploads:
+        kind, _label = _UPLOAD_KINDS[upload.kind]
+        try:
+            stored = documents.store_document(uow, actor=principal.actor, kind=kind.value, filename=upload.filename,
+                                              data=upload.data, owner_ref=f"ri_recycler:{recycler_id}")
+        except ValidationFailed as exc:  # the document service names its field "file": name the form's
+            field = "photos" if upload.kind == "photo" else "weighbridge_slip"
+            raise ValidationFailed.field(field, "; ".join(m for ms in exc.errors.values() for m in ms) or exc.message,
+                                         reason=exc.reason) from None
+        refs.append(f"{EVIDENCE_PREFIX}{stored.id}")
+    return record_purchase(uow, principal=principal, recycler_id=recycler_id, seller_id=seller_id,
+                           purchased_on=purchased_on, lines=lines,
+                           evidence=dataclasses.replace(evidence, photos=tuple(refs)))
+
+
+def _stored_here(uow: UnitOfWork, purchase: Purchase, document_id: int) -> bool:
+    """Tell whether a document was uploaded as this recycler's evidence (the API takes any text as a photo
+    reference, so "document:<id>" alone must never open someone else's scan)."""
+    try:
+        return documents.document_owner(uow, document_id) == f"ri_recycler:{purchase.recycler_id}"
+    except NotFound:
+        return False
+
+
+def purchase_detail(uow: UnitOfWork, *, principal: Principal, purchase_id: int) -> PurchaseDetail:
+    """Return a purchase in the caller's scope with its lines and evidence files."""
+    purchase = get_purchase(uow, purchase_id, principal=principal)
+    files, others = [], []
+    for ref in purchase.photos:
+        key = str(ref).removeprefix(EVIDENCE_PREFIX)
+        if str(ref).startswith(EVIDENCE_PREFIX) and key.isdigit() and _stored_here(uow, purchase, int(key)):
+            doc = documents.get_document(uow, document_id=int(key))
+            label = "磅单" if doc.kind == DocumentKind.OTHER.value else "现场照片"
+            files.append(EvidenceFile(doc.id, label, doc.filename))
+        else:
+            others.append(str(ref))
+    return PurchaseDetail(purchase, tuple(purchase_lines(uow, purchase_id)), tuple(files), tuple(others))
+
+
+def evidence_file(uow: UnitOfWork, *, principal: Principal, purchase_id: int, document_id: int
+                  ) -> documents.DocumentContent:
+    """Return one evidence file of a purchase in the caller's scope."""
+    purchase = get_purchase(uow, purchase_id, principal=principal)
+    if f"{EVIDENCE_PREFIX}{document_id}" not in purchase.photos or not _stored_here(uow, purchase, document_id):
+        raise NotFound("材料不存在 / document not found", reason="document.not_found")
+    return documents.load_document(uow, document_id=document_id)
+
+
+def list_purchases(uow: UnitOfWork, *, principal: Principal, recycler_id: int, state: str | None = None,
+                   seller_id: int | None = None, offset: int = 0, limit: int = 50) -> tuple[list[Purchase], int]:
+    """List a recycler's purchases, newest first, one page, with the total count."""
+    profile = get_profile(uow, recycler_id)
+    check_recycler_scope(principal, recycler_id=recycler_id, county_code=profile.county_code)
+    where = [Purchase.recycler_id == recycler_id]
+    if state is not None:
+        where.append(Purchase.state == state)
+    if seller_id is not None:
+        where.append(Purchase.seller_id == seller_id)
+    total = int(uow.session.scalar(select(func.count()).select_from(Purchase).where(*where)) or 0)
+    rows = uow.session.scalars(select(Purchase).where(*where).order_by(Purchase.id.desc()).offset(offset)
+                               .limit(limit))
+    return list(rows), total

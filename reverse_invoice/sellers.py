@@ -7,9 +7,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, false, func, select
 
-from reverse_invoice.models import Consent, Seller
+from reverse_invoice.models import Consent, RecyclerProfile, Seller
 from reverse_invoice.recyclers import check_recycler_scope, get_profile
 from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.audit import services as audit
@@ -174,3 +174,70 @@ def _person_through_seller(uow: UnitOfWork, principal: Principal, person: visibi
 
 
 visibility.link_person("reverse_invoice.seller", _person_through_seller)
+
+
+@dataclass(frozen=True)
+class SellerRow:
+    """A seller in a list, as the caller may see them."""
+
+    id: int
+    name: str
+    id_number: str
+    bank_card: str
+    consented_at: dt.datetime
+
+
+def enrol_seller(
+    uow: UnitOfWork, *, principal: Principal, recycler_id: int, name: str, id_number: str, bank_card: str,
+    text_version: str, agreed: bool, bank_name: str = "", phone: str | None = None,
+) -> int:
+    """Register (or find by ID number) a seller and record their consent to the clerk's recycler; return the id."""
+    # One step: the consent goes to the seller the clerk has just identified by name, ID number and card, so
+    # no page ever takes a seller id from the browser to attach a consent to.
+    if not agreed:
+        raise ValidationFailed.field("agreed", "售卖人须明确同意代办税费 / the seller must agree",
+                                     reason="seller.no_consent")
+    seller_id = register_seller(uow, principal=principal, name=name, id_number=id_number, bank_card=bank_card,
+                                bank_name=bank_name, phone=phone)
+    record_consent(uow, principal=principal, seller_id=seller_id, recycler_id=recycler_id,
+                   text_version=text_version, agreed=agreed)
+    return seller_id
+
+
+def _visible_consents(principal: Principal) -> Any:
+    """The consents through which the caller sees sellers: their own recycler's, or their counties' recyclers'."""
+    query = select(Consent.seller_id, func.min(Consent.consented_at).label("consented_at"))
+    if Role.RECYCLER_CLERK in principal.roles:
+        query = query.where(Consent.recycler_id == principal.organisation_id)
+    elif principal.kind != "staff" or principal.organisation_kind in visibility.ORG_BOUND:
+        query = query.where(false())
+    elif not principal.all_counties:
+        query = query.join(RecyclerProfile, RecyclerProfile.organisation_id == Consent.recycler_id).where(
+            RecyclerProfile.county_code.in_(principal.counties))
+    return query.group_by(Consent.seller_id)
+
+
+def find_seller(uow: UnitOfWork, *, principal: Principal, id_number: str) -> int:
+    """Find a seller the caller may see by their ID number; return the seller id."""
+    person_id = persons.find_person_id(uow, id_number=id_number)
+    seller_id = None if person_id is None else uow.session.scalar(
+        select(Seller.id).where(Seller.person_id == person_id))
+    if seller_id is None or not may_see_seller(uow, principal, seller_id):
+        raise ValidationFailed.field("id_number", "未找到该身份证号的售卖人(须已授权本企业)/ no seller with this "
+                                     "ID number in your scope", reason="seller.not_found")
+    return seller_id
+
+
+def list_sellers(uow: UnitOfWork, *, principal: Principal, offset: int = 0, limit: int = 50
+                 ) -> tuple[list[SellerRow], int]:
+    """List the sellers the caller sees (newest consent first), one page, with the total count."""
+    visible = _visible_consents(principal).subquery()
+    total = int(uow.session.scalar(select(func.count()).select_from(visible)) or 0)
+    rows = uow.session.execute(select(visible.c.seller_id, visible.c.consented_at)
+                               .order_by(visible.c.consented_at.desc(), visible.c.seller_id.desc())
+                               .offset(offset).limit(limit)).all()
+    shown = []
+    for seller_id, consented_at in rows:
+        view = view_seller(uow, principal=principal, seller_id=seller_id)
+        shown.append(SellerRow(seller_id, view.name, view.id_number, view.bank_card, consented_at))
+    return shown, total

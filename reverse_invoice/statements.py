@@ -53,8 +53,8 @@ def _sums() -> tuple[Any, ...]:
 
 def _row(key: str, label: str, values: Sequence[Any]) -> StatementRow:
     count, sales, vat, surcharges, income = values
-    return StatementRow(key, label, int(str(count)), Decimal(str(sales)), Decimal(str(vat)),
-                        Decimal(str(surcharges)), Decimal(str(income)))
+    fen = [Decimal(str(v)).quantize(ZERO) for v in (sales, vat, surcharges, income)]  # "0.00", not "0"
+    return StatementRow(key, label, int(str(count)), *fen)
 
 
 def annual_statement(uow: UnitOfWork, *, principal: Principal, seller_id: int, year: int) -> AnnualStatement:

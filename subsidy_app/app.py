@@ -147,6 +147,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     api.register_blueprint(reverse_invoice_api)
     api.register_blueprint(reverse_invoice_documents_api)
     app.register_blueprint(reverse_invoice_views)
+    from reverse_invoice.pages import bp as reverse_invoice_pages
+    from reverse_invoice.pages_filing import bp as reverse_invoice_filing_pages
+
+    app.register_blueprint(reverse_invoice_pages)
+    app.register_blueprint(reverse_invoice_filing_pages)
     from subsidy_app.dashboard.views import bp as dashboard_views
 
     app.register_blueprint(dashboard_views)

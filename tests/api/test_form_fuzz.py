@@ -254,3 +254,41 @@ def test_the_bureaus_participation_catalogue_and_budget_forms(client: FlaskClien
         if upload.status_code >= 500 or upload.is_json:
             failures.append(f"catalogue file={value[:20]!r}: {upload.status_code}")
     assert failures == [], "\n".join(failures)
+
+
+def test_the_reverse_invoicing_forms(client: FlaskClient, uow, demo: dict[str, int]) -> None:
+    from reverse_invoice.sellers import consent_text
+    from tests.api.test_reverse_invoice_pages import purchase_form, seller_form
+    from tests.integration.ri_support import qualify
+
+    qualify(uow, demo["org:recycler:dismantler"])
+    uow.commit()
+    csrf = login(client, "recycler.dismantler")
+    version, _text = consent_text()
+    failures = _fuzz(client, "/reverse-invoice/sellers/new", lambda: {**seller_form(41), "text_version": version},
+                     csrf)
+    seller_path = client.post("/reverse-invoice/sellers/new", data={**seller_form(41), "text_version": version,
+                                                                     "csrf_token": csrf}).headers["Location"]
+    failures += _fuzz(client, f"{seller_path}/purchases/new", purchase_form, csrf)
+    failures += _fuzz(client, "/reverse-invoice/filings", lambda: {"month": "2026-01"}, csrf)
+    purchase_path = client.post(f"{seller_path}/purchases/new", data={**purchase_form(), "csrf_token": csrf}
+                                ).headers["Location"]
+    failures += _fuzz(client, f"{purchase_path}/invoice", lambda: {"invoice_type": "ordinary"}, csrf)
+    invoice_path = _last_invoice(client)
+    failures += _fuzz(client, f"{invoice_path}/reversal", lambda: {"reason": "01"}, csrf)
+    filing_path = client.post("/reverse-invoice/filings", data={"month": "2026-02", "csrf_token": csrf}
+                              ).headers["Location"]
+    failures += _fuzz(client, f"{filing_path}/payment", lambda: {"payment_reference": "JK-0001"}, csrf)
+    failures += _fuzz(client, "/reverse-invoice/filings/prepare-all", lambda: {"month": "2026-01"},
+                      login(client, "admin"))
+    assert failures == [], "\n".join(failures)
+
+
+def _last_invoice(client: FlaskClient) -> str:
+    """The path of the newest invoice on the clerk's list."""
+    import re
+
+    found = re.search(r'href="(/reverse-invoice/invoices/\d+)"', client.get("/reverse-invoice/invoices").get_data(
+        as_text=True))
+    assert found
+    return found.group(1)

@@ -188,6 +188,28 @@ PROBES: dict[tuple[str, str], Probe] = {
         lambda w: f"/api/v1/reverse-invoice/invoices/{w['invoice']}/reversals", json=lambda w: {"reason": "01"}),
     ("GET", "/reverse-invoice/invoices/<int:invoice_id>"): Probe(
         lambda w: f"/reverse-invoice/invoices/{w['invoice']}", "auditor.lishi"),
+    ("POST", "/reverse-invoice/invoices/<int:invoice_id>/reversal"): Probe(
+        lambda w: f"/reverse-invoice/invoices/{w['invoice']}/reversal", form={"reason": "01"}),
+    ("GET", "/reverse-invoice/sellers/<int:seller_id>"): Probe(
+        lambda w: f"/reverse-invoice/sellers/{w['seller']}", "auditor.lishi"),
+    ("GET", "/reverse-invoice/sellers/<int:seller_id>/statement"): Probe(
+        lambda w: f"/reverse-invoice/sellers/{w['seller']}/statement", "auditor.lishi"),
+    ("GET", "/reverse-invoice/sellers/<int:seller_id>/purchases/new"): Probe(
+        lambda w: f"/reverse-invoice/sellers/{w['seller']}/purchases/new", "recycler.dismantler"),
+    ("POST", "/reverse-invoice/sellers/<int:seller_id>/purchases/new"): Probe(
+        lambda w: f"/reverse-invoice/sellers/{w['seller']}/purchases/new", form={"contract_no": "HT-1"}),
+    ("GET", "/reverse-invoice/purchases/<int:purchase_id>"): Probe(
+        lambda w: f"/reverse-invoice/purchases/{w['purchase']}", "recycler.dismantler"),
+    ("POST", "/reverse-invoice/purchases/<int:purchase_id>/invoice"): Probe(
+        lambda w: f"/reverse-invoice/purchases/{w['purchase']}/invoice", form={"invoice_type": "ordinary"}),
+    ("GET", "/reverse-invoice/purchases/<int:purchase_id>/evidence/<int:document_id>"): Probe(
+        lambda w: f"/reverse-invoice/purchases/{w['purchase']}/evidence/{w['document']}"),
+    ("GET", "/reverse-invoice/filings/<int:filing_id>"): Probe(
+        lambda w: f"/reverse-invoice/filings/{w['filing']}", "auditor.lishi"),
+    ("POST", "/reverse-invoice/filings/<int:filing_id>/filed"): Probe(
+        lambda w: f"/reverse-invoice/filings/{w['filing']}/filed", form={"x": "1"}),
+    ("POST", "/reverse-invoice/filings/<int:filing_id>/payment"): Probe(
+        lambda w: f"/reverse-invoice/filings/{w['filing']}/payment", form={"payment_reference": "JK-0001"}),
     ("GET", "/api/v1/reverse-invoice/filings/<int:filing_id>"): Probe(
         lambda w: f"/api/v1/reverse-invoice/filings/{w['filing']}", "auditor.lishi"),
     ("GET", "/api/v1/reverse-invoice/filings/<int:filing_id>/xlsx"): Probe(
