@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from subsidy_app.appliances import fraud, participation, selling
+from subsidy_app.appliances import fraud, participation, selling, signal_tally
 from subsidy_app.appliances.bulk_funds import Sale, fund
 from subsidy_app.appliances.bulk_rows import Row, error, refusal
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of
@@ -105,7 +105,8 @@ def _opt_str(value: object) -> str | None:
 
 
 def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, rows: list[Row],
-                  persons: dict[int, int], errors: list[RowError], limits: FraudThresholds) -> list[Sale]:
+                  persons: dict[int, int], errors: list[RowError], limits: FraudThresholds
+                  ) -> tuple[list[Sale], dict[str, list[dict[str, Any]]]]:
     """One multi-row INSERT; the partial unique indexes still decide a race with a till."""
     now = utcnow()
     sold_at = {row.line: instant_on(row.sold_on, now) for row in rows}  # as selling.record: the clock's time of day
@@ -126,7 +127,7 @@ def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, row
     for row, v in zip(rows, values, strict=True):
         v["signals"] = signals.get(numbers[row.line], [])
     if not values:
-        return []
+        return [], {}
     inserted = {r["number"] for r in insert_rows(uow.session, ApplianceSale, values, ignore_conflicts=True,
                                                   returning=("number",))}
     lost = [row for row in rows if numbers[row.line] not in inserted]
@@ -139,7 +140,7 @@ def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, row
                           refusal(row.line, "invoice.already_subsidised", "该发票已享受过补贴",
                                   "this invoice already funded a subsidy"))
     return [Sale(row, numbers[row.line], persons[row.line], sold_at[row.line])
-            for row in rows if numbers[row.line] in inserted]
+            for row in rows if numbers[row.line] in inserted], signals
 
 
 def write_chunk(uow: UnitOfWork, *, actor: str, store: Store, upload_id: int, rows: list[Row],
@@ -148,13 +149,16 @@ def write_chunk(uow: UnitOfWork, *, actor: str, store: Store, upload_id: int, ro
     errors: list[RowError] = []
     kept, buyers = _buyers(uow, actor, rows, errors)
     kept = _unique(uow, store.dealer_org_id, _approved(uow, store, kept, errors), errors)
-    sales = _insert_sales(uow, actor, store, upload_id, kept, _register(kept, buyers), errors,
-                          limits or FraudThresholds())
+    sales, signals = _insert_sales(uow, actor, store, upload_id, kept, _register(kept, buyers), errors,
+                                   limits or FraudThresholds())
     funded = fund(uow, actor=actor, store=store, sales=sales, errors=errors)
     numbers = {s.number for s in funded}
     unfunded = [s.number for s in sales if s.number not in numbers]
     if unfunded:  # refused for quota or budget after the insert: as the till's rolled-back savepoint
         uow.session.execute(delete(ApplianceSale).where(ApplianceSale.number.in_(unfunded)))
+    for sale in funded:  # the sales that stay: an unfunded one was deleted with its signals
+        signal_tally.move(uow, county_code=store.county_code, sold_at=sale.sold_at, before=set(),
+                          after=signal_tally.codes(signals.get(sale.number, [])))
     accepted = {s.row.line: {"line": s.row.line, "number": s.number, "amount": str(s.row.decision.amount)}
                 for s in funded}
     if funded:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from subsidy_app.appliances import fraud
+from subsidy_app.appliances import fraud, signal_tally
 from subsidy_app.appliances.domain import CATEGORY_ZH, FraudThresholds, SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, Product, Store
 from subsidy_app.applications import queries
@@ -188,6 +188,8 @@ def _signals(uow: UnitOfWork, sale: ApplianceSale, person_id: int, limits: Fraud
                                sold_at=sale.sold_at, time_known=False, limits=limits)
     known = {s.get("code") for s in sale.signals}
     merged = list(sale.signals) + [s for s in found if s.get("code") not in known]
+    signal_tally.move(uow, county_code=sale.county_code, sold_at=sale.sold_at, before=signal_tally.codes(sale.signals),
+                      after=signal_tally.codes(merged))
     sale.person_id, sale.phone_hash, sale.signals = person_id, phone_hash, merged
     return merged
 

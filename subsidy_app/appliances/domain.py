@@ -128,6 +128,14 @@ class Signal:
         return {"code": self.code, "zh": self.zh, "evidence": dict(self.evidence)}
 
 
+# Each fraud signal's Chinese name, as reviewers, the dashboard and the stored signal give it.
+SIGNAL_LABELS_ZH = {
+    "fraud.address": "同一地址多次补贴配送", "fraud.phone": "同一手机号多次补贴购买",
+    "fraud.price": "售价高于参考价超过允许幅度", "fraud.store_buyer": "同一门店向同一购买人多次销售",
+    "fraud.serial_two_dealers": "同一序列号被两家经销商上报", "fraud.outside_hours": "销售时间不在门店营业时间内",
+}
+
+
 def _count(code: str, zh: str, count: int, limit: int, window_days: int) -> Signal:
     return Signal(code, zh, {"count": str(count), "limit": str(limit), "window_days": str(window_days)})
 
@@ -142,26 +150,26 @@ def fraud_signals(facts: SaleFacts, limits: FraudThresholds) -> list[Signal]:
     """Return the patterns this sale shows (counts include the sale itself)."""
     found: list[Signal] = []
     if facts.same_address > limits.deliveries_per_address:
-        found.append(_count("fraud.address", "同一地址多次补贴配送", facts.same_address,
+        found.append(_count("fraud.address", SIGNAL_LABELS_ZH["fraud.address"], facts.same_address,
                             limits.deliveries_per_address, limits.window_days))
     if facts.same_phone > limits.sales_per_phone:
-        found.append(_count("fraud.phone", "同一手机号多次补贴购买", facts.same_phone, limits.sales_per_phone,
+        found.append(_count("fraud.phone", SIGNAL_LABELS_ZH["fraud.phone"], facts.same_phone, limits.sales_per_phone,
                             limits.window_days))
     if facts.reference_price is not None:
         ceiling = facts.reference_price * (100 + limits.price_margin_percent) / 100
         if facts.price > ceiling:
-            found.append(Signal("fraud.price", "售价高于参考价超过允许幅度",
+            found.append(Signal("fraud.price", SIGNAL_LABELS_ZH["fraud.price"],
                                 {"price": f"{facts.price:.2f}", "reference": f"{facts.reference_price:.2f}",
                                  "margin_percent": str(limits.price_margin_percent)}))
     if facts.same_store_buyer > limits.store_buyer_sales:
-        found.append(_count("fraud.store_buyer", "同一门店向同一购买人多次销售", facts.same_store_buyer,
+        found.append(_count("fraud.store_buyer", SIGNAL_LABELS_ZH["fraud.store_buyer"], facts.same_store_buyer,
                             limits.store_buyer_sales, limits.window_days))
     if facts.serial_dealers > 1:
-        found.append(Signal("fraud.serial_two_dealers", "同一序列号被两家经销商上报",
+        found.append(Signal("fraud.serial_two_dealers", SIGNAL_LABELS_ZH["fraud.serial_two_dealers"],
                             {"dealers": str(facts.serial_dealers)}))
     if facts.sold_at_local is not None and facts.opens_at is not None and facts.closes_at is not None and \
             not _open(facts.opens_at, facts.closes_at, facts.sold_at_local):
-        found.append(Signal("fraud.outside_hours", "销售时间不在门店营业时间内",
+        found.append(Signal("fraud.outside_hours", SIGNAL_LABELS_ZH["fraud.outside_hours"],
                             {"sold_at": facts.sold_at_local.isoformat(timespec="minutes"),
                              "hours": f"{facts.opens_at:%H:%M}-{facts.closes_at:%H:%M}"}))
     return found

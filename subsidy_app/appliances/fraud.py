@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import bindparam, distinct, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from subsidy_app.appliances import signal_tally
 from subsidy_app.appliances.domain import (
+    SIGNAL_LABELS_ZH,
     FraudThresholds,
     SaleFacts,
     SaleState,
@@ -91,11 +93,14 @@ def flag_serial_holder(session: Session, *, serial_key: str, reporting_dealer_id
     others = session.scalar(select(func.count(distinct(SerialReport.dealer_org_id))).where(
         SerialReport.serial_key == serial_key, SerialReport.dealer_org_id != sale.dealer_org_id)) or 1
     name = session.scalar(organisations.name_query(reporting_dealer_id))
-    signal = Signal(SERIAL_CODE, "同一序列号被两家经销商上报", {
+    signal = Signal(SERIAL_CODE, SIGNAL_LABELS_ZH[SERIAL_CODE], {
         "dealers": str(1 + int(others)), "other_dealer": name or str(reporting_dealer_id),
         "reported_at": beijing_now().strftime("%Y-%m-%d %H:%M")})
     # One signal per code: a third dealer's report refreshes the evidence instead of repeating it.
-    sale.signals = [s for s in sale.signals if s.get("code") != SERIAL_CODE] + [signal.stored()]
+    refreshed = [s for s in sale.signals if s.get("code") != SERIAL_CODE] + [signal.stored()]
+    signal_tally.move_now(session, county_code=sale.county_code, sold_at=sale.sold_at,
+                          before=signal_tally.codes(sale.signals), after=signal_tally.codes(refreshed))
+    sale.signals = refreshed
     return sale.id
 
 

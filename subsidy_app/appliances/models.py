@@ -156,6 +156,17 @@ class BulkUpload(Base):
     finished_at: Mapped[dt.datetime | None]
 
 
+
+class SignalTally(Base):
+    """Subsidised sales showing each fraud signal, per county and Beijing sale day: the dashboard's figures."""
+
+    __tablename__ = "appliance_signal_tally"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
 stored_upload(BulkUpload.content, finished=BulkUpload.finished_at)
 
 # What each constraint's refusal means to the client (see core.constraints).
@@ -179,3 +190,5 @@ register('uq_appliance_dealer_account_dealer_org_id', 'dealer_account.exists',
          '该经销商已登记收款账户 / this dealer already has a payee account')
 register('uq_appliance_bulk_upload_dealer_org_id_sha256', 'upload.duplicate',
          '该文件已上传过 / this file was already uploaded')
+register('pk_appliance_signal_tally', 'signal.tally_clash',
+         '统计单元冲突,请重试 / tally cell clash, retry')  # never raised: every write adds to its cell

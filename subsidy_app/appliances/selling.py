@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from recycling import closed_loop
-from subsidy_app.appliances import claims, fraud, participation, settlement
+from subsidy_app.appliances import claims, fraud, participation, settlement, signal_tally
 from subsidy_app.appliances.buyer import Buyer
 from subsidy_app.appliances.domain import FraudThresholds, SaleMode, SaleState, programme_of, recycling_category
 from subsidy_app.appliances.models import ApplianceSale, Product, SerialReport, Store
@@ -215,6 +215,8 @@ def record(uow: UnitOfWork, *, principal: Principal, checked: Checked, buyer: Bu
         uow.flush()  # the partial unique indexes decide races for the serial number and the invoice
     except IntegrityError as exc:
         raise _conflict(exc, checked.serial_key, dealer_org_id) from None
+    signal_tally.move(uow, county_code=store.county_code, sold_at=sold_at, before=set(),
+                      after=signal_tally.codes(signals))
     if instant and buyer is not None:
         if decision.quota is not None:
             # Granted at once: the unit is taken already confirmed, under the sale's brand-new number.

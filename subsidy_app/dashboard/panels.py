@@ -14,6 +14,8 @@ from typing import Any
 
 from recycling import closed_loop, targets
 from recycling.domain import INDICATOR_LABELS, Indicator
+from subsidy_app.appliances import signal_tally
+from subsidy_app.appliances.domain import SIGNAL_LABELS_ZH
 from subsidy_app.applications import tallies
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
@@ -69,13 +71,15 @@ def scope_for(principal: Principal, *, date_from: dt.date, date_to: dt.date, cou
 def build(uow: UnitOfWork, scope: Scope) -> list[Panel]:
     """Every panel for a scope, in the order the page shows them."""
     return [trend(uow, scope), by_county(uow, scope), by_programme(uow, scope), pools(uow, scope),
-            *[recovery(uow, scope, indicator) for indicator in Indicator], closure(uow, scope)]
+            *[recovery(uow, scope, indicator) for indicator in Indicator], closure(uow, scope),
+            fraud_signals(uow, scope)]
 
 
 def panel_named(uow: UnitOfWork, scope: Scope, key: str) -> Panel:
     """One panel by its key (for its export); 404 for an unknown key."""
     builders: dict[str, Callable[[UnitOfWork, Scope], Panel]] = {
         "trend": trend, "counties": by_county, "programmes": by_programme, "pools": pools, "closure": closure,
+        "fraud": fraud_signals,
         **{f"recovery_{i.value}": functools.partial(recovery, indicator=i) for i in Indicator}}
     if key not in builders:
         raise NotFound("没有这个图表 / no such panel", reason="dashboard.panel_not_found")
@@ -174,6 +178,15 @@ def closure(uow: UnitOfWork, scope: Scope) -> Panel:
                                 r.on_time_rate] for r in report]
     return Panel("closure", "以旧换新闭环交旧率", CLOSURE_COLUMNS, rows, Chart("bar", 0, (6, 7)),
                  note="交旧率 = 已交旧 ÷(已交旧 + 逾期)")
+
+
+def fraud_signals(uow: UnitOfWork, scope: Scope) -> Panel:
+    """Subsidised appliance sales showing each fraud signal, sold within the days."""
+    found = signal_tally.totals(uow, counties=scope.counties, date_from=scope.date_from, date_to=scope.date_to)
+    rows: list[list[Value]] = [[SIGNAL_LABELS_ZH.get(code, "其他风险提示"), n]
+                               for code, n in sorted(found.items(), key=lambda item: (-item[1], item[0]))]
+    return Panel("fraud", "家电销售风险提示(按类型)", ("风险提示", "涉及销售(笔)"), rows, Chart("bar", 0, (1,)),
+                 note="一笔销售可有多项提示;提示供审核参考,不是违规认定")
 
 
 def as_text(value: Value) -> str:

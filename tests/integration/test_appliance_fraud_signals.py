@@ -171,6 +171,10 @@ def test_a_serial_reported_by_a_second_dealer(client, uow, world, till, demo) ->
                       "2025-05-06", serial=body["serial_number"])
     assert _codes(uow, _sell_many(client, uow, till, world, [again])[0])["fraud.serial_two_dealers"][
         "evidence"] == {"dealers": "2"}
+    from subsidy_app.appliances import signal_tally
+
+    uow.session.expire_all()
+    assert signal_tally.stored(uow) == signal_tally.recount(uow)  # the report's own session counted it too
 
 
 def test_reviewers_see_each_signal_with_its_evidence_in_chinese(client, uow, world, till, demo) -> None:
