@@ -37,7 +37,8 @@ def _signalled_sales(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int])
     response = client.post("/api/v1/appliance-sales/bulk", headers=headers, content_type="multipart/form-data",
                            data={"store_id": str(world.store_id),
                                  "file": (io.BytesIO((HEADER + "".join(rows)).encode()), "s.csv")})
-    assert response.status_code in (200, 201) and response.get_json()["report"]["error_count"] == 0, response.get_json()["report"]["errors"]
+    report = response.get_json()["report"]
+    assert response.status_code in (200, 201) and report["error_count"] == 0, report["errors"]
 
 
 def test_the_tally_equals_the_sales_signals_and_the_panel_draws_it(client: FlaskClient, uow: UnitOfWork,
