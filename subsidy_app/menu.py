@@ -37,6 +37,13 @@ GROUPS = ("经销商", "回收企业", "审核", "财务", "统计与监管", "�
 MENU: list[Entry] = [
     Entry("经销商", "登记新车销售", "dealer_pages.sale_form", DEALER, key="link-new-sale"),
     Entry("经销商", "销售记录与申请进度", "dealer_pages.sale_list", DEALER, key="link-sales"),
+    Entry("经销商", "家电收银台", "appliance_dealer_pages.till", DEALER, key="link-till"),
+    Entry("经销商", "家电今日销售", "appliance_dealer_pages.sales", DEALER, key="link-appliance-sales"),
+    Entry("经销商", "家电退货记录", "appliance_dealer_pages.sales", DEALER, (("state", "returned"),),
+          key="link-appliance-returns"),
+    Entry("经销商", "家电批量上传", "appliance_dealer_books.uploads", DEALER, key="link-appliance-uploads"),
+    Entry("经销商", "家电结算单", "appliance_dealer_books.statements", DEALER, key="link-statements"),
+    Entry("经销商", "家电门店与海报", "appliance_dealer_pages.stores", DEALER, key="link-stores"),
     Entry("回收企业", "登记回收记录", "recycling_views.intake_form", RECYCLER, key="link-intake"),
     Entry("回收企业", "开具报废机动车回收证明", "recycling_views.certificate_form", RECYCLER, key="link-certificate"),
     Entry("回收企业", "反向开票", "reverse_invoice_views.invoice_list", RECYCLER, key="link-invoices"),

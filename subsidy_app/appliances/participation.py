@@ -250,3 +250,8 @@ def set_dealer_account(uow: UnitOfWork, *, principal: Principal, dealer_org_id: 
     audit.record(uow, actor=principal.actor, action="dealer_account.set", entity_type="organisation",
                  entity_id=dealer.id, after={"account": row.account_masked})
     return row.account_masked
+
+
+def store_standings(uow: UnitOfWork, *, principal: Principal) -> list[tuple[StoreView, PosterStanding]]:
+    """The stores the caller may see, each with what its poster stands for now."""
+    return [(store, poster_standing(uow, store_id=store.id)) for store in list_stores(uow, principal=principal)]
