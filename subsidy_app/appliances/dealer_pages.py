@@ -115,6 +115,20 @@ def till_sell() -> ResponseReturnValue:
     return redirect(url_for("appliance_dealer_pages.sale_detail", sale_id=outcome.sale_id))
 
 
+@bp.route("/dealer/appliances/till/quote", methods=["POST"])
+@access(CLERK)
+def till_quote() -> ResponseReturnValue:
+    """Show the subsidy the sale would earn before the buyer is verified; nothing is recorded or held."""
+    try:
+        sale, _mode, _texts = _sale_input()
+        with uow() as tx:
+            outcome = selling.quote(tx, principal=current_principal(), versions=version_cache().versions(tx),
+                                    data=sale)
+    except DomainError as exc:
+        return _till_page(for_staff(exc, labels=TILL_LABELS, aliases=TILL_ALIASES), exc.status)
+    return _till_page(outcome=outcome)
+
+
 def _period() -> tuple[dict[str, Any], PageError | None]:
     """The sales list's filters from the query (today by default); a bad one is named and left at its default."""
     args, read, today = request.args, FieldErrors(), business_date()

@@ -81,6 +81,17 @@ def test_a_bad_till_form_names_each_field_and_records_nothing(client: FlaskClien
     assert _sales(uow) == 0
 
 
+def test_a_quote_shows_the_subsidy_before_the_buyer_is_verified_and_holds_nothing(
+        client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> None:
+    world = appliance_world(uow, demo)
+    csrf = login(client, "dealer.appliance")
+    quoted = client.post(f"{TILL}/quote", data={**till_form(world.store_id, None), "csrf_token": csrf})
+    assert quoted.status_code == 200 and 'id="quote-amount">599.85<' in quoted.get_data(as_text=True)
+    bad = client.post(f"{TILL}/quote", data={**till_form(world.store_id, None, gtin="123"), "csrf_token": csrf})
+    assert bad.status_code == 422 and 'id="gtin-error"' in bad.get_data(as_text=True)
+    assert _sales(uow) == 0
+
+
 def test_a_product_outside_the_catalogue_is_told_at_the_till_without_a_sale(
         client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> None:
     world = appliance_world(uow, demo)

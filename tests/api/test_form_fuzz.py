@@ -188,6 +188,11 @@ def test_the_appliance_dealers_till_return_pickup_upload_and_statement_forms(cli
         return till_form(world.store_id, buyer_token(uow, world.store_id, n), n=n)
 
     failures = _fuzz(client, "/dealer/appliances/till", sale, csrf)
+    for name in sale():  # a quote, too, shows the till again rather than redirecting
+        for value in GARBAGE:
+            response = client.post("/dealer/appliances/till/quote", data={**sale(), name: value, "csrf_token": csrf})
+            if response.status_code >= 500 or response.is_json:
+                failures.append(f"till/quote {name}={value[:20]!r}: {response.status_code}")
     for value in GARBAGE:  # sending a code shows the till again (200) rather than redirecting: no _fuzz base
         response = client.post("/dealer/appliances/till/code",
                                data={**sale(), "buyer_phone": value, "csrf_token": csrf})

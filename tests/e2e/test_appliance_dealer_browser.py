@@ -139,3 +139,13 @@ def test_a_clerk_sells_returns_uploads_and_settles_through_the_pages(
         page.click("#nav-appliance-sales")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path="/tmp/dealer-sales-800.png", full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})  # a clerk at a small store's counter, on a phone
+        page.click("#nav-till")
+        page.fill("#gtin", AC)
+        page.fill("#price", "3999.00")
+        page.fill("#serial_number", "SN-E2E-0002")
+        page.fill("#invoice_number", "26140000000000077002")
+        page.click("#quote-button")
+        assert page.inner_text("#quote-amount") == "599.85"
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path="/tmp/dealer-till-phone.png", full_page=True)
