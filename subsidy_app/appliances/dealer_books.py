@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -22,7 +23,8 @@ from subsidy_app.rules.services import version_cache
 bp = Blueprint("appliance_dealer_books", __name__, template_folder="templates")
 CLERK = Role.DEALER_CLERK
 UPLOAD_LABELS = {"store_id": "门店", "file": "销售文件"}
-STATEMENT_LABELS = {"programme": "补贴类别", "period_start": "开始日期", "period_end": "结束日期"}
+STATEMENT_LABELS = {"programme": "补贴类别", "period_start": "开始日期", "period_end": "结束日期",
+                    "account_name": "户名", "bank_name": "开户银行", "account_number": "银行账号"}
 PROGRAMMES = {"appliance": "家电以旧换新", "digital": "数码产品购新"}
 
 
@@ -67,7 +69,7 @@ def upload() -> ResponseReturnValue:
     if ref.already_uploaded:
         flash("该文件已上传过,以下是当时的处理结果;重复上传不会重复登记。", "warn")
     else:
-        flash("文件已接收。", "ok")
+        flash("文件已接收,正在逐行核验。", "ok")
     return redirect(url_for("appliance_dealer_books.upload_detail", upload_id=ref.upload_id))
 
 
@@ -100,11 +102,13 @@ def _statements_page(error: PageError | None = None, status: int = 200) -> Respo
     with uow() as tx:
         rows, total = settlement.list_statements(tx, principal=current_principal(), limit=PAGE_SIZE,
                                                  offset=(page - 1) * PAGE_SIZE)
+        account = participation.dealer_account(tx, principal=current_principal())
     today = business_date()
     form: dict[str, Any] = request.form.to_dict() if request.method == "POST" else {
         "programme": "appliance", "period_start": today.replace(day=1).isoformat(), "period_end": today.isoformat()}
     return render_template("appliances/dealer/statements.html", rows=rows, total=total, page=page, size=PAGE_SIZE,
-                           error=error, labels=STATEMENT_LABELS, programmes=PROGRAMMES, form=form), status
+                           error=error, labels=STATEMENT_LABELS, programmes=PROGRAMMES, form=form,
+                           account=account), status
 
 
 @bp.route("/dealer/appliances/settlements")
@@ -136,6 +140,30 @@ def create_statement() -> ResponseReturnValue:
     flash(f"结算单 {made.number} 已生成:{made.sales} 笔,应结 {made.total:.2f} 元(扣回 {made.clawback:.2f} 元),"
           "已提交审核。", "ok")
     return redirect(url_for("appliance_dealer_books.statement_detail", application_id=made.application_id))
+
+
+@bp.route("/dealer/appliances/settlements/account", methods=["POST"])
+@access(CLERK)
+def set_account() -> ResponseReturnValue:
+    """Record the account the dealer's statements are paid into."""
+    principal = current_principal()
+    try:
+        read = FieldErrors()
+        texts = {name: read.value(partial(f.text, request.form, name, max_length=200), "")
+                 for name in ("account_name", "bank_name", "account_number")}
+        if not texts["bank_name"] and not read.refused("bank_name"):
+            read.add("bank_name", "请填写开户银行 / the bank is required")
+        read.raise_any()
+        if principal.organisation_id is None:
+            raise ValidationFailed.field("account_number", "仅经销商账号可登记 / dealer accounts only")
+        with uow() as tx:
+            masked = participation.set_dealer_account(tx, principal=principal,
+                                                      dealer_org_id=principal.organisation_id, **texts)
+            tx.commit()
+    except DomainError as exc:
+        return _statements_page(for_staff(exc, labels=STATEMENT_LABELS), exc.status)
+    flash(f"结算账户已登记:{masked}。", "ok")
+    return redirect(url_for("appliance_dealer_books.statements"))
 
 
 @bp.route("/dealer/appliances/settlements/<int:application_id>")

@@ -255,3 +255,13 @@ def set_dealer_account(uow: UnitOfWork, *, principal: Principal, dealer_org_id: 
 def store_standings(uow: UnitOfWork, *, principal: Principal) -> list[tuple[StoreView, PosterStanding]]:
     """The stores the caller may see, each with what its poster stands for now."""
     return [(store, poster_standing(uow, store_id=store.id)) for store in list_stores(uow, principal=principal)]
+
+
+def dealer_account(uow: UnitOfWork, *, principal: Principal) -> dict[str, str] | None:
+    """The caller's own dealer's settlement account as its page shows it (the number masked), or None."""
+    if principal.organisation_kind is not OrgKind.DEALER:
+        return None
+    row = uow.session.scalar(select(DealerAccount).where(DealerAccount.dealer_org_id == principal.organisation_id))
+    if row is None:
+        return None
+    return {"account_name": row.account_name, "bank_name": row.bank_name, "account_masked": row.account_masked}

@@ -239,3 +239,21 @@ def test_the_stores_page_links_each_approved_stores_poster(client: FlaskClient, 
     for fmt, mimetype in (("png", "image/png"), ("svg", "image/svg+xml"), ("pdf", "application/pdf")):
         path = f"/api/v1/appliance-stores/{world.store_id}/poster.{fmt}"
         assert path in page and client.get(path).mimetype == mimetype
+
+
+def test_a_dealer_without_an_account_registers_one_on_the_statements_page(client: FlaskClient,
+                                                                          demo: dict[str, int]) -> None:
+    csrf = login(client, "dealer.xiaoyi")
+    assert "尚未登记结算账户" in client.get("/dealer/appliances/settlements").get_data(as_text=True)
+    bad = client.post("/dealer/appliances/settlements/account", data={
+        "account_name": "", "bank_name": "", "account_number": "12ab", "csrf_token": csrf})
+    assert bad.status_code == 422 and 'id="bank_name-error"' in bad.get_data(as_text=True)
+    short = client.post("/dealer/appliances/settlements/account", data={
+        "account_name": "", "bank_name": "中国银行", "account_number": "12ab", "csrf_token": csrf})
+    assert short.status_code == 422 and 'id="account_number-error"' in short.get_data(as_text=True)
+    good = client.post("/dealer/appliances/settlements/account", data={
+        "account_name": "", "bank_name": "中国银行孝义支行", "account_number": "6222 0000 1111 2222",
+        "csrf_token": csrf})
+    assert good.status_code == 302
+    shown = client.get("/dealer/appliances/settlements").get_data(as_text=True)
+    assert "中国银行孝义支行" in shown and "6222000011112222" not in shown and "2222" in shown

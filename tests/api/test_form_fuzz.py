@@ -206,6 +206,8 @@ def test_the_appliance_dealers_till_return_pickup_upload_and_statement_forms(cli
     today = business_date().isoformat()
     failures += _fuzz(client, "/dealer/appliances/settlements",
                       lambda: {"programme": "appliance", "period_start": today, "period_end": today}, csrf)
+    failures += _fuzz(client, "/dealer/appliances/settlements/account", lambda: {
+        "account_name": "", "bank_name": "中国银行", "account_number": "6222000011112222"}, csrf)
     for value in GARBAGE:
         response = client.post("/dealer/appliances/uploads", content_type="multipart/form-data", data={
             "store_id": value, "file": (io.BytesIO(_bulk_file(900, good=1)), "day.csv"), "csrf_token": csrf})
