@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -16,7 +17,7 @@ from subsidy_app.appliances.api_sales import note_clash, receipt_url
 from subsidy_app.appliances.domain import SaleMode
 from subsidy_app.applications import form_input as f
 from subsidy_app.core.clock import business_date
-from subsidy_app.core.errors import DomainError, FieldErrors
+from subsidy_app.core.errors import DomainError, FieldErrors, ValidationFailed
 from subsidy_app.form_errors import PageError, for_staff
 from subsidy_app.http import runtime, uow
 from subsidy_app.identity.domain import Role
@@ -35,6 +36,7 @@ TILL_LABELS = {
 TILL_ALIASES = {"name": "buyer_name", "id_number": "buyer_id_number", "phone": "buyer_phone", "code": "buyer_code",
                 "token": "buyer_token", "buyer": "buyer_token"}
 SALE_LABELS = {"reason": "退货原因", "picked_up_on": "收旧日期"}
+STORE_LABELS = {"name": "门店名称", "address": "门店地址", "opens_at": "开门时间", "closes_at": "关门时间"}
 _TEXTS = ("gtin", "serial_number", "invoice_number", "invoice_code", "delivery_address", "buyer_token", "buyer_name",
           "buyer_id_number", "buyer_phone", "buyer_code")
 
@@ -204,11 +206,48 @@ def sale_pickup(sale_id: int) -> ResponseReturnValue:
     return redirect(url_for("appliance_dealer_pages.sale_detail", sale_id=sale_id))
 
 
+def _stores_page(error: PageError | None = None, status: int = 200) -> ResponseReturnValue:
+    with uow() as tx:
+        found = participation.store_standings(tx, principal=current_principal())
+    return render_template("appliances/dealer/stores.html", stores=found, names=poster.CATEGORY_ZH, error=error,
+                           labels=STORE_LABELS, form=request.form), status
+
+
 @bp.route("/dealer/appliances/stores")
 @access(CLERK)
 def stores() -> ResponseReturnValue:
     """The dealer's stores, each with the categories approved for it and its poster as PNG, SVG and PDF."""
-    with uow() as tx:
-        found = participation.store_standings(tx, principal=current_principal())
-    return render_template("appliances/dealer/stores.html", stores=found, names=poster.CATEGORY_ZH)
+    return _stores_page()
+
+
+def _time(name: str) -> dt.time | None:
+    raw = f.text(request.form, name)
+    try:
+        return dt.time.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise ValidationFailed.field(name, "时间格式应为 HH:MM / time must be HH:MM") from None
+
+
+@bp.route("/dealer/appliances/stores", methods=["POST"])
+@access(CLERK)
+def open_store() -> ResponseReturnValue:
+    """Open a store; the county bureau then approves it for its categories before it sells with a subsidy."""
+    try:
+        read = FieldErrors()
+        name = read.value(partial(f.text, request.form, "name", max_length=200), "")
+        address = read.value(partial(f.text, request.form, "address", max_length=300), "")
+        opens_at = read.value(partial(_time, "opens_at"), None)
+        closes_at = read.value(partial(_time, "closes_at"), None)
+        for field, value in (("name", name), ("address", address)):
+            if not value and not read.refused(field):  # reported with the other fields, not after them
+                read.add(field, "必填 / required")
+        read.raise_any()
+        with uow() as tx:
+            store = participation.create_store(tx, principal=current_principal(), name=name, address=address,
+                                               opens_at=opens_at, closes_at=closes_at)
+            tx.commit()
+    except DomainError as exc:
+        return _stores_page(for_staff(exc, labels=STORE_LABELS), exc.status)
+    flash(f"门店“{store.name}”已登记,待区县商务主管部门审批品类后即可下载海报、办理补贴销售。", "ok")
+    return redirect(url_for("appliance_dealer_pages.stores"))
 

@@ -257,3 +257,19 @@ def test_a_dealer_without_an_account_registers_one_on_the_statements_page(client
     assert good.status_code == 302
     shown = client.get("/dealer/appliances/settlements").get_data(as_text=True)
     assert "中国银行孝义支行" in shown and "6222000011112222" not in shown and "2222" in shown
+
+
+def test_a_store_is_opened_with_its_hours_and_waits_for_approval_before_its_poster(
+        client: FlaskClient, demo: dict[str, int]) -> None:
+    csrf = login(client, "dealer.xiaoyi")
+    bad = client.post("/dealer/appliances/stores", data={"name": "", "address": "孝义市府前街 8 号",
+                                                         "opens_at": "9点", "closes_at": "", "csrf_token": csrf})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="name-error"' in page and 'id="opens_at-error"' in page
+    assert "no-stores" in client.get("/dealer/appliances/stores").get_data(as_text=True)
+    good = client.post("/dealer/appliances/stores", data={"name": "孝义府前店", "address": "孝义市府前街 8 号",
+                                                          "opens_at": "09:00", "closes_at": "21:00",
+                                                          "csrf_token": csrf})
+    assert good.status_code == 302
+    shown = client.get("/dealer/appliances/stores").get_data(as_text=True)
+    assert "孝义府前店" in shown and "09:00–21:00" in shown and "获批后可下载" in shown

@@ -206,6 +206,9 @@ def test_the_appliance_dealers_till_return_pickup_upload_and_statement_forms(cli
     today = business_date().isoformat()
     failures += _fuzz(client, "/dealer/appliances/settlements",
                       lambda: {"programme": "appliance", "period_start": today, "period_end": today}, csrf)
+    failures += _fuzz(client, "/dealer/appliances/stores", lambda: {
+        "name": f"分店{next(_serial)}", "address": "离石区永宁路 2 号", "opens_at": "09:00",
+        "closes_at": "21:00"}, csrf)
     failures += _fuzz(client, "/dealer/appliances/settlements/account", lambda: {
         "account_name": "", "bank_name": "中国银行", "account_number": "6222000011112222"}, csrf)
     for value in GARBAGE:
