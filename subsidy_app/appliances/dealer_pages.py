@@ -146,18 +146,31 @@ def _period() -> tuple[dict[str, Any], PageError | None]:
     return filters, None
 
 
-@bp.route("/dealer/appliances/sales")
-@access(CLERK)
-def sales() -> ResponseReturnValue:
-    """The dealer's sales of a period (today's by default) or its returns, with the subsidy in total."""
+def _sales_page(endpoint: str, state: str | None = None) -> ResponseReturnValue:
     filters, error = _period()
+    filters["state"] = state or filters["state"]
     page = page_number()
     with uow() as tx:
         found = dealer_queries.list_sales(tx, principal=current_principal(), limit=PAGE_SIZE,
                                           offset=(page - 1) * PAGE_SIZE, **filters)
         stores = participation.list_stores(tx, principal=current_principal())
     return render_template("appliances/dealer/sales.html", found=found, stores=stores, filters=filters, page=page,
-                           size=PAGE_SIZE, states=dealer_queries.STATE_ZH, error=error), 422 if error else 200
+                           size=PAGE_SIZE, states=dealer_queries.STATE_ZH, error=error,
+                           endpoint=endpoint), 422 if error else 200
+
+
+@bp.route("/dealer/appliances/sales")
+@access(CLERK)
+def sales() -> ResponseReturnValue:
+    """The dealer's sales of a period (today's by default), with the subsidy in total."""
+    return _sales_page("appliance_dealer_pages.sales")
+
+
+@bp.route("/dealer/appliances/returns")
+@access(CLERK)
+def returns() -> ResponseReturnValue:
+    """The dealer's returns of a period (today's by default), by the day each was returned."""
+    return _sales_page("appliance_dealer_pages.returns", dealer_queries.RETURNED)
 
 
 def _sale_page(sale_id: int, error: PageError | None = None, status: int = 200) -> ResponseReturnValue:

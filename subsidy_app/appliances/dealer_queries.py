@@ -23,6 +23,7 @@ STATE_ZH = {"granted": "已立减,待结算", "settling": "结算中", "claimabl
 MODE_ZH = {"instant": "收银立减", "claim": "购买后申请"}
 PICKUP_ZH = {"open": "待交投回收", "overdue": "逾期未交投", "closed": "已交投回收"}
 UPLOAD_STATE_ZH = {"queued": "处理中", "done": "已完成"}
+RETURNED = SaleState.RETURNED.value
 
 
 @dataclass(frozen=True)

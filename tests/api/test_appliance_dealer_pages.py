@@ -43,7 +43,7 @@ def _sell(client: FlaskClient, uow: UnitOfWork, csrf: str, store_id: int, serial
 
 @pytest.mark.parametrize(("path", "heading"), [
     (TILL, "家电收银台"), ("/dealer/appliances/sales", "家电销售记录"),
-    ("/dealer/appliances/sales?state=returned", "家电退货记录"), ("/dealer/appliances/uploads", "批量上传销售"),
+    ("/dealer/appliances/returns", "家电退货记录"), ("/dealer/appliances/uploads", "批量上传销售"),
     ("/dealer/appliances/settlements", "结算单"), ("/dealer/appliances/stores", "门店与海报")])
 def test_each_page_opens_for_the_dealers_clerk_only(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int],
                                                      path: str, heading: str) -> None:
@@ -134,7 +134,7 @@ def test_a_return_needs_a_reason_then_appears_among_the_returns(client: FlaskCli
     assert done.status_code == 302
     uow.session.expire_all()
     assert uow.session.get(ApplianceSale, sale_id).state == "returned"  # type: ignore[union-attr]
-    returns = client.get("/dealer/appliances/sales?state=returned").get_data(as_text=True)
+    returns = client.get("/dealer/appliances/returns").get_data(as_text=True)
     number = uow.session.get(ApplianceSale, sale_id).number  # type: ignore[union-attr]
     assert number in returns and "已退货" in returns
 
