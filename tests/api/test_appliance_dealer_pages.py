@@ -273,3 +273,15 @@ def test_a_store_is_opened_with_its_hours_and_waits_for_approval_before_its_post
     assert good.status_code == 302
     shown = client.get("/dealer/appliances/stores").get_data(as_text=True)
     assert "孝义府前店" in shown and "09:00–21:00" in shown and "获批后可下载" in shown
+
+
+def test_a_rejected_cell_that_looks_like_a_formula_stays_text_in_the_workbook(
+        client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> None:
+    world = appliance_world(uow, demo)
+    csrf = login(client, "dealer.appliance")
+    row = (f"{AC},BK00000990,=1+1,26140000000000009990,{business_date()},买家,"
+           f"{resident_id('14110219900202990')},13900009990\n")
+    upload_id = _upload(client, csrf, world.store_id, (BULK_HEADER + row).encode())
+    book = load_workbook(io.BytesIO(client.get(f"/dealer/appliances/uploads/{upload_id}/rejected.xlsx").data))
+    price = book.active.cell(row=2, column=6)  # 行号, 出错列, 原因, then the file's columns: 成交价 is the third
+    assert price.value == "=1+1" and price.data_type == "s"
