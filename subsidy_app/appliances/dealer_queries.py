@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from recycling import closed_loop
 from subsidy_app.appliances.domain import CATEGORY_ZH, SaleState
@@ -70,7 +70,10 @@ def list_sales(uow: UnitOfWork, *, principal: Principal, date_from: dt.date, dat
         where.append(ApplianceSale.store_id == store_id)
     if state:
         where.append(ApplianceSale.state == state)
-    total, subsidy = uow.session.execute(select(func.count(), func.coalesce(func.sum(ApplianceSale.amount), 0))
+    # A returned sale's subsidy is clawed back: it counts only in the returns' own total.
+    counted = ApplianceSale.amount if state == SaleState.RETURNED else case(
+        (ApplianceSale.state != SaleState.RETURNED.value, ApplianceSale.amount), else_=0)
+    total, subsidy = uow.session.execute(select(func.count(), func.coalesce(func.sum(counted), 0))
                                          .where(*where)).one()
     found = uow.session.execute(
         select(ApplianceSale, Product, Store.name).join(Store, Store.id == ApplianceSale.store_id)

@@ -65,7 +65,7 @@ def test_a_till_sale_with_the_buyers_confirmation_shows_the_subsidy_and_the_rece
     qr = re.search(r'<img src="([^"]+)" alt="小票二维码"', page)
     assert qr is not None and client.get(qr.group(1)).mimetype == "image/png"
     today = client.get("/dealer/appliances/sales").get_data(as_text=True)
-    assert re.search(r'共 <strong>1</strong> 笔,补贴合计 <strong>599.85</strong>', today)
+    assert re.search(r'共 <strong>1</strong> 笔,补贴合计\(不含已退货\) <strong>599.85</strong>', today)
 
 
 def test_a_bad_till_form_names_each_field_and_records_nothing(client: FlaskClient, uow: UnitOfWork,
@@ -137,6 +137,8 @@ def test_a_return_needs_a_reason_then_appears_among_the_returns(client: FlaskCli
     returns = client.get("/dealer/appliances/returns").get_data(as_text=True)
     number = uow.session.get(ApplianceSale, sale_id).number  # type: ignore[union-attr]
     assert number in returns and "已退货" in returns
+    sales = client.get("/dealer/appliances/sales").get_data(as_text=True)
+    assert re.search(r'共 <strong>1</strong> 笔,补贴合计\(不含已退货\) <strong>0.00</strong>', sales)
 
 
 def test_the_old_items_pickup_is_recorded_once_with_a_valid_date(client: FlaskClient, uow: UnitOfWork,
