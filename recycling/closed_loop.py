@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -328,3 +329,13 @@ def _names(uow: UnitOfWork, by: str, tally: dict[str, dict[str, int]]) -> dict[s
         return dict(COUNTIES)
     ids = [int(k) for k in tally]
     return {str(i): n for i, n in organisation_names(uow, ids).items()}
+
+
+def obligations_by_ref(uow: UnitOfWork, *, dealer_org_id: int, refs: Iterable[str]) -> dict[str, ObligationView]:
+    """Return a dealer's hand-in obligations for these trade-in refs (a sales list shows each one's pickup)."""
+    wanted = list(refs)
+    if not wanted:
+        return {}
+    rows = uow.session.scalars(select(HandInObligation).where(HandInObligation.dealer_org_id == dealer_org_id,
+                                                              HandInObligation.trade_in_ref.in_(wanted)))
+    return {row.trade_in_ref: obligation_view(row) for row in rows}

@@ -110,11 +110,15 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
     app.register_blueprint(api_docs_assets)
     from subsidy_app.appliances.api import blp as appliances_api
     from subsidy_app.appliances.api_sales import blp as appliance_sales_api
+    from subsidy_app.appliances.dealer_books import bp as appliance_dealer_books
+    from subsidy_app.appliances.dealer_pages import bp as appliance_dealer_pages
     from subsidy_app.appliances.views import bp as appliance_resident_views
 
     api.register_blueprint(appliances_api)
     api.register_blueprint(appliance_sales_api)
     app.register_blueprint(appliance_resident_views)
+    app.register_blueprint(appliance_dealer_pages)
+    app.register_blueprint(appliance_dealer_books)
     app.register_blueprint(identity_views)
     app.register_blueprint(home_views)
     app.register_blueprint(resident_views)

@@ -39,21 +39,7 @@ def receipt_url(apply_code: str | None) -> str | None:
     return f"{settings.public_base_url}/m/appliance/{token}"
 
 
-def _buyer(tx: Any, data: dict[str, Any], actor: str) -> buyers.Buyer | None:
-    if data.get("buyer_token"):
-        return buyers.from_confirmation(runtime().settings.secret_key, token=data["buyer_token"],
-                                        store_id=data["store_id"])
-    if data.get("buyer_id_number"):
-        missing = [f for f in ("buyer_name", "buyer_phone", "buyer_code") if not data.get(f)]
-        if missing:
-            raise ValidationFailed.field(missing[0], "按身份证核验须同时提供姓名、手机号和验证码 / name, phone and "
-                                                     "code are needed with the ID number", reason="buyer.incomplete")
-        return buyers.verify_by_code(tx, actor=actor, name=data["buyer_name"], id_number=data["buyer_id_number"],
-                                     phone=data["buyer_phone"], code=data["buyer_code"])
-    return None
-
-
-def _note_clash(taken: selling.SerialTaken) -> None:
+def note_clash(taken: selling.SerialTaken) -> None:
     """Record a second dealer's report of a held serial; the till gets its 409 even if this fails (logged)."""
     for attempt in (1, 2):
         try:
@@ -82,7 +68,10 @@ class Sales(MethodView):
         sale = selling.SaleInput(**{k: v for k, v in data.items() if k not in _BUYER_FIELDS})
         try:
             with uow() as tx:
-                buyer = _buyer(tx, data, principal.actor)
+                buyer = buyers.resolve(tx, secret_key=runtime().settings.secret_key, actor=principal.actor,
+                                       store_id=data["store_id"], token=data.get("buyer_token"),
+                                       name=data.get("buyer_name"), id_number=data.get("buyer_id_number"),
+                                       phone=data.get("buyer_phone"), code=data.get("buyer_code"))
                 outcome = selling.sell(tx, principal=principal, versions=version_cache().versions(tx), data=sale,
                                        buyer=buyer, mode=SaleMode(data["mode"]),
                                        limits=fraud.thresholds(runtime().settings))
@@ -90,7 +79,7 @@ class Sales(MethodView):
                 response = answer(_SALE_OUT, {**outcome.__dict__, "receipt_url": receipt_url(outcome.apply_code)})
                 tx.commit()
         except selling.SerialTaken as taken:
-            _note_clash(taken)
+            note_clash(taken)
             raise
         return response
 

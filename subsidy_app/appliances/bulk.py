@@ -155,3 +155,9 @@ def upload_status(uow: UnitOfWork, *, principal: Principal, upload_id: int) -> U
     return UploadRef(row.id, False, row.state, row.job_id, row.report if row.state == "done" else None)
 
 
+
+
+def upload_content(uow: UnitOfWork, *, upload_id: int) -> tuple[str, bytes] | None:
+    """Return an upload's filename and sealed file, or None once purged after the retention period."""
+    row = uow.session.get(BulkUpload, upload_id)
+    return (row.filename, row.content) if row is not None and row.content is not None else None

@@ -47,3 +47,18 @@ def from_confirmation(secret_key: str, *, token: str, store_id: int) -> Buyer:
                                      reason="buyer.wrong_store")
     phone_hash = payload.get("h")
     return Buyer(int(payload["p"]), str(phone_hash) if phone_hash else None)
+
+
+def resolve(uow: UnitOfWork, *, secret_key: str, actor: str, store_id: int, token: str | None, name: str | None,
+            id_number: str | None, phone: str | None, code: str | None) -> Buyer | None:
+    """Return the till's buyer: from the phone's confirmation, else by ID number and code; None when neither."""
+    if token:
+        return from_confirmation(secret_key, token=token, store_id=store_id)
+    if id_number:
+        missing = [f for f, v in (("buyer_name", name), ("buyer_phone", phone), ("buyer_code", code)) if not v]
+        if missing:
+            raise ValidationFailed.field(missing[0], "按身份证核验须同时提供姓名、手机号和验证码 / name, phone and "
+                                                     "code are needed with the ID number", reason="buyer.incomplete")
+        assert name and phone and code
+        return verify_by_code(uow, actor=actor, name=name, id_number=id_number, phone=phone, code=code)
+    return None

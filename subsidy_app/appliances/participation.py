@@ -323,3 +323,18 @@ def decide_scope(uow: UnitOfWork, *, principal: Principal, scope: str, category:
     store = get_store(uow, store_id=int(raw), principal=principal)
     return decide(uow, principal=principal, dealer_org_id=store.dealer_org_id, store_id=store.id, category=category,
                   status=status, reason=reason)
+
+
+def store_standings(uow: UnitOfWork, *, principal: Principal) -> list[tuple[StoreView, PosterStanding]]:
+    """The stores the caller may see, each with what its poster stands for now."""
+    return [(store, poster_standing(uow, store_id=store.id)) for store in list_stores(uow, principal=principal)]
+
+
+def dealer_account(uow: UnitOfWork, *, principal: Principal) -> dict[str, str] | None:
+    """The caller's own dealer's settlement account as its page shows it (the number masked), or None."""
+    if principal.organisation_kind is not OrgKind.DEALER:
+        return None
+    row = uow.session.scalar(select(DealerAccount).where(DealerAccount.dealer_org_id == principal.organisation_id))
+    if row is None:
+        return None
+    return {"account_name": row.account_name, "bank_name": row.bank_name, "account_masked": row.account_masked}

@@ -250,6 +250,18 @@ def sell(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, 
                   delivery_address=data.delivery_address, limits=limits)
 
 
+def quote(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion, ...], data: SaleInput
+          ) -> SaleOutcome:
+    """Tell the till the subsidy a sale would earn, holding nothing (shown before the buyer is verified)."""
+    checked = check(uow, principal=principal, versions=versions, data=data)
+    if isinstance(checked, SaleOutcome):
+        return checked
+    participation.require_approved(uow, dealer_org_id=checked.store.dealer_org_id, store_id=checked.store.id,
+                                   category=checked.product.category)
+    return SaleOutcome(True, checked.decision.amount, programme_of(checked.product.category),
+                       checked.product.category, checked.decision.version_code)
+
+
 def _own_sale(uow: UnitOfWork, principal: Principal, sale_id: int) -> ApplianceSale:
     sale = uow.session.scalar(select(ApplianceSale).where(ApplianceSale.id == sale_id).with_for_update())
     if sale is None or not may_see_sale(principal, sale):

@@ -15,8 +15,8 @@ from subsidy_app.appliances import fraud
 from subsidy_app.appliances.domain import SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, DealerAccount
 from subsidy_app.applications import checks as application_checks
-from subsidy_app.applications import queries
-from subsidy_app.applications.domain import CheckResult, State
+from subsidy_app.applications import queries, staff_queries
+from subsidy_app.applications.domain import STATE_LABELS_ZH, CheckResult, State
 from subsidy_app.applications.services import FirstRun, Kind, Opening, Payee, WithFacts, open_application, register_kind
 from subsidy_app.core.clock import day_start
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
@@ -241,3 +241,19 @@ def list_statements(uow: UnitOfWork, *, principal: Principal, state: State | Non
                          Decimal(r["facts"].get("gross", "0")), Decimal(r["facts"].get("clawback", "0")),
                          r["amount"], r["state"], r["state_label"], r["needs_second_review"], r["submitted_at"])
             for r in rows], total
+
+
+def own_statements(uow: UnitOfWork, *, principal: Principal, limit: int, offset: int
+                    ) -> tuple[list[dict[str, Any]], int]:
+    """One page of the caller's own dealer's statements, newest first, and how many there are."""
+    return staff_queries.dealer_payee_applications(uow, principal=principal, payee_kind=DEALER_PAYEE, limit=limit,
+                                                   offset=offset)
+
+
+def statement_page(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
+    """A statement as its page shows it: the lines, its state in words and the checks that failed (the signals)."""
+    shown = statement_lines(uow, principal=principal, application_id=application_id)
+    failed = [c for c in application_checks.latest_checks(uow, application_id=application_id) if not c.passed]
+    return {**shown, "state_label": STATE_LABELS_ZH[State(shown["state"])],
+            "failed_checks": [{"detail": c.explanation_zh, "overridden": bool(c.overridden_by)} for c in failed]}
+

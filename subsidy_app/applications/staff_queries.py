@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from subsidy_app.applications.domain import STATE_LABELS_ZH, State
 from subsidy_app.applications.models import Application, CarSale, PaymentBatch
@@ -56,3 +56,18 @@ def application_numbers(uow: UnitOfWork, *, application_ids: Iterable[int]) -> d
         return {}
     found = uow.session.execute(select(Application.id, Application.number).where(Application.id.in_(ids)))
     return {int(app_id): str(number) for app_id, number in found}
+
+
+def dealer_payee_applications(uow: UnitOfWork, *, principal: Principal, payee_kind: str, limit: int, offset: int
+                              ) -> tuple[list[dict[str, Any]], int]:
+    """One page of the caller's own dealer's applications paid to it (its statements), newest first, and the count."""
+    if principal.organisation_kind is not OrgKind.DEALER or principal.organisation_id is None:
+        return [], 0
+    where = (Application.dealer_org_id == principal.organisation_id, Application.payee_kind == payee_kind)
+    total = int(uow.session.scalar(select(func.count()).select_from(Application).where(*where)) or 0)
+    rows = uow.session.scalars(select(Application).where(*where).order_by(Application.id.desc())
+                               .limit(limit).offset(offset))
+    return [{"id": a.id, "number": a.number, "programme": a.programme, "state": a.state,
+             "state_label": STATE_LABELS_ZH[State(a.state)], "amount": a.amount, "period": a.facts.get("period"),
+             "submitted_at": a.submitted_at, "needs_second_review": a.needs_second_review} for a in rows], total
+

@@ -132,6 +132,21 @@ PROBES: dict[tuple[str, str], Probe] = {
         lambda w: f"/api/v1/appliance-settlements/{w['statement']}", "auditor.lishi", _own("dealer.appliance")),
     ("GET", "/api/v1/appliance-sales/bulk/<int:upload_id>"): Probe(
         lambda w: f"/api/v1/appliance-sales/bulk/{w['bulk']}", "dealer.appliance", _own("dealer.appliance")),
+    ("GET", "/dealer/appliances/sales/<int:sale_id>"): Probe(
+        lambda w: f"/dealer/appliances/sales/{w['appliance_sale']}", "dealer.appliance", _own("dealer.appliance")),
+    ("POST", "/dealer/appliances/sales/<int:sale_id>/return"): Probe(
+        lambda w: f"/dealer/appliances/sales/{w['appliance_sale']}/return", owners=_own("dealer.appliance"),
+        form={"reason": "越权测试"}),
+    ("POST", "/dealer/appliances/sales/<int:sale_id>/pickup"): Probe(
+        lambda w: f"/dealer/appliances/sales/{w['appliance_sale']}/pickup", owners=_own("dealer.appliance"),
+        form={"picked_up_on": "2025-05-11"}),
+    ("GET", "/dealer/appliances/uploads/<int:upload_id>"): Probe(
+        lambda w: f"/dealer/appliances/uploads/{w['bulk']}", "dealer.appliance", _own("dealer.appliance")),
+    ("GET", "/dealer/appliances/uploads/<int:upload_id>/rejected.xlsx"): Probe(
+        lambda w: f"/dealer/appliances/uploads/{w['bulk']}/rejected.xlsx", "dealer.appliance",
+        _own("dealer.appliance")),
+    ("GET", "/dealer/appliances/settlements/<int:application_id>"): Probe(
+        lambda w: f"/dealer/appliances/settlements/{w['statement']}", "dealer.appliance", _own("dealer.appliance")),
     ("POST", "/api/v1/recovery/hand-ins/<trade_in_ref>/pickup"): Probe(
         lambda w: "/api/v1/recovery/hand-ins/SCOPE-HAND-1/pickup", owners=_own("dealer.appliance"),
         json=lambda w: {"picked_up_on": business_date().isoformat()}),
