@@ -244,10 +244,10 @@ def list_statements(uow: UnitOfWork, *, principal: Principal, state: State | Non
 
 
 def own_statements(uow: UnitOfWork, *, principal: Principal, limit: int, offset: int
-                    ) -> tuple[list[dict[str, Any]], int]:
+                   ) -> tuple[list[dict[str, Any]], int]:
     """One page of the caller's own dealer's statements, newest first, and how many there are."""
-    return staff_queries.dealer_payee_applications(uow, principal=principal, payee_kind=DEALER_PAYEE, limit=limit,
-                                                   offset=offset)
+    return staff_queries.dealer_applications(uow, principal=principal, category=CATEGORY, limit=limit,
+                                             offset=offset)
 
 
 def statement_page(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:

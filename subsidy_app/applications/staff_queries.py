@@ -58,12 +58,13 @@ def application_numbers(uow: UnitOfWork, *, application_ids: Iterable[int]) -> d
     return {int(app_id): str(number) for app_id, number in found}
 
 
-def dealer_payee_applications(uow: UnitOfWork, *, principal: Principal, payee_kind: str, limit: int, offset: int
-                              ) -> tuple[list[dict[str, Any]], int]:
-    """One page of the caller's own dealer's applications paid to it (its statements), newest first, and the count."""
+def dealer_applications(uow: UnitOfWork, *, principal: Principal, category: str, limit: int, offset: int
+                        ) -> tuple[list[dict[str, Any]], int]:
+    """One page of the caller's own dealer's applications of a category (its statements), newest first, and the
+    count; the package that opens them names the category, as for the bureau's list (queries.category_page)."""
     if principal.organisation_kind is not OrgKind.DEALER or principal.organisation_id is None:
         return [], 0
-    where = (Application.dealer_org_id == principal.organisation_id, Application.payee_kind == payee_kind)
+    where = (Application.dealer_org_id == principal.organisation_id, Application.category == category)
     total = int(uow.session.scalar(select(func.count()).select_from(Application).where(*where)) or 0)
     rows = uow.session.scalars(select(Application).where(*where).order_by(Application.id.desc())
                                .limit(limit).offset(offset))
