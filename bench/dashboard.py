@@ -161,14 +161,14 @@ def _leader_id(uow: Any) -> int:
 
 def _builders(uow: Any, scope: panels.Scope) -> dict[str, Any]:
     from recycling.domain import Indicator
-    from subsidy_app.applications import tallies
 
     return {
-        "tallies": lambda: tallies.stored(uow, counties=scope.counties, date_from=scope.date_from,
-                                          date_to=scope.date_to),
+        "applications": lambda: [panels.trend(uow, scope), panels.by_county(uow, scope),
+                                 panels.by_programme(uow, scope)],  # the three panels the tallies feed
         "pools": lambda: panels.pools(uow, scope),
         "recovery": lambda: [panels.recovery(uow, scope, i) for i in Indicator],
         "closure": lambda: panels.closure(uow, scope),
+        "fraud": lambda: panels.fraud_signals(uow, scope),
     }
 
 

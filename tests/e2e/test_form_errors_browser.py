@@ -23,9 +23,12 @@ def _assert_each_beside_its_field(page: Any, fields: dict[str, str]) -> None:
         message = error.inner_text()
         assert message and not re.search(r"[A-Za-z]", message), message  # Chinese only, no "phone:" key
         assert page.inner_text("main").count(message) == 1, message  # not repeated at the top
-        box, field = error.bounding_box(), page.locator(control).bounding_box()
-        assert box is not None and field is not None
-        assert 0 <= box["y"] - (field["y"] + field["height"]) < 40  # right under its field
+        # Both measured in one frame, in page coordinates: the page may still be scrolling to the first error.
+        gap = page.evaluate("""([message, control]) => {
+            const m = document.querySelector(message).getBoundingClientRect();
+            const f = document.querySelector(control).getBoundingClientRect();
+            return m.top - f.bottom; }""", [f"#{name}-error", control])
+        assert 0 <= gap < 40, (name, gap)  # right under its field
     summary = page.inner_text("#form-error")
     assert not re.search(r"[A-Za-z]", summary), summary
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits the phone
