@@ -178,14 +178,14 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
 def _staff_menu() -> dict[str, Any]:
     """The menu of the signed-in staff member's roles, for the layout (nothing for residents and visitors)."""
-    from flask import g, url_for
+    from flask import g, request, url_for
 
-    from subsidy_app.menu import menu_for
+    from subsidy_app.menu import menu_for, trail_for
 
     principal = g.get("principal")
     if principal is None or principal.kind != "staff":
-        return {"staff_menu": []}
-    return {"staff_menu": menu_for(principal, url_for)}
+        return {"staff_menu": [], "staff_trail": []}
+    return {"staff_menu": menu_for(principal, url_for), "staff_trail": trail_for(principal, url_for, request.path)}
 
 
 def _declare_framework_endpoints(app: Flask) -> None:

@@ -92,3 +92,18 @@ def menu_for(principal: Principal, url_for: Callable[..., str]) -> list[tuple[st
         if entries:
             shown.append((group, entries))
     return shown
+
+
+def trail_for(principal: Principal, url_for: Callable[..., str], path: str) -> list[tuple[str, str]]:
+    """The breadcrumbs of a page: 工作台, the menu group and the entry whose address the page's path starts with
+    (the longest such), each as (label, url); empty when no entry of the principal's covers the page."""
+    best: tuple[int, str, str, str] | None = None
+    for group, entries in menu_for(principal, url_for):
+        for label, url, _key in entries:
+            base = url.split("?", 1)[0]
+            if (path == base or path.startswith(base.rstrip("/") + "/")) and (best is None or len(base) > best[0]):
+                best = (len(base), group, label, url)
+    if best is None:
+        return []
+    _length, group, label, url = best
+    return [("工作台", url_for("identity_views.workbench")), (group, ""), (label, url)]

@@ -62,3 +62,22 @@ def test_the_layout_shows_each_role_its_own_menu(client: FlaskClient, demo: dict
 
 def test_residents_and_visitors_see_no_staff_menu(client: FlaskClient) -> None:
     assert 'class="staff-menu"' not in client.get("/").get_data(as_text=True)
+
+
+def test_each_page_shows_where_it_sits_in_the_menu(client: FlaskClient, uow, demo: dict[str, int]) -> None:
+    import re
+
+    from tests.api.test_staff_pages import _pending
+
+    def trail(page: str) -> str:
+        found = re.search(r'<nav class="breadcrumbs"[^>]*>(.*?)</nav>', page, re.S)
+        assert found, "no breadcrumbs"
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", found.group(1))).strip()
+
+    app_id = _pending(uow, demo)
+    login(client, "auditor.lishi")
+    assert trail(client.get("/staff/dashboard").get_data(as_text=True)) == "工作台 › 统计与监管 › 统计看板"
+    deeper = trail(client.get(f"/review/{app_id}").get_data(as_text=True))
+    entry = "工作台 › 审核 › 补贴申请审核(待初审) › "
+    assert deeper.startswith(entry) and len(deeper) > len(entry)  # and then the page's own title
+    assert 'class="breadcrumbs"' not in client.get("/staff").get_data(as_text=True)  # the workbench is the root

@@ -33,6 +33,8 @@ class Printed:
     dealer: str
     admin: str
     reviewer: str
+    finance: str
+    leader: str
     name: str
     id_number: str
     phone: str
@@ -66,6 +68,8 @@ def parse(out: str) -> Printed:
         dealer=_one(r"账号 (\S+?),密码", car),
         admin=_one(r"用 (\S+) 登录,工作台点“短信发件箱”", car),
         reviewer=_one(r"审核员登录\(账号 (\S+?)\)", car),
+        finance=_one(r"^\s+(\S+)\s+\S+\(财务人员\)$", out),
+        leader=_one(r"^\s+(\S+)\s+\S+\(局领导\)$", out),
         name=resident.group(1), id_number=resident.group(2), phone=resident.group(3),
         certificate=_one(r"回收证明编号:(\S+?)\(", car),
         new_vin=_one(r"新车车架号 (\w+);", car),
@@ -236,6 +240,35 @@ def test_the_printed_trade_in_goes_through_in_a_browser(live: tuple[str, Flask])
         assert resident.inner_text("#state") == printed.final_state
         assert fits(resident)
         resident.screenshot(path="/tmp/demo-7-status.png", full_page=True)
+
+        # The printed finance officer pays it in a batch and imports the bank's answer; the leader sees it paid.
+        finance = desk(browser)
+        log_in(finance, printed, printed.finance)
+        finance.click("#nav-batches")
+        finance.check(f"#payable input[aria-label='选择 {number}']")
+        total = finance.inner_text("#selected-total")
+        finance.fill("#declared_count", finance.inner_text("#selected-count"))
+        finance.fill("#declared_total", total)
+        finance.click("#create-batch")
+        finance.wait_for_selector("#batch-number")
+        with finance.expect_download() as downloaded:
+            finance.click("#download-csv")
+        assert number in downloaded.value.path().read_text(encoding="utf-8-sig")
+        answer = f"序号,申请编号,金额,结果,银行流水号,说明\n1,{number},{total},成功,B-DEMO-1,\n".encode()
+        finance.set_input_files("#file", files=[{"name": "bank.csv", "mimeType": "text/csv", "buffer": answer}])
+        finance.click("#upload-results")
+        finance.wait_for_selector("#report-paid")
+        assert f"合计 {total} 元" in finance.inner_text("#report-paid")
+        resident.goto(status_url)
+        assert resident.inner_text("#state") == "已发放"
+
+        leader = desk(browser)
+        log_in(leader, printed, printed.leader)
+        leader.click("#nav-dashboard")
+        leader.wait_for_selector("#chart-counties[data-drawn] svg")
+        paid = [row.split("\t") for row in leader.locator("#table-counties tbody tr").all_inner_texts()]
+        assert any(cells[0] != "合计" and cells[-1] == total for cells in paid), paid  # its county shows it paid
+        leader.screenshot(path="/tmp/demo-10-dashboard.png", full_page=True)
 
 
 def test_the_printed_appliance_buyer_claims_after_the_printed_till_sale(live: tuple[str, Flask]) -> None:
