@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from flask import Flask
 
+from subsidy_app.core.clock import business_date
 from subsidy_app.core.uow import UnitOfWork
 from tests.appliance_fixtures import AC, appliance_world, buyer_token, sale_body, sell
 from tests.e2e.conftest import desk_page
@@ -80,12 +81,30 @@ def test_a_store_is_approved_its_statement_reviewed_twice_and_paid_and_a_pool_to
         page.screenshot(path=f"{SHOTS}/bmoney-participations-phone.png")
         page.set_viewport_size({"width": 1280, "height": 800})
 
-        # The till sells at the new store, above the reference price: the statement carries a failed check.
-        status, sold = sell(client, till, sale_body(store, token, AC, "5999.00", "2025-05-10"))
-        assert status == 200, sold
-        statement = client.post("/api/v1/appliance-settlements", headers=till, json={
-            "dealer_org_id": world.dealer_org, "programme": "appliance", "period_start": "2025-05-01",
-            "period_end": "2025-05-31"}).get_json()
+        _sign_out(page)
+
+        # The dealer's clerk sells at the new store on the till page, above the reference price (the statement
+        # carries a failed check), with the buyer's phone confirmation, then makes the statement on its page.
+        today = business_date().isoformat()
+        _sign_in(page, base, "/staff", "dealer.appliance")
+        page.click("#nav-till")
+        page.select_option("#store_id", str(store))
+        page.fill("#gtin", AC)
+        page.fill("#price", "5999.00")
+        page.fill("#serial_number", "SN-BUREAU-0001")
+        page.fill("#invoice_number", "26140000000000088001")
+        page.fill("#buyer_token", token)
+        page.click("#sell")
+        page.wait_for_selector("#receipt-qr")
+        page.click("#nav-statements")
+        page.select_option("#programme", "appliance")
+        page.fill("#period_start", today)
+        page.fill("#period_end", today)
+        page.click("#create-statement")
+        page.wait_for_selector("#statement-number")
+        total = page.inner_text("#statement-totals strong")
+        statement = {"application_id": page.url.rstrip("/").rsplit("/", 1)[1].split("?")[0],
+                     "number": page.inner_text("#statement-number"), "total": total}
         _sign_out(page)
 
         _sign_in(page, base, "/staff", "auditor.lishi")
@@ -94,7 +113,7 @@ def test_a_store_is_approved_its_statement_reviewed_twice_and_paid_and_a_pool_to
         assert "需两人审核" in row.inner_text() and "待审核" in row.inner_text()
         page.screenshot(path=f"{SHOTS}/bmoney-statements.png", full_page=True)
         row.locator("a").click()
-        assert "2025-05-01 至 2025-05-31" in page.inner_text("#summary")
+        assert f"{today} 至 {today}" in page.inner_text("#summary")
         page.fill("#checks input[name=reason]", "已电话核实成交价,属高配机型")
         page.click("#checks button[type=submit]")
         page.fill("#reason", "销售与发票一致")
