@@ -17,7 +17,7 @@ from reverse_invoice.domain import INVOICE_TYPE_ZH, InvoiceType
 from subsidy_app.access import access, current_principal
 from subsidy_app.bodies import DOCUMENTS_LIMIT, body_limit
 from subsidy_app.core.clock import BEIJING, business_date
-from subsidy_app.core.errors import DomainError, FieldErrors, ValidationFailed
+from subsidy_app.core.errors import DomainError, FieldErrors, NotFound, ValidationFailed
 from subsidy_app.form_errors import PageError, for_staff
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
@@ -196,10 +196,17 @@ def purchase_list() -> ResponseReturnValue:
     """List the recycler's purchases, newest first; filter by 待开票 / 已开票."""
     page = page_number()
     state = request.args.get("state") if request.args.get("state") in ("open", "invoiced") else None
-    with uow() as tx:
-        rows, total = purchases.list_purchases(tx, principal=current_principal(),
-                                               recycler_id=current_principal().organisation_id or 0, state=state,
-                                               offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    try:
+        with uow() as tx:
+            rows, total = purchases.list_purchases(tx, principal=current_principal(),
+                                                   recycler_id=current_principal().organisation_id or 0,
+                                                   state=state, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    except NotFound as exc:
+        if exc.reason != "recycler.not_registered":
+            raise
+        # Not yet registered for reverse invoicing: the clerk's own list is empty, and the page says why.
+        return render_template("reverse_invoice/purchases.html", purchases=[], state=state, pager=pager(page, 0),
+                               not_registered=exc.message.split(" / ", 1)[0])
     return render_template("reverse_invoice/purchases.html", purchases=rows, state=state, pager=pager(page, total))
 
 
