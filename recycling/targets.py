@@ -15,13 +15,15 @@ from recycling.domain import (
     INDICATOR_DOMAIN,
     Indicator,
     Path,
+    Period,
     categories_of,
+    dekad_of,
     forecast,
     percent,
     run_rate,
     target_from,
 )
-from recycling.models import Baseline, MonthlyRollup, Target
+from recycling.models import Baseline, MonthlyRollup, Target, VolumeRollup
 from recycling.rollups import period_totals
 from subsidy_app.audit import services as audit
 from subsidy_app.core.errors import NotFound, ValidationFailed
@@ -228,3 +230,47 @@ def overview(uow: UnitOfWork, *, as_of: dt.date, counties: Iterable[str]) -> Ove
     known = {t.indicator for t in loaded}
     figures = [progress(uow, indicator=i, as_of=as_of, counties=scope) for i in Indicator if i.value in known]
     return Overview(baselines, loaded, figures)
+
+
+@dataclass(frozen=True)
+class TenDayPoint:
+    """One ten-day period (旬) of an indicator: its figure, the year's running total and the path's."""
+
+    period: Period
+    actual: Decimal
+    cumulative: Decimal
+    expected_cumulative: Decimal
+
+
+def ten_day_series(uow: UnitOfWork, *, year: int, until: dt.date, counties: Iterable[str]
+                   ) -> dict[Indicator, list[TenDayPoint]]:
+    """Every indicator ten-day period by ten-day period from 1 January to `until`, against its straight-line
+    path; one query on the day rollups for all three (indicators whose target is not loaded are left out)."""
+    scope = list(counties)
+    rows = uow.session.execute(
+        select(VolumeRollup.day, VolumeRollup.category, func.sum(VolumeRollup.units))
+        .where(VolumeRollup.day >= dt.date(year, 1, 1), VolumeRollup.day <= until,
+               VolumeRollup.county_code.in_(scope))
+        .group_by(VolumeRollup.day, VolumeRollup.category))
+    by_dekad: dict[tuple[Period, str], Decimal] = {}
+    for day, category, units in rows:
+        key = (dekad_of(day), category)
+        by_dekad[key] = by_dekad.get(key, Decimal(0)) + Decimal(units)
+    dekads, day = [], dt.date(year, 1, 1)
+    while day <= until:
+        dekads.append(dekad_of(day))
+        day = dekads[-1].end + dt.timedelta(days=1)
+    out: dict[Indicator, list[TenDayPoint]] = {}
+    for indicator in Indicator:
+        try:
+            path = path_for(uow, indicator=indicator, counties=scope)
+        except NotFound:
+            continue
+        wanted = set(categories_of(INDICATOR_DOMAIN[indicator]))
+        points, cumulative = [], Decimal(0)
+        for period in dekads:
+            figure = sum((n for (p, c), n in by_dekad.items() if p == period and c in wanted), Decimal(0))
+            cumulative += figure
+            points.append(TenDayPoint(period, figure, cumulative, path.expected_to_date(min(period.end, until))))
+        out[indicator] = points
+    return out

@@ -71,7 +71,7 @@ def scope_for(principal: Principal, *, date_from: dt.date, date_to: dt.date, cou
 def build(uow: UnitOfWork, scope: Scope) -> list[Panel]:
     """Every panel for a scope, in the order the page shows them."""
     return [trend(uow, scope), by_county(uow, scope), by_programme(uow, scope), pools(uow, scope),
-            *[recovery(uow, scope, indicator) for indicator in Indicator], closure(uow, scope),
+            ten_days(uow, scope), *[recovery(uow, scope, indicator) for indicator in Indicator], closure(uow, scope),
             fraud_signals(uow, scope)]
 
 
@@ -79,7 +79,7 @@ def panel_named(uow: UnitOfWork, scope: Scope, key: str) -> Panel:
     """One panel by its key (for its export); 404 for an unknown key."""
     builders: dict[str, Callable[[UnitOfWork, Scope], Panel]] = {
         "trend": trend, "counties": by_county, "programmes": by_programme, "pools": pools, "closure": closure,
-        "fraud": fraud_signals,
+        "fraud": fraud_signals, "ten_days": ten_days,
         **{f"recovery_{i.value}": functools.partial(recovery, indicator=i) for i in Indicator}}
     if key not in builders:
         raise NotFound("没有这个图表 / no such panel", reason="dashboard.panel_not_found")
@@ -143,6 +143,24 @@ def pools(uow: UnitOfWork, scope: Scope) -> Panel:
     return Panel("pools", "预算资金池", ("县 · 项目", "资金池", "下达(元)", "已支出(元)", "已预留(元)", "剩余(元)",
                                       "排队(笔)", "排队金额(元)", "使用率(%)", "预警"), rows,
                  Chart("bar", 0, (3, 4, 5), stack=True), note="已支出 + 已预留 + 剩余 = 下达")
+
+
+TEN_DAY_LABELS = {Indicator.VEHICLES: "报废汽车(辆)", Indicator.USED_CARS: "二手车(辆)",
+                  Indicator.APPLIANCES: "废旧家电(台)"}
+
+
+def ten_days(uow: UnitOfWork, scope: Scope) -> Panel:
+    """The three recovery indicators ten-day period by ten-day period this year: running totals against the path."""
+    series = targets.ten_day_series(uow, year=scope.date_to.year, until=scope.date_to, counties=scope.counties)
+    shown = [i for i in Indicator if i in series]
+    columns = ("旬", *[f"{TEN_DAY_LABELS[i]}{part}" for i in shown for part in ("累计", "路径")])
+    periods = [p.period for p in series[shown[0]]] if shown else []
+    rows: list[list[Value]] = [[period.label_zh, *[v for i in shown for v in (
+        series[i][n].cumulative, series[i][n].expected_cumulative.quantize(Decimal("1")))]]
+        for n, period in enumerate(periods)]
+    return Panel("ten_days", "回收量(旬):年内累计对照 2027 年目标的直线路径", columns, rows,
+                 Chart("line", 0, tuple(range(1, len(columns)))),
+                 note="" if shown else "尚未载入基数与目标")
 
 
 def recovery(uow: UnitOfWork, scope: Scope, indicator: Indicator) -> Panel:

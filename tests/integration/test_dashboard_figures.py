@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 from collections import Counter
 from decimal import Decimal
@@ -176,3 +177,37 @@ def test_concurrent_approvals_and_submissions_lose_no_count(committed_uow: UnitO
         assert kept == tallies.recount(uow)
         assert sum(f.count for c, f in kept.items() if c.milestone == "approved") == 12
         assert sum(f.count for c, f in kept.items() if c.milestone == "submitted") == 18
+
+
+def test_the_ten_day_panel_adds_up_the_day_rollups_period_by_period(uow: UnitOfWork, demo: dict[str, int]) -> None:
+    from recycling import intake, targets
+    from recycling.domain import dekad_of
+    from tests.recycling_support import ACTOR, IntakeDraftFactory, build_network
+
+    targets.load_shipped(uow, actor="test")
+    network = build_network(uow, demo)
+    start = TODAY.replace(month=1, day=1)
+    days = sorted({start + dt.timedelta(days=offset) for offset in (0, 9, 10, 25, 40)} | {TODAY})
+    for n, day in enumerate(days):
+        intake.record_intake(uow, actor=ACTOR, acting_org_id=network.org_id, draft=IntakeDraftFactory(
+            site_id=network.drop_off, occurred_on=day, units=n + 1))
+    uow.commit()
+    panel = panels.ten_days(uow, _city_scope())
+    assert panel.columns[1:3] == ("报废汽车(辆)累计", "报废汽车(辆)路径") and panel.rows
+    appliances = panel.columns.index("废旧家电(台)累计")
+    running = Decimal(0)
+    for row, period in zip(panel.rows, [dekad_of(d) for d in _dekad_starts(start, TODAY)], strict=True):
+        running += targets.actual(uow, indicator=Indicator.APPLIANCES, start=period.start,
+                                  end=min(period.end, TODAY), counties=COUNTIES)
+        assert row[0] == period.label_zh and row[appliances] == running
+    assert running == sum(range(1, len(days) + 1))  # every intake counted once
+
+
+def _dekad_starts(start: dt.date, until: dt.date) -> list[dt.date]:
+    from recycling.domain import dekad_of
+
+    out, day = [], start
+    while day <= until:
+        out.append(day)
+        day = dekad_of(day).end + dt.timedelta(days=1)
+    return out
