@@ -22,6 +22,11 @@
       })
     });
     box.dataset.drawn = String(spec.series.length);
-    window.addEventListener('resize', function () { chart.resize(); });
+    // Follow the box, not only the window: a scrollbar appearing as the page fills narrows the box too.
+    if (window.ResizeObserver) {
+      new window.ResizeObserver(function () { chart.resize(); }).observe(box);
+    } else {
+      window.addEventListener('resize', function () { chart.resize(); });
+    }
   });
 }());

@@ -38,7 +38,10 @@ def test_the_leader_sees_charts_drawn_from_the_tables(live: tuple[str, Flask], c
             page.wait_for_selector(f"#chart-{key}[data-drawn] svg")
         assert page.inner_text("#table-trend tbody tr td:nth-child(2)") == "3"
         assert page.locator("#chart-trend svg text", has_text="提交(件)").count() >= 1  # the legend names the series
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .slice(0, 5).map(e => `${e.tagName}#${e.id}.${e.className} ${e.getBoundingClientRect().right}`)""")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), wide
         page.screenshot(path=f"{SHOTS}/dashboard-desk.png", full_page=True)
         page.set_viewport_size({"width": 800, "height": 900})  # a tablet: still no sideways scrolling
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
