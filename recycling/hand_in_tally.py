@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from typing import cast
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from recycling.models import HandInObligation, HandInTally
-from subsidy_app.core.db import is_postgres
+from subsidy_app.core.db import add_to_cells
 from subsidy_app.core.uow import UnitOfWork
 
 TABLE = cast(Table, HandInTally.__table__)
@@ -45,15 +44,8 @@ def move(uow: UnitOfWork, *, county_code: str, occurred_on: dt.date, before: str
 
 def _write(uow: UnitOfWork) -> None:
     pending: Counter[Key] = uow.context.pop(_PENDING, Counter())
-    rows = [{"county_code": c, "occurred_on": d, "standing": s, "count": n}
-            for (c, d, s), n in sorted(pending.items()) if n]  # key order: shared rows are locked in one order
-    if not rows:
-        return
-    insert = postgresql.insert if is_postgres(uow.session) else sqlite.insert
-    stmt = insert(TABLE).values(rows)
-    stmt = stmt.on_conflict_do_update(index_elements=["county_code", "occurred_on", "standing"],
-                                      set_={"count": TABLE.c.count + stmt.excluded.count})
-    uow.session.execute(stmt)
+    add_to_cells(uow.session, TABLE, [{"county_code": c, "occurred_on": d, "standing": s, "count": n}
+                                      for (c, d, s), n in pending.items() if n], sums=("count",))
 
 
 def totals(uow: UnitOfWork, *, counties: Iterable[str] | None = None, date_from: dt.date | None = None,

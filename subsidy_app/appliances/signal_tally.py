@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from subsidy_app.appliances.models import ApplianceSale, SignalTally
 from subsidy_app.core.clock import business_date
-from subsidy_app.core.db import is_postgres
+from subsidy_app.core.db import add_to_cells
 from subsidy_app.core.uow import UnitOfWork
 
 TABLE = cast(Table, SignalTally.__table__)
@@ -56,13 +55,8 @@ def move_now(session: Session, *, county_code: str, sold_at: dt.datetime, before
 
 
 def _write(session: Session, change: Counter[Key]) -> None:
-    rows = [{"county_code": c, "day": d, "code": k, "count": n} for (c, d, k), n in sorted(change.items()) if n]
-    if not rows:
-        return
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    stmt = insert(TABLE).values(rows)  # rows in key order: shared cells are locked in one order
-    session.execute(stmt.on_conflict_do_update(index_elements=["county_code", "day", "code"],
-                                               set_={"count": TABLE.c.count + stmt.excluded.count}))
+    add_to_cells(session, TABLE, [{"county_code": c, "day": d, "code": k, "count": n}
+                                  for (c, d, k), n in change.items() if n], sums=("count",))
 
 
 def totals(uow: UnitOfWork, *, counties: Iterable[str], date_from: dt.date, date_to: dt.date) -> dict[str, int]:

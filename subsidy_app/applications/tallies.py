@@ -14,12 +14,11 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from subsidy_app.applications.domain import Action, State
 from subsidy_app.applications.models import Application, ApplicationEvent, ApplicationTally
 from subsidy_app.core.clock import business_date
-from subsidy_app.core.db import is_postgres, utcnow
+from subsidy_app.core.db import add_to_cells, utcnow
 from subsidy_app.core.uow import UnitOfWork
 
 TABLE = cast(Table, ApplicationTally.__table__)
@@ -75,19 +74,10 @@ def count(uow: UnitOfWork, *, app: Application, milestone: str, at: dt.datetime 
 
 def _write(uow: UnitOfWork) -> None:
     pending = uow.context.pop(_PENDING, {})
-    if not pending:
-        return
-    # One statement for the transaction, rows in key order: two transactions lock shared rows in the same order.
-    rows = [{"day": c.day, "county_code": c.county_code, "programme": c.programme, "category": c.category,
-             "milestone": c.milestone, "count": n, "amount": amount}
-            for c, (n, amount) in sorted(pending.items(), key=lambda item: (
-                item[0].day, item[0].county_code, item[0].programme, item[0].category, item[0].milestone))]
-    insert = postgresql.insert if is_postgres(uow.session) else sqlite.insert
-    stmt = insert(TABLE).values(rows)
-    # Adding in the database (not read-modify-write) keeps concurrent changes from losing counts.
-    stmt = stmt.on_conflict_do_update(index_elements=[c.name for c in TABLE.primary_key.columns], set_={
-        "count": TABLE.c.count + stmt.excluded.count, "amount": TABLE.c.amount + stmt.excluded.amount})
-    uow.session.execute(stmt)
+    add_to_cells(uow.session, TABLE, [
+        {"day": c.day, "county_code": c.county_code, "programme": c.programme, "category": c.category,
+         "milestone": c.milestone, "count": n, "amount": amount} for c, (n, amount) in pending.items()],
+        sums=("count", "amount"))
 
 
 @dataclass(frozen=True)
