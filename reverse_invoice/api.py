@@ -133,10 +133,10 @@ class SellerConsents(MethodView):
     @blp.arguments(s.RiConsentIn)
     @blp.response(201, s.RiConsentOut)
     def post(self, data: dict[str, Any], seller_id: int) -> Any:
-        """Record the consent with the text version the seller agreed to."""
+        """Record the consent with the text version the seller agreed to (their ID number names a new seller)."""
         with uow() as tx:
-            consent = sellers.record_consent(tx, principal=current_principal(), seller_id=seller_id,
-                                             recycler_id=_own_recycler(), **data)
+            consent = sellers.record_consent_in_person(tx, principal=current_principal(), seller_id=seller_id,
+                                                       recycler_id=_own_recycler(), **data)
             tx.commit()
         return consent
 

@@ -58,6 +58,9 @@ class RiConsentIn(ma.Schema):
 
     text_version = Text(required=True)
     agreed = ma.fields.Boolean(required=True)
+    # Required for a seller not yet linked to the caller's recycler: it proves the seller is present.
+    id_number = Text(load_default=None, metadata={"description": "售卖人身份证号(首次授权时必填)/ the seller's "
+                                                                   "ID number, required for a first consent"})
 
 
 class RiConsentOut(ma.Schema):

@@ -118,6 +118,23 @@ def record_consent(
     return ConsentView(recycler_id, row.text_version, row.consented_at)
 
 
+def record_consent_in_person(
+    uow: UnitOfWork, *, principal: Principal, seller_id: int, recycler_id: int, text_version: str, agreed: bool,
+    id_number: str | None = None,
+) -> ConsentView:
+    """Record a consent through the API: the seller must already be the caller's, or be named by their ID number."""
+    # A seller id alone proves nothing: without this a clerk could link any seller to their recycler by
+    # counting ids and then read them. The ID number shows the seller (or their card) is in front of the clerk,
+    # as registration does; a wrong one looks exactly like an unknown seller.
+    named = bool(id_number) and persons.find_person_id(uow, id_number=id_number or "") == get_seller(
+        uow, seller_id).person_id
+    if not (may_see_seller(uow, principal, seller_id) or named):
+        raise NotFound("售卖人不存在,或身份证号与售卖人不符 / seller not found, or the ID number does not match",
+                       reason="seller.not_found")
+    return record_consent(uow, principal=principal, seller_id=seller_id, recycler_id=recycler_id,
+                          text_version=text_version, agreed=agreed)
+
+
 def require_consent(uow: UnitOfWork, *, seller_id: int, recycler_id: int) -> None:
     """Refuse when the seller has not consented to this recycler filing on their behalf."""
     if not uow.session.scalar(select(has_consented(seller_id, recycler_id))):

@@ -22,7 +22,7 @@ from recycling import imports
 from recycling.closed_loop import register_hand_in_obligation
 from recycling.models import Intake, ScrapCertificate, Site
 from recycling.reports import request_report
-from reverse_invoice import filing
+from reverse_invoice import filing, sellers
 from subsidy_app.appliances.models import Participation
 from subsidy_app.applications import payments, review
 from subsidy_app.applications.models import Application, ApplicationCheck, PaymentBatch
@@ -187,6 +187,10 @@ PROBES: dict[tuple[str, str], Probe] = {
         lambda w: f"/api/v1/reverse-invoice/sellers/{w['seller']}", "recycler.dismantler"),
     ("GET", "/api/v1/reverse-invoice/sellers/<int:seller_id>/corrections"): Probe(
         lambda w: f"/api/v1/reverse-invoice/sellers/{w['seller']}/corrections?month=2026-03", "auditor.lishi"),
+    # Another recycler's clerk who knows only the seller's id cannot link the seller to their own recycler.
+    ("POST", "/api/v1/reverse-invoice/sellers/<int:seller_id>/consents"): Probe(
+        lambda w: f"/api/v1/reverse-invoice/sellers/{w['seller']}/consents",
+        json=lambda w: {"text_version": w["consent_version"], "agreed": True}),
     ("POST", "/api/v1/reverse-invoice/sellers/<int:seller_id>/corrections"): Probe(
         lambda w: f"/api/v1/reverse-invoice/sellers/{w['seller']}/corrections", json=lambda w: {"month": "2026-03"}),
     ("GET", "/api/v1/reverse-invoice/sellers/<int:seller_id>/annual-statements/<int:year>"): Probe(
@@ -273,8 +277,6 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/appliance-products/<gtin>"): "the city-wide product catalogue, no county data",
     ("GET", "/api/v1/recovery/reports/<int:report_id>/download"):
         "the city's ten-day/monthly circular (旬报/月通报) goes to every county; volumes only, no personal data",
-    ("POST", "/api/v1/reverse-invoice/sellers/<int:seller_id>/consents"):
-        "establishes a recycler's link to a seller (the clerk registered them by name, ID number and card)",
     ("GET", "/verify/certificate/<token>"): "public certificate check by signed QR token, masked details only",
     ("GET", "/rules/versions/<code>"): "published rule versions are public (the API serves them to anyone)",
     ("GET", "/recovery/reports/<int:report_id>.xlsx"):
@@ -356,7 +358,8 @@ def _reverse_invoice_side(uow: UnitOfWork, dismantler: int) -> W:
     filing_id = filing.prepare_filing(uow, recycler_id=dismantler, month=DAY.replace(day=1), actor="t")
     purchase_id = purchase(uow, dismantler, seller_id, "500.00")
     uow.commit()
-    return {"seller": seller_id, "invoice": invoice.invoice_id, "filing": filing_id, "purchase": purchase_id}
+    return {"seller": seller_id, "invoice": invoice.invoice_id, "filing": filing_id, "purchase": purchase_id,
+            "consent_version": sellers.consent_text()[0]}
 
 
 def _appliance_side(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> W:

@@ -60,7 +60,8 @@ def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient
     assert refused.status_code == 409 and refused.get_json()["reason"] == "seller.no_consent"
     text = client.get("/api/v1/reverse-invoice/consent-text", headers=clerk).get_json()
     consent = client.post(f"/api/v1/reverse-invoice/sellers/{seller_id}/consents", headers=clerk,
-                          json={"text_version": text["text_version"], "agreed": True})
+                          json={"text_version": text["text_version"], "agreed": True,
+                                "id_number": make_resident_id(1)})
     assert consent.status_code == 201 and consent.get_json()["recycler_id"] == recycler_id
     purchase_id = _purchase(client, clerk, seller_id)
     special = client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=clerk,
@@ -164,7 +165,7 @@ def test_month_correction_over_http_lists_then_corrects(client: FlaskClient, dem
     seller_id = _seller(client, clerk, 3)
     version = client.get("/api/v1/reverse-invoice/consent-text", headers=clerk).get_json()["text_version"]
     client.post(f"/api/v1/reverse-invoice/sellers/{seller_id}/consents", headers=clerk,
-                json={"text_version": version, "agreed": True})
+                json={"text_version": version, "agreed": True, "id_number": make_resident_id(3)})
     issued = []
     for price in ("40000", "40000", "30000"):  # the third takes the month over 100,000
         body = {**_purchase_body(seller_id), "lines": [{"product_name": "废钢", "tax_code": SCRAP_STEEL_CODE,
@@ -201,7 +202,7 @@ def test_an_issued_invoices_answer_commits_with_it_and_a_retry_gets_it(client: F
     seller_id = _seller(client, clerk, 3)
     text = client.get("/api/v1/reverse-invoice/consent-text", headers=clerk).get_json()
     client.post(f"/api/v1/reverse-invoice/sellers/{seller_id}/consents", headers=clerk,
-                json={"text_version": text["text_version"], "agreed": True})
+                json={"text_version": text["text_version"], "agreed": True, "id_number": make_resident_id(3)})
     purchase_id = _purchase(client, clerk, seller_id)
     headers = {**clerk, "Idempotency-Key": "issue-1"}
     with statements_starting(engine, "UPDATE idempotency_record") as later_answers:
@@ -210,3 +211,26 @@ def test_an_issued_invoices_answer_commits_with_it_and_a_retry_gets_it(client: F
     again = client.post(f"/api/v1/reverse-invoice/purchases/{purchase_id}/invoice", headers=headers, json={})
     assert (again.status_code, again.get_json()) == (201, first.get_json())
     assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_first_consent_names_the_seller_by_id_number_not_by_id_alone(client: FlaskClient,
+                                                                           demo: dict[str, int]) -> None:
+    owner, _owner_id = _qualified(client, demo)
+    seller_id = _seller(client, owner, 5)
+    version = client.get("/api/v1/reverse-invoice/consent-text", headers=owner).get_json()["text_version"]
+    url = f"/api/v1/reverse-invoice/sellers/{seller_id}/consents"
+    # A clerk who only knows (or counts to) the seller's id gets what an unknown id gets, with or without a guess.
+    for body in ({"text_version": version, "agreed": True},
+                 {"text_version": version, "agreed": True, "id_number": make_resident_id(6)}):
+        refused = client.post(url, headers=owner, json=body)
+        assert refused.status_code == 404 and refused.get_json()["reason"] == "seller.not_found", body
+    assert client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}", headers=owner).status_code == 404
+    malformed = client.post(url, headers=owner, json={"text_version": version, "agreed": True, "id_number": "12"})
+    assert malformed.status_code == 422 and "id_number" in malformed.get_json()["errors"]
+    # The seller in front of the clerk: the ID number names them, and the consent links them.
+    linked = client.post(url, headers=owner, json={"text_version": version, "agreed": True,
+                                                   "id_number": make_resident_id(5)})
+    assert linked.status_code == 201
+    assert client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}", headers=owner).status_code == 200
+    # Renewing a consent the recycler already holds needs no ID number.
+    assert client.post(url, headers=owner, json={"text_version": version, "agreed": True}).status_code == 201
