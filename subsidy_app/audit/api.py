@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from subsidy_app.access import access, current_principal
-from subsidy_app.audit import services
+from subsidy_app.audit import readers, services
 from subsidy_app.bodies import Blueprint
 from subsidy_app.http import uow
 from subsidy_app.identity.domain import Role
@@ -54,7 +54,8 @@ class Events(MethodView):
     @blp.arguments(EventQuery, location="query")
     @blp.response(200, EventOut(many=True))
     def get(self, query: dict[str, Any]) -> Any:
-        """List the newest events, optionally for one entity."""
+        """List the newest events, optionally for one entity (city-level staff only: events carry no county)."""
+        readers.require_city_reader(current_principal())
         with uow() as tx:
             fields = ("seq", "occurred_at", "actor", "action", "entity_type", "entity_id", "summary", "hash")
             return [{f: getattr(e, f) for f in fields} for e in services.list_events(tx.session, **query)]
@@ -68,6 +69,7 @@ class Verify(MethodView):
     @blp.response(200, VerifyOut)
     def get(self) -> Any:
         """Walk the keyed chain through every stored checkpoint and report the first broken link."""
+        readers.require_city_reader(current_principal())
         with uow() as tx:
             checked, broken = services.verify_chain(tx.session)
         return {"ok": broken is None, "checked": checked, "broken_at": broken.seq if broken else None,
@@ -89,6 +91,7 @@ class Checkpoints(MethodView):
     @blp.response(202, JobRef)
     def post(self) -> Any:
         """Verify the chain in the background and record a checkpoint."""
+        readers.require_city_reader(current_principal())
         with uow() as tx:
             message = services.request_checkpoint(tx, requested_by=current_principal().actor)
             tx.commit()

@@ -9,14 +9,13 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from subsidy_app.access import access, current_principal
-from subsidy_app.audit import services
+from subsidy_app.audit import readers, services
 from subsidy_app.audit.models import AuditEvent
-from subsidy_app.core.errors import DomainError, FieldErrors, Forbidden, ValidationFailed
+from subsidy_app.core.errors import DomainError, FieldErrors, ValidationFailed
 from subsidy_app.core.limits import MAX_ID
 from subsidy_app.core.text import checked_text
 from subsidy_app.form_errors import for_staff
 from subsidy_app.http import uow
-from subsidy_app.identity import visibility
 from subsidy_app.identity.domain import Role
 
 bp = Blueprint("audit_pages", __name__, template_folder="templates")
@@ -44,9 +43,7 @@ ACTION_LABELS = {
 
 def _city_admin() -> None:
     """Refuse a county admin: events carry no county, so only a city-level admin may read the whole trail."""
-    if not visibility.sees_every_county(current_principal()):
-        raise Forbidden("审计日志记录全市各区县的操作,仅市级管理员可查看 / the audit trail spans every county: "
-                        "city-level admins only", reason="audit.city_only")
+    readers.require_city_reader(current_principal())
 
 
 def _day(name: str) -> dt.date | None:

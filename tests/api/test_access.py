@@ -7,6 +7,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from subsidy_app.access import declared_rule
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import services as identity
+from subsidy_app.identity.domain import Role
+from subsidy_app.seed import DEMO_PASSWORD
 from tests.car_fixtures import vin
 from tests.helpers import bearer, login, reason_of
 
@@ -159,3 +163,21 @@ def test_audit_trail_is_listed_for_admins(client: FlaskClient, demo: dict[str, i
     assert response.status_code == 200, response.get_json()
     events = response.get_json()
     assert len(events) == 5 and all(e["hash"] for e in events)
+
+
+def test_audit_trail_api_is_refused_to_county_staff_as_its_page_is(client: FlaskClient, uow: UnitOfWork,
+                                                                   demo: dict[str, int]) -> None:
+    # Events carry no county: a county admin or senior auditor would read every county's trail.
+    for username, role in (("admin.xiaoyi", Role.ADMIN), ("senior.xiaoyi", Role.SENIOR_AUDITOR)):
+        identity.create_account(uow, actor="t", organisation_id=demo["org:bureau:141181"], username=username,
+                                display_name=username, password=DEMO_PASSWORD, roles=[role])
+    uow.commit()
+    for username in ("admin.xiaoyi", "senior.xiaoyi"):
+        headers = {**bearer(client, username), "Idempotency-Key": f"audit-{username}"}
+        events = client.get("/api/v1/audit/events?limit=5", headers=headers)
+        assert events.status_code == 403 and reason_of(events) == "audit.city_only", username
+    admin = {**bearer(client, "admin.xiaoyi"), "Idempotency-Key": "audit-checkpoint"}
+    for response in (client.get("/api/v1/audit/verify", headers=admin),
+                     client.post("/api/v1/audit/checkpoints", headers=admin)):
+        assert response.status_code == 403 and reason_of(response) == "audit.city_only"
+    assert client.get("/api/v1/audit/verify", headers=bearer(client, "admin")).status_code == 200
