@@ -13,7 +13,7 @@ from subsidy_app.bodies import Blueprint
 from subsidy_app.http import ErrorEnvelope, limiter, load_json, runtime, uow
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import Role
-from subsidy_app.rules import budget, budget_reports, quotas, services
+from subsidy_app.rules import budget, budget_proposals, budget_reports, quotas, services
 from subsidy_app.rules import schemas as s
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.ruleset import RuleVersion, current_versions
@@ -172,36 +172,60 @@ class BudgetPoolItem(MethodView):
             return _pool_out(budget_reports.pool_figures(tx, pool_id=pool_id))
 
 
-@blp.route("/budget-pools/<int:pool_id>/allocations")
-class Allocations(MethodView):
-    """Money added to a pool."""
+# Money moves as the pool page moves it (rules.budget_proposals): one officer proposes, a different one approves.
+# There is no single-officer route (the former /allocations and /adjustments moved money on one say-so).
+@blp.route("/budget-pools/<int:pool_id>/proposals")
+class PoolProposals(MethodView):
+    """Proposals to add money to a pool (maker-checker)."""
 
-    @access(Role.ADMIN, Role.FINANCE_OFFICER)
-    @blp.arguments(s.AllocationIn)
-    @blp.response(201, s.PoolOut)
-    def post(self, data: dict[str, Any], pool_id: int) -> Any:
-        """Add money from a funding source; waiting approvals are funded in submission order."""
+    @access(*budget_proposals.OFFICERS)
+    @blp.arguments(s.ProposalListQuery, location="query")
+    @blp.response(200, s.ProposalPage)
+    def get(self, query: dict[str, Any], pool_id: int) -> Any:
+        """List a pool's proposals, newest first."""
         with uow() as tx:
             _scoped_pool(tx, pool_id)
-            budget.allocate(tx, actor=current_principal().actor, pool_id=pool_id, **data)
-            tx.commit()
-            return _pool_out(budget_reports.pool_figures(tx, pool_id=pool_id))
+            page = budget_proposals.proposals(tx, pool_id=pool_id, **query)
+            return {"items": page.rows, "total": page.total}
 
-
-@blp.route("/budget-pools/<int:pool_id>/adjustments")
-class Adjustments(MethodView):
-    """Corrections of a pool's allocation."""
-
-    @access(Role.ADMIN)
-    @blp.arguments(s.AdjustmentIn)
-    @blp.response(201, s.PoolOut)
+    @access(*budget_proposals.OFFICERS)
+    @blp.arguments(s.ProposalIn)
+    @blp.response(201, s.ProposalOut)
     def post(self, data: dict[str, Any], pool_id: int) -> Any:
-        """Correct the allocation with a reason."""
+        """Propose a top-up or a reallocation; no money moves until another officer approves it."""
         with uow() as tx:
-            _scoped_pool(tx, pool_id)
-            budget.adjust(tx, actor=current_principal().actor, pool_id=pool_id, **data)
+            made = budget_proposals.propose(tx, principal=current_principal(), pool_id=pool_id, **data)
             tx.commit()
-            return _pool_out(budget_reports.pool_figures(tx, pool_id=pool_id))
+            return made
+
+
+@blp.route("/budget-proposals/<int:proposal_id>/approval")
+class ProposalApproval(MethodView):
+    """Another officer's approval, which moves the money once."""
+
+    @access(*budget_proposals.OFFICERS)
+    @blp.response(201, s.ApprovalOut)
+    def post(self, proposal_id: int) -> Any:
+        """Approve a proposal of another officer; waiting approvals are then funded in submission order."""
+        with uow() as tx:
+            funded = budget_proposals.approve(tx, principal=current_principal(), proposal_id=proposal_id)
+            tx.commit()
+            return {"proposal": budget_proposals.proposal(tx, proposal_id=proposal_id), "funded": len(funded)}
+
+
+@blp.route("/budget-proposals/<int:proposal_id>/rejection")
+class ProposalRejection(MethodView):
+    """Turning a proposal down (or the proposer withdrawing it)."""
+
+    @access(*budget_proposals.OFFICERS)
+    @blp.arguments(s.RejectionIn)
+    @blp.response(201, s.ProposalOut)
+    def post(self, data: dict[str, Any], proposal_id: int) -> Any:
+        """Reject a proposal with a reason; no money moves."""
+        with uow() as tx:
+            budget_proposals.reject(tx, principal=current_principal(), proposal_id=proposal_id, **data)
+            tx.commit()
+            return budget_proposals.proposal(tx, proposal_id=proposal_id)
 
 
 @blp.route("/notifications")

@@ -177,6 +177,14 @@ def reject(uow: UnitOfWork, *, principal: Principal, proposal_id: int, note: str
                  entity_id=row.id, before={"state": "proposed"}, after={"state": "rejected", "note": row.decision_note})
 
 
+def proposal(uow: UnitOfWork, *, proposal_id: int) -> ProposalView:
+    """Return one proposal as it stands (the caller has just decided it, in scope)."""
+    row = uow.session.get(BudgetProposal, proposal_id, populate_existing=True)
+    if row is None:
+        raise NotFound("资金申请不存在 / proposal not found", reason="budget.proposal_not_found")
+    return _view(row)
+
+
 def proposals(uow: UnitOfWork, *, pool_id: int, limit: int, offset: int) -> Page:
     """A pool's proposals (money to it or from it), the undecided first, newest first."""
     where = or_(BudgetProposal.pool_id == pool_id, BudgetProposal.from_pool_id == pool_id)

@@ -147,18 +147,62 @@ class PoolIn(ma.Schema):
     name = Text(required=True, validate=validate.Length(min=1), max_length=100)
 
 
-class AllocationIn(ma.Schema):
-    """Money added to a pool from a funding source."""
+class ProposalIn(ma.Schema):
+    """A proposal to add money to a pool: a top-up from a funding source, or a reallocation from another pool."""
 
+    kind = ma.fields.String(required=True, validate=validate.OneOf(["top_up", "reallocate"]),
+                            metadata={"description": "top_up 追加资金 | reallocate 资金调剂"})
     amount = ma.fields.Decimal(required=True, places=2, validate=positive)
-    source = ma.fields.String(required=True, validate=validate.OneOf(["central", "provincial", "city"]))
-
-
-class AdjustmentIn(ma.Schema):
-    """A correction of a pool's allocation."""
-
-    amount = ma.fields.Decimal(required=True, places=2, validate=storable)
     reason = Text(required=True, validate=validate.Length(min=2), max_length=300, multiline=True)
+    source = ma.fields.String(load_default=None, validate=validate.OneOf(["central", "provincial", "city"]),
+                              metadata={"description": "required for a top-up"})
+    from_pool_id = ma.fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=2**63 - 1),
+                                     metadata={"description": "required for a reallocation"})
+
+
+class ProposalOut(ma.Schema):
+    """A proposal and its decision: only another officer's approval moves the money."""
+
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    pool_id = ma.fields.Integer()
+    from_pool_id = ma.fields.Integer(allow_none=True)
+    source = ma.fields.String(allow_none=True)
+    amount = money_field()
+    reason = ma.fields.String()
+    state = ma.fields.String(metadata={"description": "proposed | approved | rejected"})
+    proposed_by = ma.fields.String()
+    proposed_at = ma.fields.DateTime()
+    decided_by = ma.fields.String(allow_none=True)
+    decided_at = ma.fields.DateTime(allow_none=True)
+    decision_note = ma.fields.String(allow_none=True)
+
+
+class ProposalPage(ma.Schema):
+    """One page of a pool's proposals, newest first."""
+
+    items = ma.fields.List(ma.fields.Nested(ProposalOut))
+    total = ma.fields.Integer()
+
+
+class ProposalListQuery(ma.Schema):
+    """Paging of a pool's proposals."""
+
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+
+
+class RejectionIn(ma.Schema):
+    """Why a proposal is turned down."""
+
+    note = Text(required=True, validate=validate.Length(min=2), max_length=300, multiline=True)
+
+
+class ApprovalOut(ma.Schema):
+    """An approved proposal and how many waiting approvals its money funded."""
+
+    proposal = ma.fields.Nested(ProposalOut)
+    funded = ma.fields.Integer()
 
 
 class PoolOut(ma.Schema):

@@ -125,8 +125,10 @@ OUT_OF_RANGE = [
     ("post", "/api/v1/accounts", {"organisation_id": -(2**84), "username": "fuzz.user", "display_name": "x",
                                   "password": "long-enough-pw", "roles": ["auditor"], "all_counties": True},
      "organisation_id"),
-    ("post", "/api/v1/budget-pools/1/adjustments", {"amount": 6.2193420640350984e16, "reason": "fuzz"}, "amount"),
-    ("post", "/api/v1/budget-pools/1/allocations", {"amount": "1e15", "source": "city"}, "amount"),
+    ("post", "/api/v1/budget-pools/1/proposals", {"kind": "top_up", "amount": 6.2193420640350984e16,
+                                                  "source": "city", "reason": "fuzz"}, "amount"),
+    ("post", "/api/v1/budget-pools/1/proposals", {"kind": "reallocate", "amount": "1.00", "reason": "fuzz",
+                                                  "from_pool_id": 2**70}, "from_pool_id"),
     ("get", "/api/v1/reverse-invoice/invoices?month=0000-01", None, "month"),
     ("post", "/api/v1/reverse-invoice/sellers/1/corrections", {"month": "0000-01"}, "month"),
 ]

@@ -74,12 +74,15 @@ PROBES: dict[tuple[str, str], Probe] = {
     # budget pools
     ("GET", "/api/v1/budget-pools/<int:pool_id>"): Probe(lambda w: f"/api/v1/budget-pools/{w['pool']}",
                                                          "auditor.lishi"),
-    ("POST", "/api/v1/budget-pools/<int:pool_id>/allocations"): Probe(
-        lambda w: f"/api/v1/budget-pools/{w['pool']}/allocations",
-        json=lambda w: {"amount": "1.00", "source": "city"}),
-    ("POST", "/api/v1/budget-pools/<int:pool_id>/adjustments"): Probe(
-        lambda w: f"/api/v1/budget-pools/{w['pool']}/adjustments",
-        json=lambda w: {"amount": "-1.00", "reason": "更正录入错误"}),
+    ("GET", "/api/v1/budget-pools/<int:pool_id>/proposals"): Probe(
+        lambda w: f"/api/v1/budget-pools/{w['pool']}/proposals", "finance.city"),
+    ("POST", "/api/v1/budget-pools/<int:pool_id>/proposals"): Probe(
+        lambda w: f"/api/v1/budget-pools/{w['pool']}/proposals",
+        json=lambda w: {"kind": "top_up", "amount": "1.00", "source": "city", "reason": "追加资金"}),
+    ("POST", "/api/v1/budget-proposals/<int:proposal_id>/approval"): Probe(
+        lambda w: f"/api/v1/budget-proposals/{w['proposal']}/approval", json=lambda w: {}),
+    ("POST", "/api/v1/budget-proposals/<int:proposal_id>/rejection"): Probe(
+        lambda w: f"/api/v1/budget-proposals/{w['proposal']}/rejection", json=lambda w: {"note": "不予追加"}),
     # vehicles
     ("GET", "/api/v1/vehicles/<string:vin>"): Probe(lambda w: f"/api/v1/vehicles/{w['vin']}", "auditor.lishi"),
     ("PUT", "/api/v1/vehicles/<string:vin>/deregistration"): Probe(

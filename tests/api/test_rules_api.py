@@ -109,19 +109,41 @@ def test_pools_are_created_funded_and_scoped(client: FlaskClient, demo: dict[str
     admin = bearer(client, "admin")
     lishi = _open_pool(client, admin, "141102")
     xiaoyi = _open_pool(client, admin, "141181")
-    finance = bearer(client, "finance.city")
-    funded = client.post(f"/api/v1/budget-pools/{lishi}/allocations", headers=finance,
-                         json={"amount": "5000.00", "source": "provincial"})
-    assert funded.status_code == 201
-    assert Decimal(funded.get_json()["remaining"]) == Decimal("5000.00")
+    finance, admin_officer = bearer(client, "finance.city"), bearer(client, "admin")
+    made = client.post(f"/api/v1/budget-pools/{lishi}/proposals", headers=finance,
+                       json={"kind": "top_up", "amount": "5000.00", "source": "provincial", "reason": "省级资金下达"})
+    assert made.status_code == 201 and made.get_json()["state"] == "proposed", made.get_json()
+    proposal = made.get_json()["id"]
+    pool = client.get(f"/api/v1/budget-pools/{lishi}", headers=finance).get_json()
+    assert Decimal(pool["remaining"]) == 0  # a proposal moves no money
+    # The maker cannot approve their own proposal; another officer can, once.
+    own = client.post(f"/api/v1/budget-proposals/{proposal}/approval", headers=finance)
+    assert own.status_code == 403 and own.get_json()["reason"] == "budget.own_proposal"
+    approved = client.post(f"/api/v1/budget-proposals/{proposal}/approval", headers=admin_officer)
+    assert approved.status_code == 201 and approved.get_json()["proposal"]["state"] == "approved"
+    again = client.post(f"/api/v1/budget-proposals/{proposal}/approval", headers=admin_officer)
+    assert again.status_code == 409 and again.get_json()["reason"] == "budget.proposal_decided"
+    pool = client.get(f"/api/v1/budget-pools/{lishi}", headers=finance).get_json()
+    assert Decimal(pool["remaining"]) == Decimal("5000.00")
+    listed = client.get(f"/api/v1/budget-pools/{lishi}/proposals", headers=finance).get_json()
+    assert listed["total"] == 1 and listed["items"][0]["decided_by"]
+    refused = client.post(f"/api/v1/budget-pools/{lishi}/proposals", headers=finance,
+                          json={"kind": "top_up", "amount": "1.00", "source": "city", "reason": "多余"}).get_json()
+    rejected = client.post(f"/api/v1/budget-proposals/{refused['id']}/rejection", headers=admin_officer,
+                           json={"note": "无此预算"})
+    assert rejected.status_code == 201 and rejected.get_json()["state"] == "rejected"
     auditor = bearer(client, "auditor.lishi")
     assert {p["id"] for p in client.get("/api/v1/budget-pools", headers=auditor).get_json()} == {lishi}
     assert client.get(f"/api/v1/budget-pools/{xiaoyi}", headers=auditor).status_code == 404
+    assert client.post(f"/api/v1/budget-pools/{lishi}/proposals", headers=auditor, json={}).status_code == 403
     dealer = bearer(client, "dealer.car")
     assert client.get("/api/v1/budget-pools", headers=dealer).status_code == 403
-    bad = client.post(f"/api/v1/budget-pools/{lishi}/allocations", headers=finance,
-                      json={"amount": "-5", "source": "lottery"})
-    assert bad.status_code == 422 and {"amount", "source"} <= set(bad.get_json()["errors"])
+    bad = client.post(f"/api/v1/budget-pools/{lishi}/proposals", headers=finance,
+                      json={"kind": "top_up", "amount": "-5", "source": "lottery", "reason": ""})
+    assert bad.status_code == 422 and {"amount", "source", "reason"} <= set(bad.get_json()["errors"])
+    no_source = client.post(f"/api/v1/budget-pools/{lishi}/proposals", headers=finance,
+                            json={"kind": "top_up", "amount": "5", "reason": "缺来源"})
+    assert no_source.status_code == 422 and "source" in no_source.get_json()["errors"]
 
 
 def test_budget_show_command(app: Flask, uow: UnitOfWork) -> None:
