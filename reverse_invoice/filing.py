@@ -68,6 +68,16 @@ class FilingReport:
     payment_reference: str | None
     lines: tuple[FilingLineView, ...] = ()
 
+    @property
+    def files_from(self) -> dt.date:
+        """The first day it may be filed: the day after its month ends."""
+        return add_months(self.month, 1)
+
+    @property
+    def month_over(self) -> bool:
+        """Whether its month has ended, so it may be filed."""
+        return business_date() >= self.files_from
+
 
 def previous_month(today: dt.date) -> dt.date:
     """Return the first day of the month before `today`'s."""
@@ -151,11 +161,20 @@ def _filing(uow: UnitOfWork, filing_id: int, principal: Principal | None, *, wri
     return filing
 
 
+def _month_over(filing: Filing) -> None:
+    """Refuse to file a month that has not ended: its later invoices would be left out of a report already filed."""
+    # Monthly returns are filed in the following month's filing period (by the 15th, see filing_due_date).
+    if business_date() < add_months(filing.month, 1):  # FilingReport.month_over, for the row
+        raise Conflict(f"{filing.month:%Y年%m月}尚未结束,须在所属期结束后申报 / the month has not ended: file it "
+                       f"from {add_months(filing.month, 1):%Y-%m-%d}", reason="filing.month_open")
+
+
 def mark_filed(uow: UnitOfWork, *, principal: Principal, filing_id: int) -> FilingReport:
     """Record that the recycler filed the report with the tax bureau."""
     filing = _filing(uow, filing_id, principal, write=True, lock=True)
     if filing.state != "prepared":
         raise Conflict("该申报表已申报 / this filing is already filed", reason="filing.already_filed")
+    _month_over(filing)
     filing.state, filing.filed_at = "filed", utcnow()
     audit.record(uow, actor=principal.actor, action="reverse_invoice.filing_filed", entity_type="ri_filing",
                  entity_id=filing.id, before={"state": "prepared"}, after={"state": "filed"})
@@ -171,6 +190,8 @@ def mark_paid(uow: UnitOfWork, *, principal: Principal, filing_id: int, payment_
     filing = _filing(uow, filing_id, principal, write=True, lock=True)
     if filing.state == "paid":
         raise Conflict("该申报表已缴款 / this filing is already paid", reason="filing.already_paid")
+    if filing.state == "prepared":
+        _month_over(filing)  # paying files it too
     before = filing.state
     now = utcnow()
     filing.state, filing.paid_at, filing.payment_reference = "paid", now, reference

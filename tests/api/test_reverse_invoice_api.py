@@ -6,12 +6,14 @@ import io
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from reverse_invoice.demo import SCRAP_STEEL_CODE, make_bank_card, make_resident_id
-from subsidy_app.core.clock import business_date
-from tests.helpers import bearer, login, statements_starting
+from reverse_invoice.domain import add_months
+from subsidy_app.core.clock import business_date, instant_on
+from tests.helpers import bearer, freeze_clock, login, statements_starting
 
 
 def _qualified(client: FlaskClient, demo: dict[str, int]) -> tuple[dict[str, str], int]:
@@ -53,7 +55,8 @@ def _purchase(client: FlaskClient, clerk: dict[str, str], seller_id: int) -> int
     return int(response.get_json()["id"])
 
 
-def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient, demo: dict[str, int]) -> None:
+def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient, demo: dict[str, int],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     clerk, recycler_id = _qualified(client, demo)
     seller_id = _seller(client, clerk)
     refused = client.post("/api/v1/reverse-invoice/purchases", headers=clerk, json=_purchase_body(seller_id))
@@ -103,11 +106,15 @@ def test_a_recycler_issues_prints_exports_reverses_and_files(client: FlaskClient
                                                    headers=clerk).data))
     assert workbook.sheetnames == ["代办税费申报表", "代办税费明细"]
     assert workbook["代办税费明细"].max_row == 2
+    early = client.post(f"/api/v1/reverse-invoice/filings/{filing_id}/filed", headers=clerk)
+    assert early.status_code == 409 and early.get_json()["reason"] == "filing.month_open"  # the month still runs
+    freeze_clock(monkeypatch, instant_on(add_months(business_date().replace(day=1), 1)))
     paid = client.post(f"/api/v1/reverse-invoice/filings/{filing_id}/payment", headers=clerk,
                        json={"payment_reference": "SJ-0001"})
     assert paid.status_code == 200 and paid.get_json()["state"] == "paid"
+    month_year = add_months(business_date().replace(day=1), -1).year
 
-    statement = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/annual-statements/{business_date().year}",
+    statement = client.get(f"/api/v1/reverse-invoice/sellers/{seller_id}/annual-statements/{month_year}",
                            headers=bearer(client, "finance.city")).get_json()
     assert statement["total"]["sales"] == "4900.00" and statement["seller"]["revealed"] is True
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from reverse_invoice.demo import SCRAP_STEEL_CODE, make_bank_card, make_resident_id
+from reverse_invoice.domain import add_months
 from reverse_invoice.models import Consent, Filing, Invoice, Purchase, Seller
-from subsidy_app.core.clock import business_date
+from subsidy_app.core.clock import business_date, instant_on
 from subsidy_app.core.uow import UnitOfWork
 from tests.doc_files import png_bytes
-from tests.helpers import login
+from tests.helpers import freeze_clock, login
 from tests.integration.ri_support import qualify
 
 CLERK, OTHER_CLERK = "recycler.dismantler", "recycler.renewable"
@@ -120,7 +123,8 @@ def test_a_purchase_with_evidence_shows_the_headroom_then_issues_and_reverses(cl
 
 
 def test_the_months_filing_is_prepared_reviewed_filed_and_paid(client: FlaskClient, uow: UnitOfWork,
-                                                               demo: dict[str, int]) -> None:
+                                                               demo: dict[str, int],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     csrf = _ready(client, uow, demo)
     future = client.post("/reverse-invoice/filings", data={"month": "2099-01", "csrf_token": csrf})
     assert future.status_code == 422 and "所属期:" in future.get_data(as_text=True)
@@ -130,6 +134,12 @@ def test_the_months_filing_is_prepared_reviewed_filed_and_paid(client: FlaskClie
     assert made.status_code == 302
     filing_path = made.headers["Location"]
     assert "待申报" in client.get(filing_path).get_data(as_text=True)
+    # The month is still running: its later invoices would miss a report filed now.
+    early = client.post(f"{filing_path}/filed", data={"csrf_token": csrf})
+    assert early.status_code == 409 and "尚未结束" in early.get_data(as_text=True)
+    early_pay = client.post(f"{filing_path}/payment", data={"payment_reference": "JK-2026-1", "csrf_token": csrf})
+    assert early_pay.status_code == 409
+    freeze_clock(monkeypatch, instant_on(add_months(business_date().replace(day=1), 1) + dt.timedelta(days=2)))
     assert client.post(f"{filing_path}/filed", data={"csrf_token": csrf}).status_code == 302
     short = client.post(f"{filing_path}/payment", data={"payment_reference": "x", "csrf_token": csrf})
     assert short.status_code == 422 and "缴款凭证号:" in short.get_data(as_text=True)

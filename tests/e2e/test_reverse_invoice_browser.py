@@ -9,16 +9,18 @@ from flask import Flask
 from openpyxl import load_workbook
 
 from reverse_invoice.demo import make_bank_card, make_resident_id
-from subsidy_app.core.clock import business_date
+from reverse_invoice.domain import add_months
+from subsidy_app.core.clock import business_date, instant_on
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.seed import DEMO_PASSWORD
 from tests.doc_files import png_bytes
 from tests.e2e.conftest import desk_page
+from tests.helpers import freeze_clock
 from tests.integration.ri_support import qualify
 
 
 def test_a_clerk_registers_buys_issues_reverses_files_and_downloads(live: tuple[str, Flask], committed, cipher,
-                                                                     tmp_path) -> None:
+                                                                     tmp_path, monkeypatch) -> None:
     from subsidy_app.seed import seed_demo
 
     base, _app = live
@@ -77,6 +79,9 @@ def test_a_clerk_registers_buys_issues_reverses_files_and_downloads(live: tuple[
         page.click("#prepare")
         page.wait_for_selector("#filing-state")
         assert page.inner_text("#filing-state") == "待申报" and "赵*" in page.inner_text("main")  # masked for clerks
+        assert "尚未结束" in page.inner_text("#month-open") and page.query_selector("#mark-filed") is None
+        freeze_clock(monkeypatch, instant_on(add_months(business_date().replace(day=1), 1)))  # the month is over
+        page.reload()
         page.click("#mark-filed")
         page.wait_for_selector(".flash.ok")
         assert page.inner_text("#filing-state") == "已申报待缴款"
