@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.wrappers import Response
 
 from subsidy_app.core.errors import Forbidden, NotAuthenticated
 from subsidy_app.identity import services as identity
@@ -89,10 +90,10 @@ def _resolve_principal() -> Principal:
     return ANONYMOUS
 
 
-def enforce() -> None:
+def enforce() -> Response | None:
     """Before each request: resolve the caller and check the view's declared rule."""
     if request.endpoint is None:
-        return  # 404 and 405 are answered by Flask
+        return None  # 404 and 405 are answered by Flask
     view_func = current_app.view_functions[request.endpoint]
     rule = declared_rule(view_func, request.method)
     if rule is None:
@@ -107,13 +108,28 @@ def enforce() -> None:
             raise Forbidden("CSRF 校验失败,请刷新页面重试 / CSRF check failed, reload the page",
                             reason="auth.csrf") from exc
     if rule.public:
-        return
+        return None
     if rule.resident and principal.kind == "resident":
-        return
+        return None
     if principal.kind == "anonymous":
         raise NotAuthenticated("请先登录 / please log in", reason="auth.required")
     if principal.kind != "staff" or not principal.has_any(rule.roles):
         raise Forbidden("无权访问 / your role does not allow this", reason="auth.forbidden")
+    if principal.must_change_password and principal.via == "session" and request.endpoint not in OPEN_TO_TEMPORARY:
+        return _choose_password_first()
+    return None
+
+
+# What a session with an admin-set (temporary) password may do: replace it, or leave.
+OPEN_TO_TEMPORARY = frozenset({"identity_views.password", "identity_views.logout"})
+
+
+def _choose_password_first() -> Response:
+    """Send a page request to the password change; refuse anything else until a password of one's own is chosen."""
+    if request.method == "GET" and not request.path.startswith("/api/"):
+        return redirect(url_for("identity_views.password", next=request.full_path.rstrip("?")))
+    raise Forbidden("请先修改管理员设置的临时密码 / choose your own password first (the current one is temporary)",
+                    reason="auth.password_change_required")
 
 
 def require_county(principal: Principal, county_code: str) -> None:

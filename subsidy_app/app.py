@@ -183,8 +183,8 @@ def _staff_menu() -> dict[str, Any]:
     from subsidy_app.menu import menu_for, trail_for
 
     principal = g.get("principal")
-    if principal is None or principal.kind != "staff":
-        return {"staff_menu": [], "staff_trail": []}
+    if principal is None or principal.kind != "staff" or principal.must_change_password:
+        return {"staff_menu": [], "staff_trail": []}  # a temporary password opens no page but its own change
     return {"staff_menu": menu_for(principal, url_for), "staff_trail": trail_for(principal, url_for, request.path)}
 
 

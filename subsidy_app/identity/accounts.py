@@ -116,6 +116,7 @@ def reset_password(uow: UnitOfWork, *, principal: Principal, account_id: int) ->
     password = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(TEMPORARY_PASSWORD_LENGTH))
     account.password_hash = services.hash_password(password)
     account.failed_logins, account.locked_until = 0, None
+    account.must_change_password = True  # the admin knows it: the holder chooses their own at the next login
     audit.record(uow, actor=principal.actor, action="account.password_reset", entity_type="account",
                  entity_id=account.id, after={"unlocked": True})  # never the password itself
     return password

@@ -96,6 +96,7 @@ class Principal:
     all_counties: bool = False
     person_id: int | None = None
     via: str = "session"  # "session" | "token"
+    must_change_password: bool = False  # a temporary password: the pages admit only the password change
 
     @property
     def actor(self) -> str:

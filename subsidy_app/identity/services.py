@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from subsidy_app.audit import services as audit
 from subsidy_app.core.clock import beijing_time
 from subsidy_app.core.db import utcnow
-from subsidy_app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from subsidy_app.core.errors import Conflict, FieldErrors, Forbidden, NotAuthenticated, NotFound, ValidationFailed
 from subsidy_app.core.identifiers import check_credit_code
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import visibility
@@ -78,10 +78,10 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, *, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         message = f"密码至少 {MIN_PASSWORD_LENGTH} 位 / at least {MIN_PASSWORD_LENGTH} characters"
-        raise ValidationFailed.field("password", message)
+        raise ValidationFailed.field(field, message)
 
 
 def create_account(
@@ -111,12 +111,34 @@ def create_account(
         username=username, display_name=display_name, password_hash=_hasher.hash(password),
         organisation_id=org.id, roles=",".join(sorted(r.value for r in roles)), counties=",".join(scope),
         all_counties=all_counties or org.city_level,
+        must_change_password=principal is not None,  # an admin chose it: its holder must choose their own
     )
     uow.session.add(account)
     uow.flush()
     audit.record(uow, actor=actor, action="account.created", entity_type="account", entity_id=account.id,
                  after={"username": username, "roles": account.roles, "counties": account.counties})
     return account.id
+
+
+def change_password(uow: UnitOfWork, *, account_id: int, current_password: str, new_password: str) -> None:
+    """Replace an account's password with one its holder chose, after checking the current one."""
+    account = uow.session.get(Account, account_id, with_for_update=True)
+    if account is None or not account.active:
+        raise NotAuthenticated("请先登录 / please log in", reason="auth.required")
+    errors = FieldErrors()
+    try:
+        _hasher.verify(account.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        errors.add("current_password", "当前密码不正确 / the current password is wrong", reason="auth.wrong_password")
+    errors.value(lambda: _check_password(new_password, field="new_password"), None)
+    if new_password and new_password == current_password:
+        errors.add("new_password", "新密码不能与当前密码相同 / choose a password different from the current one",
+                   reason="auth.same_password")
+    errors.raise_any()
+    account.password_hash = _hasher.hash(new_password)
+    account.must_change_password = False
+    audit.record(uow, actor=f"account:{account.id}:{account.username}", action="account.password_changed",
+                 entity_type="account", entity_id=account.id)  # never the password itself
 
 
 def principal_of(account: Account, *, via: str = "session") -> Principal:
@@ -127,6 +149,7 @@ def principal_of(account: Account, *, via: str = "session") -> Principal:
         roles=frozenset(Role(r) for r in account.roles.split(",") if r),
         counties=frozenset(c for c in account.counties.split(",") if c),
         all_counties=account.all_counties or account.organisation.city_level, via=via,
+        must_change_password=account.must_change_password,
     )
 
 

@@ -1,13 +1,14 @@
-"""Staff web pages: login with lockout, logout, the workbench."""
+"""Staff web pages: login with lockout, logout, one's own password, the workbench."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from subsidy_app.access import access, current_principal
-from subsidy_app.core.errors import NotAuthenticated
+from subsidy_app.core.errors import DomainError, NotAuthenticated, ValidationFailed
 from subsidy_app.error_pages import safe_next
+from subsidy_app.form_errors import for_staff
 from subsidy_app.http import limiter, runtime
 from subsidy_app.identity import services
 from subsidy_app.identity.domain import COUNTIES, ROLE_LABELS_ZH, Role
@@ -38,6 +39,8 @@ def login() -> ResponseReturnValue:
     session.permanent = True
     session["account_id"] = principal.account_id
     current_app.logger.info("login ok: %s", principal.actor)
+    if principal.must_change_password:  # a temporary password opens only the page to replace it
+        return redirect(url_for("identity_views.password", next=back))
     return redirect(back or url_for("identity_views.workbench"))  # back to the page that asked for a login
 
 
@@ -47,6 +50,35 @@ def logout() -> ResponseReturnValue:
     """End the session."""
     session.clear()
     return redirect(url_for("home.index"))
+
+
+PASSWORD_LABELS = {"current_password": "当前密码", "new_password": "新密码", "confirm_password": "再次输入新密码"}
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@access(*tuple(Role))
+def password() -> ResponseReturnValue:
+    """Let a staff member choose their own password (the only page a temporary password opens)."""
+    principal = current_principal()
+    back = safe_next(request.values.get("next"))
+    shown = {"labels": PASSWORD_LABELS, "next": back, "min_length": services.MIN_PASSWORD_LENGTH,
+             "must_change": principal.must_change_password}
+    if request.method == "GET":
+        return render_template("identity/password.html", error=None, **shown)
+    new = request.form.get("new_password", "")
+    try:
+        if new != request.form.get("confirm_password", ""):
+            raise ValidationFailed.field("confirm_password", "两次输入的新密码不一致 / the two new passwords differ")
+        with runtime().unit_of_work() as tx:
+            assert principal.account_id is not None  # staff roles only
+            services.change_password(tx, account_id=principal.account_id,
+                                     current_password=request.form.get("current_password", ""), new_password=new)
+            tx.commit()
+    except DomainError as exc:
+        return render_template("identity/password.html", error=for_staff(exc, labels=PASSWORD_LABELS),
+                               **shown), exc.status
+    flash("密码已修改 / password changed", "ok")
+    return redirect(back or url_for("identity_views.workbench"))
 
 
 @bp.route("/staff")

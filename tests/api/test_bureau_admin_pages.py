@@ -18,7 +18,7 @@ from subsidy_app.identity.models import Account
 from subsidy_app.rules import services
 from subsidy_app.rules.ruleset import DATA_DIR
 from subsidy_app.seed import DEMO_PASSWORD
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, reason_of
 
 BUREAU_USERS = ["leader.city", "admin", "auditor.lishi", "senior.city", "finance.city"]
 CLERKS = ["dealer.car", "recycler.renewable"]
@@ -233,9 +233,57 @@ def test_a_password_reset_shows_a_one_time_password_that_logs_in(client: FlaskCl
     password = text.split('id="temporary-password">')[1].split("<")[0]
     assert _events(uow, "account.password_reset", demo["auditor.lishi"]) == 1
     assert password not in str(uow.session.scalars(select(AuditEvent.summary)).all())
-    other = FlaskClient(client.application)
-    login(other, "auditor.lishi", password)
     assert password not in client.get(f"/admin/accounts/{demo['auditor.lishi']}").get_data(as_text=True)
+    # The admin knows the temporary password: it opens only the page where its holder chooses their own.
+    other = FlaskClient(client.application)
+    landed = other.post("/login", data={"username": "auditor.lishi", "password": password,
+                                        "csrf_token": csrf_token(other)})
+    assert landed.status_code == 302 and landed.headers["Location"].startswith("/account/password")
+    asked = other.get("/review?state=pending_review")
+    assert asked.status_code == 302 and asked.headers["Location"].startswith("/account/password?next=/review")
+    token = csrf_token(other, "/account/password")
+    assert "临时密码" in other.get("/account/password").get_data(as_text=True)
+    refused = other.post("/api/v1/tokens", json={"name": "pos"}, headers={"X-CSRFToken": token})
+    assert refused.status_code == 403 and reason_of(refused) == "auth.password_change_required"
+    bad = other.post("/account/password", data={"csrf_token": token, "current_password": "wrong-one-x",
+                                                "new_password": "short", "confirm_password": "short"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="current_password-error"' in text and 'id="new_password-error"' in text
+    differ = other.post("/account/password", data={"csrf_token": token, "current_password": password,
+                                                   "new_password": "my-own-pass-1", "confirm_password": "my-own-x"})
+    assert differ.status_code == 422 and 'id="confirm_password-error"' in differ.get_data(as_text=True)
+    assert uow.session.get(Account, demo["auditor.lishi"], populate_existing=True).must_change_password  # type: ignore
+    same = other.post("/account/password", data={"csrf_token": token, "current_password": password,
+                                                 "new_password": password, "confirm_password": password})
+    assert same.status_code == 422 and "不能与当前密码相同" in same.get_data(as_text=True)
+    done = other.post("/account/password", data={"csrf_token": token, "current_password": password,
+                                                 "new_password": "my-own-pass-1", "confirm_password": "my-own-pass-1",
+                                                 "next": "/review?state=pending_review"})
+    assert done.status_code == 302 and done.headers["Location"] == "/review?state=pending_review"
+    assert other.get("/review?state=pending_review").status_code == 200
+    assert _events(uow, "account.password_changed", demo["auditor.lishi"]) == 1
+    assert "my-own-pass-1" not in str(uow.session.scalars(select(AuditEvent.summary)).all())
+    fresh = FlaskClient(client.application)
+    assert fresh.post("/login", data={"username": "auditor.lishi", "password": password,
+                                      "csrf_token": csrf_token(fresh)}).status_code == 401
+    login(fresh, "auditor.lishi", "my-own-pass-1")
+
+
+def test_an_account_an_admin_creates_chooses_its_own_password_but_seeded_ones_do_not(
+        client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> None:
+    admin = identity.load_principal(uow, account_id=demo["admin"])
+    assert admin is not None
+    made = identity.create_account(uow, actor=admin.actor, principal=admin, organisation_id=demo["org:bureau:141181"],
+                                   username="new.auditor", display_name="新审核员", password=DEMO_PASSWORD,
+                                   roles=[Role.AUDITOR])
+    uow.commit()
+    assert uow.session.get(Account, made).must_change_password  # type: ignore[union-attr]
+    assert not uow.session.get(Account, demo["auditor.lishi"]).must_change_password  # type: ignore[union-attr]
+    landed = client.post("/login", data={"username": "new.auditor", "password": DEMO_PASSWORD,
+                                         "csrf_token": csrf_token(client)})
+    assert landed.headers["Location"].startswith("/account/password")
+    # Leaving is allowed; an API token made earlier (by token, not by the session) is not this rule's business.
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/account/password")}).status_code == 302
 
 
 def test_county_scope_is_assigned_within_the_admins_own(client: FlaskClient, uow: UnitOfWork,

@@ -14,6 +14,7 @@ from tests.helpers import login
 REACHED_FROM_ANOTHER_PAGE: dict[str, str] = {
     "identity_views.workbench": "the menu's own first link (工作台)",
     "review_pages.queue": "in the menu with its state (待初审, 待复核)",
+    "identity_views.password": "the username in the page header (修改密码)",
 }
 
 
