@@ -49,11 +49,9 @@ def page_number() -> int:
     return min(max(number, 1), 100_000)
 
 
-def pager(page: int, total: int) -> dict[str, Any]:
-    """What the pager at a list's foot shows."""
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return {"page": page, "pages": pages, "total": total, "args": {k: v for k, v in request.args.items()
-                                                                    if k != "page"}}
+def paging(page: int, total: int) -> dict[str, Any]:
+    """Where a list stands, for the pager at its foot (templates/_pager.html keeps the filters)."""
+    return {"page": page, "total": total, "size": PAGE_SIZE}
 
 
 @bp.route("/sellers")
@@ -73,7 +71,7 @@ def seller_list() -> ResponseReturnValue:
     with uow() as tx:
         rows, total = sellers.list_sellers(tx, principal=current_principal(), offset=(page - 1) * PAGE_SIZE,
                                            limit=PAGE_SIZE)
-    return render_template("reverse_invoice/sellers.html", sellers=rows, pager=pager(page, total), error=error,
+    return render_template("reverse_invoice/sellers.html", sellers=rows, paging=paging(page, total), error=error,
                            labels=FIND_LABELS, form=request.args, clerk=CLERK in current_principal().roles), status
 
 
@@ -205,9 +203,9 @@ def purchase_list() -> ResponseReturnValue:
         if exc.reason != "recycler.not_registered":
             raise
         # Not yet registered for reverse invoicing: the clerk's own list is empty, and the page says why.
-        return render_template("reverse_invoice/purchases.html", purchases=[], state=state, pager=pager(page, 0),
+        return render_template("reverse_invoice/purchases.html", purchases=[], state=state, paging=paging(page, 0),
                                not_registered=exc.message.split(" / ", 1)[0])
-    return render_template("reverse_invoice/purchases.html", purchases=rows, state=state, pager=pager(page, total))
+    return render_template("reverse_invoice/purchases.html", purchases=rows, state=state, paging=paging(page, total))
 
 
 def _purchase_page(purchase_id: int, error: PageError | None = None, status: int = 200) -> ResponseReturnValue:

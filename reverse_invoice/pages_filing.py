@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from reverse_invoice import filing, reversals, statements
 from reverse_invoice import page_input as f
 from reverse_invoice.filing import previous_month
-from reverse_invoice.pages import CLERK, PAGE_SIZE, READERS, page_number, pager
+from reverse_invoice.pages import CLERK, PAGE_SIZE, READERS, page_number, paging
 from subsidy_app.access import access, current_principal
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import DomainError
@@ -27,7 +27,7 @@ def _filings_page(error: PageError | None = None, status: int = 200) -> Response
         principal = current_principal()
         rows = filing.list_filings(tx, principal=principal, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         total = filing.count_filings(tx, principal=principal)
-    return render_template("reverse_invoice/filings.html", filings=rows, pager=pager(page, total), error=error,
+    return render_template("reverse_invoice/filings.html", filings=rows, paging=paging(page, total), error=error,
                            labels=FILING_LABELS, states=STATE_ZH, clerk=CLERK in current_principal().roles,
                            form=request.form, default_month=previous_month(business_date()).strftime("%Y-%m"),
                            this_month=business_date().strftime("%Y-%m"), job=request.args.get("job", type=int),

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from reverse_invoice import documents, reversals
 from reverse_invoice import page_input as f
 from reverse_invoice.domain import RedReason
-from reverse_invoice.pages import PAGE_SIZE, page_number, pager
+from reverse_invoice.pages import PAGE_SIZE, page_number, paging
 from reverse_invoice.tax_rules import load_tax_rules
 from subsidy_app.access import access, current_principal
 from subsidy_app.core.errors import DomainError
@@ -37,7 +37,7 @@ def invoice_list() -> ResponseReturnValue:
         rows = documents.list_invoices(tx, principal=principal, month=month, offset=(page - 1) * PAGE_SIZE,
                                        limit=PAGE_SIZE)
         total = documents.count_invoices(tx, principal=principal, month=month)
-        return render_template("reverse_invoice/list.html", invoices=rows, pager=pager(page, total),
+        return render_template("reverse_invoice/list.html", invoices=rows, paging=paging(page, total),
                                month=month.strftime("%Y-%m") if month else "")
 
 

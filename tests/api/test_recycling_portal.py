@@ -116,7 +116,7 @@ def test_the_intake_list_pages_filters_by_site_and_date_and_refuses_a_bad_filter
         _record(uow, network)
     login(client, CLERK)
     first = client.get("/recycling/intakes").get_data(as_text=True)
-    assert "共 52 条，第 1/2 页" in first and 'id="page-next"' in first and first.count('<tr id="intake-') == 50
+    assert "共 52 条 · 第 1/2 页" in first and 'id="page-next"' in first and first.count('<tr id="intake-') == 50
     second = client.get("/recycling/intakes?page=2").get_data(as_text=True)
     assert second.count('<tr id="intake-') == 2 and 'id="page-prev"' in second and f'id="intake-{old}"' in second
     since = (business_date() - dt.timedelta(days=7)).isoformat()
