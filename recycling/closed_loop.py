@@ -222,6 +222,26 @@ def unmatch_intake(uow: UnitOfWork, *, actor: str, intake_id: int, today: dt.dat
     return [r.id for r in rows]
 
 
+def void_obligation(uow: UnitOfWork, *, trade_in_ref: str, actor: str, reason: str) -> bool:
+    """Drop an open or overdue duty whose trade-in was undone (the sale returned): nothing is owed any more.
+
+    A duty already closed by an intake stays: the old item did reach a recycler and counts as recovered. Return
+    whether a duty was dropped; the audit event keeps what it was.
+    """
+    row = uow.session.scalar(select(HandInObligation).where(
+        HandInObligation.trade_in_ref == trade_in_ref, HandInObligation.status.in_(("open", "overdue")))
+        .with_for_update())
+    if row is None:
+        return False
+    hand_in_tally.move(uow, county_code=row.county_code, occurred_on=row.occurred_on,
+                       before=hand_in_tally.standing(row.status, row.closed_on, row.due_on), after=None)
+    audit.record(uow, actor=actor, action="recycling.hand_in_voided", entity_type="hand_in_obligation",
+                 entity_id=row.id, before={"ref": row.trade_in_ref, "status": row.status, "due_on": row.due_on},
+                 after={"reason": reason[:300]})
+    uow.session.delete(row)
+    return True
+
+
 def record_pickup_date(uow: UnitOfWork, *, actor: str, dealer_org_id: int | None, trade_in_ref: str,
                        picked_up_on: dt.date) -> HandInObligation:
     """Note that the dealer collected the old item (送新收旧); return the obligation."""

@@ -288,6 +288,8 @@ def return_sale(uow: UnitOfWork, *, principal: Principal, sale_id: int, reason: 
         # On a statement already: the next statement of this dealer deducts it (see settlement).
         quotas.mark_refunded(uow, reference=sale.number, actor=principal.actor)
     sale.state, sale.returned_at = SaleState.RETURNED.value, utcnow()
+    # The trade-in is undone: no old item is owed to a recycler any more (one already handed in stays counted).
+    closed_loop.void_obligation(uow, trade_in_ref=sale.number, actor=principal.actor, reason=f"退货 / return: {reason}")
     audit.record(uow, actor=principal.actor, action="appliance_sale.returned", entity_type="appliance_sale",
                  entity_id=sale.id, before={"state": before},
                  after={"state": sale.state, "reason": reason.strip()[:300], "clawback": str(sale.amount)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from subsidy_app.rules import budget
 from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation
 from tests.appliance_fixtures import AC, appliance_world, buyer_token, sale_body, sell
 from tests.helpers import bearer
+from tests.recycling_support import IntakeDraftFactory, build_network
 
 MAY = ("2025-05-01", "2025-05-31")
 JUNE = ("2025-06-01", "2025-06-30")
@@ -189,3 +191,33 @@ def test_a_return_on_a_rejected_statement_releases_its_budget(client, uow, world
     assert (june["sales"], june["clawback"]) == (1, "0.00")  # never paid, so nothing to deduct
     pool = _pool(uow, world)
     assert (pool.reserved, pool.spent) == (Decimal("1000.00"), Decimal("0.00"))
+
+
+def test_a_return_drops_the_old_items_open_hand_in_duty_but_keeps_one_already_met(client, uow, world, till,
+                                                                                   demo) -> None:
+    from recycling import hand_in_tally, intake
+    from recycling.models import HandInObligation
+
+    def duty(number: str) -> HandInObligation | None:
+        return uow.session.scalar(select(HandInObligation).where(HandInObligation.trade_in_ref == number)
+                                  .execution_options(populate_existing=True))
+
+    kept, dropped = (_sale(client, uow, world, till, buyer, "3999.00", "2025-05-10") for buyer in (71, 72))
+    assert duty(kept["number"]) is not None and duty(dropped["number"]) is not None
+    # The first old item did reach a recycler before the return: that recovery still counts.
+    network = build_network(uow, demo)
+    intake.record_intake(uow, actor="t", acting_org_id=network.org_id, draft=IntakeDraftFactory(
+        site_id=network.drop_off, source="dealer_pickup", trade_in_ref=kept["number"],
+        occurred_on=dt.date(2025, 5, 12)))
+    uow.commit()
+    for sale in (kept, dropped):
+        _return(client, till, sale)
+    assert duty(dropped["number"]) is None  # nothing is owed for an undone trade-in: neither open nor overdue
+    closed = duty(kept["number"])
+    assert closed is not None and closed.status == "closed"
+    assert hand_in_tally.stored(uow) == hand_in_tally.recount(uow)
+    voided = [e for e in audit.list_events(uow.session, entity_type="hand_in_obligation")
+              if e.action == "recycling.hand_in_voided"]
+    assert len(voided) == 1 and dropped["number"] in str(voided[0].summary)
+    _return(client, till, dropped)  # a repeated return changes nothing
+    assert hand_in_tally.stored(uow) == hand_in_tally.recount(uow)
