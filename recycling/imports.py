@@ -119,7 +119,7 @@ def import_intake_file(uow: UnitOfWork, *, actor: str, organisation_id: int, fil
     if queue or len(rows) > INLINE_ROW_LIMIT:
         batch.fingerprint, batch.content = digest, seal(uow, content)  # reserved now: a second upload is refused
         uow.flush()
-        job = uow.enqueue(IMPORT_JOB, import_id=batch.id, requested_by=actor)
+        job = uow.enqueue(IMPORT_JOB, import_id=batch.id, requested_by=actor, visible_to_org=organisation_id)
         uow.flush()
         return ImportReport(batch.id, "queued", mode, len(rows), 0, [], job.id)
     uow.flush()

@@ -36,8 +36,11 @@ class JobOut(ma.Schema):
 
 
 def may_see_job(principal: Principal, message: OutboxMessage) -> bool:
-    """Tell whether the caller may see a job: the one who started it, or a city-level admin."""
+    """Tell whether the caller may see a job: the one who started it, a colleague of the organisation the job
+    works for (`visible_to_org`, e.g. a dealer's bulk upload), or a city-level admin."""
+    org = message.payload.get("visible_to_org")
     return message.payload.get("requested_by") == principal.actor or (
+        org is not None and principal.organisation_id is not None and org == principal.organisation_id) or (
         Role.ADMIN in principal.roles and visibility.sees_every_county(principal))
 
 
@@ -48,7 +51,7 @@ class JobItem(MethodView):
     @access(*tuple(Role))
     @blp.response(200, JobOut)
     def get(self, job_id: int) -> Any:
-        """Poll a job you started (city-level admins see all)."""
+        """Poll a job you or your organisation started (city-level admins see all)."""
         principal = current_principal()
         stall_after = runtime().job_timing.stall_after
         with uow() as tx:

@@ -72,8 +72,9 @@ def upload(uow: UnitOfWork, *, principal: Principal, versions: tuple[RuleVersion
     audit.record(uow, actor=principal.actor, action="appliance_bulk.uploaded", entity_type="appliance_bulk_upload",
                  entity_id=row.id, after={"file": filename, "rows": rows, "sha256": digest})
     if rows > SYNC_ROWS:
+        # The dealer's other clerks follow the upload's progress too (they see it in the upload list).
         message = uow.enqueue(JOB, upload_id=row.id, account_id=principal.account_id, requested_by=principal.actor,
-                              limits=limits_payload(limits or FraudThresholds()))
+                              visible_to_org=store.dealer_org_id, limits=limits_payload(limits or FraudThresholds()))
         uow.flush()
         row.job_id = message.id
         return UploadRef(row.id, False, row.state, message.id, None)

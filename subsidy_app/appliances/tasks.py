@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import subsidy_app.appliances.claims
 import subsidy_app.appliances.demo
 import subsidy_app.appliances.settlement  # noqa: F401 - registers the demo step and the kinds of application
@@ -14,7 +16,7 @@ from subsidy_app.rules.services import version_cache
 
 @job(bulk.JOB)
 def process_bulk(uow: UnitOfWork, upload_id: int, account_id: int, requested_by: str,
-                 limits: dict[str, str] | None = None) -> None:
+                 limits: dict[str, str] | None = None, **_: Any) -> None:
     """Process a large bulk sales file in chunks, reporting progress; a rerun resumes after the last chunk."""
     principal = load_principal(uow, account_id=account_id)
     if principal is None:

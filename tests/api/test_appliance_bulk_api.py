@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from subsidy_app.appliances.demo import demo_gtin
 from subsidy_app.appliances.models import ApplianceSale
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.seed import seed_demo
+from subsidy_app.identity import services as identity
+from subsidy_app.identity.domain import Role
+from subsidy_app.seed import DEMO_PASSWORD, seed_demo
 from tests.appliance_fixtures import FRIDGE_G3, PHONE, TABLET, appliance_world, imei
 from tests.car_fixtures import resident_id
 from tests.helpers import bearer, statements_starting
@@ -91,6 +93,13 @@ def test_10000_rows_with_10_bad_run_as_a_job_and_report_exactly_those(postgres, 
     assert response.status_code == 200 and body["job_id"] is not None, body
     job = client.get(body["status_url"], headers=headers).get_json()
     assert job["state"] == "done", job
+    # A colleague at the same dealer follows the upload's progress too; another dealer's clerk cannot see it.
+    identity.create_account(committed_uow, actor="t", organisation_id=world.dealer_org, username="dealer.colleague",
+                            display_name="同店同事", password=DEMO_PASSWORD, roles=[Role.DEALER_CLERK])
+    committed_uow.commit()
+    seen = client.get(body["status_url"], headers=bearer(client, "dealer.colleague"))
+    assert seen.status_code == 200 and seen.get_json()["state"] == "done"
+    assert client.get(body["status_url"], headers=bearer(client, "dealer.xiaoyi")).status_code == 404
     report = client.get(f"/api/v1/appliance-sales/bulk/{body['upload_id']}", headers=headers).get_json()["report"]
     assert {e["line"]: (e["field"], e["reason"]) for e in report["errors"]} == expected
     assert report["accepted_count"] == 9_990
