@@ -77,6 +77,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         settings, session_factory=runtime_overrides.get("session_factory"), dispatcher_factory=dispatcher_factory
     )
     app.extensions["subsidy"] = runtime
+    configure_escrow(settings)
     _install_log_masking()
     register_jobs()
     access.init_app(app)
@@ -174,6 +175,13 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     app.register_blueprint(budget_pages)
     app.register_blueprint(appliance_bureau_pages)
+
+
+def configure_escrow(settings: Settings) -> None:
+    """Give each budget pool the number of escrow tranches the settings ask for (the worker calls it too)."""
+    from subsidy_app.rules import escrow
+
+    escrow.configure(tranches=settings.budget_tranches)
 
 
 def _staff_menu() -> dict[str, Any]:

@@ -73,6 +73,10 @@ class Settings:
     json_body_max_bytes: int = 256 * 1024
     upload_max_bytes: int = 16 * 1024 * 1024
     document_upload_max_bytes: int = 20 * 1024 * 1024
+    # Budget escrow (issue 17 §1, PostgreSQL only): each pool's free money in this many tranches, so a county's
+    # tills meet on different rows. 0 (the default until the launch-burst benchmark settles it) sells from the pool
+    # row itself; BUDGET_TRANCHES turns it on.
+    budget_tranches: int = 0
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -141,6 +145,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         **_fraud_settings(env),
         **_job_settings(env),
         **_body_limits(env),
+        budget_tranches=_count(env, "BUDGET_TRANCHES", 0),
     )
     check_production_safety(settings)
     return settings

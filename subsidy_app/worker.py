@@ -29,6 +29,7 @@ def worker_runtime() -> Runtime:
         import subsidy_app.app as composition  # registers every package's jobs
 
         composition.register_jobs()
+        composition.configure_escrow(settings)
     return _runtime
 
 

@@ -13,6 +13,7 @@ from subsidy_app.core.db import slices
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import COUNTIES
+from subsidy_app.rules import escrow
 from subsidy_app.rules.budget_pools import entry, fits, locked_pool, money
 from subsidy_app.rules.budget_queue import fund_queue, note_queued, queue_is_empty, take
 from subsidy_app.rules.budget_thresholds import reset_notified_level
@@ -69,6 +70,8 @@ def adjust(uow: UnitOfWork, *, actor: str, pool_id: int, amount: Decimal, reason
         raise ValidationFailed.field("reason", "调整必须说明原因 / an adjustment needs a reason")
     value = money(amount, "amount", allow_negative=True)
     pool = locked_pool(uow, pool_id)
+    if value < 0:
+        _drain_escrow(uow, pool)  # a cut or a reallocation takes free money, wherever it waits
     if pool.allocated + value < pool.reserved + pool.spent:
         raise Conflict("调减后低于已占用金额 / the allocation would fall below reserved + spent",
                        reason="budget.overcommitted")
@@ -93,6 +96,8 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
     if existing is not None and existing.state in ("queued", "reserved", "spent"):
         return ReserveOutcome(existing.reference, existing.state)
     queue_empty = queue_is_empty(uow, pool)
+    if queue_empty and not fits(pool, value):
+        _drain_escrow(uow, pool)  # money in escrow tranches is free: it funds the approval before it would queue
     row = existing or BudgetReservation(pool_id=pool.id, reference=reference, amount=value, state="queued",
                                         submitted_at=submitted_at, on_funded_job=on_funded_job)
     row.amount, row.state = value, "queued"
@@ -110,6 +115,11 @@ def reserve(uow: UnitOfWork, *, actor: str, pool_id: int, reference: str, amount
 
 
 _KNOWN_RESERVATIONS = "budget.known_reservations"
+
+
+def _drain_escrow(uow: UnitOfWork, pool: BudgetPool) -> None:
+    """Bring the locked pool's escrow tranches back into it (their money is counted in `reserved`)."""
+    pool.reserved -= escrow.drain(uow, pool_id=pool.id)
 
 
 def preload_reservations(uow: UnitOfWork, references: list[str], *, lock_pools: bool = False) -> None:

@@ -30,7 +30,8 @@ def locked_pool(uow: UnitOfWork, pool_id: int) -> BudgetPool:
     if cached is not None:
         return cached  # already locked by this transaction: a batch approval locks it once
     # populate_existing: sessions keep their rows across commits, and the sums must be read under this lock.
-    pool = uow.session.scalar(select(BudgetPool).where(BudgetPool.id == pool_id).with_for_update()
+    # FOR NO KEY UPDATE, as instant_budget locks it: writers queue, foreign-key checks of new reservations don't.
+    pool = uow.session.scalar(select(BudgetPool).where(BudgetPool.id == pool_id).with_for_update(key_share=True)
                               .execution_options(populate_existing=True))
     if pool is None:
         raise NotFound("资金池不存在 / budget pool not found", reason="budget.pool_not_found")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from subsidy_app.core.clock import business_date, day_start
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.rules import escrow
 from subsidy_app.rules.budget_pools import CENT
 from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation
 
@@ -51,9 +52,10 @@ def pool_figures(uow: UnitOfWork, *, pool_id: int, today: dt.date | None = None)
     queued_count, queued_amount = uow.session.execute(
         select(func.count(), func.coalesce(func.sum(BudgetReservation.amount), 0))
         .where(BudgetReservation.pool_id == pool.id, BudgetReservation.state == "queued")).one()
-    remaining = pool.allocated - pool.reserved - pool.spent
+    reserved = pool.reserved - escrow.held(uow, [pool.id]).get(pool.id, Decimal("0.00"))  # escrow is free money
+    remaining = pool.allocated - reserved - pool.spent
     return PoolFigures(
-        pool.id, pool.programme, pool.county_code, pool.name, pool.allocated, pool.reserved, pool.spent, remaining,
+        pool.id, pool.programme, pool.county_code, pool.name, pool.allocated, reserved, pool.spent, remaining,
         int(queued_count), Decimal(queued_amount), pool.central, pool.provincial, pool.city, burn,
         int(remaining / burn) if burn > 0 else None,
     )

@@ -22,7 +22,7 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core.db import insert_rows, is_postgres, utcnow
 from subsidy_app.core.errors import Conflict, DomainError
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.rules import budget_pools, budget_queue, budget_thresholds
+from subsidy_app.rules import budget_pools, budget_queue, budget_thresholds, escrow
 from subsidy_app.rules.models import BudgetEntry, BudgetPool, BudgetReservation
 
 _PENDING = "budget.instant_reservations"
@@ -53,6 +53,8 @@ class _Pool:
     spent: Decimal
     notified_level: int
     queued: bool
+    moved: Decimal = Decimal("0.00")  # into escrow tranches (+) or drained back from them (-), in `reserved`
+    drained: bool = False
 
 
 class InstantBatch:
@@ -63,8 +65,8 @@ class InstantBatch:
     trips hold the pool's lock before COMMIT, whatever the number of discounts.
     """
 
-    def __init__(self, uow: UnitOfWork, *, actor: str, requests: list[InstantRequest]) -> None:
-        self._uow, self._actor = uow, actor
+    def __init__(self, uow: UnitOfWork, *, actor: str, requests: list[InstantRequest], refill: bool = False) -> None:
+        self._uow, self._actor, self._refill = uow, actor, refill and escrow.in_use(uow)
         found: dict[tuple[str, str], int | DomainError] = {}
         for programme, county_code in sorted({(r.programme, r.county_code) for r in requests}):
             try:
@@ -88,7 +90,18 @@ class InstantBatch:
         except DomainError as exc:
             return exc
         # A discount can't wait: with approvals queued for this pool, or too little left, it is refused.
-        return None if not pool.queued and budget_pools.fits(pool, value) else _exhausted()
+        if pool.queued:
+            return _exhausted()
+        if not budget_pools.fits(pool, value) and not pool.drained:
+            self._drain(pool)  # what the escrow tranches hold is free money: the last yuan can still be sold
+        return None if budget_pools.fits(pool, value) else _exhausted()
+
+    def _drain(self, pool: _Pool) -> None:
+        """Bring every escrow tranche of the locked pool back into it (locks: pool first, then tranches)."""
+        back = escrow.drain(self._uow, pool_id=pool.id)
+        pool.reserved -= back
+        pool.moved -= back
+        pool.drained = True
 
     def take(self, request: InstantRequest) -> int:
         """Take the money `refusal` found free; return the pool's id."""
@@ -103,20 +116,34 @@ class InstantBatch:
         uow, session = self._uow, self._uow.session
         for pool_id, taken in self._taken.items():
             pool = next(p for p in self._pools.values() if isinstance(p, _Pool) and p.id == pool_id)
-            _write(uow, self._actor, pool_id, taken)
+            if self._refill and not pool.drained:  # the till went the pool's way: give its tranche a new slice
+                chunk = escrow.refill_amount(pool.allocated - pool.reserved - pool.spent, taken[-1].amount)
+                if chunk > 0:
+                    escrow.refill(uow, pool_id=pool_id, amount=chunk)
+                    pool.reserved += chunk
+                    pool.moved += chunk
+            _write(uow, self._actor, pool_id, taken, pool.moved)
             if audited:
                 _audit(uow, self._actor, pool_id, taken)
             known = session.identity_map.get(identity_key(BudgetPool, pool_id))
             if known is not None:  # the session's copy of the row, kept true without another read
                 set_committed_value(known, "reserved", pool.reserved)
-            used = budget_thresholds.use_percent(pool.allocated, pool.reserved, pool.spent)
+            held = escrow.held(uow, [pool_id]).get(pool_id, Decimal("0.00")) if escrow.in_use(uow) else Decimal(0)
+            used = budget_thresholds.use_percent(pool.allocated, pool.reserved - held, pool.spent)
             if budget_thresholds.crosses_threshold(used, pool.notified_level):  # rare: the ORM path tells the bureau
                 budget_thresholds.notify_thresholds(uow, budget_pools.locked_pool(uow, pool_id))
+        for other in self._pools.values():  # a drain with nothing taken (a chunk's rows all refused) still counts
+            if isinstance(other, _Pool) and other.id not in self._taken and other.moved:
+                _write(uow, self._actor, other.id, [], other.moved)
+                known = session.identity_map.get(identity_key(BudgetPool, other.id))
+                if known is not None:
+                    set_committed_value(known, "reserved", other.reserved)
         self._taken = {}
 
 
-def _write(uow: UnitOfWork, actor: str, pool_id: int, taken: list[InstantRequest]) -> None:
-    total = sum((r.amount for r in taken), Decimal("0.00"))
+def _write(uow: UnitOfWork, actor: str, pool_id: int, taken: list[InstantRequest],
+           moved: Decimal = Decimal("0.00")) -> None:
+    total = sum((r.amount for r in taken), Decimal("0.00")) + moved
     now, session = utcnow(), uow.session
     if is_postgres(session):  # one round trip for any number of discounts
         session.execute(_WRITE, {"pool_id": pool_id, "total": total, "now": now, "actor": actor,
@@ -134,9 +161,12 @@ def _write(uow: UnitOfWork, actor: str, pool_id: int, taken: list[InstantRequest
 
 POOL: Table = BudgetPool.__table__  # type: ignore[assignment]
 # Built once (the till runs them for every sale): lock the pools in id order and read their sums and queues.
+# FOR NO KEY UPDATE (key_share): it serialises the pool's writers as FOR UPDATE would, yet lets a sale funded from an
+# escrow tranche check its reservation's foreign key to the pool (a key-share lock) without waiting for the row.
 _LOCK = (select(POOL.c.id, POOL.c.allocated, POOL.c.reserved, POOL.c.spent, POOL.c.notified_level,
                 budget_queue.queued(POOL.c.id).label("queued"))
-         .where(POOL.c.id.in_(bindparam("ids", expanding=True))).order_by(POOL.c.id).with_for_update(of=POOL))
+         .where(POOL.c.id.in_(bindparam("ids", expanding=True))).order_by(POOL.c.id)
+         .with_for_update(of=POOL, key_share=True))
 # The pool's new sum, the reservations and their ledger lines, from arrays: one statement for 1 or 5,000.
 _WRITE = text(
     "WITH pool AS (UPDATE budget_pool SET reserved = reserved + CAST(:total AS numeric) "
@@ -159,10 +189,13 @@ def _audit(uow: UnitOfWork, actor: str, pool_id: int, taken: list[InstantRequest
                  after=after)
 
 
-def reserve_many(uow: UnitOfWork, *, actor: str, requests: list[InstantRequest], audited: bool = True
-                 ) -> list[int | DomainError]:
-    """Fund each discount in order from its pool now: the pool's id, or the 409 that refused it."""
-    batch = InstantBatch(uow, actor=actor, requests=requests)
+def reserve_many(uow: UnitOfWork, *, actor: str, requests: list[InstantRequest], audited: bool = True,
+                 refill: bool = False) -> list[int | DomainError]:
+    """Fund each discount in order from its pool now: the pool's id, or the 409 that refused it.
+
+    `refill`: a till's sale that found its escrow tranche short refills it from the pool (rules.escrow).
+    """
+    batch = InstantBatch(uow, actor=actor, requests=requests, refill=refill)
     outcomes: list[int | DomainError] = []
     for request in requests:
         refused = batch.refusal(request)
@@ -194,6 +227,14 @@ def _reserve_pending(uow: UnitOfWork) -> None:
     for actor, request in uow.context.pop(_PENDING, []):
         by_actor.setdefault(actor, []).append(request)
     for actor, requests in by_actor.items():
-        for outcome in reserve_many(uow, actor=actor, requests=requests, audited=False):
+        if escrow.in_use(uow):
+            # From this thread's escrow tranche when it holds enough: the pool row is not touched at all.
+            now = utcnow()
+            requests = [r for r in requests if not escrow.take(
+                uow, pool_id=budget_pools.pool_for(uow, programme=r.programme, county_code=r.county_code),
+                amount=r.amount, reference=r.reference, actor=actor, submitted=r.submitted_at, now=now)]
+            if not requests:
+                continue
+        for outcome in reserve_many(uow, actor=actor, requests=requests, audited=False, refill=True):
             if isinstance(outcome, DomainError):
                 raise outcome

@@ -119,6 +119,22 @@ class BudgetReservation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     funded_at: Mapped[dt.datetime | None]
 
+class BudgetTranche(Base):
+    """A slice of a pool's free money set aside for instant discounts (budget escrow, rules.escrow).
+
+    Its balance is already counted in its pool's `reserved`, so the pool row alone keeps reserved + spent <=
+    allocated; a discount taken from a tranche moves money from the balance to its own reservation and leaves the
+    pool row untouched, so concurrent tills of one county meet on different rows.
+    """
+
+    __tablename__ = "budget_tranche"
+    __table_args__ = (CheckConstraint("balance >= 0", name="non_negative"),)
+
+    pool_id: Mapped[int] = mapped_column(ForeignKey("budget_pool.id"), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+
 class BudgetProposal(Base):
     """A top-up or reallocation one officer proposes and a different officer approves; only then money moves."""
 

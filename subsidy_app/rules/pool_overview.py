@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.rules import escrow
 from subsidy_app.rules.budget_thresholds import THRESHOLDS, use_percent
 from subsidy_app.rules.models import BudgetPool, BudgetReservation
 
@@ -41,11 +42,13 @@ def standings(uow: UnitOfWork, *, counties: Iterable[str] | None = None) -> list
         select(BudgetReservation.pool_id, func.count(), func.coalesce(func.sum(BudgetReservation.amount), 0))
         .where(BudgetReservation.state == "queued", BudgetReservation.pool_id.in_([p.id for p in pools]))
         .group_by(BudgetReservation.pool_id))} if pools else {}
+    held = escrow.held(uow, [p.id for p in pools])  # escrow tranches: counted in `reserved`, but free money
     rows = []
     for pool in pools:
-        used = use_percent(pool.allocated, pool.reserved, pool.spent)
+        reserved = pool.reserved - held.get(pool.id, Decimal("0.00"))
+        used = use_percent(pool.allocated, reserved, pool.spent)
         count, amount = queued.get(pool.id, (0, Decimal("0.00")))
         rows.append(PoolStanding(pool.id, pool.programme, pool.county_code, pool.name, pool.allocated,
-                                 pool.reserved, pool.spent, pool.allocated - pool.reserved - pool.spent, count,
+                                 reserved, pool.spent, pool.allocated - reserved - pool.spent, count,
                                  amount, used, max([0, *[level for level in THRESHOLDS if used >= level]])))
     return rows
