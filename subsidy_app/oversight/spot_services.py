@@ -180,7 +180,7 @@ def record_result(uow: UnitOfWork, *, principal: Principal, item_id: int, task: 
     elif outcome not in OUTCOMES[kind]:
         read.add("outcome", "该核查任务没有这个结果 / not an outcome of this task", reason="spot.outcome")
     text = (note or "").strip()
-    if outcome == "other" and not text:
+    if outcome == "other" and not text and kind is not None and not read.refused("outcome"):
         read.add("note", "结果为“其他”时须说明 / explain an \u201cother\u201d outcome", reason="spot.note")
     read.raise_any()
     assert kind is not None
