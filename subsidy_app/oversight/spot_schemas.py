@@ -22,8 +22,8 @@ class PlanIn(ma.Schema):
     programme = ma.fields.String(required=True, validate=validate.OneOf(sorted(PROGRAMME_LABELS_ZH)))
     period_start = ma.fields.Date(required=True)
     period_end = ma.fields.Date(required=True)
-    rate_percent = ma.fields.Decimal(required=True, validate=validate.Range(min=0, max=100, min_inclusive=False),
-                                     metadata={"description": "e.g. 5 for 5 %, at most 2 decimals"})
+    rate_percent = ma.fields.Decimal(required=True, metadata={
+        "description": "percent, above 0 and at most 100, at most 2 decimals (e.g. 5 for 5 %)"})
     note = Text(load_default=None, max_length=300)
 
 
