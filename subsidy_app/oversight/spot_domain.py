@@ -135,7 +135,8 @@ def draw(population: Iterable[Candidate], *, rate_percent: Decimal, seed: str) -
         members = sorted(strata[(county, dealer)], key=lambda c: c.key)  # a fixed order: same seed, same sample
         size = stratum_size(len(members), rate_percent)
         for candidate in rng.sample(members, size):
-            chosen[candidate.key] = Drawn(candidate, Reason.RANDOM)
+            # A flagged candidate keeps its flag as its reason even when chance drew it: it was due anyway.
+            chosen[candidate.key] = Drawn(candidate, candidate.flag or Reason.RANDOM)
         shown.append(Stratum(county, dealer or None, len(members), size))
     for candidate in sorted(everyone, key=lambda c: c.key):
         if candidate.flag is not None and candidate.key not in chosen:

@@ -127,15 +127,17 @@ def _plan_page(plan_id: int, error: PageError | None = None, status: int = 200) 
     return render_template("oversight/spot_plan.html", plan=plan, items=items, total=total, page=page,
                            size=PAGE_SIZE, rollup=figures, charts=charts, args=args,
                            dealers={r.key: r.label for r in figures.dealers if r.key != "0"},
-                           error=error, labels=DRAW_LABELS, planner=_is_planner(), **NAMES), status
+                           error=error, labels=DRAW_LABELS, planner=_is_planner(),
+                           whole_city=principal.all_counties, **NAMES), status
 
 
 def _chart(rows: list[spot_queries.RollupRow]) -> dict[str, Any]:
     """The chart beside a rollup table: sampled, concluded genuine and false per row (the table's numbers)."""
+    # In this order the dashboard palette shows false red, sampled blue and genuine green.
     return {"kind": "bar", "x": [r.label for r in rows], "series": [
+        {"name": "不属实", "values": [r.false for r in rows]},
         {"name": "抽取", "values": [r.sampled for r in rows]},
-        {"name": "属实", "values": [r.confirmed for r in rows]},
-        {"name": "不属实", "values": [r.false for r in rows]}]}
+        {"name": "属实", "values": [r.confirmed for r in rows]}]}
 
 
 @bp.route("/bureau/spot-checks/<int:plan_id>")
