@@ -137,6 +137,7 @@ class ItemDetail:
     subject_kind: str
     subject_number: str
     subject_state: str
+    product_label: str
     product: str
     county_code: str
     county_name: str
@@ -153,17 +154,18 @@ class ItemDetail:
     tasks: list[TaskLine]
 
 
-def _subject(uow: UnitOfWork, item: SpotItem) -> tuple[str, str, int | None]:
-    """The trade-in's state label, what was bought, and the resident's person id."""
+def _subject(uow: UnitOfWork, item: SpotItem) -> tuple[str, str, str, int | None]:
+    """The trade-in's state label, what was bought (its label and value), and the resident's person id."""
     if item.subject_kind == SubjectKind.SALE:
         sale = uow.session.get(ApplianceSale, item.subject_id)
         assert sale is not None
-        return STATE_ZH.get(sale.state, sale.state), f"{CATEGORY_ZH.get(sale.category, sale.category)} · " \
-                                                     f"{sale.gtin}", sale.person_id
+        return (STATE_ZH.get(sale.state, sale.state), "商品",
+                f"{CATEGORY_ZH.get(sale.category, sale.category)} · 商品条码 {sale.gtin}", sale.person_id)
     app = uow.session.get(Application, item.subject_id)
     assert app is not None
-    what = app.new_vin or CATEGORY_ZH.get(app.category, app.category)
-    return STATE_LABELS_ZH[State(app.state)], str(what), app.person_id
+    if app.new_vin:
+        return STATE_LABELS_ZH[State(app.state)], "新车车辆识别代号", app.new_vin, app.person_id
+    return STATE_LABELS_ZH[State(app.state)], "商品", CATEGORY_ZH.get(app.category, app.category), app.person_id
 
 
 def item_detail(uow: UnitOfWork, *, principal: Principal, item_id: int) -> ItemDetail:
@@ -172,7 +174,7 @@ def item_detail(uow: UnitOfWork, *, principal: Principal, item_id: int) -> ItemD
     if item is None or principal.kind != "staff" or not principal.covers_county(item.county_code):
         raise NotFound("抽查项不存在或不在您的管辖范围 / item not found or outside your counties",
                        reason="not_found")
-    subject_state, product, person_id = _subject(uow, item)
+    subject_state, product_label, product, person_id = _subject(uow, item)
     name, phone = "", ""
     if person_id is not None:
         person = persons.view_person(uow, person_id=person_id, principal=ANONYMOUS)  # always masked here
@@ -183,7 +185,8 @@ def item_detail(uow: UnitOfWork, *, principal: Principal, item_id: int) -> ItemD
                                  .order_by(SpotResult.id)):
         results[r.task_id].append(ResultLine(r.outcome, r.note, r.recorded_by, r.recorded_at))
     dealer = organisations.organisation_name(uow, item.dealer_org_id) if item.dealer_org_id else None
-    return ItemDetail(item.id, item.plan_id, item.subject_kind, item.subject_number, subject_state, product,
+    return ItemDetail(item.id, item.plan_id, item.subject_kind, item.subject_number, subject_state, product_label,
+                      product,
                       item.county_code, COUNTIES.get(item.county_code, item.county_code), dealer or "", name, phone,
                       item.amount, item.reason, item.state, item.conclusion_reason, item.concluded_by,
                       item.concluded_at, item.clawed_back,

@@ -153,6 +153,10 @@ def test_a_false_sale_on_a_statement_is_deducted_once_by_the_next_statement(clie
         == [(first["number"], "clawback", "spot_check")]
     facts = uow.session.get(Application, june["application_id"]).facts
     assert facts["revoked_refs"] == [first["number"]] == facts["clawback_refs"]
+    dealer_page = client.get(f"/dealer/appliances/settlements/{june['application_id']}", headers=till)
+    assert dealer_page.status_code == 200 and "抽查撤销扣回" in dealer_page.get_data(as_text=True)
+    reviewer = client.get(f"/review/{june['application_id']}", headers=bearer(client, "auditor.lishi"))
+    assert reviewer.status_code == 200 and f"抽查撤销:{first['number']}" in reviewer.get_data(as_text=True)
     _sale(client, uow, world, till, 15, sold_on="2025-07-10")
     july = _statement(client, world, till, JULY)
     assert july["clawback"] == "0.00"  # deducted exactly once
@@ -240,6 +244,8 @@ def test_a_false_application_is_revoked_through_the_transition_a_paid_one_with_i
     assert clawback is not None and clawback.amount == app.amount
     newest = audit.list_events(uow.session, entity_type="application", entity_id=str(app.id), limit=1)
     assert [e.action for e in newest] == ["application.revoke"]
+    detail = spot_queries.item_detail(uow, principal=who(uow, demo, "auditor.lishi"), item_id=item.id)
+    assert (detail.product_label, detail.product, detail.subject_state) == ("新车车辆识别代号", world.new_vin, "已撤销")
 
 
 def test_a_false_approved_application_releases_its_budget(uow, demo) -> None:
