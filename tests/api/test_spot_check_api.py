@@ -158,3 +158,16 @@ def test_the_pages_take_the_city_through_a_plan_and_the_county_through_its_items
     client.post("/logout", data={"csrf_token": csrf})
     login(client, "auditor.xiaoyi")
     assert client.get(f"/bureau/spot-checks/items/{item_id}").status_code == 404
+
+
+def test_the_api_counts_unanswered_calls_against_the_configured_attempts(database_url, session_factory, uow,
+                                                                         drawn) -> None:
+    from subsidy_app.app import create_app
+    from tests.conftest import _settings_dict, make_settings
+
+    once = create_app({**_settings_dict(make_settings(database_url, spot_check_call_attempts=1)),
+                       "session_factory": session_factory}).test_client()
+    answer = once.post(f"/api/v1/oversight/spot-check-items/{drawn['items'][0]['id']}/results",
+                       headers=bearer(once, "auditor.lishi"), json={"task": "callback", "outcome": "no_answer"})
+    assert answer.status_code == 200
+    assert (answer.get_json()["state"], answer.get_json()["outcome"]) == ("done", "unreachable")
