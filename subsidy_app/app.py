@@ -175,6 +175,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     app.register_blueprint(budget_pages)
     app.register_blueprint(appliance_bureau_pages)
+    from subsidy_app.oversight.spot_api import blp as spot_api
+    from subsidy_app.oversight.spot_pages import bp as spot_pages
+
+    api.register_blueprint(spot_api)
+    app.register_blueprint(spot_pages)
 
 
 def configure_escrow(settings: Settings) -> None:

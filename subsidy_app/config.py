@@ -54,6 +54,8 @@ class Settings:
     # (Beijing days) is shown as overdue. The local limit is unconfirmed (DOMAIN.md), so 15 days is a default;
     # REVIEW_DEADLINE_DAYS changes it and REVIEW_DEADLINE_BY_PROGRAMME ("car_scrap=20,appliance=10") per programme.
     review_deadline_days: int = 15
+    # Spot checks (issue 16 §1): a call-back unanswered this many times is concluded "not reachable".
+    spot_check_call_attempts: int = 3
     review_deadline_by_programme: dict[str, int] = field(default_factory=dict)
     # Uploaded files' bytes are dropped this many days after their job finished (issue 20 §5).
     upload_retention_days: int = 30
@@ -141,6 +143,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         upload_retention_days=_positive_int(env, "UPLOAD_RETENTION_DAYS", 30),
         review_deadline_days=_positive_int(env, "REVIEW_DEADLINE_DAYS", 15),
         review_deadline_by_programme=_deadlines_by_programme(env),
+        spot_check_call_attempts=_positive_int(env, "SPOT_CHECK_CALL_ATTEMPTS", 3),
         sms_outbox_shows_codes=_flag(env, "SMS_OUTBOX_SHOWS_CODES"),
         **_fraud_settings(env),
         **_job_settings(env),

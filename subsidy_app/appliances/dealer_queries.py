@@ -19,7 +19,7 @@ from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.domain import OrgKind, Principal
 
 STATE_ZH = {"granted": "已立减,待结算", "settling": "结算中", "claimable": "待购买人申请", "claimed": "购买人已申请",
-            "returned": "已退货"}
+            "returned": "已退货", "revoked": "抽查撤销"}
 MODE_ZH = {"instant": "收银立减", "claim": "购买后申请"}
 PICKUP_ZH = {"open": "待交投回收", "overdue": "逾期未交投", "closed": "已交投回收"}
 UPLOAD_STATE_ZH = {"queued": "处理中", "done": "已完成"}

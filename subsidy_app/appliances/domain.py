@@ -40,6 +40,7 @@ class SaleState(StrEnum):
     CLAIMABLE = "claimable"  # recorded for a claim after purchase, no application yet
     CLAIMED = "claimed"  # an application was made for it
     RETURNED = "returned"  # refunded: subsidy clawed back, quota stays used
+    REVOKED = "revoked"  # found false by a spot check (抽查): clawed back like a return, never settled again
 
 
 class ParticipationStatus(StrEnum):

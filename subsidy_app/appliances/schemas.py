@@ -203,6 +203,8 @@ class StatementLineOut(ma.Schema):
 
     number = ma.fields.String()
     kind = ma.fields.String()
+    clawback_reason = ma.fields.String(allow_none=True, metadata={
+        "description": "why a clawback line deducts: return, or spot_check (revoked after a spot check)"})
     category = ma.fields.String()
     gtin = ma.fields.String()
     price = money_field()

@@ -21,10 +21,10 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
 from subsidy_app.core.clock import business_date, instant_on
 from subsidy_app.core.db import utcnow
-from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
+from subsidy_app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from subsidy_app.core.identifiers_trade import check_invoice_number, normalise_gtin13, normalise_imei
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.identity.domain import OrgKind, Principal
+from subsidy_app.identity.domain import OrgKind, Principal, Role
 from subsidy_app.rules import budget, instant_budget, quotas
 from subsidy_app.rules.domain import Decision, Facts
 from subsidy_app.rules.evaluator import evaluate, select_version
@@ -293,6 +293,32 @@ def return_sale(uow: UnitOfWork, *, principal: Principal, sale_id: int, reason: 
     audit.record(uow, actor=principal.actor, action="appliance_sale.returned", entity_type="appliance_sale",
                  entity_id=sale.id, before={"state": before},
                  after={"state": sale.state, "reason": reason.strip()[:300], "clawback": str(sale.amount)})
+    return sale.state
+
+
+REVOKERS = frozenset({Role.SENIOR_AUDITOR, Role.ADMIN})  # as applications.review revokes an application
+
+
+def revoke_sale(uow: UnitOfWork, *, principal: Principal, sale_id: int, reason: str) -> str:
+    """Revoke an instant sale a spot check found false: clawed back once by the dealer's next statement."""
+    if not reason.strip():
+        raise ValidationFailed.field("reason", "请填写撤销原因 / a reason is required")
+    if not principal.has_any(REVOKERS):
+        raise Forbidden("撤销须由复核员或管理员操作 / revocation needs a senior auditor or an admin")
+    sale = _own_sale(uow, principal, sale_id)  # locked: a return, a statement and a revocation queue up
+    if sale.mode != SaleMode.INSTANT or sale.state not in (SaleState.GRANTED, SaleState.SETTLING):
+        raise Conflict("该销售不能撤销(已退货、已撤销或非立减)/ this sale cannot be revoked",
+                       reason="sale.not_revocable")
+    before = sale.state
+    if sale.state == SaleState.GRANTED:
+        # Not on any statement yet: it leaves the pool now and never goes on one (settlement skips revoked sales).
+        budget.release(uow, actor=principal.actor, reference=sale.number, reason=f"抽查撤销 / spot check: {reason}")
+    # On a statement already: the dealer's next statement deducts it, once (settlement._CLAWED_BACK).
+    sale.state = SaleState.REVOKED.value
+    audit.record(uow, actor=principal.actor, action="appliance_sale.revoked", entity_type="appliance_sale",
+                 entity_id=sale.id, before={"state": before},
+                 after={"state": sale.state, "reason": reason.strip()[:300], "clawback": str(sale.amount),
+                        "statement_id": sale.statement_id})
     return sale.state
 
 

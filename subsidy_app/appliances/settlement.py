@@ -32,6 +32,9 @@ CATEGORY = "dealer_settlement"
 DEALER_PAYEE = "dealer"
 STATEMENT = "dealer_statement"
 _DEAD = (State.REJECTED, State.WITHDRAWN, State.REVOKED)
+# Sales whose subsidy a statement takes back: returned by the buyer, or revoked after a spot check (抽查).
+_CLAWED_BACK = (SaleState.RETURNED.value, SaleState.REVOKED.value)
+_WHY_ZH = {SaleState.RETURNED.value: "退货", SaleState.REVOKED.value: "抽查撤销"}
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,10 @@ def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: in
         and_(ApplianceSale.state == SaleState.SETTLING.value, ApplianceSale.statement_id.in_(dead))))
         .order_by(ApplianceSale.id).with_for_update()))
     # Returns of sales already on a statement: clawed back from this one (DOMAIN.md §2), or again when the
-    # statement that was to claw them back was rejected or revoked.
+    # statement that was to claw them back was rejected or revoked. A sale a spot check found false (revoked)
+    # is clawed back the same way, once.
     returns = list(uow.session.scalars(select(ApplianceSale).where(
-        *base, ApplianceSale.state == SaleState.RETURNED.value, ApplianceSale.statement_id.is_not(None),
+        *base, ApplianceSale.state.in_(_CLAWED_BACK), ApplianceSale.statement_id.is_not(None),
         ApplianceSale.statement_id.not_in(dead), or_(ApplianceSale.clawback_statement_id.is_(None),
                                                      ApplianceSale.clawback_statement_id.in_(dead)))
         .order_by(ApplianceSale.id).with_for_update()))
@@ -105,10 +109,10 @@ def create_statement(uow: UnitOfWork, *, principal: Principal, dealer_org_id: in
 def _release_unpaid_returns(uow: UnitOfWork, principal: Principal, base: tuple[Any, ...], dead: Any) -> None:
     """Give back the budget of returns whose statement died unpaid: nobody was paid, nothing is clawed back."""
     for sale in uow.session.scalars(select(ApplianceSale).where(
-            *base, ApplianceSale.state == SaleState.RETURNED.value, ApplianceSale.statement_id.in_(dead),
+            *base, ApplianceSale.state.in_(_CLAWED_BACK), ApplianceSale.statement_id.in_(dead),
             ApplianceSale.clawback_statement_id.is_(None)).with_for_update()):
-        budget.release(uow, actor=principal.actor, reference=sale.number, reason="退货且结算单未支付 / returned, "
-                                                                                 "its statement was not paid")
+        budget.release(uow, actor=principal.actor, reference=sale.number,
+                       reason=f"{_WHY_ZH[sale.state]}且结算单未支付 / {sale.state}, its statement was not paid")
         sale.statement_id = None  # settled for good: neither a line nor a clawback of any statement
 
 
@@ -118,6 +122,8 @@ def _facts(uow: UnitOfWork, dealer: OrganisationView, account: DealerAccount, st
     return {
         "period": [start.isoformat(), end.isoformat()], "sale_refs": [s.number for s in sales],
         "clawback_refs": [s.number for s in returns], "gross": str(gross), "clawback": str(clawback),
+        # Which deductions are spot-check revocations rather than returns (a subset of clawback_refs).
+        "revoked_refs": [s.number for s in returns if s.state == SaleState.REVOKED.value],
         "payee_name": account.account_name or dealer.name, "payee_bank": account.bank_name,
         "payee_account_masked": account.account_masked,
         "payee_account_enc": base64.b64encode(account.account_enc).decode(),
@@ -149,12 +155,15 @@ def _clawback_refs(app: WithFacts) -> list[str]:
 def _statement_subject(uow: UnitOfWork, app: WithFacts) -> list[tuple[str, str]]:
     """The reviewer's rows of a statement: the period, its sales and their total, returns deducted, the account."""
     start, end = (app.facts.get("period") or ["", ""])[:2]
-    sales, returns = app.facts.get("sale_refs", []), app.facts.get("clawback_refs", [])
+    sales, deducted = app.facts.get("sale_refs", []), app.facts.get("clawback_refs", [])
+    revoked = [ref for ref in deducted if ref in set(app.facts.get("revoked_refs", []))]
+    returns = [ref for ref in deducted if ref not in set(revoked)]
     return [
         ("结算期间", f"{start} 至 {end}"),
         ("立减销售", f"{len(sales)} 笔,合计 {money_str(Decimal(app.facts.get('gross', '0')))} 元"),
-        ("退货扣回", f"{len(returns)} 笔,合计 {money_str(Decimal(app.facts.get('clawback', '0')))} 元"
-                     + (f"({'、'.join(returns)})" if returns else "")),
+        ("退货及抽查撤销扣回", f"{len(deducted)} 笔,合计 {money_str(Decimal(app.facts.get('clawback', '0')))} 元"
+                              + (f"(退货:{'、'.join(returns)})" if returns else "")
+                              + (f"(抽查撤销:{'、'.join(revoked)})" if revoked else "")),
         ("销售编号", "、".join(sales)),
         ("结算账户", f"{app.facts.get('payee_name', '')} · {app.facts.get('payee_bank', '')} · "
                      f"{app.facts.get('payee_account_masked', '')}"),
@@ -207,7 +216,15 @@ def statement_lines(uow: UnitOfWork, *, principal: Principal, application_id: in
             "period": app.facts.get("period"), "gross": app.facts.get("gross"), "clawback": app.facts.get("clawback"),
             "lines": [{"number": s.number, "category": s.category, "gtin": s.gtin, "price": s.price,
                        "amount": s.amount, "state": s.state, "signals": fraud.for_viewer(s.signals, bureau=bureau),
-                       "kind": "clawback" if s.clawback_statement_id == app.id else "sale"} for s in sales]}
+                       "kind": "clawback" if s.clawback_statement_id == app.id else "sale",
+                       "clawback_reason": _clawback_reason(s, app.id)} for s in sales]}
+
+
+def _clawback_reason(sale: ApplianceSale, statement_id: int) -> str | None:
+    """Why a line deducts: "spot_check" (revoked after a spot check) or "return"; None for a sale line."""
+    if sale.clawback_statement_id != statement_id:
+        return None
+    return "spot_check" if sale.state == SaleState.REVOKED.value else "return"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from subsidy_app.documents.services import store_document
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import OrgKind, Role
 from subsidy_app.identity.services import issue_api_token, load_principal
+from subsidy_app.oversight import spot_services
+from subsidy_app.oversight.spot_models import SpotItem
 from subsidy_app.rules import budget_proposals
 from subsidy_app.seed import DEMO_PASSWORD, demo_credit_code
 from tests.appliance_fixtures import AC, TABLET, appliance_world, buyer_token, sale_body, sell
@@ -268,6 +270,24 @@ PROBES: dict[tuple[str, str], Probe] = {
         lambda w: f"/budget/pools/{w['pool']}/proposals/{w['proposal']}/reject", form={"note": "越权测试"}),
     ("GET", "/bureau/participations/<int:participation_id>"): Probe(
         lambda w: f"/bureau/participations/{w['participation']}", "auditor.lishi"),
+    # spot checks (issue 16): a plan is drawn by the city only; an item belongs to its trade-in's county
+    ("POST", "/api/v1/oversight/spot-checks/<int:plan_id>/draw"): Probe(
+        lambda w: f"/api/v1/oversight/spot-checks/{w['spot_plan']}/draw", json=lambda w: {}),
+    ("POST", "/bureau/spot-checks/<int:plan_id>/draw"): Probe(
+        lambda w: f"/bureau/spot-checks/{w['spot_plan']}/draw", form={"seed": "越权测试"}),
+    ("POST", "/api/v1/oversight/spot-check-items/<int:item_id>/results"): Probe(
+        lambda w: f"/api/v1/oversight/spot-check-items/{w['spot_item']}/results",
+        json=lambda w: {"task": "callback", "outcome": "confirmed"}),
+    ("POST", "/api/v1/oversight/spot-check-items/<int:item_id>/conclusion"): Probe(
+        lambda w: f"/api/v1/oversight/spot-check-items/{w['spot_item']}/conclusion",
+        json=lambda w: {"conclusion": "genuine"}),
+    ("GET", "/bureau/spot-checks/items/<int:item_id>"): Probe(
+        lambda w: f"/bureau/spot-checks/items/{w['spot_item']}", "auditor.lishi"),
+    ("POST", "/bureau/spot-checks/items/<int:item_id>/results"): Probe(
+        lambda w: f"/bureau/spot-checks/items/{w['spot_item']}/results",
+        form={"task": "callback", "outcome": "confirmed"}),
+    ("POST", "/bureau/spot-checks/items/<int:item_id>/conclusion"): Probe(
+        lambda w: f"/bureau/spot-checks/items/{w['spot_item']}/conclusion", form={"conclusion": "genuine"}),
 }
 
 # Id routes that carry no county object of their own, each with the reason.
@@ -286,6 +306,12 @@ EXEMPT: dict[tuple[str, str], str] = {
         "the city's ten-day/monthly circular, as its API download: volumes only, no personal data",
     ("GET", "/admin/audit/verify/<int:job_id>"):
         "city-level admins only (403 for every other account, test_bureau_admin_pages): the chain is the whole city's",
+    **{(method, rule): "a city-wide sampling plan (programme, period, rate, seed and counts); its items and figures "
+                       "are the caller's own counties only (test_spot_check_api)"
+       for method, rule in (("GET", "/api/v1/oversight/spot-checks/<int:plan_id>"),
+                            ("GET", "/api/v1/oversight/spot-checks/<int:plan_id>/items"),
+                            ("GET", "/api/v1/oversight/spot-checks/<int:plan_id>/rollup"),
+                            ("GET", "/bureau/spot-checks/<int:plan_id>"))},
     ("GET", "/staff/dashboard/<key>.<any(csv, xlsx):kind>"):
         "a panel's name, not an object: the figures are the caller's own counties (test_dashboard_pages)",
     **{(method, rule): CAPABILITY for method, rule in (
@@ -406,6 +432,13 @@ def world(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> W:
                                                  amount=Decimal("1.00"), source="city", reason="范围测试").id
     built["participation"] = uow.session.scalar(select(Participation.id).where(
         Participation.dealer_org_id == built["dealer_appliance"]).limit(1))
+    senior = _principal(uow, demo, "senior.city")
+    built["spot_plan"] = spot_services.create_plan(uow, principal=senior, programme="appliance",
+                                                   period_start=dt.date(2025, 5, 1), period_end=dt.date(2025, 5, 31),
+                                                   rate_percent="100")
+    spot_services.draw_plan(uow, principal=senior, plan_id=built["spot_plan"], seed="scope")
+    built["spot_item"] = uow.session.scalar(select(SpotItem.id).where(SpotItem.plan_id == built["spot_plan"]))
+    assert built["spot_item"] is not None
     uow.commit()
     return built
 

@@ -1,0 +1,1 @@
+"""Oversight after approval: spot checks, complaints and appeals, review deadlines (issue 16)."""
