@@ -1,7 +1,7 @@
 """spot checks: the city bureau's sampling plans, their sampled items, tasks and recorded results
 
 Revision ID: 0021_spot_checks
-Revises: 0020_signal_tally
+Revises: 0022_budget_tranches
 Create Date: 2026-12-04 18:40:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0021_spot_checks'
-down_revision = '0020_signal_tally'
+down_revision = '0022_budget_tranches'
 branch_labels = None
 depends_on = None
 
