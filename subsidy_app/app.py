@@ -24,6 +24,7 @@ def register_jobs() -> None:
     import subsidy_app.applications.tasks
     import subsidy_app.audit.tasks
     import subsidy_app.messaging.tasks
+    import subsidy_app.oversight.complaint_tasks
     import subsidy_app.retention
     import subsidy_app.rules.demo
     import subsidy_app.vehicles.demo  # noqa: F401

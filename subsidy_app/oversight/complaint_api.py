@@ -1,0 +1,1 @@
+"""Complaints and appeals API (/api/v1/oversight/cases)."""
