@@ -157,6 +157,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     app.register_blueprint(reverse_invoice_pages)
     app.register_blueprint(reverse_invoice_filing_pages)
+    from subsidy_app.oversight.complaint_api import blp as complaint_api
+    from subsidy_app.oversight.complaint_pages import bp as complaint_pages
+
+    api.register_blueprint(complaint_api)
+    app.register_blueprint(complaint_pages)
     from subsidy_app.dashboard.views import bp as dashboard_views
 
     app.register_blueprint(dashboard_views)

@@ -14,6 +14,7 @@ from subsidy_app.applications import queries as applications
 from subsidy_app.applications import services as application_services
 from subsidy_app.applications.domain import Action, State, Step
 from subsidy_app.audit import services as audit
+from subsidy_app.config import Settings
 from subsidy_app.core import constraints
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import utcnow
@@ -49,6 +50,13 @@ class Terms:
     working_days: int
     calendar: WorkingCalendar
     appeal_window_days: int
+
+
+def terms_from(settings: Settings) -> Terms:
+    """The configured deadline, working calendar and appeal window."""
+    return Terms(settings.complaint_deadline_working_days,
+                 WorkingCalendar.of(settings.complaint_holidays, settings.complaint_workdays),
+                 settings.appeal_window_days)
 
 
 @dataclass(frozen=True)
