@@ -114,3 +114,33 @@ def test_the_resident_page_reads_the_status_tokens_applications_sign() -> None:
 def test_a_stranger_sees_no_cases_and_no_form_on_the_resident_page(app: Flask, uow, demo) -> None:
     token = sign_token(TEST_SECRET_KEY, STATUS_PURPOSE, {"c": "0" * 32}, max_age_days=1)
     assert app.test_client().get(f"/m/s/{token}/cases").status_code == 404
+
+
+def test_the_dashboard_charts_open_and_overdue_cases_per_county_and_category_with_its_table(
+        app: Flask, uow, demo) -> None:
+    import json
+    import re
+
+    from subsidy_app.oversight import complaint_services as cases
+
+    lishi = bearer(app.test_client(), "auditor.lishi")
+    for key, category in (("d1", "paid_late"), ("d2", "paid_late"), ("d3", "privacy")):
+        app.test_client().post("/api/v1/oversight/cases", json={**BODY, "category": category},
+                               headers={**lishi, "Idempotency-Key": key})
+    late = uow.session.scalars(select(ComplaintCase).where(ComplaintCase.category == "privacy")).one()
+    assert cases.flag_overdue(uow, actor="t", today=late.deadline.replace(year=late.deadline.year + 1)) == 3
+    uow.commit()
+    client = app.test_client()
+    login(client, "leader.city")
+    page = client.get("/staff/dashboard").get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
+    assert found is not None
+    chart = json.loads(found.group(1))["complaints"]
+    assert chart["x"] == ["离石区 · 发放延迟", "离石区 · 个人信息"]
+    assert [s["values"] for s in chart["series"]] == [[2.0, 1.0], [2.0, 1.0]]
+    assert 'id="table-complaints"' in page and "投诉与申诉" in page
+    other = app.test_client()
+    login(other, "auditor.xiaoyi")
+    theirs = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
+                       other.get("/staff/dashboard").get_data(as_text=True), re.S)
+    assert theirs is not None and json.loads(theirs.group(1))["complaints"]["x"] == []
