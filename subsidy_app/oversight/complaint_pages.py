@@ -14,7 +14,7 @@ from subsidy_app.core.limits import MAX_ID
 from subsidy_app.core.qr import read_token
 from subsidy_app.form_errors import PageError, for_staff
 from subsidy_app.http import limiter, runtime, uow
-from subsidy_app.identity.domain import COUNTIES, Role
+from subsidy_app.identity.domain import COUNTIES, Role, actor_label
 from subsidy_app.oversight import complaint_queries as queries
 from subsidy_app.oversight import complaint_services as cases
 from subsidy_app.oversight.complaint_domain import (
@@ -76,7 +76,8 @@ def _case_page(case_id: int, error: PageError | None = None, status: int = 200) 
         case = queries.case_detail(tx, principal=principal, case_id=case_id)
     return render_template("oversight/complaint_case.html", case=case, error=error, labels=LABELS,
                            form=request.form, live=case["state"] in (CaseState.OPEN, CaseState.IN_PROGRESS),
-                           can_dispatch=principal.has_any(cases.DISPATCHERS), me=principal.account_id), status
+                           can_dispatch=principal.has_any(cases.DISPATCHERS), me=principal.account_id,
+                           actor_label=actor_label), status
 
 
 @bp.route("/oversight/cases/<int:case_id>")
