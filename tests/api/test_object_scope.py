@@ -32,6 +32,8 @@ from subsidy_app.documents.services import store_document
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import OrgKind, Role
 from subsidy_app.identity.services import issue_api_token, load_principal
+from subsidy_app.oversight import complaint_services
+from subsidy_app.oversight.complaint_domain import WorkingCalendar
 from subsidy_app.rules import budget_proposals
 from subsidy_app.seed import DEMO_PASSWORD, demo_credit_code
 from tests.appliance_fixtures import AC, TABLET, appliance_world, buyer_token, sale_body, sell
@@ -261,6 +263,22 @@ PROBES: dict[tuple[str, str], Probe] = {
         lambda w: f"/budget/pools/{w['pool']}/proposals/{w['proposal']}/reject", form={"note": "越权测试"}),
     ("GET", "/bureau/participations/<int:participation_id>"): Probe(
         lambda w: f"/bureau/participations/{w['participation']}", "auditor.lishi"),
+    # complaints and appeals (a phone complaint recorded in 离石区)
+    ("GET", "/api/v1/oversight/cases/<int:case_id>"): Probe(
+        lambda w: f"/api/v1/oversight/cases/{w['case']}", "auditor.lishi"),
+    ("POST", "/api/v1/oversight/cases/<int:case_id>/assign"): Probe(
+        lambda w: f"/api/v1/oversight/cases/{w['case']}/assign", json=lambda w: {}),
+    ("POST", "/api/v1/oversight/cases/<int:case_id>/answer"): Probe(
+        lambda w: f"/api/v1/oversight/cases/{w['case']}/answer", json=lambda w: {"reply": "越权测试"}),
+    ("POST", "/api/v1/oversight/cases/<int:case_id>/close"): Probe(
+        lambda w: f"/api/v1/oversight/cases/{w['case']}/close"),
+    ("GET", "/oversight/cases/<int:case_id>"): Probe(lambda w: f"/oversight/cases/{w['case']}", "auditor.lishi"),
+    ("POST", "/oversight/cases/<int:case_id>/assign"): Probe(
+        lambda w: f"/oversight/cases/{w['case']}/assign", form={"assignee": "1"}),
+    ("POST", "/oversight/cases/<int:case_id>/answer"): Probe(
+        lambda w: f"/oversight/cases/{w['case']}/answer", form={"reply": "越权测试"}),
+    ("POST", "/oversight/cases/<int:case_id>/close"): Probe(
+        lambda w: f"/oversight/cases/{w['case']}/close", form={"x": "1"}),
 }
 
 # Id routes that carry no county object of their own, each with the reason.
@@ -291,7 +309,7 @@ EXEMPT: dict[tuple[str, str], str] = {
         ("POST", "/m/car/<token>/code"), ("POST", "/m/car/<token>/verify"), ("GET", "/m/s/<token>"),
         ("POST", "/m/s/<token>/card"), ("GET", "/m/s/<token>/qr.png"), ("POST", "/m/s/<token>/resubmit"),
         ("GET", "/m/store/<token>"), ("POST", "/m/store/<token>/code"), ("GET", "/m/store/<token>/confirmed"),
-        ("POST", "/m/store/<token>/verify"))},
+        ("POST", "/m/store/<token>/verify"), ("GET", "/m/s/<token>/cases"), ("POST", "/m/s/<token>/cases"))},
 }
 
 
@@ -400,6 +418,10 @@ def world(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> W:
                                                  amount=Decimal("1.00"), source="city", reason="范围测试").id
     built["participation"] = uow.session.scalar(select(Participation.id).where(
         Participation.dealer_org_id == built["dealer_appliance"]).limit(1))
+    built["case"] = complaint_services.file_by_phone(
+        uow, principal=_principal(uow, demo, "auditor.lishi"), category="other", text="范围测试",
+        application_number=None, county_code="141102",
+        terms=complaint_services.Terms(15, WorkingCalendar(), 60)).case_id
     uow.commit()
     return built
 
