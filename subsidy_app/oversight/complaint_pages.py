@@ -175,6 +175,32 @@ def _resident_page(token: str, error: PageError | None = None, status: int = 200
                            may_appeal=appeal_why is None and not open_appeal, appeal_why=appeal_why), status
 
 
+@bp.app_template_global("resident_case_summary")
+def resident_case_summary(token: str) -> list[dict[str, Any]]:
+    """The verified resident's own cases about the application of a status page (its template shows them)."""
+    principal = current_principal()
+    if principal.kind != "resident":
+        return []
+    with runtime().unit_of_work() as tx:
+        return queries.resident_cases(tx, status_code=_status_code(token), person_id=principal.person_id)
+
+
+@bp.route("/m/s/<token>/cases/<int:case_id>/withdraw", methods=["POST"])
+@access(resident=True, csrf=True)
+def resident_withdraw(token: str, case_id: int) -> ResponseReturnValue:
+    """The resident withdraws her own complaint (not an appeal under its second review)."""
+    person_id = current_principal().person_id
+    assert person_id is not None
+    try:
+        with runtime().unit_of_work() as tx:
+            cases.withdraw(tx, case_id=case_id, person_id=person_id)
+            tx.commit()
+        flash("已撤回", "ok")
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("complaint_pages.resident_cases", token=token))
+
+
 @bp.route("/m/s/<token>/cases")
 @access(public=True)
 @limiter.limit("60 per minute")

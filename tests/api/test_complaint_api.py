@@ -144,3 +144,39 @@ def test_the_dashboard_charts_open_and_overdue_cases_per_county_and_category_wit
     theirs = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
                        other.get("/staff/dashboard").get_data(as_text=True), re.S)
     assert theirs is not None and json.loads(theirs.group(1))["complaints"]["x"] == []
+
+
+def test_a_resident_files_a_complaint_on_the_status_page_sees_it_there_and_withdraws_it(app: Flask, uow, demo) -> None:
+    from subsidy_app.messaging.services import list_outbox
+    from tests.appliance_fixtures import appliance_world
+    from tests.helpers import csrf_token
+    from tests.integration.test_complaint_flows import _claim, _person, _sale
+
+    world = appliance_world(uow, demo)
+    till = bearer(app.test_client(), "dealer.appliance")
+    person_id = _person(uow)
+    app_row = _claim(uow, _sale(app, till, world), person_id)
+    token = sign_token(TEST_SECRET_KEY, STATUS_PURPOSE, {"c": app_row.status_code}, max_age_days=1)
+    stranger = app.test_client().get(f"/m/s/{token}/cases").get_data(as_text=True)
+    assert 'id="case-form"' not in stranger and "验证身份" in stranger
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["resident_person_id"] = person_id
+    page = f"/m/s/{token}/cases"
+    assert 'id="kind-appeal"' not in client.get(page).get_data(as_text=True)  # nothing refused: no appeal offered
+    refused = client.post(page, data={"csrf_token": csrf_token(client, page), "kind": "appeal",
+                                      "category": "refused_wrongly", "text": "申诉"})
+    assert refused.status_code == 422 and "只有未通过的申请可以申诉" in refused.get_data(as_text=True)
+    filed = client.post(page, data={"csrf_token": csrf_token(client, page), "kind": "complaint",
+                                    "category": "dealer_misconduct", "text": "店员态度恶劣", "contact": "yes"})
+    assert filed.status_code == 302
+    case = uow.session.scalar(select(ComplaintCase))
+    assert case.number.startswith("TS2026") and case.person_id == person_id and case.contact_ok
+    status = client.get(f"/m/s/{token}").get_data(as_text=True)
+    assert case.number in status and "已受理" in status
+    texts = [m.text for m in list_outbox(uow, limit=10) if m.purpose == "complaint.file"]
+    assert texts and case.number in texts[0] and "已受理" in texts[0]
+    withdrawn = client.post(f"{page}/{case.id}/withdraw", data={"csrf_token": csrf_token(client, page)})
+    assert withdrawn.status_code == 302
+    uow.session.expire_all()
+    assert uow.session.get(ComplaintCase, case.id).state == "withdrawn"

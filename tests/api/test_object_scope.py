@@ -309,7 +309,8 @@ EXEMPT: dict[tuple[str, str], str] = {
         ("POST", "/m/car/<token>/code"), ("POST", "/m/car/<token>/verify"), ("GET", "/m/s/<token>"),
         ("POST", "/m/s/<token>/card"), ("GET", "/m/s/<token>/qr.png"), ("POST", "/m/s/<token>/resubmit"),
         ("GET", "/m/store/<token>"), ("POST", "/m/store/<token>/code"), ("GET", "/m/store/<token>/confirmed"),
-        ("POST", "/m/store/<token>/verify"), ("GET", "/m/s/<token>/cases"), ("POST", "/m/s/<token>/cases"))},
+        ("POST", "/m/store/<token>/verify"), ("GET", "/m/s/<token>/cases"), ("POST", "/m/s/<token>/cases"),
+        ("POST", "/m/s/<token>/cases/<int:case_id>/withdraw"))},
 }
 
 

@@ -119,6 +119,7 @@ def test_a_resident_appeals_on_a_phone_and_the_bureau_decides_it(live: tuple[str
         page.set_viewport_size({"width": 375, "height": 812})
         page.context.add_cookies(cookies)
         page.goto(status_url)
+        assert "申诉成立" in page.inner_text(f'.status-case[data-number="{case_number}"]')  # on the status page too
         page.click("#link-complaint")
         assert "申诉成立" in page.inner_text(".case-reply") and page.inner_text(".case-state") == "已办结"
         assert _fits(page)

@@ -201,6 +201,14 @@ def test_the_second_review_closes_the_appeal_with_its_outcome_and_texts_the_resi
 
     texts = [m.text for m in list_outbox(uow, limit=10) if m.purpose == "complaint.decide"]
     assert texts and case.number in texts[0] and "申诉成立" in texts[0]
+    actions = {e.action for e in audit.list_events(uow.session, limit=200)}
+    assert {"complaint.file", "complaint.assign", "complaint.decide", "application.reopen", "quota.held"} <= actions
+    from subsidy_app.audit.services import seal_all
+
+    seal_all(uow.session)
+    uow.commit()
+    checked, broken = audit.verify_chain(uow.session)
+    assert broken is None and checked > 0
 
 
 def test_a_dismissed_appeal_rejects_again_and_releases_the_sale(app, uow, world, till, demo) -> None:
