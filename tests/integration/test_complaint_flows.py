@@ -329,3 +329,33 @@ def test_the_beat_job_flags_overdue_cases_once_and_texts_nobody(app, uow, demo) 
     complaint_tasks.flag_overdue_cases(uow)  # the job itself runs (today is before the deadline: nothing new)
     assert uow.session.scalar(select(func.count()).select_from(ComplaintCase).where(
         ComplaintCase.overdue.is_(True))) == 1
+
+
+def test_with_no_eligible_senior_auditor_the_appeal_waits_for_the_city_bureau(app, uow, world, till, demo) -> None:
+    sale_id = _sale(app, till, world)
+    person_id = _person(uow)
+    app_row = _claim(uow, sale_id, person_id)
+    _reject(uow, app_row, demo["senior.city"])  # the only senior auditor covering 离石区 refused it
+    filed = _appeal(uow, app_row, person_id)
+    uow.session.expire_all()
+    assert filed.needs_city and uow.session.get(Application, app_row.id).assigned_to is None
+    case = uow.session.get(ComplaintCase, filed.case_id)
+    assert case.needs_city and case.assignee_id is None and case.state == "in_progress"
+
+
+def test_a_phone_complaint_naming_an_application_reaches_its_resident(app, uow, world, till, demo) -> None:
+    sale_id = _sale(app, till, world)
+    person_id = _person(uow)
+    app_row = _claim(uow, sale_id, person_id)
+    clerk = _principal(uow, demo["auditor.lishi"])
+    filed = cases.file_by_phone(uow, principal=clerk, category="paid_late", text="电话反映未到账",
+                                application_number=app_row.number.lower(), county_code=None, terms=TERMS)
+    uow.commit()
+    case = uow.session.get(ComplaintCase, filed.case_id)
+    assert (case.application_id, case.person_id, case.channel) == (app_row.id, person_id, "phone")
+    assert len(_jobs(uow, cases.NOTIFY_JOB)) == 1
+    xiaoyi = _principal(uow, demo["auditor.xiaoyi"])
+    with pytest.raises(ValidationFailed) as foreign:
+        cases.file_by_phone(uow, principal=xiaoyi, category="paid_late", text="越权", terms=TERMS,
+                            application_number=app_row.number, county_code=None)
+    assert set(foreign.value.errors) == {"application_number"}
