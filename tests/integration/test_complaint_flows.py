@@ -37,6 +37,7 @@ CARD = "6222020000000000018"
 TERMS = cases.Terms(working_days=15, calendar=WorkingCalendar(), appeal_window_days=60)
 _people = itertools.count(201)
 _addresses = itertools.count(1)
+RECEIPTS: dict[int, str] = {}  # sale id -> the receipt page's path (what its QR code opens)
 
 
 @pytest.fixture
@@ -54,6 +55,7 @@ def _sale(app: Flask, till: dict[str, str], world) -> int:
                                                            "2026-03-01", mode="claim",
                                                            delivery_address=f"离石区申诉路 {next(_addresses)} 号"))
     assert status == 200 and body["eligible"], body
+    RECEIPTS[int(body["sale_id"])] = "/m/appliance/" + body["receipt_url"].rsplit("/", 1)[1]
     return int(body["sale_id"])
 
 
@@ -111,11 +113,14 @@ def test_a_rejected_claim_gives_its_sale_back_and_another_resident_claims_it(app
     sale_id = _sale(app, till, world)
     first = _claim(uow, sale_id, _person(uow))
     assert uow.session.get(ApplianceSale, sale_id).state == "claimed"
+    assert "已申请过补贴" in app.test_client().get(RECEIPTS[sale_id]).get_data(as_text=True)
     _reject(uow, first, demo["auditor.lishi"])
     uow.session.expire_all()
     assert uow.session.get(ApplianceSale, sale_id).state == "claimable"
     code = str(uow.session.scalar(select(ApplianceSale.apply_code).where(ApplianceSale.id == sale_id)))
     assert claims.receipt(uow, apply_code=code).claimable
+    receipt = app.test_client().get(RECEIPTS[sale_id]).get_data(as_text=True)
+    assert 'id="identity-form"' in receipt and "已申请过补贴" not in receipt  # the receipt page offers the claim
     second = _claim(uow, sale_id, _person(uow))
     assert second.state == "pending_review" and uow.session.get(ApplianceSale, sale_id).state == "claimed"
 
