@@ -13,10 +13,12 @@ _ID = validate.Range(min=1, max=MAX_ID)
 
 
 class PhoneCaseIn(ma.Schema):
-    """A phone complaint a clerk records (category and text are checked by the service, every field at once)."""
+    """A phone complaint a clerk records."""
 
-    category = ma.fields.String(required=True)
-    text = ma.fields.String(required=True)
+    category = ma.fields.String(required=True, validate=validate.OneOf(
+        [c.value for c in Category], error="请选择投诉类别 / choose a category"))
+    text = Text(required=True, multiline=True, max_length=TEXT_MAX,
+                validate=validate.Length(min=1, error="请填写投诉内容 / please describe the matter"))
     application_number = Text(load_default=None, max_length=24)
     county_code = Text(load_default=None, max_length=6)
 
@@ -98,4 +100,5 @@ class AssignIn(ma.Schema):
 class AnswerIn(ma.Schema):
     """The reply the resident reads."""
 
-    reply = ma.fields.String(required=True, validate=validate.Length(max=TEXT_MAX))
+    reply = Text(required=True, multiline=True, max_length=TEXT_MAX,
+                 validate=validate.Length(min=1, error="请填写答复内容 / please write the reply"))
