@@ -124,3 +124,43 @@ def test_a_resident_appeals_on_a_phone_and_the_bureau_decides_it(live: tuple[str
         assert "申诉成立" in page.inner_text(".case-reply") and page.inner_text(".case-state") == "已办结"
         assert _fits(page)
         page.screenshot(path="/tmp/appeal-reply-phone.png", full_page=True)
+
+
+def test_a_clerk_records_a_phone_complaint_answers_and_closes_it_at_a_desk(live: tuple[str, Flask], committed,
+                                                                            cipher) -> None:
+    from subsidy_app.seed import seed_demo
+
+    base, _app = live
+    with UnitOfWork(committed, None, cipher) as uow:
+        seed_demo(uow)
+    with desk_page() as desk:
+        desk.goto(f"{base}/login")
+        desk.fill("#username", "auditor.lishi")
+        desk.fill("#password", DEMO_PASSWORD)
+        desk.click("button[type=submit]")
+        desk.click("#link-phone-complaint")
+        desk.click("#file-phone")  # nothing filled in: every field named beside it
+        desk.wait_for_selector("#category-error")
+        assert "区县" in desk.inner_text("#county-error") and "内容" in desk.inner_text("#text-error")
+        desk.select_option("#category", "dealer_misconduct")
+        desk.select_option("#county", "141102")
+        desk.fill("#text", "居民来电:门店送新时拒绝收走旧冰箱。")
+        desk.click("#file-phone")
+        desk.wait_for_selector("#case-number")
+        number = desk.inner_text("#case-number")
+        assert number.startswith("TS2026") and desk.inner_text("#case-state") == "已受理"
+        desk.click("#assign")
+        desk.wait_for_selector("#case-state")
+        assert desk.inner_text("#case-state") == "处理中" and desk.inner_text("#case-assignee") == "离石区审核员"
+        desk.fill("#reply", "已约谈门店,三日内上门回收旧冰箱。")
+        desk.click("#answer")
+        desk.wait_for_selector("#close")
+        desk.click("#close")
+        desk.wait_for_selector("#case-state")
+        assert desk.inner_text("#case-state") == "已办结"
+        desk.set_viewport_size({"width": 800, "height": 900})
+        assert _fits(desk)
+        desk.screenshot(path="/tmp/complaint-case-desk-800.png", full_page=True)
+        desk.goto(f"{base}/oversight/cases?state=closed")
+        assert number in desk.inner_text("#cases") and _fits(desk)
+        desk.screenshot(path="/tmp/complaint-list-desk-800.png", full_page=True)
