@@ -364,3 +364,20 @@ def test_a_phone_complaint_naming_an_application_reaches_its_resident(app, uow, 
         cases.file_by_phone(uow, principal=xiaoyi, category="paid_late", text="越权", terms=TERMS,
                             application_number=app_row.number, county_code=None)
     assert set(foreign.value.errors) == {"application_number"}
+
+
+def test_a_reopened_application_cannot_be_assigned_to_its_refuser(app, uow, world, till, demo) -> None:
+    from subsidy_app.applications import assignment
+
+    sale_id = _sale(app, till, world)
+    person_id = _person(uow)
+    app_row = _claim(uow, sale_id, person_id)
+    refuser = _senior(uow, demo, "senior.refuser3")
+    _reject(uow, app_row, refuser)
+    _appeal(uow, app_row, person_id)
+    for who, assignee in ((demo["senior.city"], refuser), (refuser, refuser)):  # given to, or taken by, the refuser
+        with pytest.raises(ValidationFailed) as refused:
+            assignment.assign(uow, principal=_principal(uow, who), application_id=app_row.id, assignee_id=assignee)
+        assert refused.value.reason == "assignee.took_part"
+        uow.rollback()
+    assert uow.session.get(Application, app_row.id).assigned_to == demo["senior.city"]
