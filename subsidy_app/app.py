@@ -24,6 +24,7 @@ def register_jobs() -> None:
     import subsidy_app.applications.tasks
     import subsidy_app.audit.tasks
     import subsidy_app.messaging.tasks
+    import subsidy_app.oversight.complaint_tasks
     import subsidy_app.retention
     import subsidy_app.rules.demo
     import subsidy_app.vehicles.demo  # noqa: F401
@@ -157,6 +158,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     app.register_blueprint(reverse_invoice_pages)
     app.register_blueprint(reverse_invoice_filing_pages)
+    from subsidy_app.oversight.complaint_api import blp as complaint_api
+    from subsidy_app.oversight.complaint_pages import bp as complaint_pages
+
+    api.register_blueprint(complaint_api)
+    app.register_blueprint(complaint_pages)
     from subsidy_app.dashboard.views import bp as dashboard_views
 
     app.register_blueprint(dashboard_views)

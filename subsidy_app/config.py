@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
@@ -57,6 +58,13 @@ class Settings:
     # Spot checks (issue 16 §1): a call-back unanswered this many times is concluded "not reachable".
     spot_check_call_attempts: int = 3
     review_deadline_by_programme: dict[str, int] = field(default_factory=dict)
+    # Complaints and appeals (issue 16 §2): answered within this many working days (Monday–Friday in Beijing,
+    # less COMPLAINT_HOLIDAYS, plus the make-up working days COMPLAINT_WORKDAYS, both "YYYY-MM-DD,..."); an appeal
+    # against a refusal is taken within appeal_window_days of it. The local limits are unconfirmed: defaults.
+    complaint_deadline_working_days: int = 15
+    complaint_holidays: tuple[dt.date, ...] = ()
+    complaint_workdays: tuple[dt.date, ...] = ()
+    appeal_window_days: int = 60
     # Uploaded files' bytes are dropped this many days after their job finished (issue 20 §5).
     upload_retention_days: int = 30
     # None: the local SMS outbox shows one-time codes outside production and masks them in production.
@@ -145,6 +153,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         review_deadline_by_programme=_deadlines_by_programme(env),
         spot_check_call_attempts=_positive_int(env, "SPOT_CHECK_CALL_ATTEMPTS", 3),
         sms_outbox_shows_codes=_flag(env, "SMS_OUTBOX_SHOWS_CODES"),
+        complaint_deadline_working_days=_positive_int(env, "COMPLAINT_DEADLINE_WORKING_DAYS", 15),
+        complaint_holidays=_dates(env, "COMPLAINT_HOLIDAYS"),
+        complaint_workdays=_dates(env, "COMPLAINT_WORKDAYS"),
+        appeal_window_days=_positive_int(env, "APPEAL_WINDOW_DAYS", 60),
         **_fraud_settings(env),
         **_job_settings(env),
         **_body_limits(env),
@@ -162,6 +174,18 @@ def _count(env: Any, key: str, default: int) -> int:
     if not (raw.isascii() and raw.isdigit()):  # digits only: no sign, no decimals
         raise ConfigError(f"{key} must be a whole number of zero or more, got {raw!r}")
     return int(raw)
+
+
+def _dates(env: Any, key: str) -> tuple[dt.date, ...]:
+    """Read a comma-separated list of ISO dates; a malformed one stops the start, naming the variable."""
+    found: list[dt.date] = []
+    for raw in (env.get(key) or "").split(","):
+        if raw.strip():
+            try:
+                found.append(dt.date.fromisoformat(raw.strip()))
+            except ValueError:
+                raise ConfigError(f"{key} must list dates as YYYY-MM-DD, got {raw.strip()!r}") from None
+    return tuple(sorted(set(found)))
 
 
 def _positive_int(env: Any, key: str, default: int) -> int:

@@ -33,7 +33,7 @@ class Entry:
 
 
 # Groups in the order the menu shows them.
-GROUPS = ("经销商", "回收企业", "审核", "财务", "统计与监管", "系统管理")
+GROUPS = ("经销商", "回收企业", "审核", "财务", "统计与监管", "监管", "系统管理")
 
 MENU: list[Entry] = [
     Entry("经销商", "登记新车销售", "dealer_pages.sale_form", DEALER, key="link-new-sale"),
@@ -77,8 +77,10 @@ MENU: list[Entry] = [
     Entry("统计与监管", "规则版本比较", "rule_pages.version_diff", BUREAU, key="link-rule-diff"),
     Entry("统计与监管", "回收目标与进度", "recovery_pages.overview", BUREAU, key="link-recovery"),
     Entry("统计与监管", "旬报与月报", "recovery_pages.report_list", BUREAU, key="link-reports"),
-    Entry("统计与监管", "抽查核验计划", "spot_pages.plans", REVIEWERS, key="link-spot-checks"),
-    Entry("统计与监管", "我的抽查任务", "spot_pages.my_tasks", frozenset({Role.AUDITOR}), key="link-spot-tasks"),
+    Entry("监管", "抽查核验计划", "spot_pages.plans", REVIEWERS, key="link-spot-checks"),
+    Entry("监管", "我的抽查任务", "spot_pages.my_tasks", frozenset({Role.AUDITOR}), key="link-spot-tasks"),
+    Entry("监管", "投诉与申诉", "complaint_pages.case_list", REVIEWERS, key="link-cases"),
+    Entry("监管", "登记电话投诉", "complaint_pages.phone_form", REVIEWERS, key="link-phone-complaint"),
     Entry("系统管理", "账号与角色", "account_pages.account_list", ADMIN, key="link-accounts"),
     Entry("系统管理", "新建账号", "account_pages.account_new", ADMIN, key="link-new-account"),
     Entry("系统管理", "审计日志", "audit_pages.trail", ADMIN, key="link-audit"),

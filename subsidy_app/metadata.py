@@ -12,6 +12,7 @@ import subsidy_app.core.outbox
 import subsidy_app.documents.models
 import subsidy_app.identity.models
 import subsidy_app.messaging.models
+import subsidy_app.oversight.complaint_models
 import subsidy_app.oversight.spot_models
 import subsidy_app.rules.models
 import subsidy_app.vehicles.models  # noqa: F401

@@ -21,6 +21,7 @@ from subsidy_app.applications.services import (
     Opening,
     Submitted,
     WithFacts,
+    WithSale,
     open_application,
     register_kind,
 )
@@ -69,8 +70,29 @@ def _sales_matching(term: str) -> Select[int] | None:
     return select(ApplianceSale.id).where(or_(ApplianceSale.serial_key == key, ApplianceSale.invoice_key == key))
 
 
+def _release_sale(uow: UnitOfWork, app: WithSale) -> None:
+    """A refused, withdrawn or revoked claim gives its sale back: claimable again by a new claim (issue 16 §4)."""
+    sale = uow.session.scalar(select(ApplianceSale).where(ApplianceSale.id == app.appliance_sale_id)
+                              .with_for_update())
+    if sale is not None and sale.state == SaleState.CLAIMED.value:
+        sale.state = SaleState.CLAIMABLE.value
+
+
+def _reclaim_sale(uow: UnitOfWork, app: WithSale) -> None:
+    """An appeal reopening a refused claim takes its sale back; 409 when it is returned or claimed anew."""
+    sale = uow.session.scalar(select(ApplianceSale).where(ApplianceSale.id == app.appliance_sale_id)
+                              .with_for_update())
+    if sale is None:
+        return
+    if sale.state != SaleState.CLAIMABLE.value:
+        raise Conflict("该笔销售已退货或已被其他申请使用,不能复审 / the sale was returned or claimed again meanwhile",
+                       reason="sale.already_claimed")
+    sale.state = SaleState.CLAIMED.value
+
+
 register_kind(Kind(CLAIM, prefix="QA", reserve_on_open=True, checks_actor=SYSTEM, subject=_purchase,
-                   search_sales=_sales_matching, categories=tuple(CATEGORY_ZH.items())))
+                   search_sales=_sales_matching, categories=tuple(CATEGORY_ZH.items()),
+                   on_release=_release_sale, on_reclaim=_reclaim_sale))
 # The salt api_sales.receipt_url signs receipt QR tokens with; web pages may not import the API layer to read it
 # (a test holds the two equal).
 RECEIPT_PURPOSE = "appliance-receipt"

@@ -315,6 +315,9 @@ def revoke_sale(uow: UnitOfWork, *, principal: Principal, sale_id: int, reason: 
         budget.release(uow, actor=principal.actor, reference=sale.number, reason=f"抽查撤销 / spot check: {reason}")
     # On a statement already: the dealer's next statement deducts it, once (settlement._CLAWED_BACK).
     sale.state = SaleState.REVOKED.value
+    # A trade-in found false owes no old item to a recycler (one already handed in stays counted).
+    closed_loop.void_obligation(uow, trade_in_ref=sale.number, actor=principal.actor,
+                                reason=f"抽查撤销 / spot check: {reason}")
     audit.record(uow, actor=principal.actor, action="appliance_sale.revoked", entity_type="appliance_sale",
                  entity_id=sale.id, before={"state": before},
                  after={"state": sale.state, "reason": reason.strip()[:300], "clawback": str(sale.amount),

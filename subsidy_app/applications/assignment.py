@@ -30,6 +30,10 @@ def assign(uow: UnitOfWork, *, principal: Principal, application_id: int, assign
     if assignee_id is not None and assignee_id not in identity.reviewers_of(uow, county_code=app.county_code):
         raise ValidationFailed.field("assignee", "请选择本区县的审核员或复核员 / choose an auditor of this county",
                                      reason="assignee.not_a_reviewer")
+    if (assignee_id is not None and app.refused_by is not None and State(app.state) is State.PENDING_SECOND_REVIEW
+            and assignee_id in (app.refused_by, app.first_reviewer_id)):  # an appeal's review: someone else
+        raise ValidationFailed.field("assignee", "申诉复审不能分派给原审核人 / an appeal is not given to whoever "
+                                                 "refused or first reviewed it", reason="assignee.took_part")
     before = app.assigned_to
     app.assigned_to = assignee_id
     audit.record(uow, actor=principal.actor, action="application.assigned", entity_type="application",

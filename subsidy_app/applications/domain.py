@@ -57,6 +57,7 @@ class Action(StrEnum):
     PAYMENT_CONFIRMED = "payment_confirmed"
     PAYMENT_FAILED = "payment_failed"
     REVOKE = "revoke"
+    REOPEN = "reopen"  # a resident's appeal (申诉) against a refusal: back to a second review by someone else
 
 
 # What a resident may see of the reviewers' work, decided here once for every resident page: the reason of a
@@ -108,12 +109,15 @@ TRANSITIONS: dict[tuple[State, Action], frozenset[State]] = {
     (State.APPROVED, Action.REVOKE): frozenset({State.REVOKED}),
     (State.IN_PAYMENT, Action.REVOKE): frozenset({State.REVOKED}),
     (State.PAID, Action.REVOKE): frozenset({State.REVOKED}),
+    (State.REJECTED, Action.REOPEN): frozenset({State.PENDING_SECOND_REVIEW}),
 }
 
 # States in which an application holds its certificate, new VIN, quota and (once approved) budget.
 ACTIVE_STATES = frozenset(State) - {State.REJECTED, State.WITHDRAWN, State.REVOKED}
 FINAL_STATES = frozenset({State.PAID, State.REJECTED, State.WITHDRAWN, State.REVOKED})
-NEEDS_REASON = frozenset({Action.RETURN, Action.REJECT, Action.REVOKE})
+NEEDS_REASON = frozenset({Action.RETURN, Action.REJECT, Action.REVOKE, Action.REOPEN})
+# Decisions on a reopened (appealed) application: neither the reviewer who refused it nor its first reviewer.
+APPEAL_DECISIONS = frozenset({Action.APPROVE_SECOND, Action.REJECT})
 
 
 class TransitionRefused(Exception):
@@ -136,7 +140,8 @@ class Step:
 
 
 def plan_transition(state: State, action: Action, *, target: State | None = None, reason: str | None = None,
-                    first_reviewer: int | None = None, reviewer: int | None = None) -> Step:
+                    first_reviewer: int | None = None, reviewer: int | None = None,
+                    refused_by: int | None = None) -> Step:
     """Check an action against the table and the review rules; return the step or raise TransitionRefused."""
     targets = TRANSITIONS.get((state, action))
     if not targets:
@@ -146,6 +151,10 @@ def plan_transition(state: State, action: Action, *, target: State | None = None
         raise TransitionRefused(state, action, "请填写原因 / a reason is required")
     if action is Action.APPROVE_SECOND and reviewer is not None and reviewer == first_reviewer:
         raise TransitionRefused(state, action, "复核须由另一名复核员完成 / the second review needs a different person")
+    if (action in APPEAL_DECISIONS and refused_by is not None and reviewer is not None
+            and reviewer in (refused_by, first_reviewer)):
+        raise TransitionRefused(state, action, "申诉复审须由未参与原审核的复核员完成 / an appeal is decided by a "
+                                               "reviewer who took no part in the refusal")
     if target is None:
         if len(targets) != 1:
             raise TransitionRefused(state, action, f"{action.value} needs an explicit target")
@@ -169,6 +178,7 @@ ACTION_LABELS_ZH: dict[Action, str] = {
     Action.PAYMENT_CONFIRMED: "确认到账",
     Action.PAYMENT_FAILED: "发放失败",
     Action.REVOKE: "撤销",
+    Action.REOPEN: "申诉复审",
 }
 
 

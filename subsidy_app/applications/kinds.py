@@ -26,6 +26,15 @@ class WithFacts(Protocol):
         ...
 
 
+class WithSale(Protocol):
+    """What a kind's release hooks read of an application: the sale of the kind's own table it names."""
+
+    @property
+    def appliance_sale_id(self) -> int | None:
+        """The appliance sale the application claims, if any."""
+        ...
+
+
 def _own_number(app: Application) -> list[str]:
     return [app.number]
 
@@ -39,6 +48,10 @@ def _no_subject(uow: UnitOfWork, app: Application) -> list[tuple[str, str]]:
 
 
 def _no_search(term: str) -> Select[int] | None:
+    return None
+
+
+def _nothing_held(uow: UnitOfWork, app: Application) -> None:
     return None
 
 
@@ -90,6 +103,11 @@ class Kind:
     # appliance_sale_id; None when the term cannot match. Run inside the queue's one statement.
     search_sales: Callable[[str], Select[int] | None] = _no_search
     categories: tuple[tuple[str, str], ...] = ()  # (stored category, Chinese label) for the queue's filter
+    # What the kind's own tables hold for a live application, in the transition's transaction: on_release when it
+    # is rejected, withdrawn or revoked (an appliance claim's sale becomes claimable again), on_reclaim when an
+    # appeal reopens it (the sale is claimed again; the live-sale unique index refuses it if another claim holds it).
+    on_release: Callable[[UnitOfWork, Application], None] = _nothing_held
+    on_reclaim: Callable[[UnitOfWork, Application], None] = _nothing_held
 
 
 _KINDS: dict[str, Kind] = {}

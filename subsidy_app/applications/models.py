@@ -82,6 +82,7 @@ class Application(Base):
     needs_second_review: Mapped[bool] = mapped_column(default=False)
     first_reviewer_id: Mapped[int | None] = mapped_column(BigInteger)
     second_reviewer_id: Mapped[int | None] = mapped_column(BigInteger)
+    refused_by: Mapped[int | None] = mapped_column(BigInteger)  # the reviewer who rejected it (account id)
     assigned_to: Mapped[int | None] = mapped_column(BigInteger, index=True)  # the reviewer who took it (account id)
     last_reason: Mapped[str | None] = mapped_column(String(500))
     card_correction_needed: Mapped[bool] = mapped_column(default=False)

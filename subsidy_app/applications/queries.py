@@ -235,3 +235,31 @@ def own_live_application(uow: UnitOfWork, *, person_id: int, new_vin: str, certi
     app = next((a for a in found if certificate_id is not None and a.certificate_id == certificate_id), found[0])
     return OwnApplication(app.number, app.status_code, STATE_LABELS_ZH[State(app.state)],
                           certificate_id is not None and app.certificate_id == certificate_id)
+
+
+@dataclass(frozen=True)
+class CaseSubject:
+    """What a complaint or appeal reads of the application it is about."""
+
+    id: int
+    number: str
+    status_code: str
+    person_id: int | None
+    county_code: str
+    state: str
+    refused_at: dt.datetime | None  # the latest rejection, for an appeal's window
+
+
+def _case_subject(uow: UnitOfWork, app: Application) -> CaseSubject:
+    refused_at = uow.session.scalar(select(func.max(ApplicationEvent.at)).where(
+        ApplicationEvent.application_id == app.id, ApplicationEvent.action == "reject"))
+    return CaseSubject(app.id, app.number, app.status_code, app.person_id, app.county_code, app.state, refused_at)
+
+
+def case_subject(uow: UnitOfWork, *, status_code: str | None = None, number: str | None = None,
+                 application_id: int | None = None) -> CaseSubject | None:
+    """Return the application a case names by its status code, number or id (None when there is none)."""
+    where = (Application.status_code == status_code if status_code is not None else
+             Application.number == number if number is not None else Application.id == application_id)
+    app = uow.session.scalar(select(Application).where(where))
+    return None if app is None else _case_subject(uow, app)

@@ -17,6 +17,7 @@ from subsidy_app.applications.domain import (
     Action,
     CheckResult,
     State,
+    Step,
     TransitionRefused,
     plan_transition,
 )
@@ -24,6 +25,7 @@ from subsidy_app.applications.kinds import CONSENT_VERSION as CONSENT_VERSION
 from subsidy_app.applications.kinds import Kind as Kind
 from subsidy_app.applications.kinds import Payee as Payee
 from subsidy_app.applications.kinds import WithFacts as WithFacts
+from subsidy_app.applications.kinds import WithSale as WithSale
 from subsidy_app.applications.kinds import kind_named as kind_named
 from subsidy_app.applications.kinds import kind_of as kind_of
 from subsidy_app.applications.kinds import payee_of as payee_of
@@ -34,8 +36,9 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core import constraints
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.db import insert_rows, utcnow
-from subsidy_app.core.errors import Conflict, NotFound
+from subsidy_app.core.errors import Conflict, DomainError, NotFound
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import services as identity
 from subsidy_app.rules import budget, budget_pools, quotas
 from subsidy_app.rules.domain import QuotaKey
 
@@ -171,11 +174,13 @@ def transition(
     try:
         target = _target(uow, app, action, reviewer_id)
         step = plan_transition(current, action, target=target, reason=reason,
-                               first_reviewer=app.first_reviewer_id, reviewer=reviewer_id)
+                               first_reviewer=app.first_reviewer_id, reviewer=reviewer_id, refused_by=app.refused_by)
     except TransitionRefused as refused:
         raise Conflict(refused.why, reason="application.invalid_transition") from None
     _apply_side_effects(uow, app, step.action, step.to_state, actor, reason, reviewer_id)
     app.state = step.to_state.value
+    if step.action is Action.REOPEN:
+        _reassert_holdings(uow, app)
     app.updated_at = utcnow()
     milestone = tallies.milestone_of(step.action, step.to_state)
     if milestone is not None:
@@ -190,9 +195,31 @@ def transition(
                  after={"state": step.to_state.value, "reason": reason})
     if step.to_state in NOTIFIED_STATES:
         uow.context.setdefault(_NOTICES, []).append([app.id, step.to_state.value])
+    for listener in _LISTENERS:
+        listener(uow, app.id, step, reason)
     # A batch of transitions writes its events in one INSERT and its texts as one job, at commit.
     uow.before_commit(_EVENTS, _write_events_and_notices)
     return Transitioned(app.id, current, step.to_state)
+
+
+# Packages that follow applications (oversight's appeals) learn of each transition in its transaction; the
+# applications package imports none of them.
+Listener = Callable[[UnitOfWork, int, Step, str | None], None]  # (uow, application id, step, reason)
+_LISTENERS: list[Listener] = []
+
+
+def on_transition(listener: Listener) -> None:
+    """Call `listener` after every transition, inside its transaction (registered once per listener)."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
+
+def _reassert_holdings(uow: UnitOfWork, app: Application) -> None:
+    """A reopened application names its certificate, new car or sale again: 409 when another live one took it."""
+    try:
+        uow.flush()  # the partial unique indexes on live applications re-assert here
+    except IntegrityError as exc:
+        raise constraints.error_for(exc) from None
 
 
 def _write_events_and_notices(uow: UnitOfWork) -> None:
@@ -240,6 +267,9 @@ def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_st
         if payee.holds_own:
             holdings.consume(uow, app=app, actor=actor)
     elif action in (Action.REJECT, Action.WITHDRAW):
+        if action is Action.REJECT and reviewer_id is not None:
+            app.refused_by = reviewer_id
+        _kind_release(uow, app)
         if app.budget_pool_id is not None:
             budget.release(uow, actor=actor, reference=app.number, reason=reason or action.value)
         if payee.holds_own:  # a dealer statement's sales go onto the dealer's next statement instead
@@ -252,7 +282,10 @@ def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_st
         app.paid_at = utcnow()
     elif action is Action.PAYMENT_FAILED:
         app.card_correction_needed = True
+    elif action is Action.REOPEN:
+        _reopen_holdings(uow, app, actor)
     elif action is Action.REVOKE:
+        _kind_release(uow, app)
         if State(app.state) is State.PAID:
             uow.session.add(Clawback(application_id=app.id, amount=app.amount, reason=reason or "",
                                      created_by=actor))
@@ -260,6 +293,63 @@ def _apply_side_effects(uow: UnitOfWork, app: Application, action: Action, to_st
             budget.release(uow, actor=actor, reference=app.number, reason=reason or "revoked")
     elif action is Action.RESUBMIT:
         app.card_correction_needed = False
+
+
+def _kind_release(uow: UnitOfWork, app: Application) -> None:
+    kind = kind_of(app)
+    if kind is not None:
+        kind.on_release(uow, app)
+
+
+def _reopen_holdings(uow: UnitOfWork, app: Application, actor: str) -> None:
+    """Take back what the refusal released: the quota unit, the kind's own holding and, for a kind that reserves
+    on opening, its place in the budget pool (a second review reserves it for the others)."""
+    kind = kind_of(app)
+    if payee_of(app).holds_own:
+        quotas.rehold_quota(uow, reference=app.number, actor=actor)
+    if kind is not None:
+        kind.on_reclaim(uow, app)
+        if kind.reserve_on_open:
+            _reserve_budget(uow, app, actor=actor)
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """An application an appeal reopened, and the reviewer it went to (None: nobody eligible in its county)."""
+
+    application_id: int
+    number: str
+    assigned_to: int | None
+
+
+def reopen_blocker(uow: UnitOfWork, *, application_id: int) -> DomainError | None:
+    """Say why an appeal cannot reopen a refused application (what it named is held by another live one)."""
+    app = load_for_update(uow, application_id)
+    live = Application.state.not_in([State.REJECTED.value, State.WITHDRAWN.value, State.REVOKED.value])
+    taken = [(app.certificate_id, Application.certificate_id, "uq_application_certificate_active"),
+             (app.new_vin, Application.new_vin, "uq_application_new_vin_active"),
+             (app.appliance_sale_id, Application.appliance_sale_id, "uq_application_appliance_sale_active")]
+    for value, column, constraint in taken:
+        if value is not None and uow.session.scalar(
+                select(Application.id).where(column == value, live, Application.id != app.id).limit(1)):
+            return constraints.registered()[constraint].error()
+    if payee_of(app).holds_own and not quotas.quota_free_for(uow, reference=app.number):
+        return Conflict("该类别补贴次数已被其他申请用完,不能复审 / the person's quota was used by another application "
+                        "meanwhile", reason="quota.exhausted")
+    return None
+
+
+def reopen(uow: UnitOfWork, *, application_id: int, actor: str, reason: str) -> Reopened:
+    """Reopen a refused application for an appeal (REOPEN) and assign it to an eligible senior auditor of its
+    county, never the one who refused it nor its first reviewer; 409 when what it names is taken meanwhile."""
+    app = load_for_update(uow, application_id)
+    transition(uow, app=app, action=Action.REOPEN, actor=actor, reason=reason)
+    barred = {i for i in (app.refused_by, app.first_reviewer_id) if i is not None}
+    eligible = sorted(set(identity.senior_auditors_of(uow, county_code=app.county_code)) - barred)
+    before, app.assigned_to = app.assigned_to, (eligible[0] if eligible else None)
+    audit.record(uow, actor=actor, action="application.assigned", entity_type="application", entity_id=app.id,
+                 before={"assigned_to": before}, after={"assigned_to": app.assigned_to, "why": "appeal"})
+    return Reopened(app.id, app.number, app.assigned_to)
 
 
 def budget_references(app: Application) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from subsidy_app.appliances.domain import CATEGORY_ZH
 from subsidy_app.appliances.settlement import CATEGORY as STATEMENT_CATEGORY
+from subsidy_app.oversight.complaint_domain import CATEGORY_LABELS_ZH as COMPLAINT_CATEGORY_LABELS_ZH
 from subsidy_app.rules.domain import PROGRAMME_LABELS_ZH
 
 CATEGORY_LABELS_ZH = {**CATEGORY_ZH, "passenger_car": "乘用车", STATEMENT_CATEGORY: "经销商结算单"}
@@ -17,3 +18,8 @@ def programme_label(programme: str) -> str:
 def category_label(category: str) -> str:
     """The category's Chinese name (its code when it has none)."""
     return CATEGORY_LABELS_ZH.get(category, category)
+
+
+def complaint_category_label(category: str) -> str:
+    """A complaint category's Chinese name (its code when it has none)."""
+    return {c.value: label for c, label in COMPLAINT_CATEGORY_LABELS_ZH.items()}.get(category, category)

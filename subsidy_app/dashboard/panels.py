@@ -19,8 +19,9 @@ from subsidy_app.appliances.domain import SIGNAL_LABELS_ZH
 from subsidy_app.applications import tallies
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.dashboard.labels import category_label, programme_label
+from subsidy_app.dashboard.labels import category_label, complaint_category_label, programme_label
 from subsidy_app.identity.domain import COUNTIES, Principal
+from subsidy_app.oversight import complaint_queries
 from subsidy_app.rules import pool_overview
 
 Value = int | Decimal | str | None
@@ -72,14 +73,14 @@ def build(uow: UnitOfWork, scope: Scope) -> list[Panel]:
     """Every panel for a scope, in the order the page shows them."""
     return [trend(uow, scope), by_county(uow, scope), by_programme(uow, scope), pools(uow, scope),
             ten_days(uow, scope), *[recovery(uow, scope, indicator) for indicator in Indicator], closure(uow, scope),
-            fraud_signals(uow, scope)]
+            fraud_signals(uow, scope), complaints(uow, scope)]
 
 
 def panel_named(uow: UnitOfWork, scope: Scope, key: str) -> Panel:
     """One panel by its key (for its export); 404 for an unknown key."""
     builders: dict[str, Callable[[UnitOfWork, Scope], Panel]] = {
         "trend": trend, "counties": by_county, "programmes": by_programme, "pools": pools, "closure": closure,
-        "fraud": fraud_signals, "ten_days": ten_days,
+        "fraud": fraud_signals, "ten_days": ten_days, "complaints": complaints,
         **{f"recovery_{i.value}": functools.partial(recovery, indicator=i) for i in Indicator}}
     if key not in builders:
         raise NotFound("没有这个图表 / no such panel", reason="dashboard.panel_not_found")
@@ -205,6 +206,23 @@ def fraud_signals(uow: UnitOfWork, scope: Scope) -> Panel:
                                for code, n in sorted(found.items(), key=lambda item: (-item[1], item[0]))]
     return Panel("fraud", "家电销售风险提示(按类型)", ("风险提示", "涉及销售(笔)"), rows, Chart("bar", 0, (1,)),
                  note="一笔销售可有多项提示;提示供审核参考,不是违规认定")
+
+
+COMPLAINT_COLUMNS = ("区县 · 类别", "未办结(件)", "其中逾期(件)")
+
+
+def complaints(uow: UnitOfWork, scope: Scope) -> Panel:
+    """Complaints and appeals still owed an answer, and those past their deadline, per county and category (as they
+    stand now: the date range does not apply)."""
+    cells = complaint_queries.open_case_cells(uow, counties=list(scope.counties))
+    ordered = sorted(cells, key=lambda c: (-c.overdue, -c.open, c.county_code, c.category))
+    rows: list[list[Value]] = [
+        [f"{COUNTIES.get(c.county_code, c.county_code)} · {complaint_category_label(c.category)}", c.open, c.overdue]
+        for c in ordered]
+    if rows:
+        rows.append(["合计", sum(c.open for c in cells), sum(c.overdue for c in cells)])
+    return Panel("complaints", "投诉与申诉(未办结与逾期)", COMPLAINT_COLUMNS, rows, Chart("bar", 0, (1, 2)),
+                 note="按当前状态统计,不受日期范围影响;逾期 = 超过答复期限(工作日)仍未答复")
 
 
 def as_text(value: Value) -> str:

@@ -302,6 +302,13 @@ def reviewers_of(uow: UnitOfWork, *, county_code: str) -> dict[int, str]:
     return found
 
 
+def senior_auditors_of(uow: UnitOfWork, *, county_code: str) -> dict[int, str]:
+    """Active bureau senior auditors whose counties include this one: display names by account id."""
+    return {account_id: name for account_id, name in reviewers_of(uow, county_code=county_code).items()
+            if (account := uow.session.get(Account, account_id)) is not None
+            and Role.SENIOR_AUDITOR in principal_of(account).roles}
+
+
 def account_names(uow: UnitOfWork, account_ids: Iterable[int]) -> dict[int, str]:
     """Display names of staff accounts, by id (one query)."""
     wanted = set(account_ids)

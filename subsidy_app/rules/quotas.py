@@ -13,7 +13,7 @@ from subsidy_app.audit import services as audit
 from subsidy_app.core.db import Upsert, insert_rows, is_postgres, slices, utcnow
 from subsidy_app.core.errors import Conflict, NotFound
 from subsidy_app.core.uow import UnitOfWork
-from subsidy_app.rules.domain import QuotaKey
+from subsidy_app.rules.domain import LimitPeriod, QuotaKey
 from subsidy_app.rules.models import QuotaCounter, QuotaHold
 
 HELD, CONFIRMED, RELEASED, REFUNDED = "held", "confirmed", "released", "refunded"
@@ -242,6 +242,29 @@ def release_quota(uow: UnitOfWork, *, reference: str, actor: str) -> None:
     )
     hold.state, hold.updated_at = RELEASED, utcnow()
     audit.record(uow, actor=actor, action="quota.released", entity_type="quota_hold", entity_id=hold.id)
+
+
+def rehold_quota(uow: UnitOfWork, *, reference: str, actor: str) -> None:
+    """Take a released unit back for the same reference (an appeal reopens a refusal); 409 quota.exhausted if the
+    person used it up meanwhile. Nothing to do for a unit still held."""
+    hold = _hold(uow.session, reference)
+    if hold.state != RELEASED:
+        return
+    limit = uow.session.scalar(select(QuotaCounter.max_count).where(
+        *_counter_filter(hold.person_id, hold.programme, hold.category, hold.period_key)))
+    key = QuotaKey(programme=hold.programme, category=hold.category, period=LimitPeriod.VERSION,
+                   period_key=hold.period_key, max_count=limit or 0)
+    hold_quota(uow, person_id=hold.person_id, key=key, reference=reference, actor=actor)
+
+
+def quota_free_for(uow: UnitOfWork, *, reference: str) -> bool:
+    """Tell whether `reference` holds its unit or could take its released unit back now."""
+    hold = _hold(uow.session, reference)
+    if hold.state != RELEASED:
+        return True
+    row = uow.session.execute(select(QuotaCounter.used, QuotaCounter.max_count).where(
+        *_counter_filter(hold.person_id, hold.programme, hold.category, hold.period_key))).first()
+    return row is None or row[0] < row[1]
 
 
 def mark_refunded(uow: UnitOfWork, *, reference: str, actor: str) -> None:

@@ -32,7 +32,8 @@ from subsidy_app.documents.services import store_document
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import OrgKind, Role
 from subsidy_app.identity.services import issue_api_token, load_principal
-from subsidy_app.oversight import spot_services
+from subsidy_app.oversight import complaint_services, spot_services
+from subsidy_app.oversight.complaint_domain import WorkingCalendar
 from subsidy_app.oversight.spot_models import SpotItem
 from subsidy_app.rules import budget_proposals
 from subsidy_app.seed import DEMO_PASSWORD, demo_credit_code
@@ -288,6 +289,22 @@ PROBES: dict[tuple[str, str], Probe] = {
         form={"task": "callback", "outcome": "confirmed"}),
     ("POST", "/bureau/spot-checks/items/<int:item_id>/conclusion"): Probe(
         lambda w: f"/bureau/spot-checks/items/{w['spot_item']}/conclusion", form={"conclusion": "genuine"}),
+    # complaints and appeals (a phone complaint recorded in 离石区)
+    ("GET", "/api/v1/oversight/cases/<int:case_id>"): Probe(
+        lambda w: f"/api/v1/oversight/cases/{w['case']}", "auditor.lishi"),
+    ("POST", "/api/v1/oversight/cases/<int:case_id>/assign"): Probe(
+        lambda w: f"/api/v1/oversight/cases/{w['case']}/assign", json=lambda w: {}),
+    ("POST", "/api/v1/oversight/cases/<int:case_id>/answer"): Probe(
+        lambda w: f"/api/v1/oversight/cases/{w['case']}/answer", json=lambda w: {"reply": "越权测试"}),
+    ("POST", "/api/v1/oversight/cases/<int:case_id>/close"): Probe(
+        lambda w: f"/api/v1/oversight/cases/{w['case']}/close"),
+    ("GET", "/oversight/cases/<int:case_id>"): Probe(lambda w: f"/oversight/cases/{w['case']}", "auditor.lishi"),
+    ("POST", "/oversight/cases/<int:case_id>/assign"): Probe(
+        lambda w: f"/oversight/cases/{w['case']}/assign", form={"assignee": "1"}),
+    ("POST", "/oversight/cases/<int:case_id>/answer"): Probe(
+        lambda w: f"/oversight/cases/{w['case']}/answer", form={"reply": "越权测试"}),
+    ("POST", "/oversight/cases/<int:case_id>/close"): Probe(
+        lambda w: f"/oversight/cases/{w['case']}/close", form={"x": "1"}),
 }
 
 # Id routes that carry no county object of their own, each with the reason.
@@ -322,7 +339,8 @@ EXEMPT: dict[tuple[str, str], str] = {
         ("POST", "/m/car/<token>/code"), ("POST", "/m/car/<token>/verify"), ("GET", "/m/s/<token>"),
         ("POST", "/m/s/<token>/card"), ("GET", "/m/s/<token>/qr.png"), ("POST", "/m/s/<token>/resubmit"),
         ("GET", "/m/store/<token>"), ("POST", "/m/store/<token>/code"), ("GET", "/m/store/<token>/confirmed"),
-        ("POST", "/m/store/<token>/verify"))},
+        ("POST", "/m/store/<token>/verify"), ("GET", "/m/s/<token>/cases"), ("POST", "/m/s/<token>/cases"),
+        ("POST", "/m/s/<token>/cases/<int:case_id>/withdraw"))},
 }
 
 
@@ -439,6 +457,10 @@ def world(client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> W:
     spot_services.draw_plan(uow, principal=senior, plan_id=built["spot_plan"], seed="scope")
     built["spot_item"] = uow.session.scalar(select(SpotItem.id).where(SpotItem.plan_id == built["spot_plan"]))
     assert built["spot_item"] is not None
+    built["case"] = complaint_services.file_by_phone(
+        uow, principal=_principal(uow, demo, "auditor.lishi"), category="other", text="范围测试",
+        application_number=None, county_code="141102",
+        terms=complaint_services.Terms(15, WorkingCalendar(), 60)).case_id
     uow.commit()
     return built
 
