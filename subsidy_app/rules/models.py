@@ -186,3 +186,7 @@ register('ck_budget_proposal_state', 'budget.proposal_state',
          '资金申请状态无效 / not a proposal state')
 register('ck_budget_proposal_positive', 'budget.proposal_amount',
          '金额须大于零 / the amount must be positive', field='amount')
+register('ck_budget_tranche_non_negative', 'budget.exhausted',
+         '本区县补贴资金已用完 / the subsidy budget of this county is used up')  # never raised: takes are conditional
+register('pk_budget_tranche', 'budget.tranche_clash',
+         '资金分片冲突,请重试 / budget tranche clash, retry')  # never raised: a refill adds to its row
