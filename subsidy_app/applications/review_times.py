@@ -1,0 +1,180 @@
+"""Review deadlines and review times: applications past their limit per reviewer and county, and the weekly
+median and 90th percentile of how long a first decision took, per county."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from subsidy_app.applications.domain import Action, State
+from subsidy_app.applications.models import Application, ApplicationEvent
+from subsidy_app.applications.queue_queries import AWAITING_REVIEW, Deadlines, QueueFilter, scope_of
+from subsidy_app.core.clock import business_date, day_start
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.identity import services as identity
+from subsidy_app.identity.domain import COUNTIES, Principal
+
+# The first decision on an application ends its review time; a second reviewer's approval does not count.
+DECISIONS = (Action.APPROVE.value, Action.REJECT.value, Action.RETURN.value)
+HOUR = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class OverdueGroup:
+    """Applications past their review limit for one reviewer (None: nobody took them) or one county."""
+
+    key: str | None
+    label: str
+    count: int
+    oldest_submitted_at: dt.datetime
+    oldest_age_days: int
+
+
+@dataclass(frozen=True)
+class OverdueSummary:
+    """Overdue applications of the caller's scope, per reviewer and per county, the largest group first."""
+
+    by_reviewer: list[OverdueGroup]
+    by_county: list[OverdueGroup]
+    total: int
+
+
+@dataclass(frozen=True)
+class ReviewTimeRow:
+    """One county's (or the whole scope's, county None) reviews first decided in one ISO week (Beijing time)."""
+
+    county_code: str | None
+    week: dt.date  # the Monday of the ISO week
+    reviewed: int
+    median_hours: Decimal
+    p90_hours: Decimal
+
+    @property
+    def iso_week(self) -> str:
+        """The week as ISO 8601 writes it, e.g. 2026-W49."""
+        year, week, _ = self.week.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+def overdue_summary(uow: UnitOfWork, *, principal: Principal, deadlines: Deadlines,
+                    counties: Collection[str]) -> OverdueSummary:
+    """Count the applications awaiting review past their limit, grouped by assignee and by county (two queries)."""
+    today = business_date()
+    where = [scope_of(principal), Application.county_code.in_(sorted(counties)),
+             Application.state.in_([s.value for s in AWAITING_REVIEW]), deadlines.late(today)]
+
+    def grouped(column: Any) -> list[tuple[Any, int, dt.datetime]]:
+        query = select(column, func.count(), func.min(Application.submitted_at)).where(*where).group_by(column)
+        return [(key, n, oldest) for key, n, oldest in uow.session.execute(query)]
+
+    reviewers = grouped(Application.assigned_to)
+    names = identity.account_names(uow, {k for k, _n, _o in reviewers if k is not None})
+
+    def group(key: str | None, label: str, n: int, oldest: dt.datetime) -> OverdueGroup:
+        return OverdueGroup(key, label, n, oldest, (today - business_date(oldest)).days)
+
+    by_reviewer = [group(None if k is None else str(k), "未分派" if k is None else names.get(k, f"账户 {k}"), n, o)
+                   for k, n, o in reviewers]
+    by_county = [group(k, COUNTIES.get(k, k), n, o) for k, n, o in grouped(Application.county_code)]
+
+    def order(g: OverdueGroup) -> tuple[int, dt.datetime]:
+        return (-g.count, g.oldest_submitted_at)
+    return OverdueSummary(sorted(by_reviewer, key=order), sorted(by_county, key=order),
+                          sum(g.count for g in by_county))
+
+
+def drill_down(group_by: str, key: str | None) -> QueueFilter:
+    """The work queue's filter that lists one group's overdue applications."""
+    if group_by == "county":
+        return QueueFilter(state=None, county=key, overdue=True)
+    if key is None:
+        return QueueFilter(state=None, assigned="none", overdue=True)
+    return QueueFilter(state=None, assignee_id=int(key), overdue=True)
+
+
+def _first_decisions(counties: Collection[str], date_from: dt.date, date_to: dt.date,
+                     programme: str | None) -> Any:
+    """Each application's first decision made within the days, with when it first reached pending review."""
+    decided = aliased(ApplicationEvent)
+    earlier = aliased(ApplicationEvent)
+    reached = aliased(ApplicationEvent)
+    first_reached = (select(func.min(reached.at)).where(reached.application_id == decided.application_id,
+                                                        reached.to_state == State.PENDING_REVIEW.value)
+                     .scalar_subquery())
+    an_earlier_decision = exists().where(
+        earlier.application_id == decided.application_id, earlier.action.in_(DECISIONS),
+        or_(earlier.at < decided.at, and_(earlier.at == decided.at, earlier.id < decided.id)))
+    conditions: list[ColumnElement[bool]] = [
+        decided.action.in_(DECISIONS), decided.at >= day_start(date_from),
+        decided.at < day_start(date_to + dt.timedelta(days=1)), Application.county_code.in_(sorted(counties)),
+        ~an_earlier_decision]
+    if programme:
+        conditions.append(Application.programme == programme)
+    return (select(Application.county_code.label("county_code"), decided.at.label("decided_at"),
+                   first_reached.label("reached_at"))
+            .join(Application, Application.id == decided.application_id).where(*conditions).subquery())
+
+
+def review_times(uow: UnitOfWork, *, counties: Collection[str], date_from: dt.date, date_to: dt.date,
+                 programme: str | None = None, per_county: bool = True) -> list[ReviewTimeRow]:
+    """Median and 90th percentile review time per county (or pooled) per ISO week, in hours.
+
+    Measured per application: from the first time it reached pending_review (its first application_event with
+    to_state pending_review) to its first decision, the earliest approve, reject or return event (a second
+    review's approval, a withdrawal or a revocation is no first decision). Each application counts once, in the
+    ISO week (Monday to Sunday, Beijing time) of that first decision, when the decision falls within
+    date_from..date_to (Beijing days, both inclusive). Percentiles interpolate linearly between the ordered
+    times (PostgreSQL's percentile_cont); the hours are rounded half-up to one decimal."""
+    rows = _first_decisions(counties, date_from, date_to, programme)
+    if uow.session.get_bind().dialect.name == "postgresql":
+        return _postgres(uow, rows, per_county)
+    return percentiles(((c, d, r) for c, d, r in uow.session.execute(select(rows))), per_county)
+
+
+def _postgres(uow: UnitOfWork, rows: Any, per_county: bool) -> list[ReviewTimeRow]:
+    """Group and take the percentiles in the database: only one row per county and week comes back."""
+    seconds = func.extract("epoch", rows.c.decided_at - rows.c.reached_at)
+    week = cast(func.date_trunc("week", func.timezone("Asia/Shanghai", rows.c.decided_at)), Date)
+    keys = (week, rows.c.county_code) if per_county else (week,)
+    query = (select(func.count(), func.percentile_cont(0.5).within_group(seconds),
+                    func.percentile_cont(0.9).within_group(seconds), *keys)
+             .where(rows.c.reached_at.is_not(None), rows.c.reached_at <= rows.c.decided_at)
+             .group_by(*keys).order_by(*keys))
+    return [ReviewTimeRow(key[1] if per_county else None, key[0], n, _hours(p50), _hours(p90))
+            for n, p50, p90, *key in uow.session.execute(query)]
+
+
+def percentiles(rows: Iterable[tuple[str, dt.datetime, dt.datetime | None]],
+                per_county: bool = True) -> list[ReviewTimeRow]:
+    """The same figures computed here (SQLite has no percentile_cont), from (county, decided, reached) rows."""
+    groups: dict[tuple[str | None, dt.date], list[float]] = {}
+    for county, decided, reached in rows:
+        if reached is None or reached > decided:
+            continue
+        day = business_date(decided)
+        key = (county if per_county else None, day - dt.timedelta(days=day.weekday()))
+        groups.setdefault(key, []).append((decided - reached).total_seconds())
+    found = []
+    for (group, week), times in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0] or "")):
+        ordered = sorted(times)
+        found.append(ReviewTimeRow(group, week, len(ordered), _hours(_cont(ordered, 0.5)),
+                                   _hours(_cont(ordered, 0.9))))
+    return found
+
+
+def _cont(ordered: list[float], fraction: float) -> float:
+    """Linear interpolation between the closest ranks, as percentile_cont does."""
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _hours(seconds: float) -> Decimal:
+    return (Decimal(repr(float(seconds))) / 3600).quantize(HOUR, rounding=ROUND_HALF_UP)
