@@ -174,6 +174,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     app.register_blueprint(budget_pages)
     app.register_blueprint(appliance_bureau_pages)
+    from subsidy_app.oversight.review_api import blp as oversight_review_api
+    from subsidy_app.oversight.review_pages import bp as oversight_review_pages
+
+    api.register_blueprint(oversight_review_api)
+    app.register_blueprint(oversight_review_pages)
 
 
 def _staff_menu() -> dict[str, Any]:

@@ -123,6 +123,9 @@ class ApplicationEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    # The review-time statistics look up a range's decisions by action and time (migration 0023).
+    __table_args__ = (Index("ix_application_event_action_at", "action", "at"),)
+
 
 class PaymentBatch(Base):
     """A finance officer's batch of approved applications, exported to the bank and reconciled."""

@@ -1,6 +1,8 @@
-"""Chinese names of programmes and categories as the dashboard shows them."""
+"""Chinese names of programmes, categories and weeks as the dashboard shows them."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from subsidy_app.appliances.domain import CATEGORY_ZH
 from subsidy_app.appliances.settlement import CATEGORY as STATEMENT_CATEGORY
@@ -17,3 +19,9 @@ def programme_label(programme: str) -> str:
 def category_label(category: str) -> str:
     """The category's Chinese name (its code when it has none)."""
     return CATEGORY_LABELS_ZH.get(category, category)
+
+
+def week_label(monday: dt.date) -> str:
+    """An ISO week as the review-time panel names it: its ISO number and the Monday it starts on."""
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}({monday:%m-%d}起)"
