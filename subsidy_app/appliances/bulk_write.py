@@ -20,6 +20,7 @@ from subsidy_app.core.errors import DomainError
 from subsidy_app.core.tables import RowError
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.person_batch import PersonBatch, PersonEntry
+from subsidy_app.rules import quotas
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,11 @@ def write_chunk(uow: UnitOfWork, *, actor: str, store: Store, upload_id: int, ro
     unfunded = [s.number for s in sales if s.number not in numbers]
     if unfunded:  # refused for quota or budget after the insert: as the till's rolled-back savepoint
         uow.session.execute(delete(ApplianceSale).where(ApplianceSale.number.in_(unfunded)))
+    # Nor does a refused row leave its buyer registered (issue 16 §4): a person this chunk registered that no
+    # funded row names goes again, with the empty quota counters `fund` locked for them.
+    named = {s.person_id for s in funded}
+    quotas.drop_unused_counters(uow, person_ids=buyers.created - named)
+    buyers.settle(kept=named)
     for sale in funded:  # the sales that stay: an unfunded one was deleted with its signals
         signal_tally.move(uow, county_code=store.county_code, sold_at=sale.sold_at, before=set(),
                           after=signal_tally.codes(signals.get(sale.number, [])))
