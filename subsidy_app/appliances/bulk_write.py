@@ -136,6 +136,8 @@ def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, row
         taken = set(uow.session.scalars(select(ApplianceSale.serial_key).where(
             ApplianceSale.state != SaleState.RETURNED.value,
             ApplianceSale.serial_key.in_([r.serial_key for r in lost]))))
+        for serial in sorted(taken):  # reported as `_unique` reports a serial it sees held (issue 16 §4)
+            selling.note_serial_clash(uow, serial_key=serial, dealer_org_id=store.dealer_org_id)
         for row in lost:
             errors.append(error(row.line, selling.SerialTaken(row.serial_key, 0)) if row.serial_key in taken else
                           refusal(row.line, "invoice.already_subsidised", "该发票已享受过补贴",
