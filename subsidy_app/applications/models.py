@@ -51,6 +51,8 @@ class Application(Base):
         Index("uq_application_new_vin_active", "new_vin", unique=True,
               postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
         Index("ix_application_queue", "county_code", "state", "submitted_at"),
+        # The review-time statistics: a county's range of first decisions, read from the index alone.
+        Index("ix_application_review_time", "county_code", "first_decided_at", "review_started_at"),
         # Appliances (issue 5): a claim-after-purchase sale is claimed by at most one live application.
         Index("uq_application_appliance_sale_active", "appliance_sale_id", unique=True,
               postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
@@ -89,6 +91,10 @@ class Application(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[dt.datetime | None]
+    # What the review-time statistics measure (applications.review_times), kept by the transition function: when
+    # the application first reached pending review, and its first decision after that (approve, reject, return).
+    review_started_at: Mapped[dt.datetime | None]
+    first_decided_at: Mapped[dt.datetime | None]
 
 
 class ApplicationCheck(Base):
@@ -122,9 +128,6 @@ class ApplicationEvent(Base):
     actor: Mapped[str] = mapped_column(String(120))
     reason: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-    # The review-time statistics look up a range's decisions by action and time (migration 0023).
-    __table_args__ = (Index("ix_application_event_action_at", "action", "at"),)
 
 
 class PaymentBatch(Base):

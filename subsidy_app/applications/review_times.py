@@ -9,19 +9,15 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Date, cast, func, select
 
-from subsidy_app.applications.domain import Action, State
-from subsidy_app.applications.models import Application, ApplicationEvent
+from subsidy_app.applications.models import Application
 from subsidy_app.applications.queue_queries import AWAITING_REVIEW, Deadlines, QueueFilter, scope_of
 from subsidy_app.core.clock import business_date, day_start
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import COUNTIES, Principal
 
-# The first decision on an application ends its review time; a second reviewer's approval does not count.
-DECISIONS = (Action.APPROVE.value, Action.REJECT.value, Action.RETURN.value)
 HOUR = Decimal("0.1")
 
 
@@ -100,25 +96,16 @@ def drill_down(group_by: str, key: str | None) -> QueueFilter:
 
 def _first_decisions(counties: Collection[str], date_from: dt.date, date_to: dt.date,
                      programme: str | None) -> Any:
-    """Each application's first decision made within the days, with when it first reached pending review."""
-    decided = aliased(ApplicationEvent)
-    earlier = aliased(ApplicationEvent)
-    reached = aliased(ApplicationEvent)
-    first_reached = (select(func.min(reached.at)).where(reached.application_id == decided.application_id,
-                                                        reached.to_state == State.PENDING_REVIEW.value)
-                     .scalar_subquery())
-    an_earlier_decision = exists().where(
-        earlier.application_id == decided.application_id, earlier.action.in_(DECISIONS),
-        or_(earlier.at < decided.at, and_(earlier.at == decided.at, earlier.id < decided.id)))
+    """Each application first decided within the days, with when it first reached pending review (the two times
+    the transition function keeps on the application; a range per county of ix_application_review_time)."""
     conditions: list[ColumnElement[bool]] = [
-        decided.action.in_(DECISIONS), decided.at >= day_start(date_from),
-        decided.at < day_start(date_to + dt.timedelta(days=1)), Application.county_code.in_(sorted(counties)),
-        ~an_earlier_decision]
+        Application.first_decided_at >= day_start(date_from),
+        Application.first_decided_at < day_start(date_to + dt.timedelta(days=1)),
+        Application.county_code.in_(sorted(counties))]
     if programme:
         conditions.append(Application.programme == programme)
-    return (select(Application.county_code.label("county_code"), decided.at.label("decided_at"),
-                   first_reached.label("reached_at"))
-            .join(Application, Application.id == decided.application_id).where(*conditions).subquery())
+    return (select(Application.county_code.label("county_code"), Application.first_decided_at.label("decided_at"),
+                   Application.review_started_at.label("reached_at")).where(*conditions).subquery())
 
 
 def review_times(uow: UnitOfWork, *, counties: Collection[str], date_from: dt.date, date_to: dt.date,
@@ -126,8 +113,9 @@ def review_times(uow: UnitOfWork, *, counties: Collection[str], date_from: dt.da
     """Median and 90th percentile review time per county (or pooled) per ISO week, in hours.
 
     Measured per application: from the first time it reached pending_review (its first application_event with
-    to_state pending_review) to its first decision, the earliest approve, reject or return event (a second
-    review's approval, a withdrawal or a revocation is no first decision). Each application counts once, in the
+    to_state pending_review, kept as application.review_started_at) to its first decision after that, the
+    earliest approve, reject or return (application.first_decided_at; a second review's approval, a withdrawal
+    or a revocation is no first decision). Each application counts once, in the
     ISO week (Monday to Sunday, Beijing time) of that first decision, when the decision falls within
     date_from..date_to (Beijing days, both inclusive). Percentiles interpolate linearly between the ordered
     times (PostgreSQL's percentile_cont); the hours are rounded half-up to one decimal."""

@@ -177,6 +177,7 @@ def transition(
     _apply_side_effects(uow, app, step.action, step.to_state, actor, reason, reviewer_id)
     app.state = step.to_state.value
     app.updated_at = utcnow()
+    _note_review_time(app, step.action, step.to_state)
     milestone = tallies.milestone_of(step.action, step.to_state)
     if milestone is not None:
         tallies.count(uow, app=app, milestone=milestone, at=app.updated_at)
@@ -193,6 +194,18 @@ def transition(
     # A batch of transitions writes its events in one INSERT and its texts as one job, at commit.
     uow.before_commit(_EVENTS, _write_events_and_notices)
     return Transitioned(app.id, current, step.to_state)
+
+
+# The first decision ends a review's time (applications.review_times); a second reviewer's approval does not.
+FIRST_DECISIONS = frozenset({Action.APPROVE, Action.REJECT, Action.RETURN})
+
+
+def _note_review_time(app: Application, action: Action, to_state: State) -> None:
+    """Keep when the application first reached pending review and when it was first decided after that."""
+    if to_state is State.PENDING_REVIEW and app.review_started_at is None:
+        app.review_started_at = app.updated_at
+    if action in FIRST_DECISIONS and app.first_decided_at is None and app.review_started_at is not None:
+        app.first_decided_at = app.updated_at
 
 
 def _write_events_and_notices(uow: UnitOfWork) -> None:

@@ -213,8 +213,8 @@ REVIEW_TIME_COLUMNS = ("周", "首个决定(件)", "中位数(小时)", "90分�
 
 def review_time_panel(uow: UnitOfWork, scope: Scope) -> Panel:
     """Median and 90th percentile review time per ISO week over the scope's counties (review_times says what is
-    measured). Percentiles do not add up, so this is no tally: it reads the range's decision events by the
-    (action, at) index, one grouped query on PostgreSQL."""
+    measured). Percentiles do not add up, so this is no tally: it reads a range per county of the index of
+    the applications' first decisions, one grouped query on PostgreSQL (bench/review_times.py)."""
     found = review_times.review_times(uow, counties=scope.counties, date_from=scope.date_from,
                                       date_to=scope.date_to, per_county=False)
     rows: list[list[Value]] = [[week_label(r.week), r.reviewed, r.median_hours, r.p90_hours] for r in found]

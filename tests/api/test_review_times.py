@@ -4,10 +4,13 @@ figures, the same on PostgreSQL (percentile_cont) and on SQLite (computed in Pyt
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from flask.testing import FlaskClient
 from sqlalchemy import delete, insert, select, update
 
@@ -24,6 +27,7 @@ from tests.helpers import bearer, login
 LISHI, XIAOYI = "141102", "141181"
 UTC = dt.UTC
 W49, W50 = dt.date(2026, 11, 30), dt.date(2026, 12, 7)
+MIGRATION = Path(__file__).parents[2] / "migrations" / "versions" / "0023_review_times.py"
 RANGE = {"date_from": dt.date(2026, 11, 30), "date_to": dt.date(2026, 12, 13)}
 
 
@@ -44,8 +48,20 @@ STORIES = [
 ]
 
 
+def _backfill(uow: UnitOfWork) -> None:
+    """Set the applications' review times from their events, as migration 0023 does for existing data."""
+    spec = importlib.util.spec_from_file_location("review_times_migration", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    uow.session.execute(update(Application).values(review_started_at=None, first_decided_at=None))
+    with Operations.context(MigrationContext.configure(uow.session.connection())):
+        migration._backfill()
+
+
 def build(uow: UnitOfWork, demo: dict[str, int]) -> list[int]:
-    """The stories as applications whose history is exactly that (plus the noise the measure must ignore)."""
+    """The stories as applications whose history is exactly that (plus the noise the measure must ignore); their
+    review times are then derived from those events by the migration's backfill."""
     ids = []
     for serial, (county, reached, action, hours) in enumerate(STORIES, start=1):
         app = _pending(uow, demo, serial)
@@ -68,6 +84,7 @@ def build(uow: UnitOfWork, demo: dict[str, int]) -> list[int]:
     waiting = _pending(uow, demo, len(STORIES) + 1)
     uow.session.execute(update(ApplicationEvent).where(ApplicationEvent.application_id == waiting.id)
                         .values(at=_at("2026-12-01T00:00")))
+    _backfill(uow)
     uow.commit()
     return ids
 
@@ -92,6 +109,29 @@ def test_median_and_p90_per_county_and_week_match_the_hand_computed_figures(
     week49 = review_times.review_times(uow, counties=both, date_from=W49, date_to=dt.date(2026, 12, 6))
     assert week49 == EXPECTED[:2]
     assert review_times.review_times(uow, counties=both, programme="appliance", **RANGE) == []
+
+
+def test_the_transition_function_keeps_the_two_times_the_statistics_read(
+        client: FlaskClient, demo: dict[str, int], uow: UnitOfWork) -> None:
+    app = _pending(uow, demo, 1)
+    assert app.review_started_at is not None and app.first_decided_at is None
+    started = app.review_started_at
+    auditor = bearer(client, "auditor.lishi")
+    returned = client.post(f"/api/v1/applications/{app.id}/review", json={"action": "return", "reason": "补正"},
+                           headers=auditor)
+    assert returned.status_code == 200, returned.get_json()
+    uow.session.expire_all()
+    found = uow.session.get(Application, app.id)
+    assert found is not None and found.first_decided_at is not None and found.review_started_at == started
+    events = {e.action: e.at for e in uow.session.scalars(select(ApplicationEvent).where(
+        ApplicationEvent.application_id == app.id))}
+    assert (found.review_started_at, found.first_decided_at) == (events["checks_done"], events["return"])
+    decided = found.first_decided_at
+    # The backfill of migration 0023 derives the same two times from the events.
+    _backfill(uow)
+    uow.session.expire_all()
+    again = uow.session.get(Application, app.id)
+    assert again is not None and (again.review_started_at, again.first_decided_at) == (started, decided)
 
 
 def test_the_python_path_gives_the_database_figures_on_the_same_rows(
