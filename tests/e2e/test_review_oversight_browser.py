@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from subsidy_app.applications.models import Application
+from subsidy_app.core.clock import business_date, day_start
 from subsidy_app.core.uow import UnitOfWork
 from tests.car_fixtures import bank_card, car_world, resident_id, submit
 from tests.e2e.conftest import desk_page
@@ -28,7 +29,7 @@ def test_the_bureau_follows_overdue_reviews_to_the_queue_and_sees_review_times_d
     with UnitOfWork(committed, None, cipher) as uow:
         demo = seed_demo(uow)
         ids = []
-        for n in range(6):
+        for n in range(7):
             world = car_world(uow, demo, serial=60 + n, owner_id=resident_id(f"14110219860202{n:03d}"))
             ids.append(submit(uow, world, card=bank_card(660 + n)).application_id)
         lishi = demo["auditor.lishi"]
@@ -36,11 +37,12 @@ def test_the_bureau_follows_overdue_reviews_to_the_queue_and_sees_review_times_d
             uow.session.execute(update(Application).where(Application.id == app_id).values(
                 state="pending_review", submitted_at=now - dt.timedelta(days=20 + 5 * i),
                 assigned_to=lishi if i < 2 else None))
-        for week, app_id in enumerate(ids[3:]):  # three decided, one a week, 2 / 12 / 30 hours after arriving
-            started = now - dt.timedelta(weeks=3 - week)
+        # Four decided over three weeks: 2 and 10 hours in the first (median 6, p90 9.2), then 12, then 30.
+        for app_id, (weeks_ago, hours) in zip(ids[3:], ((3, 2), (3, 10), (2, 12), (1, 30)), strict=True):
+            day = business_date(now - dt.timedelta(weeks=weeks_ago))  # Monday 08:00 Beijing of that week
+            started = day_start(day - dt.timedelta(days=day.weekday())) + dt.timedelta(hours=8)
             uow.session.execute(update(Application).where(Application.id == app_id).values(
-                state="approved", review_started_at=started,
-                first_decided_at=started + dt.timedelta(hours=(2, 12, 30)[week])))
+                state="approved", review_started_at=started, first_decided_at=started + dt.timedelta(hours=hours)))
         uow.commit()
 
     with desk_page() as page:
@@ -65,6 +67,8 @@ def test_the_bureau_follows_overdue_reviews_to_the_queue_and_sees_review_times_d
         page.goto(f"{base}/staff/dashboard?date_from={since}")
         page.wait_for_selector("#chart-review_times[data-drawn] svg")
         assert page.locator("#table-review_times tbody tr").count() == 3
+        first = page.locator("#table-review_times tbody tr").first.inner_text().split("\t")
+        assert first[1:] == ["2", "6.0", "9.2"], first
         assert page.locator("#chart-review_times svg text", has_text="90分位(小时)").count() >= 1
         assert page.locator("#chart-review_times svg text", has_text="小时").count() >= 2  # the axis names its unit
         assert page.evaluate(FITS)
