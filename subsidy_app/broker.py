@@ -31,6 +31,7 @@ BEAT_JOBS: dict[str, tuple[Any, str]] = {
     "recycling-overdue-hand-ins-daily": (crontab(hour=1, minute=10), "recycling.flag_overdue"),
     "recycling-due-reports-daily": (crontab(hour=1, minute=30), "recycling.make_due_reports"),
     "uploads-purge-daily": (crontab(hour=3, minute=20), "uploads.purge_expired"),
+    "review-weeks-daily": (crontab(hour=0, minute=20), "applications.keep_review_weeks"),
 }
 
 

@@ -1,6 +1,7 @@
 """review times: each application keeps when it first reached pending review and when it was first decided after
 that (approve, reject or return), so the weekly review-time statistics read one indexed range of applications
-instead of joining every event; filled from the application events for the applications already there
+instead of joining every event (filled from the events for the applications already there); and the kept figures
+of ended weeks (review_time_week), which the dashboard reads instead of the decisions
 
 Revision ID: 0023_review_times
 Revises: 0020_signal_tally
@@ -24,6 +25,15 @@ def upgrade() -> None:
     _backfill()
     op.create_index('ix_application_review_time', 'application',
                     ['county_code', 'first_decided_at', 'review_started_at'], unique=False)
+    op.create_table(
+        'review_time_week',
+        sa.Column('week', sa.Date(), nullable=False),
+        sa.Column('county_code', sa.String(length=6), nullable=False),
+        sa.Column('reviewed', sa.Integer(), nullable=False),
+        sa.Column('median_hours', sa.Numeric(precision=10, scale=1), nullable=False),
+        sa.Column('p90_hours', sa.Numeric(precision=10, scale=1), nullable=False),
+        sa.PrimaryKeyConstraint('week', 'county_code', name=op.f('pk_review_time_week')),
+    )  # filled by the job applications.keep_review_weeks; until then the figures are computed from applications
 
 
 def _backfill() -> None:
@@ -42,6 +52,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('review_time_week')
     op.drop_index('ix_application_review_time', table_name='application')
     if op.get_bind().dialect.name == 'sqlite':  # SQLite drops a column in place (3.35+), no batch copy
         op.execute('ALTER TABLE application DROP COLUMN first_decided_at')

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subsidy_app.core.constraints import register
@@ -215,6 +215,23 @@ class ApplicationTally(Base):
     milestone: Mapped[str] = mapped_column(String(12), primary_key=True)  # submitted | approved | paid | ...
     count: Mapped[int] = mapped_column(default=0)
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+
+class ReviewTimeWeek(Base):
+    """The review-time figures of an ISO week that has ended, per county and for all counties ("*").
+
+    A first decision is stamped with the moment it is made, so an ended week's figures never change: the job
+    applications.keep_review_weeks computes each once, and the dashboard reads them instead of the decisions.
+    Each ended week has its "*" row (also when nobody decided anything); a county without decisions has none.
+    """
+
+    __tablename__ = "review_time_week"
+
+    week: Mapped[dt.date] = mapped_column(primary_key=True)  # the Monday (Beijing)
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)  # "*": every county together
+    reviewed: Mapped[int]
+    median_hours: Mapped[Decimal] = mapped_column(Numeric(10, 1))
+    p90_hours: Mapped[Decimal] = mapped_column(Numeric(10, 1))
 
 
 # What each constraint's refusal means to the client (see core.constraints).

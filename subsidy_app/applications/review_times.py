@@ -11,14 +11,17 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Date, cast, func, select
 
-from subsidy_app.applications.models import Application
+from subsidy_app.applications.models import Application, ReviewTimeWeek
 from subsidy_app.applications.queue_queries import AWAITING_REVIEW, Deadlines, QueueFilter, scope_of
 from subsidy_app.core.clock import business_date, day_start
+from subsidy_app.core.db import insert_rows
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import COUNTIES, Principal
 
 HOUR = Decimal("0.1")
+ZERO_HOURS = Decimal("0.0")
+ALL = "*"  # review_time_week's row for every county together
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,76 @@ def review_times(uow: UnitOfWork, *, counties: Collection[str], date_from: dt.da
     ISO week (Monday to Sunday, Beijing time) of that first decision, when the decision falls within
     date_from..date_to (Beijing days, both inclusive). Percentiles interpolate linearly between the ordered
     times (PostgreSQL's percentile_cont); the hours are rounded half-up to one decimal."""
+    kept = _kept_span(uow, counties, date_from, date_to, programme, per_county)
+    if kept is None:
+        return _live(uow, counties=counties, date_from=date_from, date_to=date_to, programme=programme,
+                     per_county=per_county)
+    first, last = kept  # Mondays of the first and last whole ended weeks kept: read, not computed
+    keys = [ALL] if set(counties) == set(COUNTIES) and not per_county else sorted(counties)
+    stored = [ReviewTimeRow(None if r.county_code == ALL else r.county_code, r.week, r.reviewed, r.median_hours,
+                            r.p90_hours) for r in uow.session.scalars(select(ReviewTimeWeek).where(
+                                ReviewTimeWeek.week >= first, ReviewTimeWeek.week <= last,
+                                ReviewTimeWeek.county_code.in_(keys))) if r.reviewed]
+    if not per_county and len(counties) == 1:  # one county's figures are its own pooled ones
+        stored = [ReviewTimeRow(None, r.week, r.reviewed, r.median_hours, r.p90_hours) for r in stored]
+    before = _live(uow, counties=counties, date_from=date_from, date_to=first - dt.timedelta(days=1),
+                   per_county=per_county) if date_from < first else []
+    after_start = last + dt.timedelta(days=7)
+    after = _live(uow, counties=counties, date_from=after_start, date_to=date_to,
+                  per_county=per_county) if after_start <= date_to else []
+    return sorted([*before, *stored, *after], key=lambda r: (r.week, r.county_code or ""))
+
+
+def _kept_span(uow: UnitOfWork, counties: Collection[str], date_from: dt.date, date_to: dt.date,
+               programme: str | None, per_county: bool) -> tuple[dt.date, dt.date] | None:
+    """The whole weeks within the days whose figures are kept for this question, or None to compute them all."""
+    every = set(counties) == set(COUNTIES)
+    if programme or not (every or len(counties) == 1):  # kept: every programme, every county or one
+        return None
+    first = date_from + dt.timedelta(days=(7 - date_from.weekday()) % 7)  # the first Monday within the days
+    last = date_to - dt.timedelta(days=(date_to.weekday() + 1) % 7) - dt.timedelta(days=6)  # the last whole week
+    kept = list(uow.session.scalars(select(ReviewTimeWeek.week).where(
+        ReviewTimeWeek.county_code == ALL, ReviewTimeWeek.week >= first, ReviewTimeWeek.week <= last)
+        .order_by(ReviewTimeWeek.week)))
+    if not kept:
+        return None
+    # keep_weeks fills from the earliest week on without gaps: the kept weeks are one run
+    return kept[0], kept[-1]
+
+
+def keep_weeks(uow: UnitOfWork) -> int:
+    """Compute and keep the figures of every ended ISO week not kept yet, per county and for all; return how
+    many weeks were added. Weeks are kept in order from the earliest first decision, so they never have gaps."""
+    today = business_date()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    last = uow.session.scalar(select(func.max(ReviewTimeWeek.week)).where(ReviewTimeWeek.county_code == ALL))
+    if last is not None:
+        start = last + dt.timedelta(days=7)
+    else:
+        earliest = uow.session.scalar(select(func.min(Application.first_decided_at)))
+        if earliest is None:
+            return 0
+        day = business_date(earliest)
+        start = day - dt.timedelta(days=day.weekday())
+    if start >= this_monday:
+        return 0
+    end = this_monday - dt.timedelta(days=1)
+    every = tuple(COUNTIES)
+    found = [*_live(uow, counties=every, date_from=start, date_to=end, per_county=True),
+             *_live(uow, counties=every, date_from=start, date_to=end, per_county=False)]
+    weeks = [start + dt.timedelta(weeks=n) for n in range((this_monday - start).days // 7)]
+    pooled = {r.week for r in found if r.county_code is None}
+    rows = [{"week": r.week, "county_code": r.county_code or ALL, "reviewed": r.reviewed,
+             "median_hours": r.median_hours, "p90_hours": r.p90_hours} for r in found]
+    rows += [{"week": w, "county_code": ALL, "reviewed": 0, "median_hours": ZERO_HOURS, "p90_hours": ZERO_HOURS}
+             for w in weeks if w not in pooled]  # the marker that the week is kept, also when nobody decided
+    insert_rows(uow.session, ReviewTimeWeek, rows, ignore_conflicts=True)  # a second run at once changes nothing
+    return len(weeks)
+
+
+def _live(uow: UnitOfWork, *, counties: Collection[str], date_from: dt.date, date_to: dt.date,
+          programme: str | None = None, per_county: bool = True) -> list[ReviewTimeRow]:
+    """Compute the figures from the applications' two review times (one grouped query on PostgreSQL)."""
     rows = _first_decisions(counties, date_from, date_to, programme)
     if uow.session.get_bind().dialect.name == "postgresql":
         return _postgres(uow, rows, per_county)

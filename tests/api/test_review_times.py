@@ -193,3 +193,36 @@ def test_the_dashboard_panel_draws_the_weekly_median_and_p90_with_its_table(
     own = client.get("/staff/dashboard?date_from=2026-11-30&date_to=2026-12-13").get_data(as_text=True)
     table = own.split('id="table-review_times"', 1)[1].split("</table>", 1)[0]
     assert "2026-W49" in table and "2026-W50" not in table  # only 孝义's one review
+
+
+def test_ended_weeks_are_kept_once_and_read_back_as_the_same_figures(
+        demo: dict[str, int], uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> None:
+    from subsidy_app.applications.models import ReviewTimeWeek
+    from subsidy_app.broker import BEAT_JOBS
+    from subsidy_app.identity.domain import COUNTIES
+    from tests.helpers import freeze_clock
+
+    build(uow, demo)
+    freeze_clock(monkeypatch, _at("2026-12-21T04:00"))  # Monday of week 52 in Beijing: weeks 49 to 51 have ended
+    every = tuple(COUNTIES)
+    ranges = [RANGE, {"date_from": dt.date(2026, 12, 2), "date_to": dt.date(2026, 12, 20)},  # a partial first week
+              {"date_from": dt.date(2026, 11, 1), "date_to": dt.date(2026, 12, 21)}]
+    questions = [dict(counties=every, per_county=False), dict(counties=every, per_county=True),
+                 dict(counties=(LISHI,), per_county=False), dict(counties=(XIAOYI,), per_county=True)]
+    live = [review_times._live(uow, **q, **r) for q in questions for r in ranges]
+    assert review_times.keep_weeks(uow) == 3 and review_times.keep_weeks(uow) == 0  # kept once
+    kept = {(w.week, w.county_code): (w.reviewed, w.median_hours) for w in uow.session.scalars(select(ReviewTimeWeek))}
+    assert kept[(W49, "*")] == (5, Decimal("4.0")) and kept[(W50, LISHI)] == (2, Decimal("36.0"))
+    assert kept[(dt.date(2026, 12, 14), "*")] == (0, Decimal("0.0"))  # nobody decided: kept as such
+    assert [review_times.review_times(uow, **q, **r) for q in questions for r in ranges] == live
+    assert review_times.review_times(uow, counties=every, per_county=False, **RANGE) == POOLED
+    # Read, not computed: a kept figure is what the dashboard shows.
+    uow.session.execute(update(ReviewTimeWeek).where(ReviewTimeWeek.week == W50, ReviewTimeWeek.county_code == "*")
+                        .values(median_hours=Decimal("99.9")))
+    assert review_times.review_times(uow, counties=every, per_county=False, **RANGE)[1].median_hours == \
+        Decimal("99.9")
+    # A programme, or some counties but not all, is always computed from the applications.
+    assert review_times.review_times(uow, counties=every, per_county=False, programme="car_scrap", **RANGE) == \
+        POOLED
+    assert ("review-weeks-daily" in BEAT_JOBS) and BEAT_JOBS["review-weeks-daily"][1] == \
+        "applications.keep_review_weeks"
