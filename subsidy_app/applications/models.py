@@ -264,5 +264,7 @@ register('uq_bank_result_import_sha256', 'bank_results.duplicate',
          '该银行回盘文件已导入 / this bank result file was already imported')
 register('pk_application_tally', 'application.tally_clash',
          '统计单元冲突,请重试 / tally cell clash, retry')  # never raised: every write adds to its cell
+register('pk_review_time_week', 'review_times.week_kept',
+         '该周审核用时已保存 / that week is already kept')  # never raised: the job inserts ignoring kept weeks
 register('uq_clawback_application_id', 'clawback.exists',
          '该申请已追回 / this application already has a clawback')
