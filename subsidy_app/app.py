@@ -186,6 +186,11 @@ def _register_blueprints(app: Flask, api: http.Api) -> None:
 
     api.register_blueprint(spot_api)
     app.register_blueprint(spot_pages)
+    from subsidy_app.oversight.review_api import blp as oversight_review_api
+    from subsidy_app.oversight.review_pages import bp as oversight_review_pages
+
+    api.register_blueprint(oversight_review_api)
+    app.register_blueprint(oversight_review_pages)
 
 
 def configure_escrow(settings: Settings) -> None:

@@ -33,6 +33,7 @@ BEAT_JOBS: dict[str, tuple[Any, str]] = {
     "uploads-purge-daily": (crontab(hour=3, minute=20), "uploads.purge_expired"),
     # Just after midnight in Beijing (beat's timezone): a case is overdue from the day after its deadline.
     "complaints-overdue-daily": (crontab(hour=0, minute=20), "oversight.flag_overdue_cases"),
+    "review-weeks-daily": (crontab(hour=0, minute=20), "applications.keep_review_weeks"),
 }
 
 

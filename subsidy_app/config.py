@@ -51,10 +51,11 @@ class Settings:
     fraud_sales_per_phone: int = 3
     fraud_store_buyer_sales: int = 3
     fraud_price_margin_percent: Decimal = Decimal("20")
-    # Review deadline (issue 15): an application still awaiting a reviewer this many days after it was submitted
-    # (Beijing days) is shown as overdue. The local limit is unconfirmed (DOMAIN.md), so 15 days is a default;
-    # REVIEW_DEADLINE_DAYS changes it and REVIEW_DEADLINE_BY_PROGRAMME ("car_scrap=20,appliance=10") per programme.
-    review_deadline_days: int = 15
+    # Review deadline (issues 15, 16): an application still awaiting a reviewer longer than its limit after it was
+    # submitted (Beijing days) is shown as overdue. The limit is rule data (a rule version's `review`, 15 days when
+    # a version states none); these are the operator's overrides, which win over rule data: REVIEW_DEADLINE_BY_
+    # PROGRAMME ("car_scrap=20,appliance=10") per programme first, then REVIEW_DEADLINE_DAYS for every programme.
+    review_deadline_days: int | None = None
     # Spot checks (issue 16 §1): a call-back unanswered this many times is concluded "not reachable".
     spot_check_call_attempts: int = 3
     review_deadline_by_programme: dict[str, int] = field(default_factory=dict)
@@ -149,7 +150,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limits_enabled=env.get("RATE_LIMITS_ENABLED", "1") not in ("0", "false", "off"),
         trusted_proxy_count=_count(env, "TRUSTED_PROXY_COUNT", 0),
         upload_retention_days=_positive_int(env, "UPLOAD_RETENTION_DAYS", 30),
-        review_deadline_days=_positive_int(env, "REVIEW_DEADLINE_DAYS", 15),
+        review_deadline_days=_positive_int(env, "REVIEW_DEADLINE_DAYS", 1)
+        if (env.get("REVIEW_DEADLINE_DAYS") or "").strip() else None,
         review_deadline_by_programme=_deadlines_by_programme(env),
         spot_check_call_attempts=_positive_int(env, "SPOT_CHECK_CALL_ATTEMPTS", 3),
         sms_outbox_shows_codes=_flag(env, "SMS_OUTBOX_SHOWS_CODES"),

@@ -69,6 +69,7 @@ MENU: list[Entry] = [
     Entry("审核", "门店与经销商参与", "appliance_bureau_pages.participations", REVIEWERS, key="link-participations"),
     Entry("审核", "商品目录导入", "appliance_bureau_pages.catalogue_form", REVIEWERS, key="link-catalogue"),
     Entry("审核", "经销商结算单", "appliance_bureau_pages.statements", REVIEWERS, key="link-statements"),
+    Entry("监管", "审核超期", "oversight_review_pages.overdue", REVIEWERS, key="link-review-deadlines"),
     Entry("财务", "补贴发放批次", "finance_pages.batches", FINANCE, key="link-batches"),
     Entry("财务", "资金池", "budget_pages.pools", BUDGET_READERS, key="link-pools"),
     Entry("统计与监管", "统计看板", "dashboard_pages.dashboard", BUREAU, key="link-dashboard"),

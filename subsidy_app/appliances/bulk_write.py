@@ -20,6 +20,7 @@ from subsidy_app.core.errors import DomainError
 from subsidy_app.core.tables import RowError
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity.person_batch import PersonBatch, PersonEntry
+from subsidy_app.rules import quotas
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ def _insert_sales(uow: UnitOfWork, actor: str, store: Store, upload_id: int, row
         taken = set(uow.session.scalars(select(ApplianceSale.serial_key).where(
             ApplianceSale.state != SaleState.RETURNED.value,
             ApplianceSale.serial_key.in_([r.serial_key for r in lost]))))
+        for serial in sorted(taken):  # reported as `_unique` reports a serial it sees held (issue 16 §4)
+            selling.note_serial_clash(uow, serial_key=serial, dealer_org_id=store.dealer_org_id)
         for row in lost:
             errors.append(error(row.line, selling.SerialTaken(row.serial_key, 0)) if row.serial_key in taken else
                           refusal(row.line, "invoice.already_subsidised", "该发票已享受过补贴",
@@ -156,6 +159,11 @@ def write_chunk(uow: UnitOfWork, *, actor: str, store: Store, upload_id: int, ro
     unfunded = [s.number for s in sales if s.number not in numbers]
     if unfunded:  # refused for quota or budget after the insert: as the till's rolled-back savepoint
         uow.session.execute(delete(ApplianceSale).where(ApplianceSale.number.in_(unfunded)))
+    # Nor does a refused row leave its buyer registered (issue 16 §4): a person this chunk registered that no
+    # funded row names goes again, with the empty quota counters `fund` locked for them.
+    named = {s.person_id for s in funded}
+    quotas.drop_unused_counters(uow, person_ids=buyers.created - named)
+    buyers.settle(kept=named)
     for sale in funded:  # the sales that stay: an unfunded one was deleted with its signals
         signal_tally.move(uow, county_code=store.county_code, sold_at=sale.sold_at, before=set(),
                           after=signal_tally.codes(signals.get(sale.number, [])))

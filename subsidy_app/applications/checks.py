@@ -197,18 +197,21 @@ def latest_checks(uow: UnitOfWork, *, application_id: int) -> list[ApplicationCh
 def note_late_checks(session: Session, *, application_id: int, checks: list[CheckResult]) -> bool:
     """Put checks that failed after an application was opened before its reviewers, if it is still undecided.
 
-    The application then needs a second reviewer; each check joins the first run, or refreshes the explanation
-    of the one with its code. A decided application is left alone. Return whether it was told. Runs in the
-    caller's own session (a transaction of its own, beside the request's).
+    The application then needs a second reviewer; each check joins the latest run (the one reviewers and the
+    queue read), or refreshes the explanation of the one with its code. A decided application is left alone.
+    Return whether it was told. Runs in the caller's own session (a transaction of its own, beside the request's).
     """
     app = session.scalar(select(Application).where(Application.id == application_id).with_for_update())
     if app is None or app.state not in (State.PENDING_REVIEW.value, State.PENDING_SECOND_REVIEW.value):
         return False
     app.needs_second_review = True
+    run = session.scalar(select(func.coalesce(func.max(ApplicationCheck.run), 1)).where(
+        ApplicationCheck.application_id == app.id)) or 1
     for check in checks:
-        fresh = check_row(app.id, 1, check)
+        fresh = check_row(app.id, run, check)
         known = session.scalar(select(ApplicationCheck).where(
-            ApplicationCheck.application_id == app.id, ApplicationCheck.run == 1, ApplicationCheck.code == fresh.code))
+            ApplicationCheck.application_id == app.id, ApplicationCheck.run == run,
+            ApplicationCheck.code == fresh.code))
         if known is None:
             session.add(fresh)
         else:

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from subsidy_app.core.constraints import register
@@ -51,6 +51,8 @@ class Application(Base):
         Index("uq_application_new_vin_active", "new_vin", unique=True,
               postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
         Index("ix_application_queue", "county_code", "state", "submitted_at"),
+        # The review-time statistics: a county's range of first decisions, read from the index alone.
+        Index("ix_application_review_time", "county_code", "first_decided_at", "review_started_at"),
         # Appliances (issue 5): a claim-after-purchase sale is claimed by at most one live application.
         Index("uq_application_appliance_sale_active", "appliance_sale_id", unique=True,
               postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
@@ -90,6 +92,10 @@ class Application(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[dt.datetime | None]
+    # What the review-time statistics measure (applications.review_times), kept by the transition function: when
+    # the application first reached pending review, and its first decision after that (approve, reject, return).
+    review_started_at: Mapped[dt.datetime | None]
+    first_decided_at: Mapped[dt.datetime | None]
 
 
 class ApplicationCheck(Base):
@@ -212,6 +218,23 @@ class ApplicationTally(Base):
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
 
 
+class ReviewTimeWeek(Base):
+    """The review-time figures of an ISO week that has ended, per county and for all counties ("*").
+
+    A first decision is stamped with the moment it is made, so an ended week's figures never change: the job
+    applications.keep_review_weeks computes each once, and the dashboard reads them instead of the decisions.
+    Each ended week has its "*" row (also when nobody decided anything); a county without decisions has none.
+    """
+
+    __tablename__ = "review_time_week"
+
+    week: Mapped[dt.date] = mapped_column(primary_key=True)  # the Monday (Beijing)
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)  # "*": every county together
+    reviewed: Mapped[int]
+    median_hours: Mapped[Decimal] = mapped_column(Numeric(10, 1))
+    p90_hours: Mapped[Decimal] = mapped_column(Numeric(10, 1))
+
+
 # What each constraint's refusal means to the client (see core.constraints).
 register('uq_car_sale_invoice_key', 'sale.invoice_exists',
          '该发票已登记销售 / this invoice is already registered')
@@ -242,5 +265,7 @@ register('uq_bank_result_import_sha256', 'bank_results.duplicate',
          '该银行回盘文件已导入 / this bank result file was already imported')
 register('pk_application_tally', 'application.tally_clash',
          '统计单元冲突,请重试 / tally cell clash, retry')  # never raised: every write adds to its cell
+register('pk_review_time_week', 'review_times.week_kept',
+         '该周审核用时已保存 / that week is already kept')  # never raised: the job inserts ignoring kept weeks
 register('uq_clawback_application_id', 'clawback.exists',
          '该申请已追回 / this application already has a clawback')

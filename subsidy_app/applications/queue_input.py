@@ -16,7 +16,7 @@ from subsidy_app.rules.domain import PROGRAMME_LABELS_ZH
 
 LABELS = {"state": "状态", "county": "区县", "programme": "项目", "category": "品类", "dealer_org": "经销商",
           "from": "提交日期起", "to": "提交日期止", "failed_check": "未通过的核验", "fraud": "风险提示",
-          "assigned": "分派", "overdue": "超期", "q": "搜索", "sort": "排序", "page": "页码"}
+          "assigned": "分派", "assignee": "审核员", "overdue": "超期", "q": "搜索", "sort": "排序", "page": "页码"}
 # Failed-check filter: each titled check, then each family (a fraud signal has its own filter).
 FAILED_CHECKS = {**check_text.TITLES, **{family: f"{label}(任一项)" for family, label in check_text.FAMILIES.items()
                                          if family != "fraud"}}
@@ -63,6 +63,7 @@ def read_filter(args: Mapping[str, str], *, default_state: State | None) -> Queu
         failed_check=errors.value(lambda: _optional(args, "failed_check", FAILED_CHECKS), None),
         fraud=errors.value(lambda: _flag(args, "fraud"), False),
         assigned=errors.value(lambda: _optional(args, "assigned", ASSIGNED), None),
+        assignee_id=errors.value(lambda: _whole(args, "assignee", None), None),
         overdue=errors.value(lambda: _flag(args, "overdue"), False),
         search=errors.value(lambda: f.text(args, "q", max_length=40), ""),
         sort=errors.value(lambda: _optional(args, "sort", SORTS), None) or "oldest",

@@ -21,6 +21,8 @@ from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations, persons
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import OrgKind, Principal
+from subsidy_app.rules import services as rules
+from subsidy_app.rules.domain import ReviewLimit
 
 PAGE_SIZE = 50
 # Where an application waits for a reviewer: only here does its age count against the review deadline.
@@ -32,16 +34,65 @@ _ID_TAIL = re.compile(r"\d{3}[\dXx]")
 _FULL_ID = re.compile(r"\d{17}[\dXx]")
 
 
+# When neither the operator nor the application's rule version states a limit (DOMAIN.md: local limits unconfirmed).
+DEFAULT_REVIEW_LIMIT = ReviewLimit(days=15)
+
+
 @dataclass(frozen=True)
 class Deadlines:
-    """How many Beijing days after submission a review is due, per programme (Settings.review_deadline_*)."""
+    """How long a review may take after submission, per application; which limit wins, first to last:
 
-    default_days: int
+    1. the operator's per-programme override (REVIEW_DEADLINE_BY_PROGRAMME),
+    2. the operator's override for every programme (REVIEW_DEADLINE_DAYS, when set),
+    3. the `review` limit of the application's rule version (rule data),
+    4. DEFAULT_REVIEW_LIMIT (15 calendar days) for a version that states none.
+    Operator overrides are calendar days; a rule version may state working days (Monday to Friday)."""
+
+    default_days: int | None = None  # REVIEW_DEADLINE_DAYS: None unless the operator set it
     by_programme: Mapping[str, int] = field(default_factory=dict)
+    by_version: Mapping[str, ReviewLimit] = field(default_factory=dict)
 
-    def days_for(self, programme: str) -> int:
-        """The deadline in days of a programme's applications."""
-        return self.by_programme.get(programme, self.default_days)
+    def limit_for(self, programme: str, version_code: str | None = None) -> ReviewLimit:
+        """The limit an application of this programme and rule version is held to."""
+        if programme in self.by_programme:
+            return ReviewLimit(days=self.by_programme[programme])
+        if self.default_days is not None:
+            return ReviewLimit(days=self.default_days)
+        return self.by_version.get(version_code or "", DEFAULT_REVIEW_LIMIT)
+
+    def days_for(self, programme: str, version_code: str | None = None) -> int:
+        """The deadline in days (or working days) of an application."""
+        return self.limit_for(programme, version_code).days
+
+    def overrides(self) -> list[tuple[str, ReviewLimit]]:
+        """The operator's overrides as the queue page lists them ("*" for every programme)."""
+        found = [(p, ReviewLimit(days=d)) for p, d in self.by_programme.items()]
+        return found + ([("*", ReviewLimit(days=self.default_days))] if self.default_days is not None else [])
+
+    def late(self, today: dt.date) -> ColumnElement[bool]:
+        """Submitted before its limit's first not-yet-late day (whole Beijing days), by programme and version."""
+        def before(limit: ReviewLimit) -> ColumnElement[bool]:
+            return Application.submitted_at < day_start(limit.late_before(today))
+        special = [and_(Application.programme == p, before(ReviewLimit(days=d))) for p, d in self.by_programme.items()]
+        rest: list[ColumnElement[bool]] = [Application.programme.not_in(list(self.by_programme))] \
+            if self.by_programme else []
+        if self.default_days is not None:
+            return or_(and_(*rest, before(ReviewLimit(days=self.default_days))), *special)
+        grouped: dict[ReviewLimit, list[str]] = {}
+        for code, limit in self.by_version.items():
+            grouped.setdefault(ReviewLimit(limit.days, limit.working_days), []).append(code)
+        stated = [and_(*rest, Application.version_code.in_(sorted(codes)), before(limit))
+                  for limit, codes in grouped.items()]
+        unstated = and_(*rest, or_(Application.version_code.is_(None),
+                                   Application.version_code.not_in(sorted(self.by_version))),
+                        before(DEFAULT_REVIEW_LIMIT))
+        return or_(unstated, *stated, *special)
+
+
+def review_deadlines(uow: UnitOfWork, *, default_days: int | None, by_programme: Mapping[str, int]) -> Deadlines:
+    """The deadlines in force: the operator's overrides and each published rule version's stated limit."""
+    by_version = {v.code: v.review for v in rules.version_cache().versions(uow) if v.review is not None}
+    return Deadlines(default_days, dict(by_programme), by_version)
 
 
 @dataclass(frozen=True)
@@ -58,6 +109,7 @@ class QueueFilter:
     failed_check: str | None = None  # a check's code (its family, e.g. "rule", matches every clause)
     fraud: bool = False  # only applications showing a fraud signal
     assigned: str | None = None  # "me" or "none"
+    assignee_id: int | None = None  # one reviewer's (the overdue list's drill-down)
     overdue: bool = False
     search: str = ""
     sort: str = "oldest"
@@ -77,7 +129,8 @@ class QueuePage:
     deadlines: Deadlines
 
 
-def _scope(principal: Principal) -> ColumnElement[bool]:
+def scope_of(principal: Principal) -> ColumnElement[bool]:
+    """The applications a principal may see: a dealer its own, county staff their counties'."""
     if principal.organisation_kind is OrgKind.DEALER:
         return Application.dealer_org_id == principal.organisation_id
     if principal.all_counties:
@@ -95,13 +148,8 @@ def _failed(code_prefix: str) -> ColumnElement[bool]:
 
 
 def _overdue(deadlines: Deadlines, today: dt.date) -> ColumnElement[bool]:
-    """Waiting for a reviewer longer than its programme's deadline (in whole Beijing days)."""
-    def late(days: int) -> ColumnElement[bool]:
-        return Application.submitted_at < day_start(today - dt.timedelta(days=days))
-    special = [and_(Application.programme == p, late(d)) for p, d in deadlines.by_programme.items()]
-    default = and_(Application.programme.not_in(list(deadlines.by_programme)), late(deadlines.default_days)) \
-        if deadlines.by_programme else late(deadlines.default_days)
-    return and_(Application.state.in_([s.value for s in AWAITING_REVIEW]), or_(default, *special))
+    """Waiting for a reviewer longer than its deadline (in whole Beijing days)."""
+    return and_(Application.state.in_([s.value for s in AWAITING_REVIEW]), deadlines.late(today))
 
 
 def _search(uow: UnitOfWork, term: str) -> ColumnElement[bool]:
@@ -130,7 +178,7 @@ def _search(uow: UnitOfWork, term: str) -> ColumnElement[bool]:
 
 def _conditions(uow: UnitOfWork, principal: Principal, chosen: QueueFilter, deadlines: Deadlines,
                 today: dt.date) -> list[ColumnElement[bool]]:
-    where = [_scope(principal)]
+    where = [scope_of(principal)]
     if chosen.county:
         where.append(Application.county_code == chosen.county)
     if chosen.programme:
@@ -151,6 +199,8 @@ def _conditions(uow: UnitOfWork, principal: Principal, chosen: QueueFilter, dead
         where.append(Application.assigned_to == principal.account_id if principal.account_id else false())
     elif chosen.assigned == "none":
         where.append(Application.assigned_to.is_(None))
+    if chosen.assignee_id is not None:
+        where.append(Application.assigned_to == chosen.assignee_id)
     if chosen.overdue:
         where.append(_overdue(deadlines, today))
     if chosen.search.strip():
@@ -167,13 +217,14 @@ def _ordered(query: Select[Application], sort: str) -> Select[Application]:
 
 
 def _row(app: Application, today: dt.date, deadlines: Deadlines, names: dict[int, str]) -> dict[str, Any]:
-    age = (today - business_date(app.submitted_at)).days
-    due = deadlines.days_for(app.programme)
+    limit = deadlines.limit_for(app.programme, app.version_code)
+    age, due = limit.age(business_date(app.submitted_at), today), limit.days
     return {"id": app.id, "number": app.number, "programme": app.programme, "category": app.category,
             "state": app.state, "state_label": STATE_LABELS_ZH[State(app.state)], "county_code": app.county_code,
             "amount": app.amount, "needs_second_review": app.needs_second_review,
             "first_reviewer_id": app.first_reviewer_id, "submitted_at": app.submitted_at,
             "dealer_org_id": app.dealer_org_id, "age_days": age, "deadline_days": due,
+            "deadline_label": limit.label_zh(), "age_unit": "个工作日" if limit.working_days else "天",
             "overdue": State(app.state) in AWAITING_REVIEW and age > due,
             "assigned_to": app.assigned_to, "assignee": names.get(app.assigned_to or 0, "")}
 

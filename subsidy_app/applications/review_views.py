@@ -13,6 +13,7 @@ from subsidy_app.applications import form_input as f
 from subsidy_app.applications.domain import ACTION_LABELS_ZH, BATCH_SKIP_LABELS_ZH, STATE_LABELS_ZH, Action, State
 from subsidy_app.core.errors import DomainError, ValidationFailed
 from subsidy_app.core.limits import MAX_ID
+from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.documents.domain import KIND_LABELS_ZH
 from subsidy_app.http import runtime, uow
 from subsidy_app.identity.domain import COUNTIES, Principal, Role, actor_label
@@ -34,9 +35,10 @@ def _default_state(principal: Principal) -> State:
     return State.PENDING_REVIEW
 
 
-def _deadlines() -> queue_queries.Deadlines:
+def _deadlines(tx: UnitOfWork) -> queue_queries.Deadlines:
     settings = runtime().settings
-    return queue_queries.Deadlines(settings.review_deadline_days, settings.review_deadline_by_programme)
+    return queue_queries.review_deadlines(tx, default_days=settings.review_deadline_days,
+                                          by_programme=settings.review_deadline_by_programme)
 
 
 def _queue_context(principal: Principal) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def _queue_page(error: dict[str, Any] | None = None, status: int = 200) -> Respo
         return render_template("applications/staff/review_queue.html", page=None, args=args, chosen="all",
                                error=f.page_error(exc, queue_input.LABELS), **_queue_context(principal)), exc.status
     with uow() as tx:
-        page = queue_queries.work_queue(tx, principal=principal, chosen=chosen, deadlines=_deadlines())
+        page = queue_queries.work_queue(tx, principal=principal, chosen=chosen, deadlines=_deadlines(tx))
     return render_template("applications/staff/review_queue.html", page=page, args=args, error=error,
                            chosen=chosen.state.value if chosen.state else "all", **_queue_context(principal)), status
 

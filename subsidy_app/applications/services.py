@@ -182,6 +182,7 @@ def transition(
     if step.action is Action.REOPEN:
         _reassert_holdings(uow, app)
     app.updated_at = utcnow()
+    _note_review_time(app, step.action, step.to_state)
     milestone = tallies.milestone_of(step.action, step.to_state)
     if milestone is not None:
         tallies.count(uow, app=app, milestone=milestone, at=app.updated_at)
@@ -220,6 +221,18 @@ def _reassert_holdings(uow: UnitOfWork, app: Application) -> None:
         uow.flush()  # the partial unique indexes on live applications re-assert here
     except IntegrityError as exc:
         raise constraints.error_for(exc) from None
+
+
+# The first decision ends a review's time (applications.review_times); a second reviewer's approval does not.
+FIRST_DECISIONS = frozenset({Action.APPROVE, Action.REJECT, Action.RETURN})
+
+
+def _note_review_time(app: Application, action: Action, to_state: State) -> None:
+    """Keep when the application first reached pending review and when it was first decided after that."""
+    if to_state is State.PENDING_REVIEW and app.review_started_at is None:
+        app.review_started_at = app.updated_at
+    if action in FIRST_DECISIONS and app.first_decided_at is None and app.review_started_at is not None:
+        app.first_decided_at = app.updated_at
 
 
 def _write_events_and_notices(uow: UnitOfWork) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from subsidy_app.applications import checks, services
+from typing import Any
+
+from subsidy_app.applications import checks, review_times, services
 from subsidy_app.applications.domain import STATE_LABELS_ZH, State
 from subsidy_app.applications.models import Application
 from subsidy_app.core.jobs import job
@@ -28,6 +30,12 @@ SMS_TEXT = {
 def run_checks(uow: UnitOfWork, application_id: int) -> None:
     """Run the automatic checks of an application."""
     checks.run_checks(uow, application_id=application_id, versions=version_cache().versions(uow))
+
+
+@job("applications.keep_review_weeks")
+def keep_review_weeks(uow: UnitOfWork, **_: Any) -> None:
+    """Keep the review-time figures of the weeks that have ended (beat: daily; the dashboard reads them)."""
+    review_times.keep_weeks(uow)
 
 
 @job("applications.budget_funded")

@@ -1,6 +1,8 @@
-"""Chinese names of programmes and categories as the dashboard shows them."""
+"""Chinese names of programmes, categories and weeks as the dashboard shows them."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from subsidy_app.appliances.domain import CATEGORY_ZH
 from subsidy_app.appliances.settlement import CATEGORY as STATEMENT_CATEGORY
@@ -23,3 +25,9 @@ def category_label(category: str) -> str:
 def complaint_category_label(category: str) -> str:
     """A complaint category's Chinese name (its code when it has none)."""
     return {c.value: label for c, label in COMPLAINT_CATEGORY_LABELS_ZH.items()}.get(category, category)
+
+
+def week_label(monday: dt.date) -> str:
+    """An ISO week as the review-time panel names it: its ISO number and the Monday it starts on."""
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}({monday:%m-%d}起)"

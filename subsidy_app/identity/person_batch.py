@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from subsidy_app.audit import services as audit
 from subsidy_app.core.db import in_values, insert_rows, utcnow
@@ -31,9 +31,10 @@ class PersonBatch:
 
     Made with every entry, it reads the known persons in one query. `check` then takes the entries in order:
     it refuses a name that does not match the ID number (the record's, or for a new person the first name the
-    batch gave), and accepts a known person's new phone as the till does. `register` writes those phones, then
-    returns the person of each entry kept, inserting the new ones in one statement; one a till registered
-    meanwhile is taken as it is.
+    batch gave), and accepts a known person's new phone as the till does. `register` returns the person of each
+    entry kept, inserting the new ones in one statement; one a till registered meanwhile is taken as it is.
+    `settle` then keeps only what the rows that stay need (issue 16 §4): a row refused after its buyer was
+    registered (for quota or budget) leaves no person and changes no phone; the rest is written and audited.
     """
 
     def __init__(self, uow: UnitOfWork, *, actor: str, entries: list[PersonEntry]) -> None:
@@ -46,7 +47,8 @@ class PersonBatch:
         self._ids = {p.id_number_hash: p.id for p in found}
         self._names = {p.id_number_hash: cipher.decrypt(p.name_enc) for p in found}
         self._phones: dict[str, str | None] = {p.id_number_hash: p.phone_hash for p in found}
-        self._new_phones: dict[int, dict[str, Any]] = {}  # person id → new phone columns, written by `register`
+        self._new_phones: dict[int, dict[str, Any]] = {}  # person id → new phone columns, written by `settle`
+        self._created: set[int] = set()  # persons this batch's INSERT registered, not yet settled
 
     def check(self, entry: PersonEntry) -> ValidationFailed | None:
         """Accept an entry, or say why not (422 person.name_mismatch naming `name`)."""
@@ -61,19 +63,11 @@ class PersonBatch:
             self._new_phones[person_id] = {"id": person_id, "phone_hash": new_phone,
                                            "phone_enc": self._uow.cipher.encrypt(entry.phone),
                                            "phone_masked": mask_phone(entry.phone)}
-            audit.record(self._uow, actor=self._actor, action="person.phone_changed", entity_type="person",
-                         entity_id=person_id, after={"phone": mask_phone(entry.phone)})
         return None
 
     def register(self, entries: list[PersonEntry]) -> list[int]:
-        """Return each entry's person id, registering those seen for the first time in one INSERT.
-
-        The new phones `check` accepted are written first, in one statement, whichever entries are passed here.
-        """
+        """Return each entry's person id, registering those seen for the first time in one INSERT."""
         session, cipher = self._uow.session, self._uow.cipher
-        if self._new_phones:
-            session.execute(update(Person), list(self._new_phones.values()))  # by primary key
-            self._new_phones = {}
         fresh: dict[str, dict[str, Any]] = {}
         for entry in entries:
             digest = self._digests[entry.id_number]
@@ -87,12 +81,39 @@ class PersonBatch:
                     phone_masked=mask_phone(phone) if phone else None, birth_date=entry.birth_date,
                     created_at=utcnow())
         if fresh:
-            self._ids.update({r["id_number_hash"]: r["id"] for r in insert_rows(
-                session, Person, list(fresh.values()), ignore_conflicts=True, returning=("id", "id_number_hash"))})
+            inserted = {r["id_number_hash"]: r["id"] for r in insert_rows(
+                session, Person, list(fresh.values()), ignore_conflicts=True, returning=("id", "id_number_hash"))}
+            self._ids.update(inserted)
+            self._created.update(inserted.values())
             raced = [d for d in fresh if d not in self._ids]  # registered by a till since our read: take theirs
             if raced:
                 self._ids.update({p.id_number_hash: p.id for p in session.execute(
                     select(Person.id, Person.id_number_hash).where(Person.id_number_hash.in_(raced)))})
-            audit.record(self._uow, actor=self._actor, action="person.registered", entity_type="person",
-                         entity_id=min(self._ids[d] for d in fresh), after={"bulk_count": len(fresh)})
         return [self._ids[self._digests[entry.id_number]] for entry in entries]
+
+    @property
+    def created(self) -> frozenset[int]:
+        """The persons this batch registered and has not settled yet (rows of other tables may point at them)."""
+        return frozenset(self._created)
+
+    def settle(self, *, kept: set[int]) -> None:
+        """Keep the registrations and phone changes of the persons the rows that stay name; drop the others.
+
+        A person this batch registered that no kept row names is deleted again (the caller first removes what
+        it wrote for them), as the till's rolled-back sale leaves nothing; each kept change is audited."""
+        session = self._uow.session
+        dropped = sorted(self._created - kept)
+        if dropped:
+            session.execute(delete(Person).where(Person.id.in_(dropped)))
+            self._ids = {d: i for d, i in self._ids.items() if i not in set(dropped)}
+        phones = [v for person_id, v in self._new_phones.items() if person_id in kept]
+        if phones:
+            session.execute(update(Person), phones)  # by primary key, one statement
+            for change in phones:
+                audit.record(self._uow, actor=self._actor, action="person.phone_changed", entity_type="person",
+                             entity_id=change["id"], after={"phone": change["phone_masked"]})
+        registered = sorted(self._created & kept)
+        if registered:
+            audit.record(self._uow, actor=self._actor, action="person.registered", entity_type="person",
+                         entity_id=registered[0], after={"bulk_count": len(registered)})
+        self._created, self._new_phones = set(), {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar, NamedTuple
@@ -58,6 +58,7 @@ __all__ = [
     "Provenance",
     "QuotaKey",
     "RateByEnergyGradeCapped",
+    "ReviewLimit",
     "Rounding",
     "RoundingMode",
     "SamePerson",
@@ -229,6 +230,41 @@ class LimitRule:
     max_per_category: int
     overrides: Mapping[str, int]
     meta: Provenance = NO_PROVENANCE
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewLimit:
+    """How long the bureau may take to decide an application: days after submission, calendar or working days.
+
+    Working days are Monday to Friday; public holidays and make-up working days (调休) are not modelled."""
+
+    days: int
+    working_days: bool = False
+    meta: Provenance = NO_PROVENANCE
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the limit in file form."""
+        return {"days": self.days, "working_days": self.working_days, **self.meta.to_dict()}
+
+    def age(self, submitted: date, today: date) -> int:
+        """Count the days (or working days) from the submission date to today, the submission day itself not."""
+        if not self.working_days:
+            return (today - submitted).days
+        return sum(1 for n in range(1, (today - submitted).days + 1)
+                   if (submitted + timedelta(days=n)).weekday() < 5)
+
+    def late_before(self, today: date) -> date:
+        """The first submission date that is not yet late today: an application submitted earlier is overdue."""
+        if not self.working_days:
+            return today - timedelta(days=self.days)
+        first = today
+        while self.age(first - timedelta(days=1), today) <= self.days:
+            first -= timedelta(days=1)
+        return first
+
+    def label_zh(self) -> str:
+        """The limit as the pages say it."""
+        return f"{self.days} 个工作日" if self.working_days else f"{self.days} 天"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, text, update
+from sqlalchemy import ColumnElement, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from subsidy_app.audit import services as audit
@@ -197,6 +197,14 @@ def hold_quota(uow: UnitOfWork, *, person_id: int, key: QuotaKey, reference: str
     if isinstance(outcome, Conflict):
         raise outcome
     return outcome
+
+
+def drop_unused_counters(uow: UnitOfWork, *, person_ids: frozenset[int] | set[int]) -> None:
+    """Delete the never-used counters of persons the caller registered in this very transaction and is dropping
+    again (a bulk row refused after its buyer was registered): nobody else can see, let alone use, them."""
+    if person_ids:
+        uow.session.execute(delete(QuotaCounter).where(QuotaCounter.person_id.in_(sorted(person_ids)),
+                                                       QuotaCounter.used == 0))
 
 
 def _used_up(key: QuotaKey) -> Conflict:

@@ -6,8 +6,8 @@ import os
 import re
 from pathlib import Path
 
-from subsidy_app.rules.domain import PriceBasis, Programme
-from subsidy_app.rules.rule_reader import FieldReader, RuleFileInvalid, load_yaml
+from subsidy_app.rules.domain import PriceBasis, Programme, ReviewLimit
+from subsidy_app.rules.rule_reader import META_KEYS, FieldReader, RuleFileInvalid, load_yaml
 from subsidy_app.rules.rule_sections import (
     parse_categories,
     parse_conditions,
@@ -19,7 +19,7 @@ from subsidy_app.rules.rule_sections import (
 )
 from subsidy_app.rules.rule_version import RuleVersion
 
-_WINDOW_FIELDS = ("effective_from", "effective_to", "apply_by")
+_WINDOW_FIELDS = ("effective_from", "effective_to", "apply_by", "review")
 _VERSION_CODE_RE = re.compile(r"^[a-z][a-z0-9_.\-]*$")
 _TOP_KEYS = frozenset(
     {
@@ -41,6 +41,7 @@ _TOP_KEYS = frozenset(
         "limits",
         "exclusions",
         "documents",
+        "review",
     }
 )
 
@@ -92,8 +93,25 @@ def parse_rule_mapping(data: object, *, name: str = "<rules>") -> RuleVersion:
         limits=parse_limits(r, r.req(m, "limits", ""), codes),
         exclusions=parse_exclusions(r, m.get("exclusions", [])),
         documents=parse_documents(r, r.req(m, "documents", ""), codes),
+        review=parse_review(r, m.get("review")),
     )
     return version
+
+
+# A review limit beyond a year is a typo (days for hours, an extra digit), not a policy.
+MAX_REVIEW_DAYS = 366
+
+
+def parse_review(r: FieldReader, value: object) -> ReviewLimit | None:
+    """Parse the review time limit (days after submission); absent means the version states none."""
+    if value is None:
+        return None
+    m = r.mapping(value, "review", {"days", "working_days"} | META_KEYS)
+    days = r.integer(r.req(m, "days", "review"), "review.days", 1)
+    if days > MAX_REVIEW_DAYS:
+        raise r.fail("review.days", f"must be at most {MAX_REVIEW_DAYS}")
+    return ReviewLimit(days=days, working_days=r.flag(m.get("working_days", False), "review.working_days"),
+                       meta=r.meta(m, "review", source_required=True))
 
 
 def load_rule_file(source: str | os.PathLike[str], *, name: str | None = None) -> RuleVersion:

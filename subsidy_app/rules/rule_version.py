@@ -26,6 +26,7 @@ from subsidy_app.rules.domain import (
     PriceBasis,
     Programme,
     QuotaKey,
+    ReviewLimit,
     Rounding,
     RoundingMode,
     money_str,
@@ -62,6 +63,7 @@ class RuleVersion:
     limits: LimitRule
     exclusions: tuple[ExclusionRule, ...]
     documents: tuple[DocumentRequirement, ...]
+    review: ReviewLimit | None = None  # the review time limit the version states; None: it states none
     # Derived at construction so evaluation does no parsing or searching.
     content_hash: str = field(init=False, repr=False)
     category_map: Mapping[str, CategoryDef] = field(init=False, repr=False)
@@ -152,6 +154,8 @@ class RuleVersion:
             },
             "exclusions": [{"group": e.group, "key": e.key, **e.meta.to_dict()} for e in self.exclusions],
             "documents": [_document_dict(d) for d in self.documents],
+            # Only when stated, so a version written before the field existed keeps its content hash.
+            **({"review": self.review.to_dict()} if self.review is not None else {}),
         }
 
 

@@ -14,7 +14,7 @@
       legend: { top: 0 },
       grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
       xAxis: { type: 'category', data: spec.x, axisLabel: { interval: 'auto', hideOverlap: true } },
-      yAxis: { type: 'value' },
+      yAxis: spec.unit ? { type: 'value', name: spec.unit } : { type: 'value' },
       series: spec.series.map(function (s) {
         var kind = s.line ? 'line' : spec.kind;
         return { name: s.name, type: kind, data: s.values, stack: spec.stack && !s.line ? 'total' : undefined,

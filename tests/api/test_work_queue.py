@@ -116,7 +116,7 @@ def test_review_deadlines_are_read_from_the_environment() -> None:
                               "REVIEW_DEADLINE_BY_PROGRAMME": "appliance=10, car_scrap=30"})
     assert (settings.review_deadline_days, settings.review_deadline_by_programme) == (
         20, {"appliance": 10, "car_scrap": 30})
-    assert load_settings({}).review_deadline_days == 15
+    assert load_settings({}).review_deadline_days is None  # unset: the rule versions' own limits apply
     for bad in ({"REVIEW_DEADLINE_DAYS": "0"}, {"REVIEW_DEADLINE_BY_PROGRAMME": "car_scrap"},
                 {"REVIEW_DEADLINE_BY_PROGRAMME": "car_scrap=-1"}):
         try:

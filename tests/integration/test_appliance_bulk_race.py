@@ -93,3 +93,12 @@ def test_a_bulk_file_racing_tills_never_exceeds_the_buyers_quota_nor_the_pool(po
     assert sum(r.amount for r in reservations) == pool.reserved == sum(s.amount for s in sales)
     assert session.scalar(select(func.sum(BudgetEntry.amount)).where(
         BudgetEntry.pool_id == pool.id, BudgetEntry.kind == "reserve")) == pool.reserved
+    # Issue 16 §4: a buyer of the file refused for the quota or the budget is not left registered; each of the
+    # file's own buyers is a person exactly when they have a sale, and no empty quota counter is left for anyone.
+    buyers = [session.scalar(select(Person.id).where(Person.id_number_hash == committed_uow.cipher.match_hash(
+        resident_id(f"14110219800101{i:03d}")))) for i in range(6, 16)]
+    sold_to = {s.person_id for s in sales}
+    assert [b is not None for b in buyers] == [b in sold_to for b in buyers], (buyers, outcomes)
+    assert None in buyers or outcomes["bulk budget.exhausted"] == 0  # the pool ran out before some of them
+    assert session.scalar(select(func.count()).select_from(QuotaCounter).where(
+        QuotaCounter.person_id.not_in(sold_to), QuotaCounter.used == 0)) == 0
