@@ -56,7 +56,7 @@ def _row(sale: ApplianceSale, product: Product | None, store_name: str, pickup: 
             "product": f"{product.brand} {product.model}" if product else "", "price": sale.price,
             "amount": sale.amount, "mode": MODE_ZH.get(sale.mode, "其他"), "state_code": sale.state,
             "state": STATE_ZH.get(sale.state, "其他"), "pickup": pickup,
-            "returnable": sale.state != SaleState.RETURNED}
+            "returnable": sale.state not in (SaleState.RETURNED, SaleState.REVOKED)}
 
 
 def list_sales(uow: UnitOfWork, *, principal: Principal, date_from: dt.date, date_to: dt.date,
@@ -70,9 +70,10 @@ def list_sales(uow: UnitOfWork, *, principal: Principal, date_from: dt.date, dat
         where.append(ApplianceSale.store_id == store_id)
     if state:
         where.append(ApplianceSale.state == state)
-    # A returned sale's subsidy is clawed back: it counts only in the returns' own total.
-    counted = ApplianceSale.amount if state == SaleState.RETURNED else case(
-        (ApplianceSale.state != SaleState.RETURNED.value, ApplianceSale.amount), else_=0)
+    # A returned or revoked (spot-check) sale's subsidy is clawed back: it counts only in its own state's total.
+    undone = (SaleState.RETURNED.value, SaleState.REVOKED.value)
+    counted = ApplianceSale.amount if state in undone else case(
+        (ApplianceSale.state.not_in(undone), ApplianceSale.amount), else_=0)
     total, subsidy = uow.session.execute(select(func.count(), func.coalesce(func.sum(counted), 0))
                                          .where(*where)).one()
     found = uow.session.execute(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -173,6 +174,16 @@ def test_a_false_sale_not_yet_on_a_statement_leaves_the_pool_and_never_goes_on_o
     _find_false(uow, demo, _item(uow, plan_id, first["number"]).id, task="site_visit", outcome="not_found")
     uow.session.refresh(pool)
     assert pool.reserved == reserved - Decimal("799.80")
+    # The dealer's sales list counts the revoked sale's subsidy only under its own state, as it does a return.
+    from subsidy_app.appliances import dealer_queries
+
+    dealer = who(uow, demo, "dealer.appliance")
+    day = dt.date(2025, 5, 10)
+    listed = dealer_queries.list_sales(uow, principal=dealer, date_from=day - dt.timedelta(days=30), date_to=day)
+    assert listed.subsidy == Decimal("799.80")  # the second sale only
+    revoked = dealer_queries.list_sales(uow, principal=dealer, date_from=day - dt.timedelta(days=30), date_to=day,
+                                        state="revoked")
+    assert revoked.total == 1 and revoked.subsidy == Decimal("799.80")
     may = _statement(client, world, till, MAY)
     assert (may["sales"], may["clawback"]) == (1, "0.00")
     assert uow.session.get(Application, may["application_id"]).facts["sale_refs"] == [second["number"]]
