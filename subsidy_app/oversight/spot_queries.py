@@ -10,11 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from subsidy_app.appliances.dealer_queries import STATE_ZH
-from subsidy_app.appliances.domain import CATEGORY_ZH
-from subsidy_app.appliances.models import ApplianceSale
-from subsidy_app.applications.domain import STATE_LABELS_ZH, State
-from subsidy_app.applications.models import Application
+from subsidy_app.appliances.spot_reads import sale_subject
+from subsidy_app.applications.spot_reads import application_subject
 from subsidy_app.core.errors import NotFound
 from subsidy_app.core.uow import UnitOfWork
 from subsidy_app.identity import organisations, persons
@@ -156,16 +153,9 @@ class ItemDetail:
 
 def _subject(uow: UnitOfWork, item: SpotItem) -> tuple[str, str, str, int | None]:
     """The trade-in's state label, what was bought (its label and value), and the resident's person id."""
-    if item.subject_kind == SubjectKind.SALE:
-        sale = uow.session.get(ApplianceSale, item.subject_id)
-        assert sale is not None
-        return (STATE_ZH.get(sale.state, sale.state), "商品",
-                f"{CATEGORY_ZH.get(sale.category, sale.category)} · 商品条码 {sale.gtin}", sale.person_id)
-    app = uow.session.get(Application, item.subject_id)
-    assert app is not None
-    if app.new_vin:
-        return STATE_LABELS_ZH[State(app.state)], "新车车辆识别代号", app.new_vin, app.person_id
-    return STATE_LABELS_ZH[State(app.state)], "商品", CATEGORY_ZH.get(app.category, app.category), app.person_id
+    subject = (sale_subject(uow, sale_id=item.subject_id) if item.subject_kind == SubjectKind.SALE
+               else application_subject(uow, application_id=item.subject_id))
+    return subject.state_label, subject.product_label, subject.product, subject.person_id
 
 
 def item_detail(uow: UnitOfWork, *, principal: Principal, item_id: int) -> ItemDetail:
