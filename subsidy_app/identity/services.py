@@ -143,13 +143,18 @@ def change_password(uow: UnitOfWork, *, account_id: int, current_password: str, 
 
 def principal_of(account: Account, *, via: str = "session") -> Principal:
     """Build the principal an account acts as."""
+    return _principal(account.id, account.username, account.organisation_id, account.organisation.kind,
+                      account.roles, account.counties, account.all_counties or account.organisation.city_level,
+                      account.must_change_password, via)
+
+
+def _principal(account_id: int, username: str, organisation_id: int, organisation_kind: str, roles: str,
+               counties: str, all_counties: bool, must_change_password: bool, via: str) -> Principal:
     return Principal(
-        kind="staff", account_id=account.id, username=account.username, organisation_id=account.organisation_id,
-        organisation_kind=OrgKind(account.organisation.kind),
-        roles=frozenset(Role(r) for r in account.roles.split(",") if r),
-        counties=frozenset(c for c in account.counties.split(",") if c),
-        all_counties=account.all_counties or account.organisation.city_level, via=via,
-        must_change_password=account.must_change_password,
+        kind="staff", account_id=account_id, username=username, organisation_id=organisation_id,
+        organisation_kind=OrgKind(organisation_kind), roles=frozenset(Role(r) for r in roles.split(",") if r),
+        counties=frozenset(c for c in counties.split(",") if c), all_counties=all_counties, via=via,
+        must_change_password=must_change_password,
     )
 
 
@@ -234,8 +239,14 @@ def revoke_api_token(uow: UnitOfWork, *, principal: Principal, token_id: int) ->
                      entity_id=token.id)
 
 
-# Built once: every API call resolves its token, and building the query cost more than running it.
-_TOKEN_BY_PREFIX = select(ApiToken).where(ApiToken.prefix == bindparam("prefix"))
+# Built once: every API call resolves its token, and building the query cost more than running it. One row of
+# plain columns (token, account and organisation together): no ORM objects, one round trip (issue 17 §2).
+_TOKEN_BY_PREFIX = (
+    select(ApiToken.token_hash, ApiToken.revoked_at, Account.id, Account.username, Account.organisation_id,
+           Organisation.kind, Account.roles, Account.counties, Account.all_counties, Organisation.city_level,
+           Account.must_change_password, Account.active)
+    .join(Account, Account.id == ApiToken.account_id).join(Organisation, Organisation.id == Account.organisation_id)
+    .where(ApiToken.prefix == bindparam("prefix")))
 
 
 def principal_for_token(uow: UnitOfWork, *, secret: str) -> Principal | None:
@@ -243,14 +254,15 @@ def principal_for_token(uow: UnitOfWork, *, secret: str) -> Principal | None:
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
-    token = uow.session.scalar(_TOKEN_BY_PREFIX, {"prefix": parts[1]})
-    if token is None or token.revoked_at is not None:
+    row = uow.session.execute(_TOKEN_BY_PREFIX, {"prefix": parts[1]}).first()
+    if row is None or row.revoked_at is not None:
         return None
-    if not secrets.compare_digest(token.token_hash, _token_digest(secret)):
+    if not secrets.compare_digest(row.token_hash, _token_digest(secret)):
         return None
-    if not token.account.active:
+    if not row.active:
         return None
-    return principal_of(token.account, via="token")
+    return _principal(row.id, row.username, row.organisation_id, row.kind, row.roles, row.counties,
+                      row.all_counties or row.city_level, row.must_change_password, "token")
 
 
 def list_api_tokens(uow: UnitOfWork, *, principal: Principal) -> list[dict[str, object]]:

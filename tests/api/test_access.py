@@ -49,6 +49,21 @@ def test_revoked_token_is_refused(client: FlaskClient, demo: dict[str, int]) -> 
     assert response.get_json()["reason"] == "auth.invalid_token"
 
 
+def test_a_disabled_accounts_token_is_refused_on_its_next_request_and_its_principal_is_whole(
+        client: FlaskClient, uow: UnitOfWork, demo: dict[str, int]) -> None:
+    from subsidy_app.identity import accounts
+
+    headers = bearer(client, "auditor.lishi")
+    me = client.get("/api/v1/me", headers=headers).get_json()
+    assert me["username"] == "auditor.lishi" and "auditor" in me["roles"] and me["counties"] == ["141102"]
+    admin = identity.load_principal(uow, account_id=demo["admin"])
+    assert admin is not None
+    accounts.set_active(uow, principal=admin, account_id=demo["auditor.lishi"], active=False)
+    uow.commit()
+    refused = client.get("/api/v1/me", headers=headers)
+    assert refused.status_code == 401 and refused.get_json()["reason"] == "auth.invalid_token"
+
+
 def test_token_secret_is_not_stored_and_not_replayed(client: FlaskClient, demo: dict[str, int], uow) -> None:
     from sqlalchemy import select
 
