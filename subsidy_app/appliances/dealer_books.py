@@ -166,6 +166,23 @@ def set_account() -> ResponseReturnValue:
     return redirect(url_for("appliance_dealer_books.statements"))
 
 
+@bp.route("/dealer/appliances/settlements/<int:application_id>/withdraw", methods=["POST"])
+@access(CLERK)
+def withdraw_statement(application_id: int) -> ResponseReturnValue:
+    """Take back a statement returned for correction (or not yet reviewed); its sales go on the next one."""
+    try:
+        with uow() as tx:
+            settlement.withdraw_statement(tx, principal=current_principal(), application_id=application_id)
+            tx.commit()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(for_staff(exc, labels=STATEMENT_LABELS)["message"] or str(exc), "error")
+        return redirect(url_for("appliance_dealer_books.statement_detail", application_id=application_id))
+    flash("结算单已撤回:其中的销售和扣回会计入您下次生成的结算单。", "ok")
+    return redirect(url_for("appliance_dealer_books.statement_detail", application_id=application_id))
+
+
 @bp.route("/dealer/appliances/settlements/<int:application_id>")
 @access(CLERK)
 def statement_detail(application_id: int) -> ResponseReturnValue:

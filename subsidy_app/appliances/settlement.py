@@ -16,8 +16,18 @@ from subsidy_app.appliances.domain import SaleMode, SaleState
 from subsidy_app.appliances.models import ApplianceSale, DealerAccount
 from subsidy_app.applications import checks as application_checks
 from subsidy_app.applications import queries, staff_queries
-from subsidy_app.applications.domain import STATE_LABELS_ZH, CheckResult, State
-from subsidy_app.applications.services import FirstRun, Kind, Opening, Payee, WithFacts, open_application, register_kind
+from subsidy_app.applications.domain import STATE_LABELS_ZH, Action, CheckResult, State
+from subsidy_app.applications.services import (
+    FirstRun,
+    Kind,
+    Opening,
+    Payee,
+    WithFacts,
+    load_for_update,
+    open_application,
+    register_kind,
+    transition,
+)
 from subsidy_app.core.clock import day_start
 from subsidy_app.core.errors import Conflict, NotFound, ValidationFailed
 from subsidy_app.core.numbers import money_str
@@ -32,6 +42,9 @@ CATEGORY = "dealer_settlement"
 DEALER_PAYEE = "dealer"
 STATEMENT = "dealer_statement"
 _DEAD = (State.REJECTED, State.WITHDRAWN, State.REVOKED)
+# A dealer may take back a statement the bureau returned for correction, or one nobody has reviewed yet; its sales
+# and deductions then go on the dealer's next statement (create_statement takes those of dead statements).
+WITHDRAWABLE = (State.RETURNED, State.PENDING_REVIEW)
 # Sales whose subsidy a statement takes back: returned by the buyer, or revoked after a spot check (抽查).
 _CLAWED_BACK = (SaleState.RETURNED.value, SaleState.REVOKED.value)
 _WHY_ZH = {SaleState.RETURNED.value: "退货", SaleState.REVOKED.value: "抽查撤销"}
@@ -267,10 +280,27 @@ def own_statements(uow: UnitOfWork, *, principal: Principal, limit: int, offset:
                                              offset=offset)
 
 
+def withdraw_statement(uow: UnitOfWork, *, principal: Principal, application_id: int) -> str:
+    """Withdraw the dealer's own returned or unreviewed statement through the transition; return its new state."""
+    app = load_for_update(uow, application_id)
+    if (app.payee_kind != DEALER_PAYEE or principal.organisation_kind is not OrgKind.DEALER
+            or app.dealer_org_id != principal.organisation_id):
+        raise NotFound("结算单不存在 / statement not found", reason="settlement.not_found")
+    if State(app.state) not in WITHDRAWABLE:
+        raise Conflict("只有退回补正或待审核的结算单可以撤回 / only a statement returned for correction or not yet "
+                       "reviewed can be withdrawn", reason="settlement.not_withdrawable")
+    transition(uow, app=app, action=Action.WITHDRAW, actor=principal.actor,
+               reason="经销商撤回,销售将计入下一张结算单 / withdrawn by the dealer: its sales go on the next statement")
+    return app.state
+
+
 def statement_page(uow: UnitOfWork, *, principal: Principal, application_id: int) -> dict[str, Any]:
     """A statement as its page shows it: the lines, its state in words and the checks that failed (the signals)."""
     shown = statement_lines(uow, principal=principal, application_id=application_id)
     failed = [c for c in application_checks.latest_checks(uow, application_id=application_id) if not c.passed]
+    app = queries.visible_application(uow, principal=principal, application_id=application_id)
     return {**shown, "state_label": STATE_LABELS_ZH[State(shown["state"])],
+            "withdrawable": State(shown["state"]) in WITHDRAWABLE,
+            "last_reason": app.last_reason if app is not None and State(app.state) is State.RETURNED else None,
             "failed_checks": [{"detail": c.explanation_zh, "overridden": bool(c.overridden_by)} for c in failed]}
 

@@ -198,6 +198,7 @@ class ApplicationHead:
     state: str
     amount: Decimal
     facts: dict[str, Any]
+    last_reason: str | None = None  # the reason of its latest return, rejection or revocation
 
 
 def visible_application(uow: UnitOfWork, *, principal: Principal, application_id: int) -> ApplicationHead | None:
@@ -205,7 +206,8 @@ def visible_application(uow: UnitOfWork, *, principal: Principal, application_id
     app = uow.session.get(Application, application_id)
     if app is None or not may_see_application(principal, app):
         return None
-    return ApplicationHead(app.id, app.number, app.payee_kind, app.state, app.amount, dict(app.facts))
+    return ApplicationHead(app.id, app.number, app.payee_kind, app.state, app.amount, dict(app.facts),
+                           app.last_reason)
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,34 @@ def test_statements_need_the_dealers_account_and_scope(client, uow, world, till)
     other = client.post("/api/v1/appliance-settlements", headers=bearer(client, "dealer.xiaoyi"),
                         json={"dealer_org_id": world.dealer_org, **PERIOD})
     assert other.status_code == 404
+
+
+def test_a_statement_returned_for_correction_is_withdrawn_by_its_dealer_and_its_sales_settle_again(
+        client, uow, world, till, demo) -> None:
+    from tests.helpers import login
+
+    for i in range(2):
+        sell(client, till, sale_body(world.store_id, buyer_token(uow, world.store_id, 70 + i), AC, "3999.00",
+                                     "2025-05-10"))
+    first = client.post("/api/v1/appliance-settlements", headers=till,
+                        json={"dealer_org_id": world.dealer_org, **PERIOD}).get_json()
+    review.review(uow, principal=_principal(uow, demo, "auditor.lishi"), application_id=first["application_id"],
+                  action=Action.RETURN, reason="请核对第二笔发票")
+    uow.commit()
+    page_path = f"/dealer/appliances/settlements/{first['application_id']}"
+    csrf = login(client, "dealer.appliance")
+    page = client.get(page_path).get_data(as_text=True)
+    assert "请核对第二笔发票" in page and 'id="withdraw-statement"' in page  # the dealer sees why, and may withdraw
+    # Another dealer's clerk cannot withdraw it.
+    other = client.application.test_client()
+    other_csrf = login(other, "dealer.xiaoyi")
+    assert other.post(f"{page_path}/withdraw", data={"csrf_token": other_csrf}).status_code == 404
+    done = client.post(f"{page_path}/withdraw", data={"csrf_token": csrf})
+    assert done.status_code == 302
+    assert uow.session.get(Application, first["application_id"], populate_existing=True).state == "withdrawn"
+    again = client.post(f"{page_path}/withdraw", data={"csrf_token": csrf}, follow_redirects=True)
+    assert "只有退回补正或待审核的结算单可以撤回" in again.get_data(as_text=True)
+    # The withdrawn statement's sales go on the next statement, once.
+    second = client.post("/api/v1/appliance-settlements", headers=till,
+                         json={"dealer_org_id": world.dealer_org, **PERIOD})
+    assert second.status_code == 201 and second.get_json()["sales"] == 2 == first["sales"]

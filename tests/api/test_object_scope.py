@@ -153,6 +153,9 @@ PROBES: dict[tuple[str, str], Probe] = {
         _own("dealer.appliance")),
     ("GET", "/dealer/appliances/settlements/<int:application_id>"): Probe(
         lambda w: f"/dealer/appliances/settlements/{w['statement']}", "dealer.appliance", _own("dealer.appliance")),
+    ("POST", "/dealer/appliances/settlements/<int:application_id>/withdraw"): Probe(
+        lambda w: f"/dealer/appliances/settlements/{w['statement']}/withdraw", owners=_own("dealer.appliance"),
+        form={"x": "1"}),
     ("POST", "/api/v1/recovery/hand-ins/<trade_in_ref>/pickup"): Probe(
         lambda w: "/api/v1/recovery/hand-ins/SCOPE-HAND-1/pickup", owners=_own("dealer.appliance"),
         json=lambda w: {"picked_up_on": business_date().isoformat()}),
