@@ -36,7 +36,8 @@ def approved_in_period(uow: UnitOfWork, *, programme: str, start: dt.datetime, e
     """Return a programme's resident applications submitted in [start, end) that are approved, in payment or paid."""
     rows = uow.session.execute(select(
         Application.id, Application.number, Application.county_code, Application.dealer_org_id, Application.amount)
-        .where(Application.programme == programme, Application.payee_kind == "resident",
+        # A resident's application has its person; a payee without one (a dealer's statement) is never sampled.
+        .where(Application.programme == programme, Application.person_id.is_not(None),
                Application.state.in_(APPROVED_STATES), Application.submitted_at >= start,
                Application.submitted_at < end)).all()
     fraud: set[int] = set()
