@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from recycling.paging import page_number
 from subsidy_app.access import access, current_principal
-from subsidy_app.core.errors import DomainError, FieldErrors, ValidationFailed
+from subsidy_app.applications import form_input as f
+from subsidy_app.core.errors import DomainError, FieldErrors
 from subsidy_app.core.limits import MAX_ID
-from subsidy_app.core.text import checked_text
 from subsidy_app.form_errors import PageError, for_staff
 from subsidy_app.http import runtime, uow
 from subsidy_app.identity import visibility
@@ -45,20 +46,8 @@ NAMES = {"plan_states": PLAN_STATE_ZH, "item_states": ITEM_STATE_ZH, "reasons": 
          "actor_label": actor_label}
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return min(int(raw), MAX_ID) if raw.isdigit() and int(raw) > 0 else 1
-
-
 def _text(name: str, max_length: int = 100, multiline: bool = False) -> str:
-    return checked_text(request.form.get(name), field=name, max_length=max_length, multiline=multiline)
-
-
-def _date(name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(_text(name, 10))
-    except ValueError:
-        raise ValidationFailed.field(name, "请填写日期(年-月-日)/ enter a date (YYYY-MM-DD)") from None
+    return f.text(request.form, name, max_length=max_length, multiline=multiline)
 
 
 def _is_planner() -> bool:
@@ -67,7 +56,7 @@ def _is_planner() -> bool:
 
 
 def _plans_page(error: PageError | None = None, status: int = 200) -> ResponseReturnValue:
-    page = _page_number()
+    page = page_number(request.args.get("page"))
     with uow() as tx:
         plans, total = spot_queries.list_plans(tx, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template("oversight/spot_plans.html", plans=plans, total=total, page=page, size=PAGE_SIZE,
@@ -89,8 +78,8 @@ def create() -> ResponseReturnValue:
         read = FieldErrors()
         values: dict[str, Any] = {
             "programme": read.value(lambda: _text("programme", 30), ""),
-            "period_start": read.value(lambda: _date("period_start"), dt.date.min),
-            "period_end": read.value(lambda: _date("period_end"), dt.date.max),
+            "period_start": read.value(lambda: f.date(request.form, "period_start"), dt.date.min),
+            "period_end": read.value(lambda: f.date(request.form, "period_end"), dt.date.max),
             "rate_percent": read.value(lambda: _text("rate_percent", 10), "0"),
             "note": read.value(lambda: _text("note", 300), "")}
         read.raise_any()
@@ -114,7 +103,7 @@ def _filters() -> dict[str, Any]:
 
 def _plan_page(plan_id: int, error: PageError | None = None, status: int = 200) -> ResponseReturnValue:
     principal = current_principal()
-    page = _page_number()
+    page = page_number(request.args.get("page"))
     chosen = _filters()
     with uow() as tx:
         plan = spot_queries.get_plan(tx, plan_id=plan_id)
@@ -231,7 +220,7 @@ def conclude(item_id: int) -> ResponseReturnValue:
 @access(*STAFF)
 def my_tasks() -> ResponseReturnValue:
     """The caller's counties' sampled items still awaiting results or a conclusion (我的抽查任务)."""
-    page = _page_number()
+    page = page_number(request.args.get("page"))
     with uow() as tx:
         items, total = spot_queries.list_items(tx, principal=current_principal(), state=ItemState.OPEN.value,
                                                limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
