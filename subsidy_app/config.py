@@ -59,12 +59,13 @@ class Settings:
     # Spot checks (issue 16 §1): a call-back unanswered this many times is concluded "not reachable".
     spot_check_call_attempts: int = 3
     review_deadline_by_programme: dict[str, int] = field(default_factory=dict)
-    # Complaints and appeals (issue 16 §2): answered within this many working days (Monday–Friday in Beijing,
-    # less COMPLAINT_HOLIDAYS, plus the make-up working days COMPLAINT_WORKDAYS, both "YYYY-MM-DD,..."); an appeal
-    # against a refusal is taken within appeal_window_days of it. The local limits are unconfirmed: defaults.
+    # Complaints and appeals (issue 16 §2): answered within this many working days; an appeal against a refusal is
+    # taken within appeal_window_days of it. The local limits are unconfirmed: defaults. Working days, for these and
+    # for review limits a rule version states in working days, are Monday–Friday in Beijing less PUBLIC_HOLIDAYS,
+    # plus the make-up working days MAKEUP_WORKDAYS (both "YYYY-MM-DD,..."; core.working_days).
     complaint_deadline_working_days: int = 15
-    complaint_holidays: tuple[dt.date, ...] = ()
-    complaint_workdays: tuple[dt.date, ...] = ()
+    public_holidays: tuple[dt.date, ...] = ()
+    makeup_workdays: tuple[dt.date, ...] = ()
     appeal_window_days: int = 60
     # Uploaded files' bytes are dropped this many days after their job finished (issue 20 §5).
     upload_retention_days: int = 30
@@ -156,8 +157,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         spot_check_call_attempts=_positive_int(env, "SPOT_CHECK_CALL_ATTEMPTS", 3),
         sms_outbox_shows_codes=_flag(env, "SMS_OUTBOX_SHOWS_CODES"),
         complaint_deadline_working_days=_positive_int(env, "COMPLAINT_DEADLINE_WORKING_DAYS", 15),
-        complaint_holidays=_dates(env, "COMPLAINT_HOLIDAYS"),
-        complaint_workdays=_dates(env, "COMPLAINT_WORKDAYS"),
+        public_holidays=_dates(env, "PUBLIC_HOLIDAYS"),
+        makeup_workdays=_dates(env, "MAKEUP_WORKDAYS"),
         appeal_window_days=_positive_int(env, "APPEAL_WINDOW_DAYS", 60),
         **_fraud_settings(env),
         **_job_settings(env),

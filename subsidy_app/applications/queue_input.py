@@ -1,4 +1,5 @@
-"""The work queue's filter from a page's query string; every bad field is reported beside it at once."""
+"""The work queue's filter from a page's query string (every bad field reported beside it at once), and the review
+deadlines in force from the settings."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from collections.abc import Mapping
 from subsidy_app.applications import check_text
 from subsidy_app.applications import form_input as f
 from subsidy_app.applications.domain import State
-from subsidy_app.applications.queue_queries import ASSIGNED, SORTS, QueueFilter, categories
+from subsidy_app.applications.queue_queries import (
+    ASSIGNED,
+    SORTS,
+    Deadlines,
+    QueueFilter,
+    categories,
+    review_deadlines,
+)
+from subsidy_app.config import Settings
 from subsidy_app.core.errors import FieldErrors, ValidationFailed
 from subsidy_app.core.limits import MAX_ID
+from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.core.working_days import WorkingCalendar
 from subsidy_app.identity.domain import COUNTIES
 from subsidy_app.rules.domain import PROGRAMME_LABELS_ZH
 
@@ -73,3 +84,11 @@ def read_filter(args: Mapping[str, str], *, default_state: State | None) -> Queu
         errors.add("to", "止日不能早于起日 / the end date is before the start date")
     errors.raise_any()
     return chosen
+
+
+def deadlines_in_force(uow: UnitOfWork, settings: Settings) -> Deadlines:
+    """The review deadlines the settings and the rule data give: the operator's overrides over each rule version's
+    own limit, working days counted on the configured calendar (the work queue and the overdue list share it)."""
+    return review_deadlines(uow, default_days=settings.review_deadline_days,
+                            by_programme=settings.review_deadline_by_programme,
+                            calendar=WorkingCalendar.of(settings.public_holidays, settings.makeup_workdays))

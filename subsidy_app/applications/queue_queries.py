@@ -18,6 +18,7 @@ from subsidy_app.applications.models import Application, ApplicationCheck, CarSa
 from subsidy_app.core.clock import business_date, day_start
 from subsidy_app.core.errors import ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
+from subsidy_app.core.working_days import MONDAY_TO_FRIDAY, WorkingCalendar
 from subsidy_app.identity import organisations, persons
 from subsidy_app.identity import services as identity
 from subsidy_app.identity.domain import OrgKind, Principal
@@ -46,11 +47,12 @@ class Deadlines:
     2. the operator's override for every programme (REVIEW_DEADLINE_DAYS, when set),
     3. the `review` limit of the application's rule version (rule data),
     4. DEFAULT_REVIEW_LIMIT (15 calendar days) for a version that states none.
-    Operator overrides are calendar days; a rule version may state working days (Monday to Friday)."""
+    Operator overrides are calendar days; a rule version may state working days (counted in `calendar`)."""
 
     default_days: int | None = None  # REVIEW_DEADLINE_DAYS: None unless the operator set it
     by_programme: Mapping[str, int] = field(default_factory=dict)
     by_version: Mapping[str, ReviewLimit] = field(default_factory=dict)
+    calendar: WorkingCalendar = MONDAY_TO_FRIDAY  # how working-day limits count (PUBLIC_HOLIDAYS, MAKEUP_WORKDAYS)
 
     def limit_for(self, programme: str, version_code: str | None = None) -> ReviewLimit:
         """The limit an application of this programme and rule version is held to."""
@@ -72,7 +74,7 @@ class Deadlines:
     def late(self, today: dt.date) -> ColumnElement[bool]:
         """Submitted before its limit's first not-yet-late day (whole Beijing days), by programme and version."""
         def before(limit: ReviewLimit) -> ColumnElement[bool]:
-            return Application.submitted_at < day_start(limit.late_before(today))
+            return Application.submitted_at < day_start(limit.late_before(today, self.calendar))
         special = [and_(Application.programme == p, before(ReviewLimit(days=d))) for p, d in self.by_programme.items()]
         rest: list[ColumnElement[bool]] = [Application.programme.not_in(list(self.by_programme))] \
             if self.by_programme else []
@@ -89,10 +91,11 @@ class Deadlines:
         return or_(unstated, *stated, *special)
 
 
-def review_deadlines(uow: UnitOfWork, *, default_days: int | None, by_programme: Mapping[str, int]) -> Deadlines:
+def review_deadlines(uow: UnitOfWork, *, default_days: int | None, by_programme: Mapping[str, int],
+                     calendar: WorkingCalendar = MONDAY_TO_FRIDAY) -> Deadlines:
     """The deadlines in force: the operator's overrides and each published rule version's stated limit."""
     by_version = {v.code: v.review for v in rules.version_cache().versions(uow) if v.review is not None}
-    return Deadlines(default_days, dict(by_programme), by_version)
+    return Deadlines(default_days, dict(by_programme), by_version, calendar)
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ def _ordered(query: Select[Application], sort: str) -> Select[Application]:
 
 def _row(app: Application, today: dt.date, deadlines: Deadlines, names: dict[int, str]) -> dict[str, Any]:
     limit = deadlines.limit_for(app.programme, app.version_code)
-    age, due = limit.age(business_date(app.submitted_at), today), limit.days
+    age, due = limit.age(business_date(app.submitted_at), today, deadlines.calendar), limit.days
     return {"id": app.id, "number": app.number, "programme": app.programme, "category": app.category,
             "state": app.state, "state_label": STATE_LABELS_ZH[State(app.state)], "county_code": app.county_code,
             "amount": app.amount, "needs_second_review": app.needs_second_review,

@@ -36,9 +36,7 @@ def _default_state(principal: Principal) -> State:
 
 
 def _deadlines(tx: UnitOfWork) -> queue_queries.Deadlines:
-    settings = runtime().settings
-    return queue_queries.review_deadlines(tx, default_days=settings.review_deadline_days,
-                                          by_programme=settings.review_deadline_by_programme)
+    return queue_input.deadlines_in_force(tx, runtime().settings)
 
 
 def _queue_context(principal: Principal) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
+
+from subsidy_app.core.working_days import WorkingCalendar as WorkingCalendar  # the calendar deadlines count in
 
 
 class CaseKind(StrEnum):
@@ -123,34 +123,6 @@ def plan(state: CaseState, action: CaseAction) -> CaseState:
         raise CaseRefused(f"{CASE_STATE_LABELS_ZH[state]}的案件不能{ACTION_LABELS_ZH[action]} / "
                           f"cannot {action.value} a case that is {state.value}")
     return target
-
-
-@dataclass(frozen=True)
-class WorkingCalendar:
-    """Monday to Friday, less public holidays, plus the weekend days worked in their place (调休)."""
-
-    holidays: frozenset[dt.date] = frozenset()
-    workdays: frozenset[dt.date] = frozenset()
-
-    @classmethod
-    def of(cls, holidays: Iterable[dt.date] = (), workdays: Iterable[dt.date] = ()) -> WorkingCalendar:
-        """Build a calendar from configured dates."""
-        return cls(frozenset(holidays), frozenset(workdays))
-
-    def is_working(self, day: dt.date) -> bool:
-        """Tell whether a Beijing date is a working day."""
-        if day in self.workdays:
-            return True
-        return day.weekday() < 5 and day not in self.holidays
-
-    def add_working_days(self, start: dt.date, days: int) -> dt.date:
-        """Return the date `days` working days after `start` (the filing day itself does not count)."""
-        day, left = start, days
-        while left > 0:
-            day += dt.timedelta(days=1)
-            if self.is_working(day):
-                left -= 1
-        return day
 
 
 def appeal_open_until(refused_on: dt.date, window_days: int) -> dt.date:

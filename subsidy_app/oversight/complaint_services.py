@@ -55,7 +55,7 @@ class Terms:
 def terms_from(settings: Settings) -> Terms:
     """The configured deadline, working calendar and appeal window."""
     return Terms(settings.complaint_deadline_working_days,
-                 WorkingCalendar.of(settings.complaint_holidays, settings.complaint_workdays),
+                 WorkingCalendar.of(settings.public_holidays, settings.makeup_workdays),
                  settings.appeal_window_days)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from subsidy_app.applications import queue_queries
+from subsidy_app.applications import queue_input, queue_queries
 from subsidy_app.core.clock import business_date
 from subsidy_app.core.errors import FieldErrors, NotFound, ValidationFailed
 from subsidy_app.core.uow import UnitOfWork
@@ -19,9 +19,7 @@ LABELS = {"from": "开始日期", "to": "结束日期", "county": "县(市、区
 
 def deadlines(tx: UnitOfWork, runtime: Runtime) -> queue_queries.Deadlines:
     """The review deadlines in force: the operator's overrides over each rule version's own limit."""
-    settings = runtime.settings
-    return queue_queries.review_deadlines(tx, default_days=settings.review_deadline_days,
-                                          by_programme=settings.review_deadline_by_programme)
+    return queue_input.deadlines_in_force(tx, runtime.settings)
 
 
 def counties(principal: Principal, county: str | None) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import ClassVar, NamedTuple
 
 from subsidy_app.core.numbers import money_str, number_str
+from subsidy_app.core.working_days import MONDAY_TO_FRIDAY, WorkingCalendar
 from subsidy_app.rules.conditions import (
     ApplicantIndividual,
     Condition,
@@ -236,7 +237,8 @@ class LimitRule:
 class ReviewLimit:
     """How long the bureau may take to decide an application: days after submission, calendar or working days.
 
-    Working days are Monday to Friday; public holidays and make-up working days (调休) are not modelled."""
+    Working days are those of the configured calendar (core.working_days: Monday to Friday, less public holidays,
+    plus make-up working days)."""
 
     days: int
     working_days: bool = False
@@ -246,19 +248,18 @@ class ReviewLimit:
         """Return the limit in file form."""
         return {"days": self.days, "working_days": self.working_days, **self.meta.to_dict()}
 
-    def age(self, submitted: date, today: date) -> int:
+    def age(self, submitted: date, today: date, calendar: WorkingCalendar = MONDAY_TO_FRIDAY) -> int:
         """Count the days (or working days) from the submission date to today, the submission day itself not."""
         if not self.working_days:
             return (today - submitted).days
-        return sum(1 for n in range(1, (today - submitted).days + 1)
-                   if (submitted + timedelta(days=n)).weekday() < 5)
+        return calendar.working_days_between(submitted, today)
 
-    def late_before(self, today: date) -> date:
+    def late_before(self, today: date, calendar: WorkingCalendar = MONDAY_TO_FRIDAY) -> date:
         """The first submission date that is not yet late today: an application submitted earlier is overdue."""
         if not self.working_days:
             return today - timedelta(days=self.days)
         first = today
-        while self.age(first - timedelta(days=1), today) <= self.days:
+        while self.age(first - timedelta(days=1), today, calendar) <= self.days:
             first -= timedelta(days=1)
         return first
 

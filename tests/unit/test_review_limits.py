@@ -50,6 +50,21 @@ def test_a_bad_review_limit_is_refused_naming_the_field(review: Any, field: str,
     assert field in str(caught.value)
 
 
+def test_working_day_limits_count_on_the_configured_calendar_as_complaint_deadlines_do() -> None:
+    from subsidy_app.config import load_settings
+    from subsidy_app.core.working_days import WorkingCalendar
+
+    settings = load_settings({"PUBLIC_HOLIDAYS": "2026-12-04", "MAKEUP_WORKDAYS": "2026-12-05"})
+    calendar = WorkingCalendar.of(settings.public_holidays, settings.makeup_workdays)
+    monday, working = date(2026, 12, 7), ReviewLimit(2, working_days=True)
+    # Thursday's application: Friday is a holiday, Saturday a make-up working day, then Monday.
+    assert working.age(date(2026, 12, 3), monday, calendar) == 2
+    assert working.age(date(2026, 12, 3), monday) == 2  # Friday and Monday on the plain Monday-Friday calendar
+    assert working.age(date(2026, 12, 4), monday, WorkingCalendar.of(holidays=[date(2026, 12, 7)])) == 0
+    deadlines = Deadlines(by_version={"v": working}, calendar=calendar)
+    assert deadlines.limit_for("appliance", "v").age(date(2026, 12, 2), monday, deadlines.calendar) == 3
+
+
 def test_working_days_skip_weekends_and_calendar_days_do_not() -> None:
     monday = date(2026, 12, 7)
     working, calendar = ReviewLimit(2, working_days=True), ReviewLimit(2)
